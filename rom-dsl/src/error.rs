@@ -1,0 +1,94 @@
+//! The one error type of rom.
+
+/// Everything that can go wrong in a rom operation.
+///
+/// Each variant carries what a caller needs to act on it: the model, the column and
+/// the value of a unique violation; the key and field of a row that could not be
+/// decoded. Nothing that comes from Redis or from a user panics: it becomes one of
+/// these.
+///
+/// ```
+/// use rom_dsl::Error;
+/// let e = Error::UniqueViolation { model: "User", column: "email".into(), value: "a@b.c".into() };
+/// assert_eq!(e.to_string(), "User: another row already has email = \"a@b.c\"");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A row that had to exist does not.
+    #[error("{model}: no row with key {key}")]
+    NotFound {
+        /// The model's name.
+        model: &'static str,
+        /// The key that was looked up.
+        key: String,
+    },
+    /// A write would give two rows the same value of a unique column (or of the
+    /// primary key, for an insert of a natural key that exists).
+    #[error("{model}: another row already has {column} = {value:?}")]
+    UniqueViolation {
+        /// The model's name.
+        model: &'static str,
+        /// The unique column (or `a+b` for a composite constraint).
+        column: String,
+        /// The value as given, lossily shown as text.
+        value: String,
+    },
+    /// The row changed (or was deleted) in Redis since it was loaded; nothing was
+    /// written. Reload it with `refresh` and try again, or force the save.
+    #[error("{model} {key}: {}", match column { Some(c) => format!("column {c} was changed by another writer since this row was loaded"), None => "the row was deleted by another writer since it was loaded".to_owned() })]
+    Conflict {
+        /// The model's name.
+        model: &'static str,
+        /// The row's key.
+        key: String,
+        /// The first column found changed; `None` when the row is gone.
+        column: Option<String>,
+    },
+    /// A value cannot be stored as declared (NaN in a numeric index, an integer
+    /// beyond 2^53, a primary key changed in place...). Checked before any write.
+    #[error("{model}.{column}: {reason}")]
+    Validation {
+        /// The model's name.
+        model: &'static str,
+        /// The column.
+        column: String,
+        /// What is wrong with the value.
+        reason: String,
+    },
+    /// Data in Redis could not be read as the model says it should be.
+    #[error("cannot decode {key}{}: {reason}", field.as_ref().map(|f| format!(" field {f}")).unwrap_or_default())]
+    Decode {
+        /// The Redis key.
+        key: String,
+        /// The hash field, when one field is at fault.
+        field: Option<String>,
+        /// What was wrong.
+        reason: String,
+    },
+    /// An error from Redis or the connection (dropped connection, timeout, a
+    /// server-side error).
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
+/// A result with rom's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Shows bytes as text when they are UTF-8, escaped otherwise.
+pub(crate) fn show(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => bytes.escape_ascii().to_string(),
+    }
+}
+
+impl Error {
+    pub(crate) fn decode(key: &[u8], field: Option<&str>, reason: impl Into<String>) -> Self {
+        Error::Decode {
+            key: show(key),
+            field: field.map(str::to_owned),
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! The runtime of rom: models, plans, Lua scripts, execution and errors.
+//!
+//! Users depend on the `rom` facade crate, which re-exports this crate and the
+//! `#[derive(Model)]` macro; see its documentation for a tour.
+
+pub mod error;
+pub mod index;
+pub mod model;
+pub mod plan;
+pub mod query;
+pub mod record;
+pub mod script;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod value;
+pub mod verify;
+
+pub use error::{Error, Result};
+pub use index::{Column, EqFilterable, RangeFilterable, Sortable, Table};
+pub use model::{Key, Model};
+pub use plan::Plan;
+pub use query::{Filter, OptionalExtension, Order, Query, QueryDsl};
+pub use record::{Crud, Record};
+pub use value::Json;
+
+/// Everything an application needs in scope: `use rom::prelude::*;`.
+pub mod prelude {
+    pub use crate::error::{Error, Result};
+    pub use crate::index::Table as _;
+    pub use crate::model::Model;
+    pub use crate::query::{ColumnMethods as _, OptionalExtension as _, QueryDsl as _};
+    pub use crate::record::{Crud as _, Record};
+    pub use crate::value::Json;
+}
+
+/// Items used by the code `#[derive(Model)]` generates. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::index::{Column, EqFilterable, RangeFilterable, Sortable, Table};
+    pub use crate::model::{Cell, ColumnDef, Fold, Layout, Model, RowData, Schema, invalid};
+    pub use crate::query::BelongsTo;
+    pub use crate::value::{EqKey, Field, Scored, Value, score_u53};
+    pub use std::sync::OnceLock;
+}

@@ -1,0 +1,312 @@
+//! Models: the schema a `#[derive(Model)]` declares, the key layout derived from
+//! it, and the [`Model`] trait that connects a Rust struct to its rows in Redis.
+
+use crate::error::{Error, Result};
+use crate::value::Value;
+use std::collections::HashMap;
+use std::fmt::Debug;
+
+/// Which value-keyed index a column (or a group of columns) has.
+///
+/// ```
+/// use rom_dsl::model::Fold;
+/// assert_ne!(Fold::Exact, Fold::CaseInsensitive);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fold {
+    /// Values match byte for byte.
+    Exact,
+    /// Text values match after Unicode lower-casing.
+    CaseInsensitive,
+}
+
+/// One column as declared.
+///
+/// ```
+/// use rom_dsl::model::{ColumnDef, Fold};
+/// let c = ColumnDef { name: "age", type_name: "i32", nullable: false, numeric: true, eq: None, unique: None };
+/// assert!(c.numeric);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnDef {
+    /// The field name, also the hash field in Redis.
+    pub name: &'static str,
+    /// The Rust type, for messages.
+    pub type_name: &'static str,
+    /// `Option<T>`: a null is an absent hash field.
+    pub nullable: bool,
+    /// A numeric (sorted-set) index.
+    pub numeric: bool,
+    /// An equality (set-per-value) index.
+    pub eq: Option<Fold>,
+    /// A unique constraint on this column alone.
+    pub unique: Option<Fold>,
+}
+
+/// A model's declaration, produced by `#[derive(Model)]`.
+///
+/// ```
+/// use rom_dsl::model::Schema;
+/// let s = Schema { name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+/// assert_eq!(s.namespace, "tags");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Schema {
+    /// The struct's name.
+    pub name: &'static str,
+    /// The key namespace: every key of the model starts with `{namespace}`.
+    pub namespace: &'static str,
+    /// The primary key field's name.
+    pub key_name: &'static str,
+    /// The key is an auto-increment `u64` allocated at the first save.
+    pub auto_key: bool,
+    /// The columns other than the primary key, in declaration order.
+    pub columns: &'static [ColumnDef],
+    /// Composite unique constraints: column positions and fold.
+    pub unique_together: &'static [(&'static [usize], Fold)],
+}
+
+/// How a value-keyed index stores its entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotKind {
+    /// A hash from value to the owning row's key (a unique constraint).
+    Unique,
+    /// A set of row keys per value (an equality index).
+    Set,
+}
+
+/// A value-keyed index of a model: a unique hash or a family of equality sets.
+/// Rows record the values they hold in each slot, so an index entry can always be
+/// removed, even when the stored column was changed by another program.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    /// Unique hash or equality sets.
+    pub kind: SlotKind,
+    /// The columns whose values make the entry (one, or several for a composite
+    /// unique constraint).
+    pub columns: Vec<usize>,
+    /// Exact or case-insensitive.
+    pub fold: Fold,
+    /// For [`SlotKind::Unique`] the hash's key; for [`SlotKind::Set`] the prefix
+    /// that the value is appended to.
+    pub key: Vec<u8>,
+    /// A name for messages: the column names joined by `+`.
+    pub label: String,
+}
+
+/// Every Redis key name of a model, derived once from its [`Schema`].
+///
+/// ```
+/// use rom_dsl::model::{Layout, Schema};
+/// let s = Schema { name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+/// let l = Layout::new(&s);
+/// assert_eq!(l.row_key(b"7"), b"{tags}:row:7");
+/// assert_eq!(l.ids, b"{tags}:ids");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// `{ns}`: the hash tag that keeps every key of the model in one cluster slot.
+    pub tag: Vec<u8>,
+    /// `{ns}:row:` + key: a HASH per row.
+    pub row_prefix: Vec<u8>,
+    /// `{ns}:ids`: a ZSET of every row key (score = the key for numeric keys).
+    pub ids: Vec<u8>,
+    /// `{ns}:seq`: the auto-increment counter.
+    pub seq: Vec<u8>,
+    /// `{ns}:num:<column>` per column with a numeric index (`None` otherwise).
+    pub numeric: Vec<Option<Vec<u8>>>,
+    /// The value-keyed indexes, in a fixed order (their positions are stored in
+    /// rows, so this order is part of the data format).
+    pub slots: Vec<Slot>,
+}
+
+impl Layout {
+    /// Derives the key names of a schema.
+    pub fn new(s: &Schema) -> Self {
+        let tag = format!("{{{}}}", s.namespace);
+        let k = |rest: &str| format!("{tag}:{rest}").into_bytes();
+        let mut slots = Vec::new();
+        for (i, c) in s.columns.iter().enumerate() {
+            if let Some(fold) = c.unique {
+                slots.push(Slot {
+                    kind: SlotKind::Unique,
+                    columns: vec![i],
+                    fold,
+                    key: k(&format!("uniq:{}", c.name)),
+                    label: c.name.to_owned(),
+                });
+            }
+            if let Some(fold) = c.eq {
+                slots.push(Slot {
+                    kind: SlotKind::Set,
+                    columns: vec![i],
+                    fold,
+                    key: k(&format!("eq:{}:", c.name)),
+                    label: c.name.to_owned(),
+                });
+            }
+        }
+        for (cols, fold) in s.unique_together {
+            let label = cols
+                .iter()
+                .map(|&i| s.columns[i].name)
+                .collect::<Vec<_>>()
+                .join("+");
+            slots.push(Slot {
+                kind: SlotKind::Unique,
+                columns: cols.to_vec(),
+                fold: *fold,
+                key: k(&format!("uniq:{label}")),
+                label,
+            });
+        }
+        Layout {
+            row_prefix: k("row:"),
+            ids: k("ids"),
+            seq: k("seq"),
+            numeric: s
+                .columns
+                .iter()
+                .map(|c| c.numeric.then(|| k(&format!("num:{}", c.name))))
+                .collect(),
+            slots,
+            tag: tag.into_bytes(),
+        }
+    }
+
+    /// The key of the row whose member (encoded primary key) is `member`.
+    pub fn row_key(&self, member: &[u8]) -> Vec<u8> {
+        [&self.row_prefix[..], member].concat()
+    }
+
+    /// The slot holding column `col`'s single-column index of `kind`.
+    pub fn slot_of(&self, col: usize, kind: SlotKind) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|s| s.kind == kind && s.columns == [col])
+    }
+}
+
+/// A primary key type: `u64` (auto-increment or given), `String`, `Uuid`.
+///
+/// ```
+/// use rom_dsl::model::Key;
+/// assert_eq!(42u64.to_member(), b"42");
+/// assert_eq!(u64::from_member(b"42").unwrap(), 42);
+/// ```
+pub trait Key: Clone + Debug + PartialEq + Send + Sync + 'static {
+    /// Keys order numerically (ids are ordered by number, not as text).
+    const NUMERIC: bool;
+    /// The bytes that name the row in every index.
+    fn to_member(&self) -> Vec<u8>;
+    /// Parses a member back.
+    fn from_member(bytes: &[u8]) -> std::result::Result<Self, String>;
+}
+
+impl Key for u64 {
+    const NUMERIC: bool = true;
+    fn to_member(&self) -> Vec<u8> {
+        self.encode()
+    }
+    fn from_member(bytes: &[u8]) -> std::result::Result<Self, String> {
+        u64::decode(bytes)
+    }
+}
+
+impl Key for String {
+    const NUMERIC: bool = false;
+    fn to_member(&self) -> Vec<u8> {
+        self.encode()
+    }
+    fn from_member(bytes: &[u8]) -> std::result::Result<Self, String> {
+        String::decode(bytes)
+    }
+}
+
+#[cfg(feature = "uuid")]
+impl Key for uuid::Uuid {
+    const NUMERIC: bool = false;
+    fn to_member(&self) -> Vec<u8> {
+        self.encode()
+    }
+    fn from_member(bytes: &[u8]) -> std::result::Result<Self, String> {
+        uuid::Uuid::decode(bytes)
+    }
+}
+
+/// One column of one row, as it will be written: stored bytes and the index
+/// entries derived from the typed value. Built by the generated
+/// [`Model::cells`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cell {
+    /// The bytes in the row hash; `None` for a null.
+    pub stored: Option<Vec<u8>>,
+    /// The score in the numeric index.
+    pub score: Option<f64>,
+    /// The exact equality key.
+    pub exact: Option<Vec<u8>>,
+    /// The case-insensitive equality key.
+    pub folded: Option<Vec<u8>>,
+}
+
+/// The hash fields of one stored row, as read from Redis.
+#[derive(Debug, Default, Clone)]
+pub struct RowData {
+    /// The row's Redis key (for error messages).
+    pub key: Vec<u8>,
+    /// Field name to value.
+    pub fields: HashMap<Vec<u8>, Vec<u8>>,
+}
+
+impl RowData {
+    /// The raw bytes of a field.
+    pub fn get(&self, field: &str) -> Option<&[u8]> {
+        self.fields.get(field.as_bytes()).map(Vec::as_slice)
+    }
+
+    /// Decodes a field of the row into `F`, applying `default` when a required
+    /// field is absent. Used by the generated [`Model::from_row`].
+    pub fn column<F: crate::value::Field>(
+        &self,
+        name: &str,
+        default: Option<fn() -> F>,
+    ) -> Result<F> {
+        match F::from_stored(self.get(name)) {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => match default {
+                Some(d) => Ok(d()),
+                None => Err(Error::decode(&self.key, Some(name), "missing field")),
+            },
+            Err(reason) => Err(Error::decode(&self.key, Some(name), reason)),
+        }
+    }
+}
+
+/// A Rust struct stored as rows in Redis. Implemented by `#[derive(Model)]`;
+/// see the crate documentation for the attributes.
+pub trait Model: Sized + Clone + Send + Sync + 'static {
+    /// The primary key type.
+    type Key: Key;
+    /// The declaration.
+    const SCHEMA: &'static Schema;
+    /// The key names, derived once.
+    fn layout() -> &'static Layout;
+    /// The primary key; `None` for an auto-increment key not yet allocated.
+    fn key(&self) -> Option<Self::Key>;
+    /// Sets the primary key (after an auto-increment allocation).
+    fn set_key(&mut self, key: Self::Key);
+    /// Encodes every column (in schema order) with its index entries; fails
+    /// when a value cannot be indexed as declared.
+    fn cells(&self) -> Result<Vec<Cell>>;
+    /// Builds a value from a stored row.
+    fn from_row(key: Self::Key, row: &RowData) -> Result<Self>;
+}
+
+/// A validation error for column `col` of model `M` (used by generated code).
+pub fn invalid<M: Model>(col: &str, reason: String) -> Error {
+    Error::Validation {
+        model: M::SCHEMA.name,
+        column: col.to_owned(),
+        reason,
+    }
+}

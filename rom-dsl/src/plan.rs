@@ -1,0 +1,207 @@
+//! Plans: what an operation will send to Redis (a script or a command, its keys
+//! and arguments) and how the reply is decoded. Built without a server, printed
+//! by [`Plan::explain`], run by [`Plan::run`] or [`Plan::run_async`].
+
+use crate::error::{Result, show};
+use crate::script::Script;
+use std::fmt::Write as _;
+
+/// What a plan sends.
+#[derive(Debug, Clone, Copy)]
+pub enum Call {
+    /// A Lua script, by EVALSHA (EVAL when the server does not have it cached).
+    Script(&'static Script),
+    /// A single command, its keys then its arguments.
+    Command(&'static str),
+}
+
+/// The reply decoder of a plan.
+pub type Decoder<T> = Box<dyn FnOnce(redis::Value) -> Result<T> + Send>;
+
+/// One operation, ready to run: one round trip to Redis.
+///
+/// ```
+/// use rom_dsl::plan::{Call, Plan};
+/// let p: Plan<i64> = Plan::new(Call::Command("ZCARD"), vec![b"{users}:ids".to_vec()], vec![],
+///     |v| Ok(redis::from_redis_value(v).unwrap_or(0)));
+/// assert!(p.explain().contains("ZCARD {users}:ids"));
+/// ```
+pub struct Plan<T> {
+    pub(crate) call: Call,
+    pub(crate) keys: Vec<Vec<u8>>,
+    pub(crate) args: Vec<Vec<u8>>,
+    pub(crate) steps: Vec<String>,
+    pub(crate) decode: Decoder<T>,
+}
+
+impl<T> std::fmt::Debug for Plan<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.explain())
+    }
+}
+
+impl<T> Plan<T> {
+    /// A plan from its parts.
+    pub fn new(
+        call: Call,
+        keys: Vec<Vec<u8>>,
+        args: Vec<Vec<u8>>,
+        decode: impl FnOnce(redis::Value) -> Result<T> + Send + 'static,
+    ) -> Self {
+        Plan {
+            call,
+            keys,
+            args,
+            steps: Vec::new(),
+            decode: Box::new(decode),
+        }
+    }
+
+    /// Adds a human-readable step to the explanation.
+    pub fn step(mut self, s: impl Into<String>) -> Self {
+        self.steps.push(s.into());
+        self
+    }
+
+    /// The keys the plan declares.
+    pub fn keys(&self) -> &[Vec<u8>] {
+        &self.keys
+    }
+
+    /// The arguments the plan sends.
+    pub fn args(&self) -> &[Vec<u8>] {
+        &self.args
+    }
+
+    /// The script the plan runs, if it runs one.
+    pub fn script(&self) -> Option<&'static Script> {
+        match self.call {
+            Call::Script(s) => Some(s),
+            Call::Command(_) => None,
+        }
+    }
+
+    /// Changes what the reply decodes to.
+    pub fn map<U>(self, f: impl FnOnce(T) -> Result<U> + Send + 'static) -> Plan<U>
+    where
+        T: 'static,
+    {
+        let decode = self.decode;
+        Plan {
+            call: self.call,
+            keys: self.keys,
+            args: self.args,
+            steps: self.steps,
+            decode: Box::new(move |v| decode(v).and_then(f)),
+        }
+    }
+
+    /// The plan as text: the call, its keys and arguments (binary shown escaped),
+    /// and the steps the server will take. Needs no server.
+    pub fn explain(&self) -> String {
+        let mut out = String::new();
+        match self.call {
+            Call::Script(s) => {
+                let _ = writeln!(
+                    out,
+                    "EVALSHA {} ({} script) {} key(s)",
+                    &s.sha()[..12],
+                    s.name(),
+                    self.keys.len()
+                );
+                let _ = writeln!(out, "  keys: {}", join(&self.keys));
+                let _ = writeln!(out, "  args: {}", join(&self.args));
+            }
+            Call::Command(c) => {
+                let _ = writeln!(
+                    out,
+                    "{c} {}",
+                    join(&[&self.keys[..], &self.args[..]].concat())
+                );
+            }
+        }
+        for s in &self.steps {
+            let _ = writeln!(out, "  - {s}");
+        }
+        out
+    }
+
+    pub(crate) fn cmds(&self) -> (redis::Cmd, Option<redis::Cmd>) {
+        match self.call {
+            Call::Command(name) => {
+                let mut c = redis::cmd(name);
+                c.arg(&self.keys).arg(&self.args);
+                (c, None)
+            }
+            Call::Script(s) => {
+                let mut sha = redis::cmd("EVALSHA");
+                sha.arg(s.sha())
+                    .arg(self.keys.len())
+                    .arg(&self.keys)
+                    .arg(&self.args);
+                let mut eval = redis::cmd("EVAL");
+                eval.arg(s.source())
+                    .arg(self.keys.len())
+                    .arg(&self.keys)
+                    .arg(&self.args);
+                (sha, Some(eval))
+            }
+        }
+    }
+
+    /// Runs the plan on a synchronous connection: one round trip (two only when
+    /// the server lost its script cache).
+    pub fn run<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<T> {
+        let (first, fallback) = self.cmds();
+        let v = match conn
+            .req_command(&first)
+            .and_then(redis::Value::extract_error)
+        {
+            Err(e) if is_noscript(&e) && fallback.is_some() => {
+                let f = fallback.as_ref().map_or(&first, |f| f);
+                conn.req_command(f).and_then(redis::Value::extract_error)?
+            }
+            other => other?,
+        };
+        (self.decode)(v)
+    }
+
+    /// Runs the plan on an asynchronous connection (`MultiplexedConnection`,
+    /// `ConnectionManager`, a cluster connection...).
+    pub async fn run_async<C: redis::aio::ConnectionLike + Send>(self, conn: &mut C) -> Result<T> {
+        let (first, fallback) = self.cmds();
+        let v = match conn
+            .req_packed_command(&first)
+            .await
+            .and_then(redis::Value::extract_error)
+        {
+            Err(e) if is_noscript(&e) && fallback.is_some() => {
+                let f = fallback.as_ref().map_or(&first, |f| f);
+                conn.req_packed_command(f)
+                    .await
+                    .and_then(redis::Value::extract_error)?
+            }
+            other => other?,
+        };
+        (self.decode)(v)
+    }
+}
+
+fn is_noscript(e: &redis::RedisError) -> bool {
+    e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
+}
+
+fn join(items: &[Vec<u8>]) -> String {
+    items
+        .iter()
+        .map(|a| {
+            let s = show(a);
+            if s.is_empty() || s.contains(' ') {
+                format!("{s:?}")
+            } else {
+                s
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,1043 @@
+//! The query builder: filters, ordering, paging and terminals, compiled to one
+//! call of the query script.
+//!
+//! ```ignore
+//! let adults = users::table
+//!     .filter(users::age.ge(18))
+//!     .order_by(users::score.desc())
+//!     .limit(10)
+//!     .load(&mut conn)?;
+//! ```
+//!
+//! Every predicate method requires a marker trait on its column
+//! ([`EqFilterable`], [`RangeFilterable`], [`Sortable`]); a column without the
+//! right index does not compile, and the error names the attribute to add.
+
+use crate::error::{Error, Result, show};
+use crate::index::{Column, EqFilterable, RangeFilterable, Sortable, Table};
+use crate::model::{Key, Model, SlotKind};
+use crate::plan::{Call, Plan};
+use crate::record::{Record, as_bytes_list, decode_row, delete_args};
+use crate::script;
+use crate::value::{Field, IntoValue, float_repr};
+use std::marker::PhantomData;
+use std::ops::{Bound, RangeBounds};
+
+/// A node of a filter tree (public for generated code; build filters with the
+/// column methods instead).
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    /// Members of an equality set.
+    Set(Vec<u8>),
+    /// The owner of a unique value: hash key, field.
+    Unique(Vec<u8>, Vec<u8>),
+    /// A score range of a sorted set: key, low bound, high bound (Redis syntax).
+    Range(Vec<u8>, String, String),
+    /// Every row.
+    All,
+    /// No row.
+    Empty,
+    /// A value that cannot be queried (NaN...): the query fails with this error.
+    Invalid(String, String),
+}
+
+/// A condition on rows of model `M`: built from column methods (`eq`, `gt`...)
+/// and combined with [`Filter::and`], [`Filter::or`], [`Filter::not`] (or the
+/// `&`, `|`, `!` operators).
+pub struct Filter<M> {
+    node: Node,
+    _m: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for Filter<M> {
+    fn clone(&self) -> Self {
+        Filter::new(self.node.clone())
+    }
+}
+
+impl<M> std::fmt::Debug for Filter<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&describe(&self.node))
+    }
+}
+
+impl<M> Filter<M> {
+    fn new(node: Node) -> Self {
+        Filter {
+            node,
+            _m: PhantomData,
+        }
+    }
+    /// Rows matching both.
+    pub fn and(self, other: Filter<M>) -> Filter<M> {
+        Filter::new(match (self.node, other.node) {
+            (Node::And(mut a), Node::And(b)) => {
+                a.extend(b);
+                Node::And(a)
+            }
+            (Node::And(mut a), b) => {
+                a.push(b);
+                Node::And(a)
+            }
+            (a, b) => Node::And(vec![a, b]),
+        })
+    }
+    /// Rows matching either (on any indexed columns, not only one).
+    pub fn or(self, other: Filter<M>) -> Filter<M> {
+        Filter::new(match (self.node, other.node) {
+            (Node::Or(mut a), Node::Or(b)) => {
+                a.extend(b);
+                Node::Or(a)
+            }
+            (Node::Or(mut a), b) => {
+                a.push(b);
+                Node::Or(a)
+            }
+            (a, b) => Node::Or(vec![a, b]),
+        })
+    }
+    /// Rows not matching (a set difference from every row).
+    #[allow(clippy::should_implement_trait)]
+    pub fn not(self) -> Filter<M> {
+        Filter::new(match self.node {
+            Node::Not(n) => *n,
+            n => Node::Not(Box::new(n)),
+        })
+    }
+    /// Rows matching this and not `other`.
+    pub fn and_not(self, other: Filter<M>) -> Filter<M> {
+        self.and(other.not())
+    }
+}
+
+impl<M> std::ops::BitAnd for Filter<M> {
+    type Output = Filter<M>;
+    fn bitand(self, rhs: Self) -> Filter<M> {
+        self.and(rhs)
+    }
+}
+impl<M> std::ops::BitOr for Filter<M> {
+    type Output = Filter<M>;
+    fn bitor(self, rhs: Self) -> Filter<M> {
+        self.or(rhs)
+    }
+}
+impl<M> std::ops::Not for Filter<M> {
+    type Output = Filter<M>;
+    fn not(self) -> Filter<M> {
+        Filter::not(self)
+    }
+}
+
+/// A condition that can filter a query on model `M`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a condition on `{M}`",
+    label = "this condition is on another model",
+    note = "a query on `{M}` can only be filtered by columns of `{M}`"
+)]
+pub trait IntoFilter<M> {
+    /// The filter.
+    fn into_filter(self) -> Filter<M>;
+}
+impl<M> IntoFilter<M> for Filter<M> {
+    fn into_filter(self) -> Filter<M> {
+        self
+    }
+}
+
+/// An ordering of model `M`'s rows by a numeric column.
+pub struct Order<M> {
+    key: Vec<u8>,
+    desc: bool,
+    name: &'static str,
+    _m: PhantomData<fn() -> M>,
+}
+
+/// An ordering that can order a query on model `M`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an ordering of `{M}`",
+    label = "this orders another model",
+    note = "a query on `{M}` can only be ordered by columns of `{M}`"
+)]
+pub trait IntoOrder<M> {
+    /// The ordering.
+    fn into_order(self) -> Order<M>;
+}
+impl<M> IntoOrder<M> for Order<M> {
+    fn into_order(self) -> Order<M> {
+        self
+    }
+}
+
+/// The column is a column of `M`: for `select`.
+#[diagnostic::on_unimplemented(
+    message = "column `{Self}` is not a column of `{M}`",
+    label = "selected from another model",
+    note = "select only columns of the model the query is on"
+)]
+pub trait BelongsTo<M>: Column {}
+
+/// Conditions and orderings on a column: `eq`, `eq_any`, `gt`, `ge`, `lt`,
+/// `le`, `between`, `asc`, `desc`. Each requires the index that answers it.
+pub trait ColumnMethods: Column {
+    /// Rows whose column equals `v` (case-insensitively on a case-insensitive
+    /// index). Needs an equality, unique or numeric index.
+    fn eq(self, v: impl IntoValue<Self::Value>) -> Filter<Self::Model>
+    where
+        Self: EqFilterable,
+    {
+        Filter::new(eq_node::<Self>(&v.into_value()))
+    }
+    /// Rows whose column equals any of `vs` (no row for an empty list).
+    fn eq_any<V: IntoValue<Self::Value>>(
+        self,
+        vs: impl IntoIterator<Item = V>,
+    ) -> Filter<Self::Model>
+    where
+        Self: EqFilterable,
+    {
+        let kids: Vec<Node> = vs
+            .into_iter()
+            .map(|v| eq_node::<Self>(&v.into_value()))
+            .collect();
+        Filter::new(match kids.len() {
+            0 => Node::Empty,
+            1 => kids.into_iter().next().unwrap_or(Node::Empty),
+            _ => Node::Or(kids),
+        })
+    }
+    /// Rows whose column is greater than `v`. Needs a numeric index.
+    fn gt(self, v: impl IntoValue<Self::Value>) -> Filter<Self::Model>
+    where
+        Self: RangeFilterable,
+    {
+        range::<Self>(Bound::Excluded(v.into_value()), Bound::Unbounded)
+    }
+    /// Rows whose column is greater than or equal to `v`.
+    fn ge(self, v: impl IntoValue<Self::Value>) -> Filter<Self::Model>
+    where
+        Self: RangeFilterable,
+    {
+        range::<Self>(Bound::Included(v.into_value()), Bound::Unbounded)
+    }
+    /// Rows whose column is less than `v`.
+    fn lt(self, v: impl IntoValue<Self::Value>) -> Filter<Self::Model>
+    where
+        Self: RangeFilterable,
+    {
+        range::<Self>(Bound::Unbounded, Bound::Excluded(v.into_value()))
+    }
+    /// Rows whose column is less than or equal to `v`.
+    fn le(self, v: impl IntoValue<Self::Value>) -> Filter<Self::Model>
+    where
+        Self: RangeFilterable,
+    {
+        range::<Self>(Bound::Unbounded, Bound::Included(v.into_value()))
+    }
+    /// Rows whose column is in a range: `20..=30`, `20..30`, `20..`, `..=30`,
+    /// or a pair of [`Bound`]s.
+    fn between<V: IntoValue<Self::Value> + Clone>(
+        self,
+        r: impl RangeBounds<V>,
+    ) -> Filter<Self::Model>
+    where
+        Self: RangeFilterable,
+    {
+        let conv = |b: Bound<&V>| match b {
+            Bound::Included(v) => Bound::Included(v.clone().into_value()),
+            Bound::Excluded(v) => Bound::Excluded(v.clone().into_value()),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        range::<Self>(conv(r.start_bound()), conv(r.end_bound()))
+    }
+    /// Orders by this column, smallest first; ties by key; rows where the column
+    /// is null come after all others.
+    fn asc(self) -> Order<Self::Model>
+    where
+        Self: Sortable,
+    {
+        order::<Self>(false)
+    }
+    /// Orders by this column, largest first; ties by key; rows where the column
+    /// is null come after all others.
+    fn desc(self) -> Order<Self::Model>
+    where
+        Self: Sortable,
+    {
+        order::<Self>(true)
+    }
+}
+impl<C: Column> ColumnMethods for C {}
+
+fn order<C: Column>(desc: bool) -> Order<C::Model> {
+    Order {
+        key: C::Model::layout().numeric[C::INDEX]
+            .clone()
+            .unwrap_or_default(),
+        desc,
+        name: C::NAME,
+        _m: PhantomData,
+    }
+}
+
+fn eq_node<C: Column>(v: &C::Value) -> Node {
+    let l = C::Model::layout();
+    if let Some(s) = l.slot_of(C::INDEX, SlotKind::Unique) {
+        let slot = &l.slots[s];
+        return Node::Unique(slot.key.clone(), C::eq_key(v, slot.fold));
+    }
+    if let Some(s) = l.slot_of(C::INDEX, SlotKind::Set) {
+        let slot = &l.slots[s];
+        return Node::Set([&slot.key[..], &C::eq_key(v, slot.fold)].concat());
+    }
+    match (&l.numeric[C::INDEX], C::score(v)) {
+        (Some(z), Ok(s)) => Node::Range(z.clone(), float_repr(s), float_repr(s)),
+        (_, Err(e)) => Node::Invalid(C::NAME.into(), e),
+        (None, _) => Node::Invalid(C::NAME.into(), "no index".into()),
+    }
+}
+
+fn range<C: Column>(lo: Bound<C::Value>, hi: Bound<C::Value>) -> Filter<C::Model> {
+    let z = C::Model::layout().numeric[C::INDEX]
+        .clone()
+        .unwrap_or_default();
+    let b = |b: Bound<C::Value>, open: &str| -> std::result::Result<String, String> {
+        Ok(match b {
+            Bound::Unbounded => open.to_owned(),
+            Bound::Included(v) => float_repr(C::score(&v)?),
+            Bound::Excluded(v) => format!("({}", float_repr(C::score(&v)?)),
+        })
+    };
+    Filter::new(match (b(lo, "-inf"), b(hi, "+inf")) {
+        (Ok(lo), Ok(hi)) => Node::Range(z, lo, hi),
+        (Err(e), _) | (_, Err(e)) => Node::Invalid(C::NAME.into(), e),
+    })
+}
+
+/// A query on model `M`: a conjunction of filters, an order, an offset and a
+/// limit. One flat type, so `if c { q = q.filter(..) }` compiles.
+pub struct Query<M> {
+    filters: Vec<Node>,
+    order: Option<(Vec<u8>, bool, &'static str)>,
+    offset: u64,
+    limit: Option<u64>,
+    _m: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for Query<M> {
+    fn clone(&self) -> Self {
+        Query {
+            filters: self.filters.clone(),
+            order: self.order.clone(),
+            offset: self.offset,
+            limit: self.limit,
+            _m: PhantomData,
+        }
+    }
+}
+
+impl<M> std::fmt::Debug for Query<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Query")
+            .field("filter", &describe(&self.root()))
+            .field("order", &self.order.as_ref().map(|o| (o.2, o.1)))
+            .field("offset", &self.offset)
+            .field("limit", &self.limit)
+            .finish()
+    }
+}
+
+impl<M: Model> Default for Query<M> {
+    fn default() -> Self {
+        Query {
+            filters: Vec::new(),
+            order: None,
+            offset: 0,
+            limit: None,
+            _m: PhantomData,
+        }
+    }
+}
+
+/// What the query script returns in each mode.
+enum Mode<'a> {
+    Rows,
+    Ids,
+    Select(&'a [&'static str]),
+    Count,
+    Exists,
+    Delete,
+}
+
+/// Where a paged read stopped: pass it back to continue after the last row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cursor {
+    phase: Vec<u8>,
+    score: Vec<u8>,
+    member: Vec<u8>,
+}
+
+impl<M> Query<M> {
+    fn root(&self) -> Node {
+        match self.filters.len() {
+            0 => Node::All,
+            1 => self.filters[0].clone(),
+            _ => Node::And(self.filters.clone()),
+        }
+    }
+}
+
+impl<M: Model> Query<M> {
+    fn check(&self) -> Result<()> {
+        fn find(n: &Node) -> Option<(&str, &str)> {
+            match n {
+                Node::Invalid(c, e) => Some((c, e)),
+                Node::And(k) | Node::Or(k) => k.iter().find_map(find),
+                Node::Not(k) => find(k),
+                _ => None,
+            }
+        }
+        for f in &self.filters {
+            if let Some((c, e)) = find(f) {
+                return Err(crate::model::invalid::<M>(c, e.to_owned()));
+            }
+        }
+        Ok(())
+    }
+
+    fn plan_raw(
+        &self,
+        mode: Mode<'_>,
+        cursor: Option<&Cursor>,
+    ) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>, &'static script::Script)> {
+        self.check()?;
+        let l = M::layout();
+        let root = self.root();
+        let mut keys = vec![l.ids.clone()];
+        collect_keys(&root, &mut keys);
+        let mut args: Vec<Vec<u8>> = vec![
+            l.row_prefix.clone(),
+            if M::Key::NUMERIC { b"1" } else { b"0" }.to_vec(),
+            l.ids.clone(),
+            match mode {
+                Mode::Rows => "rows",
+                Mode::Ids => "ids",
+                Mode::Select(_) => "select",
+                Mode::Count => "count",
+                Mode::Exists => "exists",
+                Mode::Delete => "delete",
+            }
+            .into(),
+        ];
+        match &self.order {
+            Some((z, desc, _)) => {
+                if !keys.contains(z) {
+                    keys.push(z.clone());
+                }
+                args.push(z.clone());
+                args.push(if *desc { b"d".to_vec() } else { b"a".to_vec() });
+            }
+            None => {
+                args.push(Vec::new());
+                args.push(b"a".to_vec());
+            }
+        }
+        args.push(self.offset.to_string().into_bytes());
+        args.push(
+            self.limit
+                .map(|l| l.to_string())
+                .unwrap_or_default()
+                .into_bytes(),
+        );
+        let c = cursor.cloned().unwrap_or_default();
+        args.extend([c.phase, c.score, c.member]);
+        match mode {
+            Mode::Select(fields) => {
+                args.push(fields.len().to_string().into_bytes());
+                args.extend(fields.iter().map(|f| f.as_bytes().to_vec()));
+            }
+            _ => args.push(b"0".to_vec()),
+        }
+        let script = if matches!(mode, Mode::Delete) {
+            delete_args::<M>(&mut args);
+            &script::QUERY_DELETE
+        } else {
+            &script::QUERY
+        };
+        program(&root, &mut args);
+        Ok((keys, args, script))
+    }
+
+    fn plan<T>(
+        &self,
+        mode: Mode<'_>,
+        cursor: Option<&Cursor>,
+        decode: impl FnOnce(redis::Value) -> Result<T> + Send + 'static,
+    ) -> Result<Plan<T>> {
+        let what = match mode {
+            Mode::Rows => "load rows",
+            Mode::Ids => "load keys",
+            Mode::Select(_) => "load selected columns",
+            Mode::Count => "count",
+            Mode::Exists => "test for a match",
+            Mode::Delete => "delete matches",
+        };
+        let (keys, args, script) = self.plan_raw(mode, cursor)?;
+        let mut p = Plan::new(Call::Script(script), keys, args, decode);
+        p = p.step(format!("filter: {}", describe(&self.root())));
+        p = p.step(match &self.order {
+            Some((_, d, n)) => format!(
+                "order: {n} {}, ties by key, nulls last",
+                if *d { "desc" } else { "asc" }
+            ),
+            None => "order: by key".to_owned(),
+        });
+        p = p.step(format!(
+            "page: offset {}, limit {}",
+            self.offset,
+            self.limit.map_or("none".into(), |l| l.to_string())
+        ));
+        p = p.step("plan: intersect smallest index first (sizes from SCARD/ZCOUNT); walk the order index instead when offset+limit is small against the matches");
+        Ok(p.step(what))
+    }
+
+    /// The plan that loads the matching rows.
+    pub fn load_plan(&self) -> Result<Plan<Vec<Record<M>>>> {
+        self.page_plan(None).map(|p| p.map(|(rows, _)| Ok(rows)))
+    }
+
+    fn page_plan(&self, cursor: Option<&Cursor>) -> Result<Plan<(Vec<Record<M>>, Cursor)>> {
+        self.plan(Mode::Rows, cursor, |v| {
+            let (c, items) = split_page(v)?;
+            let mut rows = Vec::with_capacity(items.len() / 2);
+            let mut it = items.into_iter();
+            while let (Some(m), Some(r)) = (it.next(), it.next()) {
+                let m = bytes_of(m)?;
+                match decode_row::<M>(&m, r)? {
+                    Some(rec) => rows.push(rec),
+                    None => {
+                        return Err(Error::decode(
+                            &M::layout().row_key(&m),
+                            None,
+                            "an index names this row but it does not exist (run verify)",
+                        ));
+                    }
+                }
+            }
+            Ok((rows, c))
+        })
+    }
+
+    /// The plan that loads the keys of the matching rows.
+    pub fn ids_plan(&self) -> Result<Plan<Vec<M::Key>>> {
+        self.plan(Mode::Ids, None, |v| {
+            let (_, items) = split_page(v)?;
+            items
+                .into_iter()
+                .map(|m| {
+                    let m = bytes_of(m)?;
+                    M::Key::from_member(&m).map_err(|e| Error::decode(&m, None, e))
+                })
+                .collect()
+        })
+    }
+
+    /// The plan that counts the matches (after offset, up to the limit).
+    pub fn count_plan(&self) -> Result<Plan<u64>> {
+        self.plan(Mode::Count, None, |v| match v {
+            redis::Value::Int(n) => Ok(n.max(0) as u64),
+            other => Err(Error::decode(b"(count)", None, format!("{other:?}"))),
+        })
+    }
+
+    /// The plan that tells whether anything matches.
+    pub fn exists_plan(&self) -> Result<Plan<bool>> {
+        self.plan(Mode::Exists, None, |v| {
+            Ok(matches!(v, redis::Value::Int(n) if n > 0))
+        })
+    }
+
+    /// The plan that deletes the matches (one batch of at most `limit` rows).
+    pub fn delete_plan(&self) -> Result<Plan<(u64, u64)>> {
+        self.plan(Mode::Delete, None, |v| {
+            let parts = as_bytes_list(v)?;
+            let num =
+                |i: usize| -> u64 { parts.get(i).and_then(|b| show(b).parse().ok()).unwrap_or(0) };
+            match parts.first().map(Vec::as_slice) {
+                Some(b"ok") => Ok((num(1), num(2))),
+                Some(b"wrongtype") => Err(Error::decode(
+                    parts.get(1).map_or(&[][..], |v| v),
+                    None,
+                    "the key is not a hash",
+                )),
+                _ => Err(Error::decode(
+                    parts.get(1).map_or(&[][..], |v| v),
+                    Some("#i"),
+                    "unreadable index record",
+                )),
+            }
+        })
+    }
+
+    /// The plan of a query with [`Query::select`].
+    fn select_plan<S: Selection<M>>(&self) -> Result<Plan<Vec<S::Output>>> {
+        self.plan(Mode::Select(S::FIELDS), None, |v| {
+            let (_, items) = split_page(v)?;
+            let mut out = Vec::new();
+            let mut it = items.into_iter();
+            while let (Some(m), Some(r)) = (it.next(), it.next()) {
+                let m = bytes_of(m)?;
+                let key = M::layout().row_key(&m);
+                let vals = match r {
+                    redis::Value::Array(vs) => vs
+                        .into_iter()
+                        .map(|v| match v {
+                            redis::Value::Nil => Ok(None),
+                            redis::Value::BulkString(b) => Ok(Some(b)),
+                            other => Err(Error::decode(&key, None, format!("{other:?}"))),
+                        })
+                        .collect::<Result<Vec<_>>>()?,
+                    other => return Err(Error::decode(&key, None, format!("{other:?}"))),
+                };
+                out.push(S::decode(&key, vals)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// The query's plan as text (the rows-loading plan), without a server.
+    pub fn explain(&self) -> String {
+        match self.load_plan() {
+            Ok(p) => p.explain(),
+            Err(e) => format!("invalid query: {e}"),
+        }
+    }
+}
+
+fn split_page(v: redis::Value) -> Result<(Cursor, Vec<redis::Value>)> {
+    match v {
+        redis::Value::Array(items) if items.len() >= 3 => {
+            let mut it = items.into_iter();
+            let mut next = || it.next().map(bytes_of).transpose();
+            let c = Cursor {
+                phase: next()?.unwrap_or_default(),
+                score: next()?.unwrap_or_default(),
+                member: next()?.unwrap_or_default(),
+            };
+            Ok((c, it.collect()))
+        }
+        other => Err(Error::decode(b"(query reply)", None, format!("{other:?}"))),
+    }
+}
+
+fn bytes_of(v: redis::Value) -> Result<Vec<u8>> {
+    match v {
+        redis::Value::BulkString(b) => Ok(b),
+        redis::Value::SimpleString(s) => Ok(s.into_bytes()),
+        redis::Value::Int(n) => Ok(n.to_string().into_bytes()),
+        redis::Value::Nil => Ok(Vec::new()),
+        other => Err(Error::decode(b"(reply)", None, format!("{other:?}"))),
+    }
+}
+
+fn collect_keys(n: &Node, out: &mut Vec<Vec<u8>>) {
+    let mut add = |k: &Vec<u8>| {
+        if !out.contains(k) {
+            out.push(k.clone());
+        }
+    };
+    match n {
+        Node::Set(k) | Node::Unique(k, _) | Node::Range(k, _, _) => add(k),
+        Node::And(kids) | Node::Or(kids) => kids.iter().for_each(|k| collect_keys(k, out)),
+        Node::Not(k) => collect_keys(k, out),
+        _ => {}
+    }
+}
+
+fn program(n: &Node, args: &mut Vec<Vec<u8>>) {
+    match n {
+        Node::And(kids) | Node::Or(kids) => {
+            args.push(if matches!(n, Node::And(_)) {
+                b"A".to_vec()
+            } else {
+                b"O".to_vec()
+            });
+            args.push(kids.len().to_string().into_bytes());
+            kids.iter().for_each(|k| program(k, args));
+        }
+        Node::Not(k) => {
+            args.push(b"N".to_vec());
+            program(k, args);
+        }
+        Node::Set(k) => args.extend([b"S".to_vec(), k.clone()]),
+        Node::Unique(k, v) => args.extend([b"U".to_vec(), k.clone(), v.clone()]),
+        Node::Range(k, lo, hi) => args.extend([
+            b"R".to_vec(),
+            k.clone(),
+            lo.clone().into_bytes(),
+            hi.clone().into_bytes(),
+        ]),
+        Node::All => args.push(b"L".to_vec()),
+        Node::Empty | Node::Invalid(..) => args.push(b"E".to_vec()),
+    }
+}
+
+fn describe(n: &Node) -> String {
+    match n {
+        Node::And(k) => format!(
+            "({})",
+            k.iter().map(describe).collect::<Vec<_>>().join(" AND ")
+        ),
+        Node::Or(k) => format!(
+            "({})",
+            k.iter().map(describe).collect::<Vec<_>>().join(" OR ")
+        ),
+        Node::Not(k) => format!("NOT {}", describe(k)),
+        Node::Set(k) => format!("SET {}", show(k)),
+        Node::Unique(k, v) => format!("HGET {} {:?}", show(k), show(v)),
+        Node::Range(k, lo, hi) => format!("ZSET {} [{lo}, {hi}]", show(k)),
+        Node::All => "every row".into(),
+        Node::Empty => "no row".into(),
+        Node::Invalid(c, e) => format!("invalid {c}: {e}"),
+    }
+}
+
+/// A tuple of columns of `M` to read with [`QueryDsl::select`].
+pub trait Selection<M>: Send + 'static {
+    /// What each selected row becomes.
+    type Output: Send + 'static;
+    /// The hash fields read.
+    const FIELDS: &'static [&'static str];
+    /// Decodes the values of one row.
+    fn decode(key: &[u8], vals: Vec<Option<Vec<u8>>>) -> Result<Self::Output>;
+}
+
+macro_rules! selection {
+    ($($c:ident $i:tt),+) => {
+        impl<M: Model, $($c: BelongsTo<M>),+> Selection<M> for ($($c,)+) {
+            type Output = ($($c::Field,)+);
+            const FIELDS: &'static [&'static str] = &[$($c::NAME),+];
+            fn decode(key: &[u8], vals: Vec<Option<Vec<u8>>>) -> Result<Self::Output> {
+                Ok(($(
+                    match $c::Field::from_stored(vals.get($i).and_then(|v| v.as_deref())) {
+                        Ok(Some(v)) => v,
+                        Ok(None) => return Err(Error::decode(key, Some($c::NAME), "missing field")),
+                        Err(e) => return Err(Error::decode(key, Some($c::NAME), e)),
+                    },
+                )+))
+            }
+        }
+    };
+}
+selection!(A 0);
+selection!(A 0, B 1);
+selection!(A 0, B 1, C 2);
+selection!(A 0, B 1, C 2, D 3);
+selection!(A 0, B 1, C 2, D 3, E 4);
+selection!(A 0, B 1, C 2, D 3, E 4, F 5);
+
+/// A query restricted to some columns: `load` returns tuples.
+pub struct Select<M, S> {
+    query: Query<M>,
+    _s: PhantomData<fn() -> S>,
+}
+
+impl<M: Model, S: Selection<M>> Select<M, S> {
+    /// The plan of [`Select::load`].
+    pub fn load_plan(&self) -> Result<Plan<Vec<S::Output>>> {
+        self.query.select_plan::<S>()
+    }
+    /// Reads the selected columns of every match (HMGET per row, in the script).
+    pub fn load<C: redis::ConnectionLike + ?Sized>(&self, conn: &mut C) -> Result<Vec<S::Output>> {
+        self.load_plan()?.run(conn)
+    }
+    /// [`Select::load`] on an async connection.
+    pub async fn load_async<C: redis::aio::ConnectionLike + Send>(
+        &self,
+        conn: &mut C,
+    ) -> Result<Vec<S::Output>> {
+        self.load_plan()?.run_async(conn).await
+    }
+}
+
+/// Pages through a query's matches in constant memory: each page is one
+/// script call that resumes after the last row of the previous page.
+///
+/// Under concurrent writes, every row that exists for the whole iteration and
+/// whose order column does not change is returned exactly once; rows inserted,
+/// deleted or moved meanwhile may or may not be returned.
+pub struct Pages<M> {
+    query: Query<M>,
+    page: u64,
+    remaining: Option<u64>,
+    cursor: Option<Cursor>,
+    done: bool,
+}
+
+impl<M: Model> Pages<M> {
+    fn next_plan(&mut self) -> Option<Result<Plan<(Vec<Record<M>>, Cursor)>>> {
+        if self.done {
+            return None;
+        }
+        let mut q = self.query.clone();
+        let n = self.remaining.map_or(self.page, |r| r.min(self.page));
+        if n == 0 {
+            self.done = true;
+            return None;
+        }
+        q.limit = Some(n);
+        if self.cursor.is_some() {
+            q.offset = 0;
+        }
+        Some(q.page_plan(self.cursor.as_ref()))
+    }
+
+    fn advance(&mut self, rows: &[Record<M>], c: Cursor) {
+        let n = rows.len() as u64;
+        if let Some(r) = &mut self.remaining {
+            *r -= n.min(*r);
+        }
+        if n < self.page || c.member.is_empty() {
+            self.done = true;
+        }
+        self.cursor = Some(c);
+    }
+
+    /// The next page, or `None` after the last one.
+    pub fn next_page<C: redis::ConnectionLike + ?Sized>(
+        &mut self,
+        conn: &mut C,
+    ) -> Result<Option<Vec<Record<M>>>> {
+        let Some(plan) = self.next_plan() else {
+            return Ok(None);
+        };
+        let (rows, c) = plan?.run(conn)?;
+        self.advance(&rows, c);
+        Ok(if rows.is_empty() { None } else { Some(rows) })
+    }
+
+    /// [`Pages::next_page`] on an async connection.
+    pub async fn next_page_async<C: redis::aio::ConnectionLike + Send>(
+        &mut self,
+        conn: &mut C,
+    ) -> Result<Option<Vec<Record<M>>>> {
+        let Some(plan) = self.next_plan() else {
+            return Ok(None);
+        };
+        let (rows, c) = plan?.run_async(conn).await?;
+        self.advance(&rows, c);
+        Ok(if rows.is_empty() { None } else { Some(rows) })
+    }
+}
+
+/// Extension for `Result<T>` from [`QueryDsl::first`]: turns
+/// [`Error::NotFound`] into `Ok(None)`.
+pub trait OptionalExtension<T> {
+    /// `Ok(None)` instead of a not-found error.
+    fn optional(self) -> Result<Option<T>>;
+}
+impl<T> OptionalExtension<T> for Result<T> {
+    fn optional(self) -> Result<Option<T>> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The query methods, on a table (`users::table.filter(..)`) and on a query.
+pub trait QueryDsl: Sized {
+    /// The model queried.
+    type Model: Model;
+    /// The query so far.
+    fn into_query(self) -> Query<Self::Model>;
+
+    /// Keeps the rows matching `f` (chained filters are ANDed).
+    fn filter(self, f: impl IntoFilter<Self::Model>) -> Query<Self::Model> {
+        let mut q = self.into_query();
+        match f.into_filter().node {
+            Node::And(kids) => q.filters.extend(kids),
+            n => q.filters.push(n),
+        }
+        q
+    }
+    /// Orders the rows (replacing an earlier order).
+    fn order_by(self, o: impl IntoOrder<Self::Model>) -> Query<Self::Model> {
+        let mut q = self.into_query();
+        let o = o.into_order();
+        q.order = Some((o.key, o.desc, o.name));
+        q
+    }
+    /// Returns at most `n` rows.
+    fn limit(self, n: u64) -> Query<Self::Model> {
+        let mut q = self.into_query();
+        q.limit = Some(n);
+        q
+    }
+    /// Skips the first `n` rows.
+    fn offset(self, n: u64) -> Query<Self::Model> {
+        let mut q = self.into_query();
+        q.offset = n;
+        q
+    }
+    /// Reads only some columns: `select((users::email, users::age))`.
+    fn select<S: Selection<Self::Model>>(self, _columns: S) -> Select<Self::Model, S> {
+        Select {
+            query: self.into_query(),
+            _s: PhantomData,
+        }
+    }
+    /// Pages through the matches, `page_size` rows per round trip.
+    fn pages(self, page_size: u64) -> Pages<Self::Model> {
+        let q = self.into_query();
+        Pages {
+            remaining: q.limit,
+            query: q,
+            page: page_size.max(1),
+            cursor: None,
+            done: false,
+        }
+    }
+
+    /// Every matching row, in one round trip.
+    fn load<C: redis::ConnectionLike + ?Sized>(
+        self,
+        conn: &mut C,
+    ) -> Result<Vec<Record<Self::Model>>> {
+        self.into_query().load_plan()?.run(conn)
+    }
+    /// [`QueryDsl::load`] on an async connection.
+    fn load_async<C: redis::aio::ConnectionLike + Send>(
+        self,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<Vec<Record<Self::Model>>>> + Send {
+        let plan = self.into_query().load_plan();
+        async move { plan?.run_async(conn).await }
+    }
+    /// The first matching row; [`Error::NotFound`] when none (see
+    /// [`OptionalExtension::optional`]).
+    fn first<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<Record<Self::Model>> {
+        first_of(self.limit(1).load_plan()?.run(conn)?)
+    }
+    /// [`QueryDsl::first`] on an async connection.
+    fn first_async<C: redis::aio::ConnectionLike + Send>(
+        self,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<Record<Self::Model>>> + Send {
+        let plan = self.limit(1).load_plan();
+        async move { first_of(plan?.run_async(conn).await?) }
+    }
+    /// The keys of the matching rows.
+    fn ids<C: redis::ConnectionLike + ?Sized>(
+        self,
+        conn: &mut C,
+    ) -> Result<Vec<<Self::Model as Model>::Key>> {
+        self.into_query().ids_plan()?.run(conn)
+    }
+    /// [`QueryDsl::ids`] on an async connection.
+    fn ids_async<C: redis::aio::ConnectionLike + Send>(
+        self,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<Vec<<Self::Model as Model>::Key>>> + Send {
+        let plan = self.into_query().ids_plan();
+        async move { plan?.run_async(conn).await }
+    }
+    /// How many rows match (after the offset, at most the limit).
+    fn count<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<u64> {
+        self.into_query().count_plan()?.run(conn)
+    }
+    /// [`QueryDsl::count`] on an async connection.
+    fn count_async<C: redis::aio::ConnectionLike + Send>(
+        self,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        let plan = self.into_query().count_plan();
+        async move { plan?.run_async(conn).await }
+    }
+    /// Whether any row matches.
+    fn exists<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<bool> {
+        self.into_query().exists_plan()?.run(conn)
+    }
+    /// [`QueryDsl::exists`] on an async connection.
+    fn exists_async<C: redis::aio::ConnectionLike + Send>(
+        self,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        let plan = self.into_query().exists_plan();
+        async move { plan?.run_async(conn).await }
+    }
+    /// Deletes every match with its index entries; returns how many. With a
+    /// limit, one atomic script call; without, atomic batches of 1,000.
+    fn delete<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<u64> {
+        let q = self.into_query();
+        let mut total = 0;
+        for batch in delete_batches(&q) {
+            let (deleted, found) = batch.delete_plan()?.run(conn)?;
+            total += deleted;
+            if q.limit.is_some() || found < DELETE_BATCH {
+                break;
+            }
+        }
+        Ok(total)
+    }
+    /// [`QueryDsl::delete`] on an async connection.
+    fn delete_async<C: redis::aio::ConnectionLike + Send>(
+        self,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        let q = self.into_query();
+        async move {
+            let mut total = 0;
+            for batch in delete_batches(&q) {
+                let (deleted, found) = batch.delete_plan()?.run_async(conn).await?;
+                total += deleted;
+                if q.limit.is_some() || found < DELETE_BATCH {
+                    break;
+                }
+            }
+            Ok(total)
+        }
+    }
+    /// The plan of [`QueryDsl::load`] as text.
+    fn explain(self) -> String {
+        Query::explain(&self.into_query())
+    }
+}
+
+const DELETE_BATCH: u64 = 1000;
+
+fn delete_batches<M: Model>(q: &Query<M>) -> impl Iterator<Item = Query<M>> + '_ {
+    std::iter::repeat_with(move || {
+        let mut b = q.clone();
+        if b.limit.is_none() {
+            b.limit = Some(DELETE_BATCH);
+        }
+        b
+    })
+}
+
+fn first_of<M: Model>(rows: Vec<Record<M>>) -> Result<Record<M>> {
+    rows.into_iter().next().ok_or(Error::NotFound {
+        model: M::SCHEMA.name,
+        key: "(query)".into(),
+    })
+}
+
+impl<M: Model> QueryDsl for Query<M> {
+    type Model = M;
+    fn into_query(self) -> Query<M> {
+        self
+    }
+}
+
+impl<T: Table> QueryDsl for T {
+    type Model = T::Model;
+    fn into_query(self) -> Query<T::Model> {
+        Query::default()
+    }
+}

@@ -1,0 +1,736 @@
+//! Active-record operations: insert, save, get, delete, refresh. Each one builds a
+//! [`Plan`] (one script call) that a sync or an async connection runs.
+
+use crate::error::{Error, Result, show};
+use crate::model::{Cell, Fold, Key, Layout, Model, RowData, SlotKind};
+use crate::plan::{Call, Plan};
+use crate::script;
+use crate::value::float_repr;
+use std::ops::{Deref, DerefMut};
+
+/// A row loaded from (or saved to) Redis: the model value plus what was stored
+/// when it was last read or written, so that [`Record::save`] sends only the
+/// changed columns and detects a row changed underneath.
+///
+/// Derefs to the model, so fields are read and assigned directly.
+///
+/// ```
+/// # use rom_dsl::record::Record;
+/// # fn show<M: rom_dsl::Model + std::fmt::Debug>(r: &Record<M>) { println!("{:?} {:?}", r.key(), **r); }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Record<M: Model> {
+    value: M,
+    key: M::Key,
+    snapshot: Vec<Option<Vec<u8>>>,
+}
+
+impl<M: Model> Deref for Record<M> {
+    type Target = M;
+    fn deref(&self) -> &M {
+        &self.value
+    }
+}
+
+impl<M: Model> DerefMut for Record<M> {
+    fn deref_mut(&mut self) -> &mut M {
+        &mut self.value
+    }
+}
+
+/// What a save plan reports: the row's key and the stored bytes it wrote.
+#[derive(Debug, Clone)]
+pub struct Saved<K> {
+    /// The row's key (allocated by this save for a new auto-increment row).
+    pub key: K,
+    pub(crate) snapshot: Vec<Option<Vec<u8>>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Insert,
+    Update,
+    Put,
+}
+
+impl<M: Model> Record<M> {
+    /// The row's primary key.
+    pub fn key(&self) -> &M::Key {
+        &self.key
+    }
+
+    /// The model value, without the record of what was stored.
+    pub fn into_inner(self) -> M {
+        self.value
+    }
+
+    /// The columns changed since the row was loaded or saved.
+    pub fn changed_columns(&self) -> Result<Vec<&'static str>> {
+        let cells = self.value.cells()?;
+        Ok(M::SCHEMA
+            .columns
+            .iter()
+            .zip(cells.iter().zip(&self.snapshot))
+            .filter(|(_, (c, s))| c.stored != **s)
+            .map(|(d, _)| d.name)
+            .collect())
+    }
+
+    pub(crate) fn from_parts(value: M, key: M::Key, snapshot: Vec<Option<Vec<u8>>>) -> Self {
+        Record {
+            value,
+            key,
+            snapshot,
+        }
+    }
+
+    fn check_key(&self) -> Result<()> {
+        if self.value.key().as_ref() != Some(&self.key) {
+            return Err(Error::Validation {
+                model: M::SCHEMA.name,
+                column: M::SCHEMA.key_name.to_owned(),
+                reason: "the primary key of a stored row cannot change; insert a new row instead"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The plan of [`Record::save`]: writes the changed columns and their index
+    /// entries, provided that the stored values of those columns are still the
+    /// ones this record last saw.
+    pub fn save_plan(&self) -> Result<Plan<Saved<M::Key>>> {
+        self.check_key()?;
+        save_plan(&self.value, Some(&self.snapshot), Mode::Update, false)
+    }
+
+    /// The plan of [`Record::save_forced`]: like [`Record::save_plan`] without the
+    /// conflict check.
+    pub fn save_forced_plan(&self) -> Result<Plan<Saved<M::Key>>> {
+        self.check_key()?;
+        save_plan(&self.value, Some(&self.snapshot), Mode::Update, true)
+    }
+
+    fn apply(&mut self, s: Saved<M::Key>) {
+        self.snapshot = s.snapshot;
+    }
+
+    /// Saves the changed columns, atomically, in one round trip. Fails with
+    /// [`Error::Conflict`] when another writer changed one of those columns (or
+    /// deleted the row) since this record was read, and with
+    /// [`Error::UniqueViolation`] when a unique value is taken; nothing is written
+    /// then. Saving an unchanged record sends nothing.
+    pub fn save<C: redis::ConnectionLike + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
+        if self.changed_columns()?.is_empty() {
+            return Ok(());
+        }
+        let s = with_key(self.save_plan()?.run(conn), &self.key)?;
+        self.apply(s);
+        Ok(())
+    }
+
+    /// [`Record::save`] on an async connection.
+    pub async fn save_async<C: redis::aio::ConnectionLike + Send>(
+        &mut self,
+        conn: &mut C,
+    ) -> Result<()> {
+        if self.changed_columns()?.is_empty() {
+            return Ok(());
+        }
+        let s = with_key(self.save_plan()?.run_async(conn).await, &self.key)?;
+        self.apply(s);
+        Ok(())
+    }
+
+    /// Saves the changed columns even if another writer changed them since this
+    /// record was read (the last writer wins). Unique constraints still hold.
+    pub fn save_forced<C: redis::ConnectionLike + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
+        let s = with_key(self.save_forced_plan()?.run(conn), &self.key)?;
+        self.apply(s);
+        Ok(())
+    }
+
+    /// [`Record::save_forced`] on an async connection.
+    pub async fn save_forced_async<C: redis::aio::ConnectionLike + Send>(
+        &mut self,
+        conn: &mut C,
+    ) -> Result<()> {
+        let s = with_key(self.save_forced_plan()?.run_async(conn).await, &self.key)?;
+        self.apply(s);
+        Ok(())
+    }
+
+    /// Deletes the row and its index entries; `false` when it was already gone.
+    pub fn delete<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<bool> {
+        Ok(delete_plan::<M>(std::slice::from_ref(&self.key)).run(conn)? == 1)
+    }
+
+    /// [`Record::delete`] on an async connection.
+    pub async fn delete_async<C: redis::aio::ConnectionLike + Send>(
+        self,
+        conn: &mut C,
+    ) -> Result<bool> {
+        Ok(delete_plan::<M>(std::slice::from_ref(&self.key))
+            .run_async(conn)
+            .await?
+            == 1)
+    }
+
+    /// Reloads the row from Redis, dropping unsaved changes; [`Error::NotFound`]
+    /// when it was deleted.
+    pub fn refresh<C: redis::ConnectionLike + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
+        let fresh = get_plan::<M>(std::slice::from_ref(&self.key)).run(conn)?;
+        self.replace(fresh)
+    }
+
+    /// [`Record::refresh`] on an async connection.
+    pub async fn refresh_async<C: redis::aio::ConnectionLike + Send>(
+        &mut self,
+        conn: &mut C,
+    ) -> Result<()> {
+        let fresh = get_plan::<M>(std::slice::from_ref(&self.key))
+            .run_async(conn)
+            .await?;
+        self.replace(fresh)
+    }
+
+    fn replace(&mut self, fresh: Vec<Record<M>>) -> Result<()> {
+        match fresh.into_iter().next() {
+            Some(r) => {
+                *self = r;
+                Ok(())
+            }
+            None => Err(Error::NotFound {
+                model: M::SCHEMA.name,
+                key: format!("{:?}", self.key),
+            }),
+        }
+    }
+}
+
+/// The operations every model has, sync and async: implemented for every
+/// [`Model`]. Bring it into scope with `use rom::prelude::*`.
+pub trait Crud: Model {
+    /// The plan of [`Crud::insert`].
+    fn insert_plan(&self) -> Result<Plan<Saved<Self::Key>>> {
+        save_plan(self, None, Mode::Insert, false)
+    }
+    /// The plan of [`Crud::save`].
+    fn save_plan(&self) -> Result<Plan<Saved<Self::Key>>> {
+        let mode = if self.key().is_none() {
+            Mode::Insert
+        } else {
+            Mode::Put
+        };
+        save_plan(self, None, mode, false)
+    }
+    /// Inserts a new row: allocates the auto-increment key, or fails with
+    /// [`Error::UniqueViolation`] on the primary key when a row with this natural
+    /// key exists. One round trip, atomic.
+    fn insert<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<Record<Self>> {
+        let s = with_key(self.insert_plan()?.run(conn), &self.key())?;
+        Ok(finish(self, s))
+    }
+    /// [`Crud::insert`] on an async connection.
+    fn insert_async<C: redis::aio::ConnectionLike + Send>(
+        self,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<Record<Self>>> + Send {
+        async move {
+            let s = with_key(self.insert_plan()?.run_async(conn).await, &self.key())?;
+            Ok(finish(self, s))
+        }
+    }
+    /// Inserts the row, or overwrites every column of the row with the same key
+    /// (no conflict check: the value given wins). Unique constraints hold.
+    fn save<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<Record<Self>> {
+        let s = Crud::save_plan(&self)?.run(conn)?;
+        Ok(finish(self, s))
+    }
+    /// [`Crud::save`] on an async connection.
+    fn save_async<C: redis::aio::ConnectionLike + Send>(
+        self,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<Record<Self>>> + Send {
+        async move {
+            let s = Crud::save_plan(&self)?.run_async(conn).await?;
+            Ok(finish(self, s))
+        }
+    }
+    /// The plan of [`Crud::get_many`] (and of [`Crud::get`] with one key).
+    fn get_plan(keys: &[Self::Key]) -> Plan<Vec<Record<Self>>> {
+        get_plan(keys)
+    }
+    /// Loads the row with this key.
+    fn get<C: redis::ConnectionLike + ?Sized>(
+        conn: &mut C,
+        key: impl Into<Self::Key>,
+    ) -> Result<Option<Record<Self>>> {
+        Ok(get_plan(&[key.into()]).run(conn)?.into_iter().next())
+    }
+    /// [`Crud::get`] on an async connection.
+    fn get_async<C: redis::aio::ConnectionLike + Send>(
+        conn: &mut C,
+        key: impl Into<Self::Key>,
+    ) -> impl Future<Output = Result<Option<Record<Self>>>> + Send {
+        let plan = get_plan::<Self>(&[key.into()]);
+        async move { Ok(plan.run_async(conn).await?.into_iter().next()) }
+    }
+    /// Loads many rows in one round trip, in the order of `keys`; keys with no
+    /// row are skipped.
+    fn get_many<C: redis::ConnectionLike + ?Sized>(
+        conn: &mut C,
+        keys: &[Self::Key],
+    ) -> Result<Vec<Record<Self>>> {
+        get_plan(keys).run(conn)
+    }
+    /// [`Crud::get_many`] on an async connection.
+    fn get_many_async<C: redis::aio::ConnectionLike + Send>(
+        conn: &mut C,
+        keys: &[Self::Key],
+    ) -> impl Future<Output = Result<Vec<Record<Self>>>> + Send {
+        let plan = get_plan::<Self>(keys);
+        async move { plan.run_async(conn).await }
+    }
+    /// The plan of [`Crud::exists`].
+    fn exists_plan(key: &Self::Key) -> Plan<bool> {
+        let l = Self::layout();
+        Plan::new(
+            Call::Command("EXISTS"),
+            vec![l.row_key(&key.to_member())],
+            vec![],
+            |v| Ok(matches!(v, redis::Value::Int(1))),
+        )
+    }
+    /// Whether a row with this key exists.
+    fn exists<C: redis::ConnectionLike + ?Sized>(
+        conn: &mut C,
+        key: impl Into<Self::Key>,
+    ) -> Result<bool> {
+        Self::exists_plan(&key.into()).run(conn)
+    }
+    /// [`Crud::exists`] on an async connection.
+    fn exists_async<C: redis::aio::ConnectionLike + Send>(
+        conn: &mut C,
+        key: impl Into<Self::Key>,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        let plan = Self::exists_plan(&key.into());
+        async move { plan.run_async(conn).await }
+    }
+    /// The plan of [`Crud::delete_many`]: returns how many rows were deleted.
+    fn delete_plan(keys: &[Self::Key]) -> Plan<u64> {
+        delete_plan::<Self>(keys)
+    }
+    /// Deletes the rows with these keys and their index entries, atomically;
+    /// returns how many existed.
+    fn delete_many<C: redis::ConnectionLike + ?Sized>(
+        conn: &mut C,
+        keys: &[Self::Key],
+    ) -> Result<u64> {
+        delete_plan::<Self>(keys).run(conn)
+    }
+    /// [`Crud::delete_many`] on an async connection.
+    fn delete_many_async<C: redis::aio::ConnectionLike + Send>(
+        conn: &mut C,
+        keys: &[Self::Key],
+    ) -> impl Future<Output = Result<u64>> + Send {
+        let plan = delete_plan::<Self>(keys);
+        async move { plan.run_async(conn).await }
+    }
+}
+
+impl<M: Model> Crud for M {}
+
+fn finish<M: Model>(mut value: M, s: Saved<M::Key>) -> Record<M> {
+    value.set_key(s.key.clone());
+    Record {
+        value,
+        key: s.key,
+        snapshot: s.snapshot,
+    }
+}
+
+/// The bytes of a slot entry for a row, `None` when a member column is null
+/// (a null skips the constraint).
+fn slot_value(cells: &[Cell], cols: &[usize], fold: Fold) -> Option<Vec<u8>> {
+    let pick = |c: &Cell| match fold {
+        Fold::Exact => c.exact.clone(),
+        Fold::CaseInsensitive => c.folded.clone().or_else(|| c.exact.clone()),
+    };
+    if let [one] = cols {
+        return pick(&cells[*one]);
+    }
+    // composite: length-prefixed parts, so that ("a:b", "c") and ("a", "b:c") differ
+    let mut out = Vec::new();
+    for &i in cols {
+        let v = pick(&cells[i])?;
+        out.extend_from_slice(v.len().to_string().as_bytes());
+        out.push(b':');
+        out.extend_from_slice(&v);
+    }
+    Some(out)
+}
+
+fn push_slots(args: &mut Vec<Vec<u8>>, l: &Layout) {
+    args.push(l.slots.len().to_string().into_bytes());
+    for s in &l.slots {
+        args.push(match s.kind {
+            SlotKind::Unique => b"u".to_vec(),
+            SlotKind::Set => b"s".to_vec(),
+        });
+        args.push(s.key.clone());
+    }
+}
+
+fn save_plan<M: Model>(
+    value: &M,
+    snapshot: Option<&[Option<Vec<u8>>]>,
+    mode: Mode,
+    force: bool,
+) -> Result<Plan<Saved<M::Key>>> {
+    let schema = M::SCHEMA;
+    let l = M::layout();
+    let cells = value.cells()?;
+    let key = value.key();
+    if key.is_none() && !schema.auto_key {
+        return Err(crate::model::invalid::<M>(
+            schema.key_name,
+            "a natural primary key must be set before saving".into(),
+        ));
+    }
+    let member = key.as_ref().map(Key::to_member).unwrap_or_default();
+    let changed: Vec<usize> = (0..cells.len())
+        .filter(|&i| snapshot.is_none_or(|s| s[i] != cells[i].stored))
+        .collect();
+
+    let mut keys = vec![l.ids.clone(), l.seq.clone()];
+    if !member.is_empty() {
+        keys.push(l.row_key(&member));
+    }
+    let mut args: Vec<Vec<u8>> = vec![
+        match mode {
+            Mode::Insert => b"i".to_vec(),
+            Mode::Update => b"u".to_vec(),
+            Mode::Put => b"p".to_vec(),
+        },
+        member.clone(),
+        if M::Key::NUMERIC { b"1" } else { b"0" }.to_vec(),
+        l.row_prefix.clone(),
+    ];
+    push_slots(&mut args, l);
+    // conflict checks: the stored bytes of each written column
+    let mut checks = Vec::new();
+    if let (Some(snap), false, Mode::Update) = (snapshot, force, mode) {
+        for &i in &changed {
+            checks.push(schema.columns[i].name.as_bytes().to_vec());
+            match &snap[i] {
+                Some(b) => {
+                    checks.push(b"1".to_vec());
+                    checks.push(b.clone());
+                }
+                None => {
+                    checks.push(b"0".to_vec());
+                    checks.push(Vec::new());
+                }
+            }
+        }
+    }
+    args.push((checks.len() / 3).to_string().into_bytes());
+    args.extend(checks);
+    args.push(changed.len().to_string().into_bytes());
+    for &i in &changed {
+        args.push(schema.columns[i].name.as_bytes().to_vec());
+        match &cells[i].stored {
+            Some(b) => {
+                args.push(b"s".to_vec());
+                args.push(b.clone());
+            }
+            None => {
+                args.push(b"d".to_vec());
+                args.push(Vec::new());
+            }
+        }
+    }
+    let nums: Vec<usize> = changed
+        .iter()
+        .copied()
+        .filter(|&i| l.numeric[i].is_some())
+        .collect();
+    args.push(nums.len().to_string().into_bytes());
+    for &i in &nums {
+        let z = l.numeric[i].clone().unwrap_or_default();
+        keys.push(z.clone());
+        args.push(z);
+        match cells[i].score {
+            Some(s) => {
+                args.push(b"a".to_vec());
+                args.push(float_repr(s).into_bytes());
+            }
+            None => {
+                args.push(b"r".to_vec());
+                args.push(Vec::new());
+            }
+        }
+    }
+    let touched: Vec<usize> = (0..l.slots.len())
+        .filter(|&s| l.slots[s].columns.iter().any(|c| changed.contains(c)))
+        .collect();
+    args.push(touched.len().to_string().into_bytes());
+    for &s in &touched {
+        let slot = &l.slots[s];
+        args.push(s.to_string().into_bytes());
+        match slot_value(&cells, &slot.columns, slot.fold) {
+            Some(v) => {
+                args.push(b"1".to_vec());
+                keys.push(match slot.kind {
+                    SlotKind::Unique => slot.key.clone(),
+                    SlotKind::Set => [&slot.key[..], &v].concat(),
+                });
+                args.push(v);
+            }
+            None => args.push(b"0".to_vec()),
+        }
+    }
+    let snapshot_after: Vec<Option<Vec<u8>>> = cells.into_iter().map(|c| c.stored).collect();
+    let step = format!(
+        "{} {}: check {} column(s), write {} column(s), update {} numeric and {} keyed index(es)",
+        match mode {
+            Mode::Insert => "insert",
+            Mode::Update => "update",
+            Mode::Put => "put",
+        },
+        schema.name,
+        if force { 0 } else { changed.len() },
+        changed.len(),
+        nums.len(),
+        touched.len()
+    );
+    Ok(
+        Plan::new(Call::Script(&script::SAVE), keys, args, move |v| {
+            let member = script_reply::<M>(v)?;
+            let key = M::Key::from_member(&member)
+                .map_err(|e| Error::decode(&member, None, format!("bad key from save: {e}")))?;
+            Ok(Saved {
+                key,
+                snapshot: snapshot_after,
+            })
+        })
+        .step(step),
+    )
+}
+
+/// Decodes the `{status, ...}` reply of the write scripts into the member (or
+/// the count) they report, or the typed error.
+fn script_reply<M: Model>(v: redis::Value) -> Result<Vec<u8>> {
+    let parts = as_bytes_list(v)?;
+    let name = M::SCHEMA.name;
+    let l = M::layout();
+    let part = |i: usize| parts.get(i).cloned().unwrap_or_default();
+    match parts.first().map(Vec::as_slice) {
+        Some(b"ok") => Ok(part(1)),
+        Some(b"unique") => {
+            let slot: usize = show(&part(1)).parse().unwrap_or(usize::MAX);
+            Err(Error::UniqueViolation {
+                model: name,
+                column: l
+                    .slots
+                    .get(slot)
+                    .map(|s| s.label.clone())
+                    .unwrap_or_default(),
+                value: show(&part(2)),
+            })
+        }
+        Some(b"conflict") | Some(b"gone") => Err(Error::Conflict {
+            model: name,
+            key: String::new(),
+            column: (parts[0] == b"conflict").then(|| show(&part(1))),
+        }),
+        Some(b"exists") => Err(Error::UniqueViolation {
+            model: name,
+            column: M::SCHEMA.key_name.to_owned(),
+            value: String::new(),
+        }),
+        Some(b"wrongtype") => Err(Error::decode(&part(1), None, "the key is not a hash")),
+        Some(b"badrecord") => Err(Error::decode(
+            &part(1),
+            Some("#i"),
+            "unreadable index record",
+        )),
+        _ => Err(Error::decode(b"(script reply)", None, "unexpected reply")),
+    }
+}
+
+pub(crate) fn as_bytes_list(v: redis::Value) -> Result<Vec<Vec<u8>>> {
+    match v {
+        redis::Value::Array(items) | redis::Value::Set(items) => items
+            .into_iter()
+            .map(|i| match i {
+                redis::Value::BulkString(b) => Ok(b),
+                redis::Value::SimpleString(s) => Ok(s.into_bytes()),
+                redis::Value::Int(n) => Ok(n.to_string().into_bytes()),
+                redis::Value::Nil => Ok(Vec::new()),
+                other => Err(Error::decode(
+                    b"(reply)",
+                    None,
+                    format!("expected a string, got {other:?}"),
+                )),
+            })
+            .collect(),
+        other => Err(Error::decode(
+            b"(reply)",
+            None,
+            format!("expected an array, got {other:?}"),
+        )),
+    }
+}
+
+/// Fills the key into error messages that only the caller knows.
+fn with_key<T>(r: Result<T>, key: &impl std::fmt::Debug) -> Result<T> {
+    r.map_err(|e| match e {
+        Error::Conflict { model, column, .. } => Error::Conflict {
+            model,
+            key: format!("{key:?}"),
+            column,
+        },
+        Error::UniqueViolation {
+            model,
+            column,
+            value,
+        } if value.is_empty() => Error::UniqueViolation {
+            model,
+            column,
+            value: format!("{key:?}"),
+        },
+        other => other,
+    })
+}
+
+pub(crate) fn slot_value_pub(cells: &[Cell], cols: &[usize], fold: Fold) -> Option<Vec<u8>> {
+    slot_value(cells, cols, fold)
+}
+
+/// Decodes one row reply (flat field/value pairs, a RESP3 map, or an error
+/// string) into a record; `Ok(None)` for an absent row.
+pub(crate) fn decode_row<M: Model>(
+    member: &[u8],
+    reply: redis::Value,
+) -> Result<Option<Record<M>>> {
+    let l = M::layout();
+    let key_bytes = l.row_key(member);
+    let mut row = RowData {
+        key: key_bytes.clone(),
+        ..RowData::default()
+    };
+    match reply {
+        redis::Value::Array(items) => {
+            let mut it = items.into_iter();
+            while let (Some(f), Some(v)) = (it.next(), it.next()) {
+                row.fields
+                    .insert(bulk(f, &key_bytes)?, bulk(v, &key_bytes)?);
+            }
+        }
+        redis::Value::Map(pairs) => {
+            for (f, v) in pairs {
+                row.fields
+                    .insert(bulk(f, &key_bytes)?, bulk(v, &key_bytes)?);
+            }
+        }
+        redis::Value::BulkString(e) => {
+            return Err(Error::decode(&key_bytes, None, show(&e)));
+        }
+        redis::Value::SimpleString(e) => {
+            return Err(Error::decode(&key_bytes, None, e));
+        }
+        other => {
+            return Err(Error::decode(
+                &key_bytes,
+                None,
+                format!("unexpected reply {other:?}"),
+            ));
+        }
+    }
+    if row.fields.is_empty() {
+        return Ok(None);
+    }
+    let key = M::Key::from_member(member)
+        .map_err(|e| Error::decode(&key_bytes, None, format!("bad key: {e}")))?;
+    let value = M::from_row(key.clone(), &row)?;
+    let snapshot = M::SCHEMA
+        .columns
+        .iter()
+        .map(|c| row.get(c.name).map(<[u8]>::to_vec))
+        .collect();
+    Ok(Some(Record::from_parts(value, key, snapshot)))
+}
+
+fn bulk(v: redis::Value, key: &[u8]) -> Result<Vec<u8>> {
+    match v {
+        redis::Value::BulkString(b) => Ok(b),
+        redis::Value::SimpleString(s) => Ok(s.into_bytes()),
+        other => Err(Error::decode(
+            key,
+            None,
+            format!("unexpected reply {other:?}"),
+        )),
+    }
+}
+
+fn get_plan<M: Model>(keys: &[M::Key]) -> Plan<Vec<Record<M>>> {
+    let l = M::layout();
+    let members: Vec<Vec<u8>> = keys.iter().map(Key::to_member).collect();
+    let row_keys: Vec<Vec<u8>> = members.iter().map(|m| l.row_key(m)).collect();
+    let n = keys.len();
+    Plan::new(Call::Script(&script::GET), row_keys, vec![], move |v| {
+        let items = match v {
+            redis::Value::Array(items) => items,
+            other => {
+                return Err(Error::decode(
+                    b"(get reply)",
+                    None,
+                    format!("unexpected reply {other:?}"),
+                ));
+            }
+        };
+        let mut out = Vec::with_capacity(n);
+        for (m, r) in members.iter().zip(items) {
+            if let Some(rec) = decode_row::<M>(m, r)? {
+                out.push(rec);
+            }
+        }
+        Ok(out)
+    })
+    .step(format!("HGETALL {n} row(s) of {}", M::SCHEMA.name))
+}
+
+pub(crate) fn delete_args<M: Model>(args: &mut Vec<Vec<u8>>) {
+    let l = M::layout();
+    push_slots(args, l);
+    let nums: Vec<&Vec<u8>> = l.numeric.iter().flatten().collect();
+    args.push(nums.len().to_string().into_bytes());
+    args.extend(nums.into_iter().cloned());
+}
+
+fn delete_plan<M: Model>(keys: &[M::Key]) -> Plan<u64> {
+    let l = M::layout();
+    let members: Vec<Vec<u8>> = keys.iter().map(Key::to_member).collect();
+    let mut kk = vec![l.ids.clone()];
+    kk.extend(members.iter().map(|m| l.row_key(m)));
+    let mut args = vec![
+        if M::Key::NUMERIC { b"1" } else { b"0" }.to_vec(),
+        l.row_prefix.clone(),
+    ];
+    delete_args::<M>(&mut args);
+    args.push(b"0".to_vec());
+    args.extend(members);
+    let n = keys.len();
+    Plan::new(Call::Script(&script::DELETE), kk, args, |v| {
+        let n = script_reply::<M>(v)?;
+        show(&n)
+            .parse()
+            .map_err(|_| Error::decode(b"(delete reply)", None, "bad count"))
+    })
+    .step(format!(
+        "delete {n} row(s) of {} with their index entries",
+        M::SCHEMA.name
+    ))
+}

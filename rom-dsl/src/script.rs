@@ -1,0 +1,621 @@
+//! The Lua scripts rom runs on the server, and how each is invoked (EVALSHA with
+//! an EVAL fallback when the server's script cache was flushed).
+//!
+//! Scripts are fixed text: values and key names only ever travel as `KEYS` and
+//! `ARGV`, never spliced into Lua source. Every key a script touches starts with
+//! the model's hash tag, and the first declared key routes the call in a cluster.
+
+use std::sync::OnceLock;
+
+/// A Lua script with its SHA1, computed once.
+///
+/// ```
+/// let s = rom_dsl::script::Script::new("save", "return 1");
+/// assert_eq!(s.sha().len(), 40);
+/// ```
+#[derive(Debug)]
+pub struct Script {
+    name: &'static str,
+    source: &'static str,
+    sha: OnceLock<String>,
+}
+
+impl Script {
+    /// A script named `name` (for `explain()`) with its source.
+    pub const fn new(name: &'static str, source: &'static str) -> Self {
+        Script {
+            name,
+            source,
+            sha: OnceLock::new(),
+        }
+    }
+    /// The script's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+    /// The Lua source.
+    pub fn source(&self) -> &'static str {
+        self.source
+    }
+    /// The SHA1 that EVALSHA names the script by.
+    pub fn sha(&self) -> &str {
+        self.sha
+            .get_or_init(|| redis::Script::new(self.source).get_hash().to_owned())
+    }
+}
+
+/// Helpers shared by the scripts: key ordering and the per-row index record.
+macro_rules! prelude {
+    () => {
+        r#"
+local NUMIDS = false
+-- ids order numerically (by length, then digits) or byte-wise
+local function idlt(a, b)
+  if NUMIDS then
+    if #a ~= #b then return #a < #b end
+    return a < b
+  end
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+-- a row's record of its value-keyed index entries: "slot:len:value" repeated
+local function parse_rec(s)
+  local out = {}
+  if not s then return out end
+  local pos = 1
+  while pos <= #s do
+    local a, b, slot, len = string.find(s, '^(%d+):(%d+):', pos)
+    if not a then return nil end
+    len = tonumber(len)
+    if b + len > #s then return nil end
+    out[#out + 1] = {tonumber(slot), string.sub(s, b + 1, b + len)}
+    pos = b + len + 1
+  end
+  return out
+end
+local function show_rec(rec)
+  local parts = {}
+  for i, e in ipairs(rec) do parts[i] = e[1] .. ':' .. #e[2] .. ':' .. e[2] end
+  return table.concat(parts)
+end
+local SLOTKIND, SLOTKEY = {}, {}
+-- reads the slot table from ARGV at pos; returns the next position
+local function read_slots(pos)
+  local n = tonumber(ARGV[pos]); pos = pos + 1
+  for i = 1, n do
+    SLOTKIND[i - 1] = ARGV[pos]; SLOTKEY[i - 1] = ARGV[pos + 1]; pos = pos + 2
+  end
+  return pos
+end
+local function unindex(slot, v, m)
+  local key = SLOTKEY[slot]
+  if not key then return end
+  if SLOTKIND[slot] == 'u' then
+    if redis.call('HGET', key, v) == m then redis.call('HDEL', key, v) end
+  else
+    redis.call('SREM', key .. v, m)
+  end
+end
+local function index(slot, v, m)
+  if SLOTKIND[slot] == 'u' then
+    redis.call('HSET', SLOTKEY[slot], v, m)
+  else
+    redis.call('SADD', SLOTKEY[slot] .. v, m)
+  end
+end
+local function rowtype(row)
+  return redis.call('TYPE', row)['ok']
+end
+"#
+    };
+}
+
+/// Deletes one row and every index entry it recorded (shared by the delete
+/// script and the query script's delete mode).
+macro_rules! delete_fn {
+    () => {
+        r#"
+local NUMKEYS = {}
+local function read_numkeys(pos)
+  local n = tonumber(ARGV[pos]); pos = pos + 1
+  for i = 1, n do NUMKEYS[i] = ARGV[pos]; pos = pos + 1 end
+  return pos
+end
+-- 1 deleted, 0 absent, -1 not a hash, -2 unreadable record
+local function delete_row(rowp, ids, m)
+  local row = rowp .. m
+  local t = rowtype(row)
+  if t == 'none' then return 0 end
+  if t ~= 'hash' then return -1 end
+  local rec = parse_rec(redis.call('HGET', row, '#i'))
+  if not rec then return -2 end
+  for _, e in ipairs(rec) do unindex(e[1], e[2], m) end
+  for _, z in ipairs(NUMKEYS) do redis.call('ZREM', z, m) end
+  redis.call('ZREM', ids, m)
+  redis.call('DEL', row)
+  return 1
+end
+"#
+    };
+}
+
+/// Inserts or updates one row: checks, then writes, all or nothing.
+///
+/// KEYS: 1 ids zset, 2 seq, then (declared for cluster routing only) the other
+/// keys the client can name. ARGV: mode (i insert, u update, p put), member ('' to
+/// allocate), numeric-ids flag, row prefix, slot table, checks, writes, numeric
+/// index ops, touched slots with their new values.
+pub static SAVE: Script = Script::new(
+    "save",
+    concat!(
+        prelude!(),
+        r#"
+local mode, m = ARGV[1], ARGV[2]
+NUMIDS = ARGV[3] == '1'
+local rowp = ARGV[4]
+local pos = read_slots(5)
+local checks, writes, nums, touched = {}, {}, {}, {}
+local n = tonumber(ARGV[pos]); pos = pos + 1
+for i = 1, n do checks[i] = {ARGV[pos], ARGV[pos + 1], ARGV[pos + 2]}; pos = pos + 3 end
+n = tonumber(ARGV[pos]); pos = pos + 1
+for i = 1, n do writes[i] = {ARGV[pos], ARGV[pos + 1], ARGV[pos + 2]}; pos = pos + 3 end
+n = tonumber(ARGV[pos]); pos = pos + 1
+for i = 1, n do nums[i] = {ARGV[pos], ARGV[pos + 1], ARGV[pos + 2]}; pos = pos + 3 end
+n = tonumber(ARGV[pos]); pos = pos + 1
+for i = 1, n do
+  local slot, k = tonumber(ARGV[pos]), tonumber(ARGV[pos + 1]); pos = pos + 2
+  local vals = {}
+  for j = 1, k do vals[j] = ARGV[pos]; pos = pos + 1 end
+  touched[#touched + 1] = {slot, vals}
+end
+
+local row, exists = nil, false
+if m ~= '' then
+  row = rowp .. m
+  local t = rowtype(row)
+  if t ~= 'none' and t ~= 'hash' then return {'wrongtype', row} end
+  exists = t == 'hash'
+end
+if mode == 'i' and exists then return {'exists'} end
+if mode == 'u' and not exists then return {'gone'} end
+for _, c in ipairs(checks) do
+  local cur = redis.call('HGET', row, c[1])
+  if c[2] == '1' then
+    if cur ~= c[3] then return {'conflict', c[1]} end
+  elseif cur then
+    return {'conflict', c[1]}
+  end
+end
+for _, t in ipairs(touched) do
+  if SLOTKIND[t[1]] == 'u' then
+    for _, v in ipairs(t[2]) do
+      local owner = redis.call('HGET', SLOTKEY[t[1]], v)
+      if owner and owner ~= m then return {'unique', tostring(t[1]), v} end
+    end
+  end
+end
+local rec = {}
+if exists then
+  rec = parse_rec(redis.call('HGET', row, '#i'))
+  if not rec then return {'badrecord', row} end
+end
+if m == '' then
+  repeat
+    m = tostring(redis.call('INCR', KEYS[2]))
+    row = rowp .. m
+  until redis.call('EXISTS', row) == 0
+end
+local hset, hdel = {row}, {row}
+for _, w in ipairs(writes) do
+  if w[2] == 's' then hset[#hset + 1] = w[1]; hset[#hset + 1] = w[3]
+  else hdel[#hdel + 1] = w[1] end
+end
+if #hdel > 1 then redis.call('HDEL', unpack(hdel)) end
+if #hset > 1 then redis.call('HSET', unpack(hset)) end
+redis.call('ZADD', KEYS[1], NUMIDS and m or 0, m)
+for _, z in ipairs(nums) do
+  if z[2] == 'a' then redis.call('ZADD', z[1], z[3], m) else redis.call('ZREM', z[1], m) end
+end
+if #touched > 0 then
+  local is_touched = {}
+  for _, t in ipairs(touched) do is_touched[t[1]] = true end
+  local kept = {}
+  for _, e in ipairs(rec) do
+    if is_touched[e[1]] then unindex(e[1], e[2], m) else kept[#kept + 1] = e end
+  end
+  for _, t in ipairs(touched) do
+    for _, v in ipairs(t[2]) do
+      index(t[1], v, m)
+      kept[#kept + 1] = {t[1], v}
+    end
+  end
+  if #kept > 0 then redis.call('HSET', row, '#i', show_rec(kept))
+  else redis.call('HDEL', row, '#i') end
+end
+return {'ok', m}
+"#
+    ),
+);
+
+/// Deletes rows by key, with their index entries.
+///
+/// KEYS: 1 ids zset, then the rows (declared). ARGV: numeric-ids flag, row
+/// prefix, slot table, numeric index keys, checks (field, present, value) that
+/// must hold on the first row, then the members.
+pub static DELETE: Script = Script::new(
+    "delete",
+    concat!(
+        prelude!(),
+        delete_fn!(),
+        r#"
+NUMIDS = ARGV[1] == '1'
+local rowp = ARGV[2]
+local pos = read_slots(3)
+pos = read_numkeys(pos)
+local n = tonumber(ARGV[pos]); pos = pos + 1
+local checks = {}
+for i = 1, n do checks[i] = {ARGV[pos], ARGV[pos + 1], ARGV[pos + 2]}; pos = pos + 3 end
+if n > 0 then
+  local row = rowp .. ARGV[pos]
+  local t = rowtype(row)
+  if t == 'none' then return {'gone'} end
+  if t ~= 'hash' then return {'wrongtype', row} end
+  for _, c in ipairs(checks) do
+    local cur = redis.call('HGET', row, c[1])
+    if (c[2] == '1' and cur ~= c[3]) or (c[2] ~= '1' and cur) then return {'conflict', c[1]} end
+  end
+end
+-- check every row first so that nothing is deleted when one is unreadable
+for i = pos, #ARGV do
+  local row = rowp .. ARGV[i]
+  local t = rowtype(row)
+  if t ~= 'none' and t ~= 'hash' then return {'wrongtype', row} end
+  if t == 'hash' and not parse_rec(redis.call('HGET', row, '#i')) then return {'badrecord', row} end
+end
+local deleted = 0
+for i = pos, #ARGV do
+  if delete_row(rowp, KEYS[1], ARGV[i]) == 1 then deleted = deleted + 1 end
+end
+return {'ok', tostring(deleted)}
+"#
+    ),
+);
+
+/// Reads rows by key: the fields of each, or the error for a key that is not a
+/// hash. KEYS: the row keys. Returns, per key, its fields (empty when absent) or
+/// an error string.
+pub static GET: Script = Script::new(
+    "get",
+    r#"#!lua flags=no-writes
+local out = {}
+for i, k in ipairs(KEYS) do
+  local r = redis.pcall('HGETALL', k)
+  if type(r) == 'table' and r.err then out[i] = r.err else out[i] = r end
+end
+return out
+"#,
+);
+
+/// The query interpreter: evaluates a filter program (in ARGV) over the model's
+/// indexes, orders, pages, and returns ids, rows, a count or the number deleted.
+macro_rules! query_body {
+    () => {
+        r#"
+local rowp, ids, mode = ARGV[1], ARGV[3], ARGV[4]
+NUMIDS = ARGV[2] == '1'
+local zkey, desc = ARGV[5], ARGV[6] == 'd'
+local offset = tonumber(ARGV[7])
+local limit = tonumber(ARGV[8])
+local cphase, cscore, cid = ARGV[9], ARGV[10], ARGV[11]
+local pos = 12
+local fields = {}
+local nf = tonumber(ARGV[pos]); pos = pos + 1
+for i = 1, nf do fields[i] = ARGV[pos]; pos = pos + 1 end
+if mode == 'delete' then pos = read_slots(pos); pos = read_numkeys(pos) end
+
+local function bnum(b)
+  if b == '-inf' then return -math.huge, false end
+  if b == '+inf' then return math.huge, false end
+  if string.sub(b, 1, 1) == '(' then return tonumber(string.sub(b, 2)), true end
+  return tonumber(b), false
+end
+local function parse(p)
+  local op = ARGV[p]
+  if op == 'A' or op == 'O' then
+    local n, kids = tonumber(ARGV[p + 1]), {}
+    p = p + 2
+    for i = 1, n do kids[i], p = parse(p) end
+    return {op = op, kids = kids}, p
+  elseif op == 'N' then
+    local kid
+    kid, p = parse(p + 1)
+    return {op = 'N', kid = kid}, p
+  elseif op == 'S' then return {op = 'S', key = ARGV[p + 1]}, p + 2
+  elseif op == 'U' then return {op = 'U', key = ARGV[p + 1], val = ARGV[p + 2]}, p + 3
+  elseif op == 'R' then
+    local nd = {op = 'R', key = ARGV[p + 1], lo = ARGV[p + 2], hi = ARGV[p + 3]}
+    nd.lon, nd.loex = bnum(nd.lo)
+    nd.hin, nd.hiex = bnum(nd.hi)
+    return nd, p + 4
+  elseif op == 'L' then return {op = 'L'}, p + 1
+  elseif op == 'E' then return {op = 'E'}, p + 1
+  end
+  error('rom: bad filter program at ' .. p)
+end
+local root = parse(pos)
+local TOTAL = nil
+local function total()
+  if not TOTAL then TOTAL = redis.call('ZCARD', ids) end
+  return TOTAL
+end
+local function owner(nd)
+  if nd.owner == nil then nd.owner = redis.call('HGET', nd.key, nd.val) end
+  return nd.owner
+end
+local function size(nd)
+  if nd.size then return nd.size end
+  local s
+  if nd.op == 'S' then s = redis.call('SCARD', nd.key)
+  elseif nd.op == 'U' then s = owner(nd) and 1 or 0
+  elseif nd.op == 'R' then s = redis.call('ZCOUNT', nd.key, nd.lo, nd.hi)
+  elseif nd.op == 'L' then s = total()
+  elseif nd.op == 'E' then s = 0
+  elseif nd.op == 'A' then
+    for _, k in ipairs(nd.kids) do local x = size(k); if not s or x < s then s = x end end
+    s = s or total()
+    table.sort(nd.kids, function(a, b) return size(a) < size(b) end)
+  elseif nd.op == 'O' then
+    s = 0
+    for _, k in ipairs(nd.kids) do s = s + size(k) end
+    s = math.min(s, total())
+  else s = math.max(total() - size(nd.kid), 0) end
+  nd.size = s
+  return s
+end
+local function has(nd, m)
+  local op = nd.op
+  if op == 'S' then return redis.call('SISMEMBER', nd.key, m) == 1
+  elseif op == 'U' then return owner(nd) == m
+  elseif op == 'R' then
+    local s = redis.call('ZSCORE', nd.key, m)
+    if not s then return false end
+    s = tonumber(s)
+    if nd.loex then if s <= nd.lon then return false end elseif s < nd.lon then return false end
+    if nd.hiex then if s >= nd.hin then return false end elseif s > nd.hin then return false end
+    return true
+  elseif op == 'L' then return true
+  elseif op == 'E' then return false
+  elseif op == 'A' then
+    for _, k in ipairs(nd.kids) do if not has(k, m) then return false end end
+    return true
+  elseif op == 'O' then
+    for _, k in ipairs(nd.kids) do if has(k, m) then return true end end
+    return false
+  end
+  return not has(nd.kid, m)
+end
+local function members(nd)
+  local op = nd.op
+  if op == 'S' then return redis.call('SMEMBERS', nd.key)
+  elseif op == 'U' then local o = owner(nd); if o then return {o} end return {}
+  elseif op == 'R' then return redis.call('ZRANGE', nd.key, nd.lo, nd.hi, 'BYSCORE')
+  elseif op == 'L' then return redis.call('ZRANGE', ids, 0, -1)
+  elseif op == 'E' then return {}
+  elseif op == 'O' then
+    local seen, out = {}, {}
+    for _, k in ipairs(nd.kids) do
+      for _, m in ipairs(members(k)) do
+        if not seen[m] then seen[m] = true; out[#out + 1] = m end
+      end
+    end
+    return out
+  elseif op == 'A' then
+    size(nd)
+    local out = {}
+    for _, m in ipairs(members(nd.kids[1])) do
+      local ok = true
+      for i = 2, #nd.kids do if not has(nd.kids[i], m) then ok = false; break end end
+      if ok then out[#out + 1] = m end
+    end
+    return out
+  end
+  local out = {}
+  for _, m in ipairs(redis.call('ZRANGE', ids, 0, -1)) do
+    if not has(nd.kid, m) then out[#out + 1] = m end
+  end
+  return out
+end
+
+-- exact number of matches
+local function count_all()
+  local op = root.op
+  if op == 'R' or op == 'S' or op == 'L' or op == 'E' or op == 'U' then return size(root) end
+  return #members(root)
+end
+
+-- walks zset `key` in (score, id) order from the cursor, calling visit(m, scorestr)
+-- until it returns true; ties are sorted by id here because Redis orders
+-- members of equal score as text
+local function walk(key, rev, fscore, fid, visit)
+  local lo = fscore or (rev and '+inf' or '-inf')
+  local hi = rev and '-inf' or '+inf'
+  local chunk = 64
+  local skip = fscore ~= nil
+  local function flush(group, s)
+    table.sort(group, idlt)
+    for _, m in ipairs(group) do
+      if skip and s == fscore and not idlt(fid, m) then
+      elseif visit(m, s) then return true end
+    end
+    return false
+  end
+  while true do
+    local r
+    if rev then r = redis.call('ZRANGE', key, lo, hi, 'BYSCORE', 'REV', 'LIMIT', 0, chunk, 'WITHSCORES')
+    else r = redis.call('ZRANGE', key, lo, hi, 'BYSCORE', 'LIMIT', 0, chunk, 'WITHSCORES') end
+    local n = #r / 2
+    if n == 0 then return false end
+    local last = r[2 * n]
+    local group, gs = {}, nil
+    for i = 1, n do
+      local m, s = r[2 * i - 1], r[2 * i]
+      if s == last then break end
+      if s ~= gs then
+        if gs and flush(group, gs) then return true end
+        group, gs = {}, s
+      end
+      group[#group + 1] = m
+    end
+    if gs and flush(group, gs) then return true end
+    if n < chunk then
+      group = {}
+      for i = 1, n do if r[2 * i] == last then group[#group + 1] = r[2 * i - 1] end end
+    else
+      group = redis.call('ZRANGE', key, last, last, 'BYSCORE')
+    end
+    if flush(group, last) then return true end
+    skip = false
+    if n < chunk then return false end
+    lo = '(' .. last
+  end
+end
+
+-- the matching ids in order, after the cursor, with offset and limit applied;
+-- returns them with the cursor of the last one
+local function collect()
+  local out = {}
+  local skipped = 0
+  local lastp, lasts, lastm = '', '', ''
+  local function take(m, s, phase)
+    if skipped < offset then skipped = skipped + 1; return false end
+    out[#out + 1] = m
+    lastp, lasts, lastm = phase, s, m
+    return limit ~= nil and #out >= limit
+  end
+  if limit == 0 then return out, '', '', '' end
+  local okey = zkey ~= '' and zkey or ids
+  local need = limit and (offset + limit) or nil
+  local est = size(root)
+  if est == 0 then return out, '', '', '' end
+  local nulls = zkey ~= '' and total() > redis.call('ZCARD', zkey)
+  if need and root.op ~= 'U' and root.op ~= 'E' and need * total() / est < est then
+    -- walk the order index and test each row against the filter
+    local done = false
+    if cphase ~= 'n' then
+      done = walk(okey, desc and zkey ~= '', cphase == 'v' and cscore or nil, cid, function(m, s)
+        if has(root, m) then return take(m, s, 'v') end
+        return false
+      end)
+    end
+    if not done and nulls then
+      walk(ids, false, cphase == 'n' and cscore or nil, cid, function(m, s)
+        if redis.call('ZSCORE', zkey, m) == false and has(root, m) then return take(m, s, 'n') end
+        return false
+      end)
+    end
+    return out, lastp, lasts, lastm
+  end
+  -- materialise the (small) candidate set, then sort it
+  local vals, nul = {}, {}
+  for _, m in ipairs(members(root)) do
+    local s = redis.call('ZSCORE', okey, m)
+    if s then vals[#vals + 1] = {m, tonumber(s), s}
+    else nul[#nul + 1] = m end
+  end
+  if zkey == '' then nul = {} end
+  local flip = desc and zkey ~= ''
+  table.sort(vals, function(a, b)
+    if a[2] ~= b[2] then if flip then return a[2] > b[2] end return a[2] < b[2] end
+    return idlt(a[1], b[1])
+  end)
+  table.sort(nul, idlt)
+  local cs = (cphase == 'v') and tonumber(cscore) or nil
+  if cphase ~= 'n' then
+    for _, v in ipairs(vals) do
+      local after = true
+      if cs then
+        if v[2] == cs then after = idlt(cid, v[1])
+        elseif flip then after = v[2] < cs else after = v[2] > cs end
+      end
+      if after and take(v[1], v[3], 'v') then return out, lastp, lasts, lastm end
+    end
+  end
+  for _, m in ipairs(nul) do
+    if (cphase ~= 'n' or idlt(cid, m)) then
+      local s = redis.call('ZSCORE', ids, m) or '0'
+      if take(m, s, 'n') then return out, lastp, lasts, lastm end
+    end
+  end
+  return out, lastp, lasts, lastm
+end
+
+if mode == 'count' then
+  local c = count_all() - offset
+  if c < 0 then c = 0 end
+  if limit and c > limit then c = limit end
+  return c
+end
+if mode == 'exists' then
+  limit = 1
+  local out = collect()
+  return #out
+end
+local found, lp, ls, lm = collect()
+if mode == 'delete' then
+  for _, m in ipairs(found) do
+    local t = rowtype(rowp .. m)
+    if t ~= 'none' and t ~= 'hash' then return {'wrongtype', rowp .. m} end
+    if t == 'hash' and not parse_rec(redis.call('HGET', rowp .. m, '#i')) then return {'badrecord', rowp .. m} end
+  end
+  local d = 0
+  for _, m in ipairs(found) do
+    if delete_row(rowp, ids, m) == 1 then d = d + 1 end
+  end
+  return {'ok', tostring(d), tostring(#found)}
+end
+local res = {lp, ls, lm}
+for _, m in ipairs(found) do
+  res[#res + 1] = m
+  if mode == 'ids' then
+  elseif mode == 'select' then
+    local r = redis.pcall('HMGET', rowp .. m, unpack(fields))
+    if type(r) == 'table' and r.err then r = r.err end
+    res[#res + 1] = r
+  else
+    local r = redis.pcall('HGETALL', rowp .. m)
+    if type(r) == 'table' and r.err then r = r.err end
+    res[#res + 1] = r
+  end
+end
+return res
+"#
+    };
+}
+
+/// Read-only queries (ids, rows, columns, count, exists). Declared `no-writes`,
+/// so it may run as EVALSHA_RO on a replica.
+///
+/// KEYS: 1 ids zset, then every index key the filter names. ARGV: row prefix,
+/// numeric-ids flag, ids key, mode, order key ('' for id order), direction,
+/// offset, limit ('' for none), cursor (phase, score, id), selected fields, the
+/// filter program.
+pub static QUERY: Script = Script::new(
+    "query",
+    concat!(
+        "#!lua flags=no-writes\n",
+        prelude!(),
+        "local NUMKEYS = {}\nlocal function read_numkeys(p) return p end\nlocal function delete_row() return 0 end\n",
+        query_body!()
+    ),
+);
+
+/// The same interpreter in delete mode: deletes every match (one batch) with its
+/// index entries.
+pub static QUERY_DELETE: Script = Script::new(
+    "query_delete",
+    concat!(prelude!(), delete_fn!(), query_body!()),
+);

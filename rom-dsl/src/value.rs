@@ -1,0 +1,512 @@
+//! Column value types: how each Rust type is stored in a row hash, and which
+//! index kinds it can take part in.
+//!
+//! Every column type implements [`Value`] (bytes in, bytes out). Types that can be
+//! a sorted-set score implement [`Scored`]; types that can be an exact key (an
+//! equality index or a unique constraint) implement [`EqKey`]. A column declared
+//! with an index its type cannot support fails to compile with a message naming
+//! the type and the fix.
+
+use std::borrow::Cow;
+
+/// A type that can be stored in a column: encoded to bytes for the row hash and
+/// decoded back.
+///
+/// ```
+/// use rom_dsl::value::Value;
+/// assert_eq!(42i64.encode(), b"42");
+/// assert_eq!(i64::decode(b"-7").unwrap(), -7);
+/// assert!(i64::decode(b"seven").is_err());
+/// ```
+pub trait Value: Sized + Clone + PartialEq + Send + Sync + 'static {
+    /// A short name of the type, used in error messages.
+    const TYPE_NAME: &'static str;
+    /// The bytes stored in the row hash.
+    fn encode(&self) -> Vec<u8>;
+    /// Parses stored bytes; the error string says what was wrong.
+    fn decode(bytes: &[u8]) -> Result<Self, String>;
+}
+
+/// A type that can be a sorted-set score, so that it can carry a numeric index
+/// (equality, ranges and ordering).
+///
+/// Scores are IEEE doubles: NaN and infinities are refused, and integers must fit
+/// in 53 bits to keep their exact value.
+///
+/// ```
+/// use rom_dsl::value::Scored;
+/// assert_eq!(3i32.score(), Ok(3.0));
+/// assert!(f64::NAN.score().is_err());
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a sorted-set score, so it cannot have a numeric index",
+    label = "this type has no numeric index",
+    note = "numeric indexes take i32, i64, u32, f64, bool and date-time types; use `index(eq)` for exact matches"
+)]
+pub trait Scored: Value {
+    /// The score stored in the sorted set, or why this value cannot be one.
+    fn score(&self) -> Result<f64, String>;
+}
+
+/// A type whose values compare exactly, so that it can be the key of an equality
+/// index or a unique constraint.
+///
+/// ```
+/// use rom_dsl::value::EqKey;
+/// assert_eq!("Ab".to_string().eq_bytes(), b"Ab");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an equality or unique key",
+    label = "values of this type do not compare exactly",
+    note = "floats are indexed with `index(numeric)` (ranges and ordering), not with `unique` or `index(eq)`"
+)]
+pub trait EqKey: Value {
+    /// The bytes the index is keyed by (by default the stored bytes).
+    fn eq_bytes(&self) -> Vec<u8> {
+        self.encode()
+    }
+    /// The bytes of the case-insensitive key: Unicode lower case for text, the
+    /// same bytes for every other type.
+    fn folded_bytes(&self) -> Vec<u8> {
+        self.eq_bytes()
+    }
+}
+
+/// How a struct field maps onto a column: `T` is a required column, `Option<T>`
+/// a nullable one (a null is an absent hash field).
+///
+/// ```
+/// use rom_dsl::value::Field;
+/// assert_eq!(Some(5i64).to_stored(), Some(b"5".to_vec()));
+/// assert_eq!(None::<i64>.to_stored(), None);
+/// ```
+pub trait Field: Sized + Clone + Send + Sync + 'static {
+    /// The value type of the column (`T` for both `T` and `Option<T>`).
+    type Inner: Value;
+    /// True for `Option<T>`.
+    const NULLABLE: bool;
+    /// The stored bytes, `None` for a null.
+    fn to_stored(&self) -> Option<Vec<u8>>;
+    /// The value, `None` for a null.
+    fn inner(&self) -> Option<&Self::Inner>;
+    /// Builds the field from its stored bytes (`None`: the hash field is absent).
+    /// Returns `Ok(None)` when a required field is absent, so that the caller can
+    /// apply the column's default or report the missing field.
+    fn from_stored(bytes: Option<&[u8]>) -> Result<Option<Self>, String>;
+}
+
+impl<T: Value> Field for T {
+    type Inner = T;
+    const NULLABLE: bool = false;
+    fn to_stored(&self) -> Option<Vec<u8>> {
+        Some(self.encode())
+    }
+    fn inner(&self) -> Option<&T> {
+        Some(self)
+    }
+    fn from_stored(bytes: Option<&[u8]>) -> Result<Option<Self>, String> {
+        bytes.map(T::decode).transpose()
+    }
+}
+
+impl<T: Value> Field for Option<T> {
+    type Inner = T;
+    const NULLABLE: bool = true;
+    fn to_stored(&self) -> Option<Vec<u8>> {
+        self.as_ref().map(Value::encode)
+    }
+    fn inner(&self) -> Option<&T> {
+        self.as_ref()
+    }
+    fn from_stored(bytes: Option<&[u8]>) -> Result<Option<Self>, String> {
+        match bytes {
+            None => Ok(Some(None)),
+            Some(b) => T::decode(b).map(|v| Some(Some(v))),
+        }
+    }
+}
+
+/// Converts a query argument into a column's value type: `&str` for a `String`
+/// column, `i32` literals for an `i64` column, and so on.
+///
+/// ```
+/// use rom_dsl::value::IntoValue;
+/// let s: String = "x".into_value();
+/// assert_eq!(s, "x");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "expected a value of type `{T}` for this column, found `{Self}`",
+    label = "wrong value type for this column",
+    note = "pass a `{T}` (or a reference to one)"
+)]
+pub trait IntoValue<T> {
+    /// The converted value.
+    fn into_value(self) -> T;
+}
+
+impl<T: Value> IntoValue<T> for T {
+    fn into_value(self) -> T {
+        self
+    }
+}
+impl<T: Value> IntoValue<T> for &T {
+    fn into_value(self) -> T {
+        self.clone()
+    }
+}
+impl IntoValue<String> for &str {
+    fn into_value(self) -> String {
+        self.to_owned()
+    }
+}
+impl IntoValue<String> for Cow<'_, str> {
+    fn into_value(self) -> String {
+        self.into_owned()
+    }
+}
+impl IntoValue<Vec<u8>> for &[u8] {
+    fn into_value(self) -> Vec<u8> {
+        self.to_vec()
+    }
+}
+impl IntoValue<i64> for i32 {
+    fn into_value(self) -> i64 {
+        self.into()
+    }
+}
+impl IntoValue<i64> for u32 {
+    fn into_value(self) -> i64 {
+        self.into()
+    }
+}
+impl IntoValue<f64> for i32 {
+    fn into_value(self) -> f64 {
+        self.into()
+    }
+}
+impl IntoValue<f64> for f32 {
+    fn into_value(self) -> f64 {
+        self.into()
+    }
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str, String> {
+    std::str::from_utf8(bytes).map_err(|e| format!("invalid UTF-8: {e}"))
+}
+
+macro_rules! int_value {
+    ($($t:ty),*) => {$(
+        impl Value for $t {
+            const TYPE_NAME: &'static str = stringify!($t);
+            fn encode(&self) -> Vec<u8> {
+                self.to_string().into_bytes()
+            }
+            fn decode(bytes: &[u8]) -> Result<Self, String> {
+                utf8(bytes)?
+                    .parse()
+                    .map_err(|e| format!("not a valid {}: {e}", stringify!($t)))
+            }
+        }
+        impl EqKey for $t {}
+    )*};
+}
+int_value!(i32, i64, u32, u64);
+
+macro_rules! exact_score {
+    ($($t:ty),*) => {$(
+        impl Scored for $t {
+            fn score(&self) -> Result<f64, String> {
+                Ok(*self as f64)
+            }
+        }
+    )*};
+}
+exact_score!(i32, u32);
+
+/// The largest integer a score holds exactly (2^53).
+pub const MAX_EXACT_SCORE: i64 = 1 << 53;
+
+impl Scored for i64 {
+    fn score(&self) -> Result<f64, String> {
+        if self.unsigned_abs() > MAX_EXACT_SCORE as u64 {
+            Err(format!(
+                "{self} is outside ±2^53 and cannot be stored exactly in a numeric index"
+            ))
+        } else {
+            Ok(*self as f64)
+        }
+    }
+}
+
+/// The score of a `u64` in a column declared `index(numeric, checked_u53)`:
+/// values above 2^53 are refused rather than rounded.
+///
+/// ```
+/// assert_eq!(rom_dsl::value::score_u53(&7), Ok(7.0));
+/// assert!(rom_dsl::value::score_u53(&u64::MAX).is_err());
+/// ```
+pub fn score_u53(v: &u64) -> Result<f64, String> {
+    if *v > MAX_EXACT_SCORE as u64 {
+        Err(format!(
+            "{v} is above 2^53 and cannot be stored exactly in a numeric index"
+        ))
+    } else {
+        Ok(*v as f64)
+    }
+}
+
+impl Value for f64 {
+    const TYPE_NAME: &'static str = "f64";
+    fn encode(&self) -> Vec<u8> {
+        float_repr(*self).into_bytes()
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, String> {
+        let s = utf8(bytes)?;
+        match s {
+            "inf" | "+inf" => Ok(f64::INFINITY),
+            "-inf" => Ok(f64::NEG_INFINITY),
+            _ => s.parse().map_err(|e| format!("not a valid f64: {e}")),
+        }
+    }
+}
+
+impl Scored for f64 {
+    fn score(&self) -> Result<f64, String> {
+        if self.is_finite() {
+            Ok(*self)
+        } else {
+            Err(format!("{self} cannot be stored in a numeric index"))
+        }
+    }
+}
+
+/// The shortest text that parses back to exactly `x` (Rust's and Redis's parsers
+/// agree on it), in plain notation for ordinary magnitudes.
+///
+/// ```
+/// assert_eq!(rom_dsl::value::float_repr(741.55), "741.55");
+/// assert_eq!(rom_dsl::value::float_repr(1e300), "1e300");
+/// assert_eq!(rom_dsl::value::float_repr(f64::NEG_INFINITY), "-inf");
+/// ```
+pub fn float_repr(x: f64) -> String {
+    if x.is_infinite() {
+        return if x > 0.0 {
+            "+inf".into()
+        } else {
+            "-inf".into()
+        };
+    }
+    let a = x.abs();
+    if a == 0.0 || (1e-5..1e15).contains(&a) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
+impl Value for bool {
+    const TYPE_NAME: &'static str = "bool";
+    fn encode(&self) -> Vec<u8> {
+        if *self { b"1".to_vec() } else { b"0".to_vec() }
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, String> {
+        match bytes {
+            b"1" => Ok(true),
+            b"0" => Ok(false),
+            _ => Err(format!(
+                "not a bool (expected 1 or 0): {:?}",
+                String::from_utf8_lossy(bytes)
+            )),
+        }
+    }
+}
+impl EqKey for bool {}
+impl Scored for bool {
+    fn score(&self) -> Result<f64, String> {
+        Ok(if *self { 1.0 } else { 0.0 })
+    }
+}
+
+impl Value for String {
+    const TYPE_NAME: &'static str = "String";
+    fn encode(&self) -> Vec<u8> {
+        self.as_bytes().to_vec()
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, String> {
+        utf8(bytes).map(str::to_owned)
+    }
+}
+impl EqKey for String {
+    fn folded_bytes(&self) -> Vec<u8> {
+        self.to_lowercase().into_bytes()
+    }
+}
+
+impl Value for Vec<u8> {
+    const TYPE_NAME: &'static str = "Vec<u8>";
+    fn encode(&self) -> Vec<u8> {
+        self.clone()
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, String> {
+        Ok(bytes.to_vec())
+    }
+}
+impl EqKey for Vec<u8> {}
+
+/// A column holding any serde type as JSON.
+///
+/// ```
+/// use rom_dsl::value::{Json, Value};
+/// let v = Json(vec![1, 2, 3]);
+/// assert_eq!(v.encode(), b"[1,2,3]");
+/// assert_eq!(Json::<Vec<i32>>::decode(b"[4]").unwrap(), Json(vec![4]));
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Json<T>(pub T);
+
+impl<T> Value for Json<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Clone + PartialEq + Send + Sync + 'static,
+{
+    const TYPE_NAME: &'static str = "Json";
+    fn encode(&self) -> Vec<u8> {
+        // Serialising plain data to a Vec cannot fail except for maps with
+        // non-string keys; those are written as null rather than panicking.
+        serde_json::to_vec(&self.0).unwrap_or_else(|_| b"null".to_vec())
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, String> {
+        serde_json::from_slice(bytes)
+            .map(Json)
+            .map_err(|e| format!("invalid JSON: {e}"))
+    }
+}
+
+#[cfg(feature = "uuid")]
+mod uuid_impl {
+    use super::{EqKey, Value, utf8};
+    impl Value for uuid::Uuid {
+        const TYPE_NAME: &'static str = "Uuid";
+        fn encode(&self) -> Vec<u8> {
+            self.hyphenated().to_string().into_bytes()
+        }
+        fn decode(bytes: &[u8]) -> Result<Self, String> {
+            uuid::Uuid::parse_str(utf8(bytes)?).map_err(|e| format!("not a valid UUID: {e}"))
+        }
+    }
+    impl EqKey for uuid::Uuid {}
+}
+
+#[cfg(feature = "chrono")]
+mod chrono_impl {
+    use super::{EqKey, Scored, Value, utf8};
+    use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, Timelike, Utc};
+
+    impl Value for DateTime<Utc> {
+        const TYPE_NAME: &'static str = "DateTime<Utc>";
+        fn encode(&self) -> Vec<u8> {
+            self.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+                .into_bytes()
+        }
+        fn decode(bytes: &[u8]) -> Result<Self, String> {
+            DateTime::parse_from_rfc3339(utf8(bytes)?)
+                .map(|d| d.with_timezone(&Utc))
+                .map_err(|e| format!("not an RFC 3339 date-time: {e}"))
+        }
+    }
+    impl EqKey for DateTime<Utc> {}
+    /// Scored by microseconds since 1970 (exact within ±285 years).
+    impl Scored for DateTime<Utc> {
+        fn score(&self) -> Result<f64, String> {
+            let us = self.timestamp_micros();
+            if us.unsigned_abs() > super::MAX_EXACT_SCORE as u64 {
+                return Err(format!("{self} is too far from 1970 for a numeric index"));
+            }
+            Ok(us as f64)
+        }
+    }
+
+    impl Value for NaiveDate {
+        const TYPE_NAME: &'static str = "NaiveDate";
+        fn encode(&self) -> Vec<u8> {
+            self.format("%Y-%m-%d").to_string().into_bytes()
+        }
+        fn decode(bytes: &[u8]) -> Result<Self, String> {
+            NaiveDate::parse_from_str(utf8(bytes)?, "%Y-%m-%d")
+                .map_err(|e| format!("not a YYYY-MM-DD date: {e}"))
+        }
+    }
+    impl EqKey for NaiveDate {}
+    /// Scored by days since 1970-01-01.
+    impl Scored for NaiveDate {
+        fn score(&self) -> Result<f64, String> {
+            let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).ok_or("no epoch")?;
+            Ok((*self - epoch).num_days() as f64)
+        }
+    }
+
+    impl Value for NaiveTime {
+        const TYPE_NAME: &'static str = "NaiveTime";
+        fn encode(&self) -> Vec<u8> {
+            self.format("%H:%M:%S%.f").to_string().into_bytes()
+        }
+        fn decode(bytes: &[u8]) -> Result<Self, String> {
+            NaiveTime::parse_from_str(utf8(bytes)?, "%H:%M:%S%.f")
+                .map_err(|e| format!("not an HH:MM:SS time: {e}"))
+        }
+    }
+    impl EqKey for NaiveTime {}
+    /// Scored by nanoseconds since midnight.
+    impl Scored for NaiveTime {
+        fn score(&self) -> Result<f64, String> {
+            Ok(f64::from(self.num_seconds_from_midnight()) * 1e9 + f64::from(self.nanosecond()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_round_trip_their_extremes() {
+        for v in [i64::MIN, -1, 0, i64::MAX] {
+            assert_eq!(i64::decode(&v.encode()), Ok(v));
+        }
+        assert_eq!(u64::decode(&u64::MAX.encode()), Ok(u64::MAX));
+        assert_eq!(i32::decode(&i32::MIN.encode()), Ok(i32::MIN));
+    }
+
+    #[test]
+    fn floats_round_trip_exactly() {
+        for v in [
+            0.1,
+            -0.0,
+            741.55,
+            1e300,
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            1.0 / 3.0,
+        ] {
+            assert_eq!(
+                f64::decode(&v.encode()).map(f64::to_bits),
+                Ok(v.to_bits()),
+                "{v}"
+            );
+        }
+    }
+
+    #[test]
+    fn scores_refuse_what_a_double_cannot_hold() {
+        assert!(f64::INFINITY.score().is_err());
+        assert!(f64::NEG_INFINITY.score().is_err());
+        assert!(((1i64 << 53) + 1).score().is_err());
+        assert!((1i64 << 53).score().is_ok());
+    }
+
+    #[test]
+    fn strings_reject_invalid_utf8() {
+        assert!(String::decode(&[0xff, 0xfe]).is_err());
+        assert_eq!("ÉCOLE".to_string().folded_bytes(), "école".as_bytes());
+    }
+}

@@ -1,0 +1,522 @@
+//! The procedural macros of rom: `#[derive(Model)]`.
+//!
+//! Use them through the `rom` crate, which documents the attributes.
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Expr, Fields, Ident, LitStr, Type, parse_macro_input};
+
+/// Derives `rom::Model` for a struct with named fields, and generates the
+/// table module (`users::table`, one unit struct per column). See the `rom`
+/// crate documentation for the attributes.
+#[proc_macro_derive(Model, attributes(rom))]
+pub fn derive_model(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    match expand(&input) {
+        Ok(ts) => ts.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+#[derive(Default)]
+struct ColAttrs {
+    primary_key: Option<Span>,
+    unique: Option<bool>,
+    eq: Option<bool>,
+    numeric: bool,
+    checked_u53: bool,
+    numeric_span: Option<Span>,
+    default: Option<Expr>,
+}
+
+struct Col<'a> {
+    ident: &'a Ident,
+    ty: &'a Type,
+    attrs: ColAttrs,
+}
+
+const FIELD_KEYS: &str = "`primary_key`, `unique`, `unique(case_insensitive)`, `index(eq)`, `index(eq, case_insensitive)`, `index(numeric)`, `default = ...`";
+
+fn parse_index(meta: &syn::meta::ParseNestedMeta<'_>, a: &mut ColAttrs) -> syn::Result<()> {
+    let mut kind: Option<Ident> = None;
+    let mut ci = false;
+    let mut checked = false;
+    meta.parse_nested_meta(|m| {
+        let Some(id) = m.path.get_ident().cloned() else {
+            return Err(m.error("expected an index kind: `eq` or `numeric`"));
+        };
+        match id.to_string().as_str() {
+            "eq" | "numeric" if kind.is_none() => kind = Some(id),
+            "case_insensitive" => ci = true,
+            "checked_u53" => checked = true,
+            "eq" | "numeric" => return Err(m.error("one index kind per `index(...)`; write a second `index(...)` for another")),
+            other => {
+                return Err(m.error(format!(
+                    "unknown index kind `{other}`: expected `eq` (equality) or `numeric` (ranges and ordering)"
+                )));
+            }
+        }
+        Ok(())
+    })?;
+    let Some(kind) = kind else {
+        return Err(meta.error("`index(...)` needs a kind: `index(eq)` or `index(numeric)`"));
+    };
+    if kind == "eq" {
+        if checked {
+            return Err(meta.error("`checked_u53` goes with `index(numeric)`"));
+        }
+        a.eq = Some(ci);
+    } else {
+        if ci {
+            return Err(meta.error(
+                "`case_insensitive` goes with `index(eq)` or `unique`, not `index(numeric)`",
+            ));
+        }
+        a.numeric = true;
+        a.checked_u53 = checked;
+        a.numeric_span = Some(kind.span());
+    }
+    Ok(())
+}
+
+fn col_attrs(field: &syn::Field) -> syn::Result<ColAttrs> {
+    let mut a = ColAttrs::default();
+    for attr in field.attrs.iter().filter(|a| a.path().is_ident("rom")) {
+        attr.parse_nested_meta(|meta| {
+            let Some(id) = meta.path.get_ident().map(ToString::to_string) else {
+                return Err(meta.error(format!(
+                    "unknown rom attribute; expected one of {FIELD_KEYS}"
+                )));
+            };
+            match id.as_str() {
+                "primary_key" => {
+                    a.primary_key = Some(meta.path.span());
+                }
+                "unique" => {
+                    let mut ci = false;
+                    if meta.input.peek(syn::token::Paren) {
+                        meta.parse_nested_meta(|m| {
+                            if m.path.is_ident("case_insensitive") {
+                                ci = true;
+                                Ok(())
+                            } else {
+                                Err(m.error("expected `case_insensitive`"))
+                            }
+                        })?;
+                    }
+                    a.unique = Some(ci);
+                }
+                "index" => parse_index(&meta, &mut a)?,
+                "default" => {
+                    a.default = Some(meta.value()?.parse()?);
+                }
+                other => {
+                    return Err(meta.error(format!(
+                        "unknown rom attribute `{other}`; expected one of {FIELD_KEYS}"
+                    )));
+                }
+            }
+            Ok(())
+        })?;
+    }
+    Ok(a)
+}
+
+/// `Option<T>` -> `Some(T)`.
+fn option_inner(ty: &Type) -> Option<&Type> {
+    let Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != "Option" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    }
+}
+
+fn is_ident_type(ty: &Type, name: &str) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.is_ident(name))
+}
+
+fn snake_plural(name: &str) -> String {
+    let mut s = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                s.push('_');
+            }
+            s.extend(c.to_lowercase());
+        } else {
+            s.push(c);
+        }
+    }
+    s.push('s');
+    s
+}
+
+fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
+    let name = &input.ident;
+    let vis = &input.vis;
+    if !input.generics.params.is_empty() {
+        return Err(syn::Error::new(
+            input.generics.span(),
+            "a rom model cannot be generic",
+        ));
+    }
+    let Data::Struct(data) = &input.data else {
+        return Err(syn::Error::new(
+            name.span(),
+            "`#[derive(Model)]` needs a struct with named fields",
+        ));
+    };
+    let Fields::Named(fields) = &data.fields else {
+        return Err(syn::Error::new(
+            name.span(),
+            "`#[derive(Model)]` needs a struct with named fields",
+        ));
+    };
+
+    // struct attributes
+    let mut table: Option<Ident> = None;
+    let mut namespace: Option<LitStr> = None;
+    let mut together: Vec<(Vec<Ident>, bool, Span)> = Vec::new();
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident("rom")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("table") {
+                table = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("namespace") {
+                let ns: LitStr = meta.value()?.parse()?;
+                if ns.value().is_empty() || ns.value().contains(['{', '}']) {
+                    return Err(syn::Error::new(ns.span(), "a namespace must be non-empty and contain no `{` or `}`"));
+                }
+                namespace = Some(ns);
+            } else if meta.path.is_ident("unique_together") {
+                let mut cols = Vec::new();
+                let mut ci = false;
+                let span = meta.path.span();
+                meta.parse_nested_meta(|m| {
+                    let id = m.path.get_ident().cloned().ok_or_else(|| m.error("expected a column name"))?;
+                    if id == "case_insensitive" {
+                        ci = true;
+                    } else {
+                        cols.push(id);
+                    }
+                    Ok(())
+                })?;
+                if cols.len() < 2 {
+                    return Err(syn::Error::new(span, "`unique_together(...)` needs two or more columns; use `#[rom(unique)]` on a field for one"));
+                }
+                together.push((cols, ci, span));
+            } else {
+                return Err(meta.error("unknown rom attribute; expected `table = name`, `namespace = \"...\"` or `unique_together(a, b)`"));
+            }
+            Ok(())
+        })?;
+    }
+    let table = table.unwrap_or_else(|| Ident::new(&snake_plural(&name.to_string()), name.span()));
+    let ns = namespace
+        .map(|n| n.value())
+        .unwrap_or_else(|| table.to_string());
+
+    // fields
+    let mut pk: Option<(&Ident, &Type, bool)> = None;
+    let mut cols: Vec<Col<'_>> = Vec::new();
+    for f in &fields.named {
+        let ident = f
+            .ident
+            .as_ref()
+            .ok_or_else(|| syn::Error::new(f.span(), "unnamed field"))?;
+        let attrs = col_attrs(f)?;
+        let sname = ident.to_string();
+        if let Some(span) = attrs.primary_key {
+            if pk.is_some() {
+                return Err(syn::Error::new(
+                    span,
+                    "a model has exactly one primary key; this is the second `#[rom(primary_key)]`",
+                ));
+            }
+            if attrs.unique.is_some()
+                || attrs.eq.is_some()
+                || attrs.numeric
+                || attrs.default.is_some()
+            {
+                return Err(syn::Error::new(
+                    span,
+                    "the primary key is unique and indexed already; remove the other rom attributes from it",
+                ));
+            }
+            let auto = option_inner(&f.ty).is_some();
+            if auto && !option_inner(&f.ty).is_some_and(|t| is_ident_type(t, "u64")) {
+                return Err(syn::Error::new(
+                    f.ty.span(),
+                    "an auto-increment primary key is `Option<u64>`; a natural key is `u64`, `String` or `Uuid`",
+                ));
+            }
+            pk = Some((ident, &f.ty, auto));
+            continue;
+        }
+        if sname == "table" || sname.starts_with("__") {
+            return Err(syn::Error::new(
+                ident.span(),
+                format!(
+                    "`{sname}` is reserved by rom (the table module has a `table` item); rename the field"
+                ),
+            ));
+        }
+        if attrs.numeric && !attrs.checked_u53 {
+            let inner = option_inner(&f.ty).unwrap_or(&f.ty);
+            if is_ident_type(inner, "u64") {
+                return Err(syn::Error::new(
+                    inner.span(),
+                    "a numeric index on `u64`: values above 2^53 cannot be exact scores; write `#[rom(index(numeric, checked_u53))]` to refuse larger values at save, or use `i64`/`u32`",
+                ));
+            }
+        }
+        cols.push(Col {
+            ident,
+            ty: &f.ty,
+            attrs,
+        });
+    }
+    let Some((pk_ident, pk_ty, auto)) = pk else {
+        return Err(syn::Error::new(
+            name.span(),
+            "a model needs one `#[rom(primary_key)]` field (`Option<u64>` for an auto-increment key)",
+        ));
+    };
+
+    // composite uniques -> positions
+    let mut together_pos = Vec::new();
+    for (names, ci, _) in &together {
+        let mut pos = Vec::new();
+        for n in names {
+            match cols.iter().position(|c| c.ident == n) {
+                Some(p) => pos.push(p),
+                None => {
+                    return Err(syn::Error::new(
+                        n.span(),
+                        format!("`{n}` is not a column of `{name}`"),
+                    ));
+                }
+            }
+        }
+        together_pos.push((pos, *ci));
+    }
+    let in_slot = |i: usize, want_ci: bool| -> bool {
+        let c = &cols[i].attrs;
+        c.unique == Some(want_ci)
+            || c.eq == Some(want_ci)
+            || together_pos
+                .iter()
+                .any(|(p, ci)| *ci == want_ci && p.contains(&i))
+    };
+
+    let fold = |ci: bool| {
+        if ci {
+            quote!(::rom::__private::Fold::CaseInsensitive)
+        } else {
+            quote!(::rom::__private::Fold::Exact)
+        }
+    };
+    let opt_fold = |o: Option<bool>| match o {
+        Some(ci) => {
+            let f = fold(ci);
+            quote!(::core::option::Option::Some(#f))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+
+    let mut defs = Vec::new();
+    let mut cells = Vec::new();
+    let mut reads = Vec::new();
+    let mut col_items = Vec::new();
+    for (i, c) in cols.iter().enumerate() {
+        let ident = c.ident;
+        let ty = c.ty;
+        let sname = ident.to_string();
+        let numeric = c.attrs.numeric;
+        let eq = opt_fold(c.attrs.eq);
+        let unique = opt_fold(c.attrs.unique);
+        defs.push(quote! {
+            ::rom::__private::ColumnDef {
+                name: #sname,
+                type_name: <<#ty as ::rom::__private::Field>::Inner as ::rom::__private::Value>::TYPE_NAME,
+                nullable: <#ty as ::rom::__private::Field>::NULLABLE,
+                numeric: #numeric,
+                eq: #eq,
+                unique: #unique,
+            }
+        });
+        let score = if numeric {
+            quote! {
+                match ::rom::__private::Field::inner(f) {
+                    ::core::option::Option::Some(v) => ::core::option::Option::Some(
+                        <#table::#ident as ::rom::__private::Column>::score(v)
+                            .map_err(|e| ::rom::__private::invalid::<Self>(#sname, e))?,
+                    ),
+                    ::core::option::Option::None => ::core::option::Option::None,
+                }
+            }
+        } else {
+            quote!(::core::option::Option::None)
+        };
+        let key_of = |ci: bool| {
+            let f = fold(ci);
+            quote!(::rom::__private::Field::inner(f).map(|v| <#table::#ident as ::rom::__private::Column>::eq_key(v, #f)))
+        };
+        let exact = if in_slot(i, false) {
+            key_of(false)
+        } else {
+            quote!(::core::option::Option::None)
+        };
+        let folded = if in_slot(i, true) {
+            key_of(true)
+        } else {
+            quote!(::core::option::Option::None)
+        };
+        cells.push(quote! {
+            {
+                let f = &self.#ident;
+                ::rom::__private::Cell {
+                    stored: ::rom::__private::Field::to_stored(f),
+                    score: #score,
+                    exact: #exact,
+                    folded: #folded,
+                }
+            }
+        });
+        let default = match &c.attrs.default {
+            Some(e) => {
+                quote!(::core::option::Option::Some((|| ::core::convert::Into::into(#e)) as fn() -> #ty))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        reads.push(quote!(#ident: row.column::<#ty>(#sname, #default)?));
+
+        let has_slot = in_slot(i, false) || in_slot(i, true);
+        let eq_key = if has_slot {
+            quote_spanned! {ty.span()=>
+                match fold {
+                    ::rom::__private::Fold::Exact => <<#ty as ::rom::__private::Field>::Inner as ::rom::__private::EqKey>::eq_bytes(v),
+                    ::rom::__private::Fold::CaseInsensitive => <<#ty as ::rom::__private::Field>::Inner as ::rom::__private::EqKey>::folded_bytes(v),
+                }
+            }
+        } else {
+            quote!({
+                let _ = (v, fold);
+                ::std::vec::Vec::new()
+            })
+        };
+        let score_fn = if numeric && c.attrs.checked_u53 {
+            quote_spanned!(ty.span()=> ::rom::__private::score_u53(v))
+        } else if numeric {
+            quote_spanned!(ty.span()=> <<#ty as ::rom::__private::Field>::Inner as ::rom::__private::Scored>::score(v))
+        } else {
+            quote!({
+                let _ = v;
+                ::core::result::Result::Err(::std::string::String::from("no numeric index"))
+            })
+        };
+        let mut markers = Vec::new();
+        if numeric || c.attrs.eq.is_some() || c.attrs.unique.is_some() {
+            markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::EqFilterable for #ident {}));
+        }
+        if numeric {
+            markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::RangeFilterable for #ident {}));
+            markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::Sortable for #ident {}));
+        }
+        let doc = format!("The `{sname}` column of [`{name}`](super::{name}).");
+        col_items.push(quote! {
+            #[doc = #doc]
+            #[allow(non_camel_case_types)]
+            #[derive(Debug, Clone, Copy, Default)]
+            pub struct #ident;
+            impl ::rom::__private::Column for #ident {
+                type Model = super::#name;
+                type Value = <#ty as ::rom::__private::Field>::Inner;
+                type Field = #ty;
+                const INDEX: usize = #i;
+                const NAME: &'static str = #sname;
+                fn eq_key(v: &Self::Value, fold: ::rom::__private::Fold) -> ::std::vec::Vec<u8> { #eq_key }
+                fn score(v: &Self::Value) -> ::core::result::Result<f64, ::std::string::String> { #score_fn }
+            }
+            #[diagnostic::do_not_recommend]
+            impl ::rom::__private::BelongsTo<super::#name> for #ident {}
+            #(#markers)*
+        });
+    }
+
+    let together_defs = together_pos.iter().map(|(pos, ci)| {
+        let f = fold(*ci);
+        quote!((&[#(#pos),*], #f))
+    });
+    let sname = name.to_string();
+    let pk_name = pk_ident.to_string();
+    let (key_ty, key_get, key_set, key_read) = if auto {
+        let inner = option_inner(pk_ty).unwrap_or(pk_ty);
+        (
+            quote!(#inner),
+            quote!(self.#pk_ident),
+            quote!(self.#pk_ident = ::core::option::Option::Some(key)),
+            quote!(#pk_ident: ::core::option::Option::Some(key)),
+        )
+    } else {
+        (
+            quote!(#pk_ty),
+            quote!(::core::option::Option::Some(::core::clone::Clone::clone(&self.#pk_ident))),
+            quote!(self.#pk_ident = key),
+            quote!(#pk_ident: key),
+        )
+    };
+    let table_doc = format!(
+        "The columns of [`{name}`](super::{name}), for queries: `{table}::table.filter({table}::<column>.eq(..))`."
+    );
+    let table_struct_doc =
+        format!("The table of [`{name}`](super::{name}): the start of every query.");
+    let _ = format_ident!("x");
+
+    Ok(quote! {
+        impl ::rom::__private::Model for #name {
+            type Key = #key_ty;
+            const SCHEMA: &'static ::rom::__private::Schema = &::rom::__private::Schema {
+                name: #sname,
+                namespace: #ns,
+                key_name: #pk_name,
+                auto_key: #auto,
+                columns: &[#(#defs),*],
+                unique_together: &[#(#together_defs),*],
+            };
+            fn layout() -> &'static ::rom::__private::Layout {
+                static LAYOUT: ::rom::__private::OnceLock<::rom::__private::Layout> = ::rom::__private::OnceLock::new();
+                LAYOUT.get_or_init(|| ::rom::__private::Layout::new(<Self as ::rom::__private::Model>::SCHEMA))
+            }
+            fn key(&self) -> ::core::option::Option<Self::Key> { #key_get }
+            fn set_key(&mut self, key: Self::Key) { #key_set; }
+            fn cells(&self) -> ::rom::Result<::std::vec::Vec<::rom::__private::Cell>> {
+                ::core::result::Result::Ok(::std::vec![#(#cells),*])
+            }
+            fn from_row(key: Self::Key, row: &::rom::__private::RowData) -> ::rom::Result<Self> {
+                ::core::result::Result::Ok(#name { #key_read, #(#reads),* })
+            }
+        }
+
+        #[doc = #table_doc]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis mod #table {
+            #[allow(unused_imports)]
+            use super::*;
+            #[doc = #table_struct_doc]
+            #[allow(non_camel_case_types)]
+            #[derive(Debug, Clone, Copy, Default)]
+            pub struct table;
+            impl ::rom::__private::Table for table { type Model = super::#name; }
+            #(#col_items)*
+        }
+    })
+}

@@ -1,0 +1,65 @@
+//! # rom: a typed Redis object mapper
+//!
+//! Declare a model with `#[derive(Model)]`; rom generates a table module with a
+//! unit struct per column, and checks at compile time that every query can be
+//! answered by an index. Every save, delete and query is one Lua script call:
+//! one round trip, atomic, on plain Redis (hashes, sets, sorted sets).
+//!
+//! ```
+//! use rom::prelude::*;
+//!
+//! #[derive(Model, Clone, Debug, PartialEq)]
+//! #[rom(table = users)]
+//! pub struct User {
+//!     #[rom(primary_key)]
+//!     pub id: Option<u64>,
+//!     #[rom(unique(case_insensitive))]
+//!     pub email: String,
+//!     #[rom(index(eq))]
+//!     pub name: Option<String>,
+//!     #[rom(index(numeric))]
+//!     pub age: i32,
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let server = rom::testing::RedisServer::start()?;
+//! # let mut conn = server.connection()?;
+//! let alice = User { id: None, email: "Alice@Example.com".into(), name: Some("Alice".into()), age: 31 }
+//!     .insert(&mut conn)?;
+//! assert_eq!(alice.id, Some(1));
+//!
+//! let found = users::table.filter(users::email.eq("alice@example.com")).first(&mut conn)?;
+//! assert_eq!(found.name.as_deref(), Some("Alice"));
+//!
+//! let thirties = users::table.filter(users::age.between(30..40)).count(&mut conn)?;
+//! assert_eq!(thirties, 1);
+//! # Ok(()) }
+//! ```
+//!
+//! ## Attributes
+//!
+//! On the struct: `table = name` (the generated module; default: the snake-case
+//! plural of the struct name), `namespace = "..."` (the key prefix, default the
+//! table name), `unique_together(a, b)` (a composite unique constraint, skipped
+//! when a member is null; add `case_insensitive` to fold text).
+//!
+//! On a field: `primary_key` (`Option<u64>`: auto-increment, allocated at the
+//! first save; `u64`, `String` or `Uuid`: a natural key), `unique`,
+//! `unique(case_insensitive)`, `index(eq)`, `index(eq, case_insensitive)`,
+//! `index(numeric)` (`index(numeric, checked_u53)` on `u64`), `default = expr`
+//! (used when a stored row lacks the field).
+//!
+//! ## Feature flags
+//!
+//! - `testing`: [`testing`], a throwaway `redis-server` for your own tests.
+//! - `chrono`: `DateTime<Utc>`, `NaiveDate`, `NaiveTime` columns.
+//! - `uuid`: `Uuid` columns and keys.
+
+pub use rom_dsl::*;
+pub use rom_macros::Model;
+
+/// Everything an application needs in scope: `use rom::prelude::*;`.
+pub mod prelude {
+    pub use rom_dsl::prelude::*;
+    pub use rom_macros::Model;
+}
