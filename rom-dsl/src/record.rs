@@ -399,8 +399,12 @@ fn save_plan<M: Model>(
         ));
     }
     let member = key.as_ref().map(Key::to_member).unwrap_or_default();
+    // a new row has nothing to clear: its null columns are simply not written
     let changed: Vec<usize> = (0..cells.len())
-        .filter(|&i| snapshot.is_none_or(|s| s[i] != cells[i].stored))
+        .filter(|&i| match snapshot {
+            Some(s) => s[i] != cells[i].stored,
+            None => mode != Mode::Insert || cells[i].stored.is_some(),
+        })
         .collect();
 
     let mut keys = vec![l.ids.clone(), l.seq.clone()];

@@ -4,7 +4,6 @@
 use crate::error::{Result, show};
 use crate::model::{Key, Model, SlotKind};
 use crate::record::Crud;
-use crate::value::float_repr;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One inconsistency found by [`verify`].
@@ -109,7 +108,7 @@ pub fn verify<M: Model, C: redis::ConnectionLike>(conn: &mut C) -> Result<Report
         .arg(-1)
         .query(conn)?;
     let listed: BTreeSet<Vec<u8>> = members.iter().cloned().collect();
-    let mut want_num: Vec<BTreeMap<Vec<u8>, String>> = vec![BTreeMap::new(); l.numeric.len()];
+    let mut want_num: Vec<BTreeMap<Vec<u8>, f64>> = vec![BTreeMap::new(); l.numeric.len()];
     let mut want_slot: Vec<BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>>> =
         vec![BTreeMap::new(); l.slots.len()];
     for chunk in members.chunks(500) {
@@ -148,7 +147,7 @@ pub fn verify<M: Model, C: redis::ConnectionLike>(conn: &mut C) -> Result<Report
             };
             for (i, z) in l.numeric.iter().enumerate() {
                 if let (Some(_), Some(s)) = (z, cells[i].score) {
-                    want_num[i].insert(m.clone(), float_repr(s));
+                    want_num[i].insert(m.clone(), s);
                 }
             }
             let mut rec = Vec::new();
@@ -196,8 +195,7 @@ pub fn verify<M: Model, C: redis::ConnectionLike>(conn: &mut C) -> Result<Report
             .arg(-1)
             .arg("WITHSCORES")
             .query(conn)?;
-        let have: HashMap<Vec<u8>, String> =
-            have.into_iter().map(|(m, s)| (m, float_repr(s))).collect();
+        let have: HashMap<Vec<u8>, f64> = have.into_iter().collect();
         for (m, s) in &want_num[i] {
             if have.get(m) != Some(s) {
                 report.problems.push(Problem::Missing {

@@ -144,6 +144,27 @@ fn is_ident_type(ty: &Type, name: &str) -> bool {
     matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.is_ident(name))
 }
 
+/// The visibility of the table module's items: the model's own, seen from
+/// inside the module (private becomes `pub(super)`).
+fn inner_vis(vis: &syn::Visibility) -> TokenStream2 {
+    match vis {
+        syn::Visibility::Public(_) => quote!(pub),
+        syn::Visibility::Inherited => quote!(pub(super)),
+        syn::Visibility::Restricted(r) => {
+            let p = &r.path;
+            if p.is_ident("crate") || p.segments.first().is_some_and(|s| s.ident == "crate") {
+                quote!(#vis)
+            } else if p.is_ident("self") {
+                quote!(pub(super))
+            } else if p.is_ident("super") {
+                quote!(pub(in super::super))
+            } else {
+                quote!(pub(super))
+            }
+        }
+    }
+}
+
 fn snake_plural(name: &str) -> String {
     let mut s = String::new();
     for (i, c) in name.chars().enumerate() {
@@ -163,6 +184,7 @@ fn snake_plural(name: &str) -> String {
 fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let name = &input.ident;
     let vis = &input.vis;
+    let ivis = inner_vis(vis);
     if !input.generics.params.is_empty() {
         return Err(syn::Error::new(
             input.generics.span(),
@@ -336,6 +358,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let mut cells = Vec::new();
     let mut reads = Vec::new();
     let mut col_items = Vec::new();
+    let mut aliases = Vec::new();
     for (i, c) in cols.iter().enumerate() {
         let ident = c.ident;
         let ty = c.ty;
@@ -403,8 +426,8 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         let eq_key = if has_slot {
             quote_spanned! {ty.span()=>
                 match fold {
-                    ::rom::__private::Fold::Exact => <<#ty as ::rom::__private::Field>::Inner as ::rom::__private::EqKey>::eq_bytes(v),
-                    ::rom::__private::Fold::CaseInsensitive => <<#ty as ::rom::__private::Field>::Inner as ::rom::__private::EqKey>::folded_bytes(v),
+                    ::rom::__private::Fold::Exact => <Self::Value as ::rom::__private::EqKey>::eq_bytes(v),
+                    ::rom::__private::Fold::CaseInsensitive => <Self::Value as ::rom::__private::EqKey>::folded_bytes(v),
                 }
             }
         } else {
@@ -416,7 +439,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         let score_fn = if numeric && c.attrs.checked_u53 {
             quote_spanned!(ty.span()=> ::rom::__private::score_u53(v))
         } else if numeric {
-            quote_spanned!(ty.span()=> <<#ty as ::rom::__private::Field>::Inner as ::rom::__private::Scored>::score(v))
+            quote_spanned!(ty.span()=> <Self::Value as ::rom::__private::Scored>::score(v))
         } else {
             quote!({
                 let _ = v;
@@ -431,16 +454,25 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::RangeFilterable for #ident {}));
             markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::Sortable for #ident {}));
         }
+        // the field type, named from outside the table module so that a column
+        // struct (say `uuid`) cannot shadow a path in it (say `uuid::Uuid`)
+        let alias = format_ident!("__rom_{}_{}", name, ident);
+        aliases.push(quote! {
+            #[doc(hidden)]
+            #[allow(non_camel_case_types)]
+            type #alias = #ty;
+        });
+        let ty_in = quote_spanned!(ty.span()=> super::#alias);
         let doc = format!("The `{sname}` column of [`{name}`](super::{name}).");
         col_items.push(quote! {
             #[doc = #doc]
             #[allow(non_camel_case_types)]
             #[derive(Debug, Clone, Copy, Default)]
-            pub struct #ident;
+            #ivis struct #ident;
             impl ::rom::__private::Column for #ident {
                 type Model = super::#name;
-                type Value = <#ty as ::rom::__private::Field>::Inner;
-                type Field = #ty;
+                type Value = <#ty_in as ::rom::__private::Field>::Inner;
+                type Field = #ty_in;
                 const INDEX: usize = #i;
                 const NAME: &'static str = #sname;
                 fn eq_key(v: &Self::Value, fold: ::rom::__private::Fold) -> ::std::vec::Vec<u8> { #eq_key }
@@ -479,7 +511,6 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     );
     let table_struct_doc =
         format!("The table of [`{name}`](super::{name}): the start of every query.");
-    let _ = format_ident!("x");
 
     Ok(quote! {
         impl ::rom::__private::Model for #name {
@@ -506,6 +537,8 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             }
         }
 
+        #(#aliases)*
+
         #[doc = #table_doc]
         #[allow(non_camel_case_types, dead_code)]
         #vis mod #table {
@@ -514,7 +547,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             #[doc = #table_struct_doc]
             #[allow(non_camel_case_types)]
             #[derive(Debug, Clone, Copy, Default)]
-            pub struct table;
+            #ivis struct table;
             impl ::rom::__private::Table for table { type Model = super::#name; }
             #(#col_items)*
         }
