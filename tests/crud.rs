@@ -165,3 +165,21 @@ fn queries() {
     assert_clean::<User>(&mut c);
     println!("{}", q.explain());
 }
+
+#[test]
+fn saving_a_row_deleted_underneath_is_a_conflict() {
+    let (_s, mut c) = server();
+    let mut a = user("a@x.io", "A", 20, 0.0).insert(&mut c).unwrap();
+    User::delete_many(&mut c, &[a.id.unwrap()]).unwrap();
+    a.age = 21;
+    match a.save(&mut c) {
+        Err(Error::Conflict {
+            column: None, key, ..
+        }) => assert_eq!(key, "1"),
+        other => panic!("{other:?}"),
+    }
+    // nothing was resurrected, and refresh says it is gone
+    assert!(!User::exists(&mut c, 1u64).unwrap());
+    assert!(matches!(a.refresh(&mut c), Err(Error::NotFound { .. })));
+    assert_clean::<User>(&mut c);
+}

@@ -76,3 +76,36 @@ fn every_operation_is_one_round_trip() {
         assert!(rec.clone().delete(c).expect("delete"))
     });
 }
+
+#[test]
+fn reads_run_as_read_only_scripts() {
+    let (s, mut c) = server();
+    user("a@x.io", "A", 30, 1.0).insert(&mut c).expect("insert");
+    let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query(&mut c)
+        .expect("flush");
+    s.reset_stats().expect("reset");
+    let plan = users::table
+        .filter(users::age.gt(20))
+        .load_plan()
+        .expect("plan")
+        .read_only();
+    assert!(plan.explain().starts_with("EVALSHA_RO"));
+    assert_eq!(plan.run(&mut c).expect("read-only query").len(), 1);
+    let calls = s.command_calls().expect("stats");
+    assert!(
+        calls.contains_key("evalsha_ro") && calls.contains_key("eval_ro"),
+        "{calls:?}"
+    );
+    assert!(
+        !calls.contains_key("eval") && !calls.contains_key("evalsha"),
+        "{calls:?}"
+    );
+    // a write plan stays a normal script call
+    let w = user("b@x.io", "B", 1, 0.0)
+        .insert_plan()
+        .expect("plan")
+        .read_only();
+    assert!(w.explain().starts_with("EVALSHA "));
+}

@@ -32,6 +32,7 @@ pub struct Plan<T> {
     pub(crate) args: Vec<Vec<u8>>,
     pub(crate) steps: Vec<String>,
     pub(crate) decode: Decoder<T>,
+    pub(crate) read_only: bool,
 }
 
 impl<T> std::fmt::Debug for Plan<T> {
@@ -54,12 +55,29 @@ impl<T> Plan<T> {
             args,
             steps: Vec::new(),
             decode: Box::new(decode),
+            read_only: false,
         }
     }
 
     /// Adds a human-readable step to the explanation.
     pub fn step(mut self, s: impl Into<String>) -> Self {
         self.steps.push(s.into());
+        self
+    }
+
+    /// Runs the script with EVALSHA_RO / EVAL_RO, so that it may run on a
+    /// replica (Redis 7+). Only read plans (queries, gets) accept this: a plan
+    /// whose script writes is returned unchanged and runs as a normal call.
+    ///
+    /// ```
+    /// # use rom_dsl::plan::{Call, Plan};
+    /// let p: Plan<()> = Plan::new(Call::Script(&rom_dsl::script::QUERY), vec![], vec![], |_| Ok(()));
+    /// assert!(p.read_only().explain().starts_with("EVALSHA_RO"));
+    /// ```
+    pub fn read_only(mut self) -> Self {
+        if let Call::Script(s) = self.call {
+            self.read_only = s.is_read_only();
+        }
         self
     }
 
@@ -93,6 +111,7 @@ impl<T> Plan<T> {
             args: self.args,
             steps: self.steps,
             decode: Box::new(move |v| decode(v).and_then(f)),
+            read_only: self.read_only,
         }
     }
 
@@ -104,7 +123,12 @@ impl<T> Plan<T> {
             Call::Script(s) => {
                 let _ = writeln!(
                     out,
-                    "EVALSHA {} ({} script) {} key(s)",
+                    "{} {} ({} script) {} key(s)",
+                    if self.read_only {
+                        "EVALSHA_RO"
+                    } else {
+                        "EVALSHA"
+                    },
                     &s.sha()[..12],
                     s.name(),
                     self.keys.len()
@@ -134,12 +158,17 @@ impl<T> Plan<T> {
                 (c, None)
             }
             Call::Script(s) => {
-                let mut sha = redis::cmd("EVALSHA");
+                let (by_sha, by_source) = if self.read_only {
+                    ("EVALSHA_RO", "EVAL_RO")
+                } else {
+                    ("EVALSHA", "EVAL")
+                };
+                let mut sha = redis::cmd(by_sha);
                 sha.arg(s.sha())
                     .arg(self.keys.len())
                     .arg(&self.keys)
                     .arg(&self.args);
-                let mut eval = redis::cmd("EVAL");
+                let mut eval = redis::cmd(by_source);
                 eval.arg(s.source())
                     .arg(self.keys.len())
                     .arg(&self.keys)

@@ -37,6 +37,10 @@ impl Script {
     pub fn source(&self) -> &'static str {
         self.source
     }
+    /// Whether the script declares `no-writes` (it may run as EVALSHA_RO).
+    pub fn is_read_only(&self) -> bool {
+        self.source.starts_with("#!lua flags=no-writes")
+    }
     /// The SHA1 that EVALSHA names the script by.
     pub fn sha(&self) -> &str {
         self.sha
