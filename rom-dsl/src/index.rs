@@ -26,6 +26,9 @@ pub trait Column: Copy + Send + Sync + 'static {
     /// The score of a value in the numeric index (generated).
     #[doc(hidden)]
     fn score(v: &Self::Value) -> Result<f64, String>;
+    /// The text of a value, for text, prefix, suffix and sort indexes (generated).
+    #[doc(hidden)]
+    fn text(v: &Self::Value) -> Option<&str>;
 }
 
 /// The column can be filtered with `eq` and `eq_any`: it has an equality index,
@@ -48,11 +51,37 @@ pub trait RangeFilterable: Column {}
 
 /// The column can order a query: it has a numeric index.
 #[diagnostic::on_unimplemented(
-    message = "column `{Self}` has no numeric index, so a query cannot be ordered by it",
+    message = "column `{Self}` has no numeric or sort index, so a query cannot be ordered by it",
     label = "`{Self}` cannot order a query",
-    note = "add `#[rom(index(numeric))]` to this field of the model"
+    note = "add `#[rom(index(numeric))]` (numbers) or `#[rom(index(sort))]` (text) to this field of the model"
 )]
 pub trait Sortable: Column {}
+
+/// The column can be searched by words (`has_word`, `has_all_words`,
+/// `has_any_word`): it has a full-text index.
+#[diagnostic::on_unimplemented(
+    message = "column `{Self}` has no full-text index, so it cannot be searched by words",
+    label = "`{Self}` is not indexed for words",
+    note = "add `#[rom(index(text))]` to this field of the model"
+)]
+pub trait TextFilterable: Column {}
+
+/// The column can be filtered with `starts_with` and `like`: it has a prefix
+/// (or sort) index.
+#[diagnostic::on_unimplemented(
+    message = "column `{Self}` has no prefix index, so it cannot answer `starts_with` or `like`",
+    label = "`{Self}` is not indexed for prefixes",
+    note = "add `#[rom(index(prefix))]` (or `index(prefix, case_insensitive)`) to this field of the model"
+)]
+pub trait PrefixFilterable: Column {}
+
+/// The column can be filtered with `ends_with`: it has a suffix index.
+#[diagnostic::on_unimplemented(
+    message = "column `{Self}` has no suffix index, so it cannot answer `ends_with`",
+    label = "`{Self}` is not indexed for suffixes",
+    note = "add `#[rom(index(suffix))]` to this field of the model"
+)]
+pub trait SuffixFilterable: Column {}
 
 /// A table marker: `users::table`, the starting point of every query.
 pub trait Table: Copy + Send + Sync + 'static {

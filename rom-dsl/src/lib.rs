@@ -16,7 +16,10 @@ pub mod value;
 pub mod verify;
 
 pub use error::{Error, Result};
-pub use index::{Column, EqFilterable, RangeFilterable, Sortable, Table};
+pub use index::{
+    Column, EqFilterable, PrefixFilterable, RangeFilterable, Sortable, SuffixFilterable, Table,
+    TextFilterable,
+};
 pub use model::{Key, Model};
 pub use plan::Plan;
 pub use query::{Filter, OptionalExtension, Order, Query, QueryDsl};
@@ -36,9 +39,12 @@ pub mod prelude {
 /// Items used by the code `#[derive(Model)]` generates. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::index::{Column, EqFilterable, RangeFilterable, Sortable, Table};
+    pub use crate::index::{
+        Column, EqFilterable, PrefixFilterable, RangeFilterable, Sortable, SuffixFilterable, Table,
+        TextFilterable,
+    };
     pub use crate::model::{Cell, ColumnDef, Fold, Layout, Model, RowData, Schema, invalid};
     pub use crate::query::BelongsTo;
-    pub use crate::value::{EqKey, Field, Scored, Value, score_u53};
+    pub use crate::value::{EqKey, Field, Scored, Text, Value, score_u53};
     pub use std::sync::OnceLock;
 }

@@ -24,7 +24,7 @@ pub enum Fold {
 ///
 /// ```
 /// use rom_dsl::model::{ColumnDef, Fold};
-/// let c = ColumnDef { name: "age", type_name: "i32", nullable: false, numeric: true, eq: None, unique: None };
+/// let c = ColumnDef { numeric: true, ..ColumnDef::new("age", "i32") };
 /// assert!(c.numeric);
 /// ```
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +41,33 @@ pub struct ColumnDef {
     pub eq: Option<Fold>,
     /// A unique constraint on this column alone.
     pub unique: Option<Fold>,
+    /// A full-text index: a set per (case-folded) word.
+    pub text: bool,
+    /// A prefix index (lexicographic sorted set) of the value, or of each word
+    /// on a full-text column.
+    pub prefix: Option<Fold>,
+    /// A suffix index (the same over reversed text).
+    pub suffix: Option<Fold>,
+    /// A sort index: the whole value in UTF-8 byte order.
+    pub sort: bool,
+}
+
+impl ColumnDef {
+    /// A column with no index.
+    pub const fn new(name: &'static str, type_name: &'static str) -> Self {
+        ColumnDef {
+            name,
+            type_name,
+            nullable: false,
+            numeric: false,
+            eq: None,
+            unique: None,
+            text: false,
+            prefix: None,
+            suffix: None,
+            sort: false,
+        }
+    }
 }
 
 /// A model's declaration, produced by `#[derive(Model)]`.
@@ -71,8 +98,28 @@ pub struct Schema {
 pub enum SlotKind {
     /// A hash from value to the owning row's key (a unique constraint).
     Unique,
-    /// A set of row keys per value (an equality index).
+    /// A set of row keys per value (an equality or full-text index).
     Set,
+    /// One lexicographic sorted set of `value \0\0 key` members (prefix,
+    /// suffix and sort indexes).
+    Lex,
+}
+
+/// Which values of a row a slot holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The equality key of the value (or of several columns).
+    Value,
+    /// The case-folded words of the text.
+    Words,
+    /// The whole text (lex-escaped), for prefix and sort indexes.
+    Whole,
+    /// Each word of the text (lex-escaped).
+    EachWord,
+    /// The whole text reversed (lex-escaped), for suffix indexes.
+    WholeReversed,
+    /// Each word reversed.
+    EachWordReversed,
 }
 
 /// A value-keyed index of a model: a unique hash or a family of equality sets.
@@ -87,6 +134,8 @@ pub struct Slot {
     pub columns: Vec<usize>,
     /// Exact or case-insensitive.
     pub fold: Fold,
+    /// Which values of the row the slot holds.
+    pub source: Source,
     /// For [`SlotKind::Unique`] the hash's key; for [`SlotKind::Set`] the prefix
     /// that the value is appended to.
     pub key: Vec<u8>,
@@ -132,6 +181,7 @@ impl Layout {
                     kind: SlotKind::Unique,
                     columns: vec![i],
                     fold,
+                    source: Source::Value,
                     key: k(&format!("uniq:{}", c.name)),
                     label: c.name.to_owned(),
                 });
@@ -141,9 +191,46 @@ impl Layout {
                     kind: SlotKind::Set,
                     columns: vec![i],
                     fold,
+                    source: Source::Value,
                     key: k(&format!("eq:{}:", c.name)),
                     label: c.name.to_owned(),
                 });
+            }
+            let mut lex = |kind: SlotKind, source: Source, fold: Fold, part: &str| {
+                slots.push(Slot {
+                    kind,
+                    columns: vec![i],
+                    fold,
+                    source,
+                    key: k(&format!(
+                        "{part}:{}{}",
+                        c.name,
+                        if kind == SlotKind::Set { ":" } else { "" }
+                    )),
+                    label: c.name.to_owned(),
+                });
+            };
+            if c.text {
+                lex(SlotKind::Set, Source::Words, Fold::CaseInsensitive, "text");
+            }
+            if let Some(fold) = c.prefix {
+                let src = if c.text {
+                    Source::EachWord
+                } else {
+                    Source::Whole
+                };
+                lex(SlotKind::Lex, src, fold, "pre");
+            }
+            if let Some(fold) = c.suffix {
+                let src = if c.text {
+                    Source::EachWordReversed
+                } else {
+                    Source::WholeReversed
+                };
+                lex(SlotKind::Lex, src, fold, "suf");
+            }
+            if c.sort {
+                lex(SlotKind::Lex, Source::Whole, Fold::Exact, "sort");
             }
         }
         for (cols, fold) in s.unique_together {
@@ -156,6 +243,7 @@ impl Layout {
                 kind: SlotKind::Unique,
                 columns: cols.to_vec(),
                 fold: *fold,
+                source: Source::Value,
                 key: k(&format!("uniq:{label}")),
                 label,
             });
@@ -183,7 +271,14 @@ impl Layout {
     pub fn slot_of(&self, col: usize, kind: SlotKind) -> Option<usize> {
         self.slots
             .iter()
-            .position(|s| s.kind == kind && s.columns == [col])
+            .position(|s| s.kind == kind && s.columns == [col] && s.source == Source::Value)
+    }
+
+    /// The slot holding column `col`'s index with values from `source`.
+    pub fn slot_from(&self, col: usize, sources: &[Source]) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|s| s.columns == [col] && sources.contains(&s.source))
     }
 }
 
@@ -247,6 +342,8 @@ pub struct Cell {
     pub exact: Option<Vec<u8>>,
     /// The case-insensitive equality key.
     pub folded: Option<Vec<u8>>,
+    /// The text, for full-text, prefix, suffix and sort indexes.
+    pub text: Option<String>,
 }
 
 /// The hash fields of one stored row, as read from Redis.

@@ -2,10 +2,10 @@
 //! [`Plan`] (one script call) that a sync or an async connection runs.
 
 use crate::error::{Error, Result, show};
-use crate::model::{Cell, Fold, Key, Layout, Model, RowData, SlotKind};
+use crate::model::{Cell, Fold, Key, Layout, Model, RowData, Slot, SlotKind, Source};
 use crate::plan::{Call, Plan};
 use crate::script;
-use crate::value::float_repr;
+use crate::value::{float_repr, lex_escape, reversed, words};
 use std::ops::{Deref, DerefMut};
 
 /// A row loaded from (or saved to) Redis: the model value plus what was stored
@@ -350,25 +350,77 @@ fn finish<M: Model>(mut value: M, s: Saved<M::Key>) -> Record<M> {
     }
 }
 
-/// The bytes of a slot entry for a row, `None` when a member column is null
-/// (a null skips the constraint).
-fn slot_value(cells: &[Cell], cols: &[usize], fold: Fold) -> Option<Vec<u8>> {
-    let pick = |c: &Cell| match fold {
+/// The values a row holds in a slot: none when a member column is null (a
+/// null skips a constraint), several for the words of a text.
+pub(crate) fn slot_values(cells: &[Cell], slot: &Slot) -> Vec<Vec<u8>> {
+    let pick = |c: &Cell| match slot.fold {
         Fold::Exact => c.exact.clone(),
         Fold::CaseInsensitive => c.folded.clone().or_else(|| c.exact.clone()),
     };
-    if let [one] = cols {
-        return pick(&cells[*one]);
+    let text = |c: &Cell| -> Option<String> {
+        let t = c.text.as_deref()?;
+        Some(match slot.fold {
+            Fold::Exact => t.to_owned(),
+            Fold::CaseInsensitive => t.to_lowercase(),
+        })
+    };
+    let cols = &slot.columns;
+    match slot.source {
+        Source::Value => {
+            if let [one] = cols[..] {
+                return pick(&cells[one]).into_iter().collect();
+            }
+            // composite: length-prefixed parts, so that ("a:b", "c") and ("a", "b:c") differ
+            let mut out = Vec::new();
+            for &i in cols {
+                let Some(v) = pick(&cells[i]) else {
+                    return Vec::new();
+                };
+                out.extend_from_slice(v.len().to_string().as_bytes());
+                out.push(b':');
+                out.extend_from_slice(&v);
+            }
+            vec![out]
+        }
+        Source::Words => cells[cols[0]]
+            .text
+            .as_deref()
+            .map(|t| words(t).into_iter().map(String::into_bytes).collect())
+            .unwrap_or_default(),
+        Source::Whole => text(&cells[cols[0]])
+            .map(|t| lex_escape(&t))
+            .into_iter()
+            .collect(),
+        Source::WholeReversed => text(&cells[cols[0]])
+            .map(|t| lex_escape(&reversed(&t)))
+            .into_iter()
+            .collect(),
+        Source::EachWord | Source::EachWordReversed => {
+            let Some(t) = cells[cols[0]].text.as_deref() else {
+                return Vec::new();
+            };
+            let mut out: Vec<Vec<u8>> = Vec::new();
+            for w in t
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+            {
+                let w = match slot.fold {
+                    Fold::Exact => w.to_owned(),
+                    Fold::CaseInsensitive => w.to_lowercase(),
+                };
+                let w = if slot.source == Source::EachWord {
+                    w
+                } else {
+                    reversed(&w)
+                };
+                let v = lex_escape(&w);
+                if !out.contains(&v) {
+                    out.push(v);
+                }
+            }
+            out
+        }
     }
-    // composite: length-prefixed parts, so that ("a:b", "c") and ("a", "b:c") differ
-    let mut out = Vec::new();
-    for &i in cols {
-        let v = pick(&cells[i])?;
-        out.extend_from_slice(v.len().to_string().as_bytes());
-        out.push(b':');
-        out.extend_from_slice(&v);
-    }
-    Some(out)
 }
 
 fn push_slots(args: &mut Vec<Vec<u8>>, l: &Layout) {
@@ -377,6 +429,7 @@ fn push_slots(args: &mut Vec<Vec<u8>>, l: &Layout) {
         args.push(match s.kind {
             SlotKind::Unique => b"u".to_vec(),
             SlotKind::Set => b"s".to_vec(),
+            SlotKind::Lex => b"l".to_vec(),
         });
         args.push(s.key.clone());
     }
@@ -483,16 +536,17 @@ fn save_plan<M: Model>(
     for &s in &touched {
         let slot = &l.slots[s];
         args.push(s.to_string().into_bytes());
-        match slot_value(&cells, &slot.columns, slot.fold) {
-            Some(v) => {
-                args.push(b"1".to_vec());
-                keys.push(match slot.kind {
-                    SlotKind::Unique => slot.key.clone(),
-                    SlotKind::Set => [&slot.key[..], &v].concat(),
-                });
-                args.push(v);
+        let vals = slot_values(&cells, slot);
+        args.push(vals.len().to_string().into_bytes());
+        for v in vals {
+            let k = match slot.kind {
+                SlotKind::Set => [&slot.key[..], &v].concat(),
+                SlotKind::Unique | SlotKind::Lex => slot.key.clone(),
+            };
+            if !keys.contains(&k) {
+                keys.push(k);
             }
-            None => args.push(b"0".to_vec()),
+            args.push(v);
         }
     }
     let snapshot_after: Vec<Option<Vec<u8>>> = cells.into_iter().map(|c| c.stored).collect();
@@ -607,10 +661,6 @@ fn with_key<T>(r: Result<T>, key: &impl std::fmt::Debug) -> Result<T> {
         },
         other => other,
     })
-}
-
-pub(crate) fn slot_value_pub(cells: &[Cell], cols: &[usize], fold: Fold) -> Option<Vec<u8>> {
-    slot_value(cells, cols, fold)
 }
 
 /// Decodes one row reply (flat field/value pairs, a RESP3 map, or an error

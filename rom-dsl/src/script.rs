@@ -95,18 +95,30 @@ local function read_slots(pos)
   end
   return pos
 end
+-- a lexicographic index member: value, \0\0, then the key (numeric keys
+-- behind a length byte, so that equal values order by key as numbers)
+local function lexmember(v, m)
+  if NUMIDS then return v .. '\0\0' .. string.char(#m) .. m end
+  return v .. '\0\0' .. m
+end
 local function unindex(slot, v, m)
   local key = SLOTKEY[slot]
   if not key then return end
-  if SLOTKIND[slot] == 'u' then
+  local kind = SLOTKIND[slot]
+  if kind == 'u' then
     if redis.call('HGET', key, v) == m then redis.call('HDEL', key, v) end
+  elseif kind == 'l' then
+    redis.call('ZREM', key, lexmember(v, m))
   else
     redis.call('SREM', key .. v, m)
   end
 end
 local function index(slot, v, m)
-  if SLOTKIND[slot] == 'u' then
+  local kind = SLOTKIND[slot]
+  if kind == 'u' then
     redis.call('HSET', SLOTKEY[slot], v, m)
+  elseif kind == 'l' then
+    redis.call('ZADD', SLOTKEY[slot], 0, lexmember(v, m))
   else
     redis.call('SADD', SLOTKEY[slot] .. v, m)
   end

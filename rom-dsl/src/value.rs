@@ -72,6 +72,74 @@ pub trait EqKey: Value {
     }
 }
 
+/// A text type: it can carry full-text, prefix, suffix and sort indexes.
+///
+/// ```
+/// use rom_dsl::value::Text;
+/// assert_eq!("abc".to_string().as_text(), "abc");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not text, so it cannot have a text, prefix, suffix or sort index",
+    label = "not a text column",
+    note = "full-text, prefix, suffix and sort indexes take `String` columns; numbers order with `index(numeric)`"
+)]
+pub trait Text: Value {
+    /// The text.
+    fn as_text(&self) -> &str;
+}
+impl Text for String {
+    fn as_text(&self) -> &str {
+        self
+    }
+}
+
+/// The words of a text as a full-text index holds them: split at every
+/// character that is neither a letter nor a digit (Unicode-aware), lower-cased,
+/// each kept once, in order of first appearance.
+///
+/// ```
+/// assert_eq!(rom_dsl::value::words("Hello, WORLD! hello-Ünïcode 42"), ["hello", "world", "ünïcode", "42"]);
+/// ```
+pub fn words(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in text.split(|c: char| !c.is_alphanumeric()) {
+        if w.is_empty() {
+            continue;
+        }
+        let w = w.to_lowercase();
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out
+}
+
+/// Escapes text for a lexicographic index member: every NUL becomes `\0\1`,
+/// so that `\0\0` can end the value and the order of values is kept.
+///
+/// ```
+/// assert_eq!(rom_dsl::value::lex_escape("a\0b"), b"a\0\x01b");
+/// ```
+pub fn lex_escape(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    for &b in text.as_bytes() {
+        out.push(b);
+        if b == 0 {
+            out.push(1);
+        }
+    }
+    out
+}
+
+/// The characters of `text` in reverse order (a suffix index holds these).
+///
+/// ```
+/// assert_eq!(rom_dsl::value::reversed("añb"), "bña");
+/// ```
+pub fn reversed(text: &str) -> String {
+    text.chars().rev().collect()
+}
+
 /// How a struct field maps onto a column: `T` is a required column, `Option<T>`
 /// a nullable one (a null is an absent hash field).
 ///

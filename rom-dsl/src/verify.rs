@@ -152,7 +152,7 @@ pub fn verify<M: Model, C: redis::ConnectionLike>(conn: &mut C) -> Result<Report
             }
             let mut rec = Vec::new();
             for (s, slot) in l.slots.iter().enumerate() {
-                if let Some(v) = crate::record::slot_value_pub(&cells, &slot.columns, slot.fold) {
+                for v in crate::record::slot_values(&cells, slot) {
                     want_slot[s].entry(v.clone()).or_default().insert(m.clone());
                     rec.push(
                         format!("{s}:{}:", v.len())
@@ -231,9 +231,27 @@ pub fn verify<M: Model, C: redis::ConnectionLike>(conn: &mut C) -> Result<Report
                     have.insert(key[slot.key.len()..].to_vec(), ms.into_iter().collect());
                 }
             }
+            SlotKind::Lex => {
+                let ms: Vec<Vec<u8>> = redis::cmd("ZRANGE")
+                    .arg(&slot.key)
+                    .arg(0)
+                    .arg(-1)
+                    .query(conn)?;
+                for entry in ms {
+                    match split_lex::<M>(&entry) {
+                        Some((v, m)) => {
+                            have.entry(v).or_default().insert(m);
+                        }
+                        None => report.problems.push(Problem::Orphan {
+                            index: show(&slot.key),
+                            member: show(&entry),
+                        }),
+                    }
+                }
+            }
         }
         let name = |v: &[u8]| match slot.kind {
-            SlotKind::Unique => format!("{} {}", show(&slot.key), show(v)),
+            SlotKind::Unique | SlotKind::Lex => format!("{} {}", show(&slot.key), show(v)),
             SlotKind::Set => show(&[&slot.key[..], v].concat()),
         };
         for (v, ms) in &want_slot[s] {
@@ -258,6 +276,23 @@ pub fn verify<M: Model, C: redis::ConnectionLike>(conn: &mut C) -> Result<Report
         }
     }
     Ok(report)
+}
+
+/// Splits a lexicographic index member `value \0\0 key` (numeric keys are
+/// written with a length byte first, so that they order by number).
+pub(crate) fn split_lex<M: Model>(entry: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let cut = entry.windows(2).position(|w| w == [0, 0])?;
+    let (v, rest) = (&entry[..cut], &entry[cut + 2..]);
+    let m = if M::Key::NUMERIC {
+        let (&len, digits) = rest.split_first()?;
+        if usize::from(len) != digits.len() {
+            return None;
+        }
+        digits
+    } else {
+        rest
+    };
+    Some((v.to_vec(), m.to_vec()))
 }
 
 fn parse_record(s: &[u8]) -> Vec<Vec<u8>> {

@@ -28,6 +28,10 @@ struct ColAttrs {
     numeric: bool,
     checked_u53: bool,
     numeric_span: Option<Span>,
+    text: bool,
+    prefix: Option<bool>,
+    suffix: Option<bool>,
+    sort: bool,
     default: Option<Expr>,
 }
 
@@ -37,7 +41,7 @@ struct Col<'a> {
     attrs: ColAttrs,
 }
 
-const FIELD_KEYS: &str = "`primary_key`, `unique`, `unique(case_insensitive)`, `index(eq)`, `index(eq, case_insensitive)`, `index(numeric)`, `default = ...`";
+const FIELD_KEYS: &str = "`primary_key`, `unique`, `unique(case_insensitive)`, `index(eq)`, `index(eq, case_insensitive)`, `index(numeric)`, `index(text)`, `index(prefix)`, `index(suffix)`, `index(sort)`, `default = ...`";
 
 fn parse_index(meta: &syn::meta::ParseNestedMeta<'_>, a: &mut ColAttrs) -> syn::Result<()> {
     let mut kind: Option<Ident> = None;
@@ -45,41 +49,59 @@ fn parse_index(meta: &syn::meta::ParseNestedMeta<'_>, a: &mut ColAttrs) -> syn::
     let mut checked = false;
     meta.parse_nested_meta(|m| {
         let Some(id) = m.path.get_ident().cloned() else {
-            return Err(m.error("expected an index kind: `eq` or `numeric`"));
+            return Err(m.error(KINDS_HELP));
         };
         match id.to_string().as_str() {
-            "eq" | "numeric" if kind.is_none() => kind = Some(id),
             "case_insensitive" => ci = true,
             "checked_u53" => checked = true,
-            "eq" | "numeric" => return Err(m.error("one index kind per `index(...)`; write a second `index(...)` for another")),
+            "eq" | "numeric" | "text" | "prefix" | "suffix" | "sort" => {
+                if kind.is_some() {
+                    return Err(m.error(
+                        "one index kind per `index(...)`; write a second `index(...)` for another",
+                    ));
+                }
+                kind = Some(id);
+            }
             other => {
-                return Err(m.error(format!(
-                    "unknown index kind `{other}`: expected `eq` (equality) or `numeric` (ranges and ordering)"
-                )));
+                return Err(m.error(format!("unknown index kind `{other}`: {KINDS_HELP}")));
             }
         }
         Ok(())
     })?;
     let Some(kind) = kind else {
-        return Err(meta.error("`index(...)` needs a kind: `index(eq)` or `index(numeric)`"));
+        return Err(meta.error(format!("`index(...)` needs a kind: {KINDS_HELP}")));
     };
-    if kind == "eq" {
-        if checked {
-            return Err(meta.error("`checked_u53` goes with `index(numeric)`"));
+    let k = kind.to_string();
+    if checked && k != "numeric" {
+        return Err(syn::Error::new(
+            kind.span(),
+            "`checked_u53` goes with `index(numeric)`",
+        ));
+    }
+    if ci && !matches!(k.as_str(), "eq" | "prefix" | "suffix") {
+        return Err(syn::Error::new(
+            kind.span(),
+            format!(
+                "`case_insensitive` goes with `index(eq)`, `index(prefix)`, `index(suffix)` or `unique`, not `index({k})` (full-text words are always case-insensitive)"
+            ),
+        ));
+    }
+    match k.as_str() {
+        "eq" => a.eq = Some(ci),
+        "numeric" => {
+            a.numeric = true;
+            a.checked_u53 = checked;
+            a.numeric_span = Some(kind.span());
         }
-        a.eq = Some(ci);
-    } else {
-        if ci {
-            return Err(meta.error(
-                "`case_insensitive` goes with `index(eq)` or `unique`, not `index(numeric)`",
-            ));
-        }
-        a.numeric = true;
-        a.checked_u53 = checked;
-        a.numeric_span = Some(kind.span());
+        "text" => a.text = true,
+        "prefix" => a.prefix = Some(ci),
+        "suffix" => a.suffix = Some(ci),
+        _ => a.sort = true,
     }
     Ok(())
 }
+
+const KINDS_HELP: &str = "expected `eq` (equality), `numeric` (ranges and ordering), `text` (words), `prefix`, `suffix` (`starts_with`, `ends_with`, `like`) or `sort` (ordering by text)";
 
 fn col_attrs(field: &syn::Field) -> syn::Result<ColAttrs> {
     let mut a = ColAttrs::default();
@@ -366,6 +388,11 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         let numeric = c.attrs.numeric;
         let eq = opt_fold(c.attrs.eq);
         let unique = opt_fold(c.attrs.unique);
+        let text = c.attrs.text;
+        let prefix = opt_fold(c.attrs.prefix);
+        let suffix = opt_fold(c.attrs.suffix);
+        let sort = c.attrs.sort;
+        let texty = text || c.attrs.prefix.is_some() || c.attrs.suffix.is_some() || sort;
         defs.push(quote! {
             ::rom::__private::ColumnDef {
                 name: #sname,
@@ -374,6 +401,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 numeric: #numeric,
                 eq: #eq,
                 unique: #unique,
+                text: #text,
+                prefix: #prefix,
+                suffix: #suffix,
+                sort: #sort,
             }
         });
         let score = if numeric {
@@ -403,6 +434,13 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         } else {
             quote!(::core::option::Option::None)
         };
+        let text_cell = if texty {
+            quote!(::rom::__private::Field::inner(f)
+                .and_then(|v| <#table::#ident as ::rom::__private::Column>::text(v))
+                .map(::std::borrow::ToOwned::to_owned))
+        } else {
+            quote!(::core::option::Option::None)
+        };
         cells.push(quote! {
             {
                 let f = &self.#ident;
@@ -411,6 +449,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                     score: #score,
                     exact: #exact,
                     folded: #folded,
+                    text: #text_cell,
                 }
             }
         });
@@ -446,13 +485,32 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 ::core::result::Result::Err(::std::string::String::from("no numeric index"))
             })
         };
+        let text_fn = if texty {
+            quote_spanned!(ty.span()=> ::core::option::Option::Some(<Self::Value as ::rom::__private::Text>::as_text(v)))
+        } else {
+            quote!({
+                let _ = v;
+                ::core::option::Option::None
+            })
+        };
         let mut markers = Vec::new();
         if numeric || c.attrs.eq.is_some() || c.attrs.unique.is_some() {
             markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::EqFilterable for #ident {}));
         }
         if numeric {
             markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::RangeFilterable for #ident {}));
+        }
+        if numeric || sort {
             markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::Sortable for #ident {}));
+        }
+        if text {
+            markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::TextFilterable for #ident {}));
+        }
+        if c.attrs.prefix.is_some() || sort {
+            markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::PrefixFilterable for #ident {}));
+        }
+        if c.attrs.suffix.is_some() {
+            markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::SuffixFilterable for #ident {}));
         }
         // the field type, named from outside the table module so that a column
         // struct (say `uuid`) cannot shadow a path in it (say `uuid::Uuid`)
@@ -477,6 +535,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 const NAME: &'static str = #sname;
                 fn eq_key(v: &Self::Value, fold: ::rom::__private::Fold) -> ::std::vec::Vec<u8> { #eq_key }
                 fn score(v: &Self::Value) -> ::core::result::Result<f64, ::std::string::String> { #score_fn }
+                fn text(v: &Self::Value) -> ::core::option::Option<&str> { #text_fn }
             }
             #[diagnostic::do_not_recommend]
             impl ::rom::__private::BelongsTo<super::#name> for #ident {}

@@ -2,6 +2,7 @@
 #![allow(dead_code, missing_docs)]
 
 pub use rom::prelude::*;
+#[allow(unused_imports)]
 pub use rom::testing::{CountingConnection, RedisServer};
 
 #[derive(Model, Clone, Debug, PartialEq)]
