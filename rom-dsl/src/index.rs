@@ -83,6 +83,15 @@ pub trait PrefixFilterable: Column {}
 )]
 pub trait SuffixFilterable: Column {}
 
+/// The column can be filtered with `like`: it has a prefix, suffix or sort
+/// index.
+#[diagnostic::on_unimplemented(
+    message = "column `{Self}` has no prefix or suffix index, so it cannot answer `like`",
+    label = "`{Self}` is not indexed for patterns",
+    note = "add `#[rom(index(prefix))]` (patterns with a literal start) and/or `#[rom(index(suffix))]` (patterns with a literal end) to this field of the model"
+)]
+pub trait LikeFilterable: Column {}
+
 /// A table marker: `users::table`, the starting point of every query.
 pub trait Table: Copy + Send + Sync + 'static {
     /// The model the table holds.

@@ -17,8 +17,8 @@ pub mod verify;
 
 pub use error::{Error, Result};
 pub use index::{
-    Column, EqFilterable, PrefixFilterable, RangeFilterable, Sortable, SuffixFilterable, Table,
-    TextFilterable,
+    Column, EqFilterable, LikeFilterable, PrefixFilterable, RangeFilterable, Sortable,
+    SuffixFilterable, Table, TextFilterable,
 };
 pub use model::{Key, Model};
 pub use plan::Plan;
@@ -40,8 +40,8 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::index::{
-        Column, EqFilterable, PrefixFilterable, RangeFilterable, Sortable, SuffixFilterable, Table,
-        TextFilterable,
+        Column, EqFilterable, LikeFilterable, PrefixFilterable, RangeFilterable, Sortable,
+        SuffixFilterable, Table, TextFilterable,
     };
     pub use crate::model::{Cell, ColumnDef, Fold, Layout, Model, RowData, Schema, invalid};
     pub use crate::query::BelongsTo;

@@ -14,12 +14,15 @@
 //! right index does not compile, and the error names the attribute to add.
 
 use crate::error::{Error, Result, show};
-use crate::index::{Column, EqFilterable, RangeFilterable, Sortable, Table};
-use crate::model::{Key, Model, SlotKind};
+use crate::index::{
+    Column, EqFilterable, LikeFilterable, PrefixFilterable, RangeFilterable, Sortable,
+    SuffixFilterable, Table, TextFilterable,
+};
+use crate::model::{Fold, Key, Model, Slot, SlotKind, Source};
 use crate::plan::{Call, Plan};
 use crate::record::{Record, as_bytes_list, decode_row, delete_args};
 use crate::script;
-use crate::value::{Field, IntoValue, float_repr};
+use crate::value::{Field, IntoValue, float_repr, lex_escape, reversed, words};
 use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds};
 
@@ -37,6 +40,9 @@ pub enum Node {
     Unique(Vec<u8>, Vec<u8>),
     /// A score range of a sorted set: key, low bound, high bound (Redis syntax).
     Range(Vec<u8>, String, String),
+    /// A range of a lexicographic index: key, low and high bounds (BYLEX
+    /// syntax), and a glob the values must match (empty: any).
+    Lex(Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>),
     /// Every row.
     All,
     /// No row.
@@ -149,11 +155,13 @@ impl<M> IntoFilter<M> for Filter<M> {
     }
 }
 
-/// An ordering of model `M`'s rows by a numeric column.
+/// An ordering of model `M`'s rows by a numeric or a sort-indexed column.
 pub struct Order<M> {
     key: Vec<u8>,
     desc: bool,
     name: &'static str,
+    /// For a sort index: the slot whose value a row records.
+    lex: Option<usize>,
     _m: PhantomData<fn() -> M>,
 }
 
@@ -254,6 +262,83 @@ pub trait ColumnMethods: Column {
         };
         range::<Self>(conv(r.start_bound()), conv(r.end_bound()))
     }
+    /// Rows whose text has the word `w` (words are split and case-folded as the
+    /// index does; a `w` of several words needs them all).
+    fn has_word(self, w: &str) -> Filter<Self::Model>
+    where
+        Self: TextFilterable,
+    {
+        Filter::new(words_node(text_slot::<Self>(), words(w), true))
+    }
+    /// Rows whose text has every one of these words.
+    fn has_all_words<'a>(self, ws: impl IntoIterator<Item = &'a str>) -> Filter<Self::Model>
+    where
+        Self: TextFilterable,
+    {
+        let mut all: Vec<String> = Vec::new();
+        for w in ws {
+            for x in words(w) {
+                if !all.contains(&x) {
+                    all.push(x);
+                }
+            }
+        }
+        Filter::new(words_node(text_slot::<Self>(), all, true))
+    }
+    /// Rows whose text has at least one of these words.
+    fn has_any_word<'a>(self, ws: impl IntoIterator<Item = &'a str>) -> Filter<Self::Model>
+    where
+        Self: TextFilterable,
+    {
+        let kids: Vec<Node> = ws
+            .into_iter()
+            .map(|w| words_node(text_slot::<Self>(), words(w), true))
+            .collect();
+        Filter::new(match kids.len() {
+            0 => Node::Empty,
+            1 => kids.into_iter().next().unwrap_or(Node::Empty),
+            _ => Node::Or(kids),
+        })
+    }
+    /// Rows whose value (each word, on a full-text column) starts with `prefix`,
+    /// case-insensitively on a case-insensitive index. Costs in proportion to
+    /// the matches.
+    fn starts_with(self, prefix: &str) -> Filter<Self::Model>
+    where
+        Self: PrefixFilterable,
+    {
+        Filter::new(match lex_slot::<Self>(false) {
+            Some(slot) => {
+                let (lo, hi) = prefix_range(&fold_for(slot, prefix));
+                Node::Lex(slot.key.clone(), lo, hi, Vec::new())
+            }
+            None => Node::Invalid(Self::NAME.into(), "no prefix index".into()),
+        })
+    }
+    /// Rows whose value (each word, on a full-text column) ends with `suffix`.
+    fn ends_with(self, suffix: &str) -> Filter<Self::Model>
+    where
+        Self: SuffixFilterable,
+    {
+        Filter::new(match lex_slot::<Self>(true) {
+            Some(slot) => {
+                let (lo, hi) = prefix_range(&reversed(&fold_for(slot, suffix)));
+                Node::Lex(slot.key.clone(), lo, hi, Vec::new())
+            }
+            None => Node::Invalid(Self::NAME.into(), "no suffix index".into()),
+        })
+    }
+    /// Rows whose value (each word, on a full-text column) matches a pattern:
+    /// `*` any run of characters, `?` exactly one, `\\` makes the next one
+    /// literal; every other character matches only itself. A literal start is
+    /// answered by the prefix index, a wildcard start with a literal end by the
+    /// suffix index; otherwise the whole index is scanned.
+    fn like(self, pattern: &str) -> Filter<Self::Model>
+    where
+        Self: LikeFilterable,
+    {
+        Filter::new(like_node::<Self>(pattern))
+    }
     /// Orders by this column, smallest first; ties by key; rows where the column
     /// is null come after all others.
     fn asc(self) -> Order<Self::Model>
@@ -274,14 +359,178 @@ pub trait ColumnMethods: Column {
 impl<C: Column> ColumnMethods for C {}
 
 fn order<C: Column>(desc: bool) -> Order<C::Model> {
+    let l = C::Model::layout();
+    // a numeric index orders by number; otherwise the sort index, by text
+    let (key, lex) = match &l.numeric[C::INDEX] {
+        Some(z) => (z.clone(), None),
+        None => match l.slots.iter().position(|s| {
+            s.columns == [C::INDEX]
+                && s.source == Source::Whole
+                && s.key.ends_with(format!("sort:{}", C::NAME).as_bytes())
+        }) {
+            Some(s) => (l.slots[s].key.clone(), Some(s)),
+            None => (Vec::new(), None),
+        },
+    };
     Order {
-        key: C::Model::layout().numeric[C::INDEX]
-            .clone()
-            .unwrap_or_default(),
+        key,
         desc,
         name: C::NAME,
+        lex,
         _m: PhantomData,
     }
+}
+
+/// The lexicographic slot of a column answering prefixes (`reversed`: suffixes).
+fn lex_slot<C: Column>(reversed: bool) -> Option<&'static Slot> {
+    let l = C::Model::layout();
+    let want: &[Source] = if reversed {
+        &[Source::WholeReversed, Source::EachWordReversed]
+    } else {
+        &[Source::Whole, Source::EachWord]
+    };
+    // a prefix index first (it may be case-insensitive, or per word), then a sort index
+    l.slots
+        .iter()
+        .filter(|s| s.kind == SlotKind::Lex && s.columns == [C::INDEX] && want.contains(&s.source))
+        .min_by_key(|s| s.key.ends_with(format!("sort:{}", C::NAME).as_bytes()))
+}
+
+fn fold_for(slot: &Slot, text: &str) -> String {
+    match slot.fold {
+        Fold::Exact => text.to_owned(),
+        Fold::CaseInsensitive => text.to_lowercase(),
+    }
+}
+
+/// A piece of a `like` pattern.
+#[derive(Debug, Clone, PartialEq)]
+enum Glob {
+    Lit(String),
+    Any,
+    One,
+}
+
+/// Parses a `like` pattern: `*` any run, `?` one character, `\` escapes the
+/// next character; everything else matches itself.
+fn parse_glob(p: &str) -> Vec<Glob> {
+    let mut out: Vec<Glob> = Vec::new();
+    let mut chars = p.chars();
+    let push_lit = |out: &mut Vec<Glob>, c: char| match out.last_mut() {
+        Some(Glob::Lit(s)) => s.push(c),
+        _ => out.push(Glob::Lit(c.to_string())),
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(n) => push_lit(&mut out, n),
+                None => push_lit(&mut out, '\\'),
+            },
+            '*' => {
+                if out.last() != Some(&Glob::Any) {
+                    out.push(Glob::Any);
+                }
+            }
+            '?' => out.push(Glob::One),
+            c => push_lit(&mut out, c),
+        }
+    }
+    out
+}
+
+/// The glob as the query script reads it: `*`, `?`, or `L<len>:<bytes>` per
+/// piece, literals lex-escaped like index values.
+fn encode_glob(g: &[Glob]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for piece in g {
+        match piece {
+            Glob::Any => out.push(b'*'),
+            Glob::One => out.push(b'?'),
+            Glob::Lit(s) => {
+                let e = lex_escape(s);
+                out.extend_from_slice(format!("L{}:", e.len()).as_bytes());
+                out.extend_from_slice(&e);
+            }
+        }
+    }
+    out
+}
+
+/// A lex range over values starting with `prefix` (all values when empty).
+fn prefix_range(prefix: &str) -> (Vec<u8>, Vec<u8>) {
+    if prefix.is_empty() {
+        return (b"-".to_vec(), b"+".to_vec());
+    }
+    let e = lex_escape(prefix);
+    // UTF-8 never has a 0xFF byte, so every value starting with the prefix sorts
+    // before prefix + 0xFF
+    (
+        [b"[", &e[..]].concat(),
+        [b"(", &e[..], &[0xff][..]].concat(),
+    )
+}
+
+fn like_node<C: Column>(pattern: &str) -> Node {
+    let (pre, suf) = (lex_slot::<C>(false), lex_slot::<C>(true));
+    let glob_of = |slot: &Slot| parse_glob(&fold_for(slot, pattern));
+    match (pre, suf) {
+        (Some(p), s) => {
+            let g = glob_of(p);
+            // a leading wildcard with a literal end is answered by the suffix index
+            if let (Some(s), Some(Glob::Any | Glob::One), Some(Glob::Lit(_))) =
+                (s, g.first(), g.last())
+            {
+                return suffix_like(s, glob_of(s));
+            }
+            let lit = match g.first() {
+                Some(Glob::Lit(l)) => l.clone(),
+                _ => String::new(),
+            };
+            let (lo, hi) = prefix_range(&lit);
+            Node::Lex(p.key.clone(), lo, hi, encode_glob(&g))
+        }
+        (None, Some(s)) => suffix_like(s, glob_of(s)),
+        (None, None) => Node::Invalid(C::NAME.into(), "no prefix or suffix index".into()),
+    }
+}
+
+fn suffix_like(slot: &Slot, g: Vec<Glob>) -> Node {
+    // the suffix index holds reversed text: reverse the pattern too
+    let rev: Vec<Glob> = g
+        .into_iter()
+        .rev()
+        .map(|p| match p {
+            Glob::Lit(s) => Glob::Lit(reversed(&s)),
+            other => other,
+        })
+        .collect();
+    let lit = match rev.first() {
+        Some(Glob::Lit(l)) => l.clone(),
+        _ => String::new(),
+    };
+    let (lo, hi) = prefix_range(&lit);
+    Node::Lex(slot.key.clone(), lo, hi, encode_glob(&rev))
+}
+
+fn words_node(slot: Option<&Slot>, ws: Vec<String>, all: bool) -> Node {
+    let Some(slot) = slot else {
+        return Node::Invalid(String::new(), "no full-text index".into());
+    };
+    let kids: Vec<Node> = ws
+        .into_iter()
+        .map(|w| Node::Set([&slot.key[..], w.as_bytes()].concat()))
+        .collect();
+    match kids.len() {
+        0 => Node::Empty,
+        1 => kids.into_iter().next().unwrap_or(Node::Empty),
+        _ if all => Node::And(kids),
+        _ => Node::Or(kids),
+    }
+}
+
+fn text_slot<C: Column>() -> Option<&'static Slot> {
+    let l = C::Model::layout();
+    l.slot_from(C::INDEX, &[Source::Words]).map(|s| &l.slots[s])
 }
 
 fn eq_node<C: Column>(v: &C::Value) -> Node {
@@ -322,7 +571,7 @@ fn range<C: Column>(lo: Bound<C::Value>, hi: Bound<C::Value>) -> Filter<C::Model
 /// limit. One flat type, so `if c { q = q.filter(..) }` compiles.
 pub struct Query<M> {
     filters: Vec<Node>,
-    order: Option<(Vec<u8>, bool, &'static str)>,
+    order: Option<(Vec<u8>, bool, &'static str, Option<usize>)>,
     offset: u64,
     limit: Option<u64>,
     _m: PhantomData<fn() -> M>,
@@ -434,12 +683,17 @@ impl<M: Model> Query<M> {
             .into(),
         ];
         match &self.order {
-            Some((z, desc, _)) => {
+            Some((z, desc, _, lex)) => {
                 if !keys.contains(z) {
                     keys.push(z.clone());
                 }
                 args.push(z.clone());
-                args.push(if *desc { b"d".to_vec() } else { b"a".to_vec() });
+                // direction, and for a sort index the slot its value is recorded in
+                let mut dir = if *desc { b"d".to_vec() } else { b"a".to_vec() };
+                if let Some(slot) = lex {
+                    dir.extend_from_slice(slot.to_string().as_bytes());
+                }
+                args.push(dir);
             }
             None => {
                 args.push(Vec::new());
@@ -490,7 +744,7 @@ impl<M: Model> Query<M> {
         let mut p = Plan::new(Call::Script(script), keys, args, decode);
         p = p.step(format!("filter: {}", describe(&self.root())));
         p = p.step(match &self.order {
-            Some((_, d, n)) => format!(
+            Some((_, d, n, _)) => format!(
                 "order: {n} {}, ties by key, nulls last",
                 if *d { "desc" } else { "asc" }
             ),
@@ -651,7 +905,7 @@ fn collect_keys(n: &Node, out: &mut Vec<Vec<u8>>) {
         }
     };
     match n {
-        Node::Set(k) | Node::Unique(k, _) | Node::Range(k, _, _) => add(k),
+        Node::Set(k) | Node::Unique(k, _) | Node::Range(k, _, _) | Node::Lex(k, ..) => add(k),
         Node::And(kids) | Node::Or(kids) => kids.iter().for_each(|k| collect_keys(k, out)),
         Node::Not(k) => collect_keys(k, out),
         _ => {}
@@ -681,6 +935,13 @@ fn program(n: &Node, args: &mut Vec<Vec<u8>>) {
             lo.clone().into_bytes(),
             hi.clone().into_bytes(),
         ]),
+        Node::Lex(k, lo, hi, glob) => args.extend([
+            b"X".to_vec(),
+            k.clone(),
+            lo.clone(),
+            hi.clone(),
+            glob.clone(),
+        ]),
         Node::All => args.push(b"L".to_vec()),
         Node::Empty | Node::Invalid(..) => args.push(b"E".to_vec()),
     }
@@ -700,6 +961,17 @@ fn describe(n: &Node) -> String {
         Node::Set(k) => format!("SET {}", show(k)),
         Node::Unique(k, v) => format!("HGET {} {:?}", show(k), show(v)),
         Node::Range(k, lo, hi) => format!("ZSET {} [{lo}, {hi}]", show(k)),
+        Node::Lex(k, lo, hi, g) => format!(
+            "LEX {} [{} .. {}]{}",
+            show(k),
+            show(lo).escape_debug(),
+            show(hi).escape_debug(),
+            if g.is_empty() {
+                String::new()
+            } else {
+                format!(" matching {}", show(g).escape_debug())
+            }
+        ),
         Node::All => "every row".into(),
         Node::Empty => "no row".into(),
         Node::Invalid(c, e) => format!("invalid {c}: {e}"),
@@ -870,7 +1142,7 @@ pub trait QueryDsl: Sized {
     fn order_by(self, o: impl IntoOrder<Self::Model>) -> Query<Self::Model> {
         let mut q = self.into_query();
         let o = o.into_order();
-        q.order = Some((o.key, o.desc, o.name));
+        q.order = Some((o.key, o.desc, o.name, o.lex));
         q
     }
     /// Returns at most `n` rows.

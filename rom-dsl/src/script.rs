@@ -323,7 +323,10 @@ macro_rules! query_body {
         r#"
 local rowp, ids, mode = ARGV[1], ARGV[3], ARGV[4]
 NUMIDS = ARGV[2] == '1'
-local zkey, desc = ARGV[5], ARGV[6] == 'd'
+local zkey = ARGV[5]
+local desc = string.sub(ARGV[6], 1, 1) == 'd'
+-- ordering by a sort index: the slot whose value each row records
+local lexslot = tonumber(string.sub(ARGV[6], 2))
 local offset = tonumber(ARGV[7])
 local limit = tonumber(ARGV[8])
 local cphase, cscore, cid = ARGV[9], ARGV[10], ARGV[11]
@@ -338,6 +341,67 @@ local function bnum(b)
   if b == '+inf' then return math.huge, false end
   if string.sub(b, 1, 1) == '(' then return tonumber(string.sub(b, 2)), true end
   return tonumber(b), false
+end
+-- byte-wise string order (Lua's < may follow the server's locale)
+local function bytelt(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+-- a lexicographic index member: value, \0\0, key
+local function splitlex(e)
+  local cut = string.find(e, '\0\0', 1, true)
+  if not cut then return nil, nil end
+  local rest = string.sub(e, cut + 2)
+  if NUMIDS then rest = string.sub(rest, 2) end
+  return string.sub(e, 1, cut - 1), rest
+end
+-- globs: '*' any run, '?' one character, 'L<len>:<bytes>' a literal
+local function parse_glob(g)
+  local toks, pos = {}, 1
+  while pos <= #g do
+    local c = string.sub(g, pos, pos)
+    if c == '*' or c == '?' then
+      toks[#toks + 1] = {k = c}; pos = pos + 1
+    else
+      local a, b, len = string.find(g, '^L(%d+):', pos)
+      if not a then error('rom: bad pattern') end
+      len = tonumber(len)
+      toks[#toks + 1] = {k = 'L', s = string.sub(g, b + 1, b + len)}
+      pos = b + len + 1
+    end
+  end
+  return toks
+end
+-- the byte length of the character at i (an escaped NUL is two bytes)
+local function charlen(s, i)
+  local b = string.byte(s, i)
+  if b == 0 then return 2 elseif b < 0x80 then return 1
+  elseif b >= 0xF0 then return 4 elseif b >= 0xE0 then return 3 elseif b >= 0xC0 then return 2 end
+  return 1
+end
+local function glob_match(toks, s)
+  local function m(ti, si)
+    local t = toks[ti]
+    if not t then return si > #s end
+    if t.k == '*' then
+      local i = si
+      while true do
+        if m(ti + 1, i) then return true end
+        if i > #s then return false end
+        i = i + charlen(s, i)
+      end
+    elseif t.k == '?' then
+      if si > #s then return false end
+      return m(ti + 1, si + charlen(s, si))
+    end
+    if string.sub(s, si, si + #t.s - 1) ~= t.s then return false end
+    return m(ti + 1, si + #t.s)
+  end
+  return m(1, 1)
 end
 local function parse(p)
   local op = ARGV[p]
@@ -357,6 +421,9 @@ local function parse(p)
     nd.lon, nd.loex = bnum(nd.lo)
     nd.hin, nd.hiex = bnum(nd.hi)
     return nd, p + 4
+  elseif op == 'X' then
+    local g = ARGV[p + 4]
+    return {op = 'X', key = ARGV[p + 1], lo = ARGV[p + 2], hi = ARGV[p + 3], glob = g ~= '' and parse_glob(g) or nil}, p + 5
   elseif op == 'L' then return {op = 'L'}, p + 1
   elseif op == 'E' then return {op = 'E'}, p + 1
   end
@@ -372,10 +439,24 @@ local function owner(nd)
   if nd.owner == nil then nd.owner = redis.call('HGET', nd.key, nd.val) end
   return nd.owner
 end
+-- the rows of a lexicographic range (values matching the glob), each once
+local function lexrows(nd)
+  if nd.rows then return nd.rows end
+  local rows, set = {}, {}
+  for _, e in ipairs(redis.call('ZRANGE', nd.key, nd.lo, nd.hi, 'BYLEX')) do
+    local v, m = splitlex(e)
+    if v and not set[m] and (not nd.glob or glob_match(nd.glob, v)) then
+      set[m] = true; rows[#rows + 1] = m
+    end
+  end
+  nd.rows, nd.set = rows, set
+  return rows
+end
 local function size(nd)
   if nd.size then return nd.size end
   local s
   if nd.op == 'S' then s = redis.call('SCARD', nd.key)
+  elseif nd.op == 'X' then s = nd.rows and #nd.rows or redis.call('ZLEXCOUNT', nd.key, nd.lo, nd.hi)
   elseif nd.op == 'U' then s = owner(nd) and 1 or 0
   elseif nd.op == 'R' then s = redis.call('ZCOUNT', nd.key, nd.lo, nd.hi)
   elseif nd.op == 'L' then s = total()
@@ -403,6 +484,7 @@ local function has(nd, m)
     if nd.loex then if s <= nd.lon then return false end elseif s < nd.lon then return false end
     if nd.hiex then if s >= nd.hin then return false end elseif s > nd.hin then return false end
     return true
+  elseif op == 'X' then lexrows(nd); return nd.set[m] == true
   elseif op == 'L' then return true
   elseif op == 'E' then return false
   elseif op == 'A' then
@@ -419,6 +501,7 @@ local function members(nd)
   if op == 'S' then return redis.call('SMEMBERS', nd.key)
   elseif op == 'U' then local o = owner(nd); if o then return {o} end return {}
   elseif op == 'R' then return redis.call('ZRANGE', nd.key, nd.lo, nd.hi, 'BYSCORE')
+  elseif op == 'X' then return lexrows(nd)
   elseif op == 'L' then return redis.call('ZRANGE', ids, 0, -1)
   elseif op == 'E' then return {}
   elseif op == 'O' then
@@ -500,6 +583,50 @@ local function walk(key, rev, fscore, fid, visit)
   end
 end
 
+-- walks a sort index in (value, id) order from the cursor, like walk()
+local function walklex(key, rev, fv, fid, visit)
+  local chunk = 64
+  local lo, hi
+  if rev then lo = fv and ('(' .. fv .. '\0\1') or '+'; hi = '-'
+  else lo = fv and ('[' .. fv .. '\0\0') or '-'; hi = '+' end
+  local skip = fv ~= nil
+  local group, gv = {}, nil
+  local function flush()
+    if gv == nil then return false end
+    table.sort(group, idlt)
+    for _, m in ipairs(group) do
+      if skip and gv == fv and not idlt(fid, m) then
+      elseif visit(m, gv) then return true end
+    end
+    skip = false
+    return false
+  end
+  while true do
+    local r
+    if rev then r = redis.call('ZRANGE', key, lo, hi, 'BYLEX', 'REV', 'LIMIT', 0, chunk)
+    else r = redis.call('ZRANGE', key, lo, hi, 'BYLEX', 'LIMIT', 0, chunk) end
+    for _, e in ipairs(r) do
+      local v, m = splitlex(e)
+      if v then
+        if v ~= gv then
+          if flush() then return true end
+          group, gv = {}, v
+        end
+        group[#group + 1] = m
+      end
+    end
+    if #r < chunk then return flush() end
+    lo = '(' .. r[#r]
+  end
+end
+-- a row's value in the sort index, from its record of index entries
+local function recval(m)
+  local rec = parse_rec(redis.call('HGET', rowp .. m, '#i'))
+  if rec then
+    for _, e in ipairs(rec) do if e[1] == lexslot then return e[2] end end
+  end
+  return nil
+end
 -- the matching ids in order, after the cursor, with offset and limit applied;
 -- returns them with the cursor of the last one
 local function collect()
@@ -522,14 +649,19 @@ local function collect()
     -- walk the order index and test each row against the filter
     local done = false
     if cphase ~= 'n' then
-      done = walk(okey, desc and zkey ~= '', cphase == 'v' and cscore or nil, cid, function(m, s)
+      local function visit(m, s)
         if has(root, m) then return take(m, s, 'v') end
         return false
-      end)
+      end
+      local from = cphase == 'v' and cscore or nil
+      if lexslot then done = walklex(okey, desc, from, cid, visit)
+      else done = walk(okey, desc and zkey ~= '', from, cid, visit) end
     end
     if not done and nulls then
       walk(ids, false, cphase == 'n' and cscore or nil, cid, function(m, s)
-        if redis.call('ZSCORE', zkey, m) == false and has(root, m) then return take(m, s, 'n') end
+        local null
+        if lexslot then null = recval(m) == nil else null = redis.call('ZSCORE', zkey, m) == false end
+        if null and has(root, m) then return take(m, s, 'n') end
         return false
       end)
     end
@@ -538,24 +670,31 @@ local function collect()
   -- materialise the (small) candidate set, then sort it
   local vals, nul = {}, {}
   for _, m in ipairs(members(root)) do
-    local s = redis.call('ZSCORE', okey, m)
-    if s then vals[#vals + 1] = {m, tonumber(s), s}
+    local s
+    if lexslot then s = recval(m) else s = redis.call('ZSCORE', okey, m) end
+    if s then vals[#vals + 1] = {m, lexslot and s or tonumber(s), s}
     else nul[#nul + 1] = m end
   end
   if zkey == '' then nul = {} end
   local flip = desc and zkey ~= ''
+  -- a before b in value order (text byte-wise for a sort index)
+  local function vlt(a, b)
+    if lexslot then return bytelt(a, b) end
+    return a < b
+  end
   table.sort(vals, function(a, b)
-    if a[2] ~= b[2] then if flip then return a[2] > b[2] end return a[2] < b[2] end
+    if a[2] ~= b[2] then if flip then return vlt(b[2], a[2]) end return vlt(a[2], b[2]) end
     return idlt(a[1], b[1])
   end)
   table.sort(nul, idlt)
-  local cs = (cphase == 'v') and tonumber(cscore) or nil
+  local cs = nil
+  if cphase == 'v' then if lexslot then cs = cscore else cs = tonumber(cscore) end end
   if cphase ~= 'n' then
     for _, v in ipairs(vals) do
       local after = true
       if cs then
         if v[2] == cs then after = idlt(cid, v[1])
-        elseif flip then after = v[2] < cs else after = v[2] > cs end
+        elseif flip then after = vlt(v[2], cs) else after = vlt(cs, v[2]) end
       end
       if after and take(v[1], v[3], 'v') then return out, lastp, lasts, lastm end
     end

@@ -512,6 +512,9 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         if c.attrs.suffix.is_some() {
             markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::SuffixFilterable for #ident {}));
         }
+        if c.attrs.prefix.is_some() || c.attrs.suffix.is_some() || sort {
+            markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::LikeFilterable for #ident {}));
+        }
         // the field type, named from outside the table module so that a column
         // struct (say `uuid`) cannot shadow a path in it (say `uuid::Uuid`)
         let alias = format_ident!("__rom_{}_{}", name, ident);
