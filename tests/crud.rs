@@ -183,3 +183,54 @@ fn saving_a_row_deleted_underneath_is_a_conflict() {
     assert!(matches!(a.refresh(&mut c), Err(Error::NotFound { .. })));
     assert_clean::<User>(&mut c);
 }
+
+#[test]
+fn batches_are_one_round_trip_with_a_result_per_row() {
+    let (_s, c) = server();
+    let mut c = CountingConnection::new(c);
+    // warm the script cache
+    user("w@x.io", "W", 0, 0.0).insert(&mut c).unwrap();
+    c.reset();
+    let rows = vec![
+        user("a@x.io", "A", 1, 0.0),
+        user("b@x.io", "B", 2, f64::NAN), // refused before sending
+        user("A@X.IO", "dup", 3, 0.0),    // unique violation against the first
+        user("c@x.io", "C", 4, 0.0),
+    ];
+    let out = User::insert_all(&mut c, rows).unwrap();
+    assert_eq!(c.round_trips(), 1);
+    assert!(out[0].is_ok() && out[3].is_ok());
+    assert!(matches!(out[1], Err(Error::Validation { .. })));
+    assert!(matches!(out[2], Err(Error::UniqueViolation { .. })));
+    let ids: Vec<u64> = out.iter().flatten().map(|r| r.id.unwrap()).collect();
+    assert_eq!(User::get_many(&mut c, &ids).unwrap().len(), 2);
+    // a flushed script cache: the refused calls are sent again, once
+    let _: () = redis::cmd("SCRIPT").arg("FLUSH").query(&mut c).unwrap();
+    c.reset();
+    let more = (0..5)
+        .map(|i| user(&format!("m{i}@x.io"), "M", i, 0.0))
+        .collect();
+    let out = User::save_all(&mut c, more).unwrap();
+    assert_eq!(c.round_trips(), 2);
+    assert!(out.iter().all(Result::is_ok));
+    assert_eq!(users::table.count(c.inner_mut()).unwrap(), 8);
+    // batch updates: one round trip, a conflict reported for its row only
+    let mut recs = users::table
+        .order_by(users::age.asc())
+        .load(c.inner_mut())
+        .unwrap();
+    let mut other = User::get(c.inner_mut(), recs[1].id.unwrap())
+        .unwrap()
+        .unwrap();
+    other.score = 5.0;
+    other.save(c.inner_mut()).unwrap();
+    for r in recs.iter_mut() {
+        r.score += 1.0;
+    }
+    c.reset();
+    let res = Record::save_all(&mut c, &mut recs).unwrap();
+    assert_eq!(c.round_trips(), 1);
+    assert!(matches!(res[1], Err(Error::Conflict { .. })));
+    assert_eq!(res.iter().filter(|r| r.is_ok()).count(), recs.len() - 1);
+    assert_clean::<User>(c.inner_mut());
+}

@@ -216,6 +216,106 @@ impl<T> Plan<T> {
     }
 }
 
+/// Runs many plans in one pipeline: one round trip (two when the server lost
+/// its script cache: the calls it refused with NOSCRIPT ran nothing and are sent
+/// again with EVAL). Each plan is atomic on its own; the batch is not. The outer
+/// error is a connection failure; each plan's own error is in its slot.
+///
+/// ```
+/// # use rom_dsl::plan::{Call, Plan, run_all};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = rom_dsl::testing::RedisServer::start()?;
+/// # let mut conn = server.connection()?;
+/// let plans: Vec<Plan<i64>> = (0..3)
+///     .map(|_| Plan::new(Call::Command("INCR"), vec![b"n".to_vec()], vec![], |v| {
+///         Ok(redis::from_redis_value(v).unwrap_or(0))
+///     }))
+///     .collect();
+/// let out: Vec<i64> = run_all(plans, &mut conn)?.into_iter().collect::<Result<_, _>>()?;
+/// assert_eq!(out, vec![1, 2, 3]);
+/// # Ok(()) }
+/// ```
+pub fn run_all<T, C: redis::ConnectionLike + ?Sized>(
+    plans: Vec<Plan<T>>,
+    conn: &mut C,
+) -> Result<Vec<Result<T>>> {
+    if plans.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cmds: Vec<(redis::Cmd, Option<redis::Cmd>)> = plans.iter().map(Plan::cmds).collect();
+    let mut pipe = redis::pipe();
+    for (c, _) in &cmds {
+        pipe.add_command(c.clone());
+    }
+    let mut replies = conn.req_packed_commands(&pipe.get_packed_pipeline(), 0, cmds.len())?;
+    let retry: Vec<usize> = (0..replies.len())
+        .filter(|&i| noscript_reply(&replies[i]) && cmds[i].1.is_some())
+        .collect();
+    if !retry.is_empty() {
+        let mut again = redis::pipe();
+        for &i in &retry {
+            if let Some(f) = &cmds[i].1 {
+                again.add_command(f.clone());
+            }
+        }
+        for (i, v) in retry.iter().zip(conn.req_packed_commands(
+            &again.get_packed_pipeline(),
+            0,
+            retry.len(),
+        )?) {
+            replies[*i] = v;
+        }
+    }
+    Ok(finish_all(plans, replies))
+}
+
+/// [`run_all`] on an async connection.
+pub async fn run_all_async<T, C: redis::aio::ConnectionLike + Send>(
+    plans: Vec<Plan<T>>,
+    conn: &mut C,
+) -> Result<Vec<Result<T>>> {
+    if plans.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cmds: Vec<(redis::Cmd, Option<redis::Cmd>)> = plans.iter().map(Plan::cmds).collect();
+    let mut pipe = redis::pipe();
+    for (c, _) in &cmds {
+        pipe.add_command(c.clone());
+    }
+    let mut replies = conn.req_packed_commands(&pipe, 0, cmds.len()).await?;
+    let retry: Vec<usize> = (0..replies.len())
+        .filter(|&i| noscript_reply(&replies[i]) && cmds[i].1.is_some())
+        .collect();
+    if !retry.is_empty() {
+        let mut again = redis::pipe();
+        for &i in &retry {
+            if let Some(f) = &cmds[i].1 {
+                again.add_command(f.clone());
+            }
+        }
+        let more = conn.req_packed_commands(&again, 0, retry.len()).await?;
+        for (i, v) in retry.iter().zip(more) {
+            replies[*i] = v;
+        }
+    }
+    Ok(finish_all(plans, replies))
+}
+
+fn noscript_reply(v: &redis::Value) -> bool {
+    matches!(v, redis::Value::ServerError(e) if e.code() == "NOSCRIPT")
+}
+
+fn finish_all<T>(plans: Vec<Plan<T>>, replies: Vec<redis::Value>) -> Vec<Result<T>> {
+    plans
+        .into_iter()
+        .zip(replies)
+        .map(|(p, v)| match v.extract_error() {
+            Ok(v) => (p.decode)(v),
+            Err(e) => Err(e.into()),
+        })
+        .collect()
+}
+
 fn is_noscript(e: &redis::RedisError) -> bool {
     e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
 }

@@ -160,6 +160,68 @@ impl<M: Model> Record<M> {
         Ok(())
     }
 
+    /// Saves the changed columns of many records in one round trip (a pipeline
+    /// of one script call per changed record, each atomic and conflict-checked
+    /// as [`Record::save`]); one result per record, in order.
+    pub fn save_all<C: redis::ConnectionLike + ?Sized>(
+        conn: &mut C,
+        records: &mut [Record<M>],
+    ) -> Result<Vec<Result<()>>> {
+        let (mut out, plans, idx) = Self::plans_of(records);
+        let results = crate::plan::run_all(plans, conn)?;
+        Self::apply_all(records, &mut out, results, idx);
+        Ok(out)
+    }
+
+    /// [`Record::save_all`] on an async connection.
+    pub async fn save_all_async<C: redis::aio::ConnectionLike + Send>(
+        conn: &mut C,
+        records: &mut [Record<M>],
+    ) -> Result<Vec<Result<()>>> {
+        let (mut out, plans, idx) = Self::plans_of(records);
+        let results = crate::plan::run_all_async(plans, conn).await?;
+        Self::apply_all(records, &mut out, results, idx);
+        Ok(out)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn plans_of(records: &[Record<M>]) -> (Vec<Result<()>>, Vec<Plan<Saved<M::Key>>>, Vec<usize>) {
+        let mut out = Vec::with_capacity(records.len());
+        let (mut plans, mut idx) = (Vec::new(), Vec::new());
+        for (i, r) in records.iter().enumerate() {
+            match r.changed_columns().and_then(|c| {
+                if c.is_empty() {
+                    Ok(None)
+                } else {
+                    r.save_plan().map(Some)
+                }
+            }) {
+                Ok(Some(p)) => {
+                    plans.push(p);
+                    idx.push(i);
+                    out.push(Ok(()));
+                }
+                Ok(None) => out.push(Ok(())),
+                Err(e) => out.push(Err(e)),
+            }
+        }
+        (out, plans, idx)
+    }
+
+    fn apply_all(
+        records: &mut [Record<M>],
+        out: &mut [Result<()>],
+        results: Vec<Result<Saved<M::Key>>>,
+        idx: Vec<usize>,
+    ) {
+        for (i, r) in idx.into_iter().zip(results) {
+            match with_key(r, &records[i].key) {
+                Ok(s) => records[i].apply(s),
+                Err(e) => out[i] = Err(e),
+            }
+        }
+    }
+
     /// Deletes the row and its index entries; `false` when it was already gone.
     pub fn delete<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<bool> {
         Ok(delete_plan::<M>(std::slice::from_ref(&self.key)).run(conn)? == 1)
@@ -257,6 +319,36 @@ pub trait Crud: Model {
             Ok(finish(self, s))
         }
     }
+    /// Inserts many rows in one round trip (a pipeline of one script call per
+    /// row): each row is atomic and gets its own result, in order.
+    fn insert_all<C: redis::ConnectionLike + ?Sized>(
+        conn: &mut C,
+        rows: Vec<Self>,
+    ) -> Result<Vec<Result<Record<Self>>>> {
+        batch(conn, rows, Crud::insert_plan)
+    }
+    /// [`Crud::insert_all`] on an async connection.
+    fn insert_all_async<C: redis::aio::ConnectionLike + Send>(
+        conn: &mut C,
+        rows: Vec<Self>,
+    ) -> impl Future<Output = Result<Vec<Result<Record<Self>>>>> + Send {
+        batch_async(conn, rows, Crud::insert_plan)
+    }
+    /// Saves many rows (insert or overwrite, as [`Crud::save`]) in one round
+    /// trip; each row is atomic and gets its own result, in order.
+    fn save_all<C: redis::ConnectionLike + ?Sized>(
+        conn: &mut C,
+        rows: Vec<Self>,
+    ) -> Result<Vec<Result<Record<Self>>>> {
+        batch(conn, rows, Crud::save_plan)
+    }
+    /// [`Crud::save_all`] on an async connection.
+    fn save_all_async<C: redis::aio::ConnectionLike + Send>(
+        conn: &mut C,
+        rows: Vec<Self>,
+    ) -> impl Future<Output = Result<Vec<Result<Record<Self>>>>> + Send {
+        batch_async(conn, rows, Crud::save_plan)
+    }
     /// The plan of [`Crud::get_many`] (and of [`Crud::get`] with one key).
     fn get_plan(keys: &[Self::Key]) -> Plan<Vec<Record<Self>>> {
         get_plan(keys)
@@ -340,6 +432,74 @@ pub trait Crud: Model {
 }
 
 impl<M: Model> Crud for M {}
+
+type PlanOf<M> = fn(&M) -> Result<Plan<Saved<<M as Model>::Key>>>;
+
+fn batch<M: Model, C: redis::ConnectionLike + ?Sized>(
+    conn: &mut C,
+    rows: Vec<M>,
+    plan: PlanOf<M>,
+) -> Result<Vec<Result<Record<M>>>> {
+    let (ok, plans, slots) = batch_plans(&rows, plan);
+    let results = crate::plan::run_all(plans, conn)?;
+    Ok(batch_finish(rows, ok, results, slots))
+}
+
+async fn batch_async<M: Model, C: redis::aio::ConnectionLike + Send>(
+    conn: &mut C,
+    rows: Vec<M>,
+    plan: PlanOf<M>,
+) -> Result<Vec<Result<Record<M>>>> {
+    let (ok, plans, slots) = batch_plans(&rows, plan);
+    let results = crate::plan::run_all_async(plans, conn).await?;
+    Ok(batch_finish(rows, ok, results, slots))
+}
+
+/// Plans every row; a row that fails validation keeps its error and sends
+/// nothing.
+#[allow(clippy::type_complexity)]
+fn batch_plans<M: Model>(
+    rows: &[M],
+    plan: PlanOf<M>,
+) -> (Vec<Option<Error>>, Vec<Plan<Saved<M::Key>>>, Vec<usize>) {
+    let mut errs = Vec::with_capacity(rows.len());
+    let mut plans = Vec::new();
+    let mut slots = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        match plan(r) {
+            Ok(p) => {
+                plans.push(p);
+                slots.push(i);
+                errs.push(None);
+            }
+            Err(e) => errs.push(Some(e)),
+        }
+    }
+    (errs, plans, slots)
+}
+
+fn batch_finish<M: Model>(
+    rows: Vec<M>,
+    errs: Vec<Option<Error>>,
+    results: Vec<Result<Saved<M::Key>>>,
+    slots: Vec<usize>,
+) -> Vec<Result<Record<M>>> {
+    let mut by_row: Vec<Option<Result<Saved<M::Key>>>> = (0..rows.len()).map(|_| None).collect();
+    for (i, r) in slots.into_iter().zip(results) {
+        by_row[i] = Some(r);
+    }
+    rows.into_iter()
+        .zip(errs.into_iter().zip(by_row))
+        .map(|(row, (err, res))| match (err, res) {
+            (Some(e), _) => Err(e),
+            (None, Some(r)) => {
+                let key = row.key();
+                with_key(r, &key).map(|s| finish(row, s))
+            }
+            (None, None) => Err(Error::decode(b"(batch)", None, "no reply for this row")),
+        })
+        .collect()
+}
 
 fn finish<M: Model>(mut value: M, s: Saved<M::Key>) -> Record<M> {
     value.set_key(s.key.clone());
