@@ -652,7 +652,8 @@ fn save_plan<M: Model>(
             }
         }
     }
-    args.push((checks.len() / 3).to_string().into_bytes());
+    let nchecks = checks.len() / 3;
+    args.push(nchecks.to_string().into_bytes());
     args.extend(checks);
     args.push(changed.len().to_string().into_bytes());
     for &i in &changed {
@@ -718,7 +719,7 @@ fn save_plan<M: Model>(
             Mode::Put => "put",
         },
         schema.name,
-        if force { 0 } else { changed.len() },
+        nchecks,
         changed.len(),
         nums.len(),
         touched.len()
