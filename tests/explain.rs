@@ -22,16 +22,27 @@ fn check(name: &str, text: String) {
         std::fs::write(&path, &text).expect("write golden file");
         return;
     }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {path}: run with ROM_BLESS=1"));
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing {path}: run with ROM_BLESS=1"));
     assert_eq!(text, want, "plan of {name} changed (ROM_BLESS=1 to accept)");
 }
 
 #[test]
 fn plans_of_representative_queries() {
-    check("unique_lookup", users::table.filter(users::email.eq("Ann@Example.com")).limit(1).explain());
+    check(
+        "unique_lookup",
+        users::table
+            .filter(users::email.eq("Ann@Example.com"))
+            .limit(1)
+            .explain(),
+    );
     check(
         "range_order_limit",
-        users::table.filter(users::age.between(20..=30)).order_by(users::score.asc()).limit(10).explain(),
+        users::table
+            .filter(users::age.between(20..=30))
+            .order_by(users::score.asc())
+            .limit(10)
+            .explain(),
     );
     check(
         "or_not_offset",
@@ -43,8 +54,21 @@ fn plans_of_representative_queries() {
             .limit(10)
             .explain(),
     );
-    check("eq_any_open_range", users::table.filter(users::name.eq_any(["a", "b"])).filter(users::score.lt(0.5)).explain());
-    check("count", users::table.filter(users::age.ge(18)).count_plan().expect("plan").explain());
+    check(
+        "eq_any_open_range",
+        users::table
+            .filter(users::name.eq_any(["a", "b"]))
+            .filter(users::score.lt(0.5))
+            .explain(),
+    );
+    check(
+        "count",
+        users::table
+            .filter(users::age.ge(18))
+            .count_plan()
+            .expect("plan")
+            .explain(),
+    );
     check("everything", users::table.explain());
     let mut u = user("ann@example.com", "Ann", 30, 1.0);
     u.id = Some(7);
