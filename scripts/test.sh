@@ -4,4 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-redis.sh
-exec cargo test --workspace --all-features --all-targets --no-fail-fast "$@" && true
+# --all-targets builds and tests lib, bins, tests, examples and benches (benches
+# run in test mode: a quick smoke); --doc then runs the doc tests and the book
+cargo test --workspace --all-features --all-targets --no-fail-fast "$@"
+cargo test --workspace --all-features --doc --no-fail-fast "$@"
