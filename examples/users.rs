@@ -10,6 +10,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use rand_core::OsRng;
 use rom::prelude::*;
 
+/// A user of the site.
 #[derive(Model, Clone, Debug, PartialEq)]
 #[rom(table = users)]
 pub struct User {

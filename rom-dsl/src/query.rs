@@ -622,6 +622,12 @@ enum Mode<'a> {
     Delete,
 }
 
+/// Keys, arguments and script of a query call.
+type ScriptCall = (Vec<Vec<u8>>, Vec<Vec<u8>>, &'static script::Script);
+
+/// A plan reading one page: its rows and where it stopped.
+type PagePlan<M> = Plan<(Vec<Record<M>>, Cursor)>;
+
 /// Where a paged read stopped: pass it back to continue after the last row.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Cursor {
@@ -662,7 +668,7 @@ impl<M: Model> Query<M> {
         &self,
         mode: Mode<'_>,
         cursor: Option<&Cursor>,
-    ) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>, &'static script::Script)> {
+    ) -> Result<ScriptCall> {
         self.check()?;
         let l = M::layout();
         let root = self.root();
@@ -1051,7 +1057,7 @@ pub struct Pages<M> {
 }
 
 impl<M: Model> Pages<M> {
-    fn next_plan(&mut self) -> Option<Result<Plan<(Vec<Record<M>>, Cursor)>>> {
+    fn next_plan(&mut self) -> Option<Result<PagePlan<M>>> {
         if self.done {
             return None;
         }
