@@ -664,11 +664,7 @@ impl<M: Model> Query<M> {
         Ok(())
     }
 
-    fn plan_raw(
-        &self,
-        mode: Mode<'_>,
-        cursor: Option<&Cursor>,
-    ) -> Result<ScriptCall> {
+    fn plan_raw(&self, mode: Mode<'_>, cursor: Option<&Cursor>) -> Result<ScriptCall> {
         self.check()?;
         let l = M::layout();
         let root = self.root();
