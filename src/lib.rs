@@ -55,6 +55,8 @@
 //! - `chrono`: `DateTime<Utc>`, `NaiveDate`, `NaiveTime` columns.
 //! - `uuid`: `Uuid` columns and keys.
 
+#![deny(missing_docs)]
+
 pub use rom_dsl::*;
 pub use rom_macros::Model;
 

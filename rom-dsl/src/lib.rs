@@ -3,6 +3,8 @@
 //! Users depend on the `rom` facade crate, which re-exports this crate and the
 //! `#[derive(Model)]` macro; see its documentation for a tour.
 
+#![deny(missing_docs)]
+
 pub mod error;
 pub mod index;
 pub mod model;

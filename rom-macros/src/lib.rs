@@ -2,6 +2,8 @@
 //!
 //! Use them through the `rom` crate, which documents the attributes.
 
+#![deny(missing_docs)]
+
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{format_ident, quote, quote_spanned};
