@@ -36,7 +36,7 @@ pub trait Column: Copy + Send + Sync + 'static {
 #[diagnostic::on_unimplemented(
     message = "column `{Self}` has no index that can answer an equality filter",
     label = "`{Self}` is not indexed for `eq`",
-    note = "add `#[rom(index(eq))]` (or `unique`, or `index(numeric)` for numbers) to this field of the model"
+    note = "add `#[rom(index(eq))]` to the field `{Self}` of the model; `#[rom(unique)]`, and `#[rom(index(numeric))]` on a number, answer `eq` too"
 )]
 pub trait EqFilterable: Column {}
 
@@ -45,7 +45,7 @@ pub trait EqFilterable: Column {}
 #[diagnostic::on_unimplemented(
     message = "column `{Self}` has no numeric index, so it cannot be filtered by a range",
     label = "`{Self}` is not indexed for ranges",
-    note = "add `#[rom(index(numeric))]` to this field of the model (equality indexes answer only `eq`)"
+    note = "add `#[rom(index(numeric))]` to the field `{Self}` of the model (numbers, `bool` and dates); equality and unique indexes answer only `eq`"
 )]
 pub trait RangeFilterable: Column {}
 
@@ -53,7 +53,7 @@ pub trait RangeFilterable: Column {}
 #[diagnostic::on_unimplemented(
     message = "column `{Self}` has no numeric or sort index, so a query cannot be ordered by it",
     label = "`{Self}` cannot order a query",
-    note = "add `#[rom(index(numeric))]` (numbers) or `#[rom(index(sort))]` (text) to this field of the model"
+    note = "add `#[rom(index(numeric))]` (numbers, `bool`, dates) or `#[rom(index(sort))]` (text) to the field `{Self}` of the model; equality and unique indexes do not order"
 )]
 pub trait Sortable: Column {}
 
@@ -62,7 +62,7 @@ pub trait Sortable: Column {}
 #[diagnostic::on_unimplemented(
     message = "column `{Self}` has no full-text index, so it cannot be searched by words",
     label = "`{Self}` is not indexed for words",
-    note = "add `#[rom(index(text))]` to this field of the model"
+    note = "add `#[rom(index(text))]` to the field `{Self}` of the model"
 )]
 pub trait TextFilterable: Column {}
 
@@ -71,7 +71,7 @@ pub trait TextFilterable: Column {}
 #[diagnostic::on_unimplemented(
     message = "column `{Self}` has no prefix index, so it cannot answer `starts_with` or `like`",
     label = "`{Self}` is not indexed for prefixes",
-    note = "add `#[rom(index(prefix))]` (or `index(prefix, case_insensitive)`) to this field of the model"
+    note = "add `#[rom(index(prefix))]` (or `index(prefix, case_insensitive)`) to the field `{Self}` of the model"
 )]
 pub trait PrefixFilterable: Column {}
 
@@ -79,7 +79,7 @@ pub trait PrefixFilterable: Column {}
 #[diagnostic::on_unimplemented(
     message = "column `{Self}` has no suffix index, so it cannot answer `ends_with`",
     label = "`{Self}` is not indexed for suffixes",
-    note = "add `#[rom(index(suffix))]` to this field of the model"
+    note = "add `#[rom(index(suffix))]` to the field `{Self}` of the model"
 )]
 pub trait SuffixFilterable: Column {}
 
@@ -88,7 +88,7 @@ pub trait SuffixFilterable: Column {}
 #[diagnostic::on_unimplemented(
     message = "column `{Self}` has no prefix or suffix index, so it cannot answer `like`",
     label = "`{Self}` is not indexed for patterns",
-    note = "add `#[rom(index(prefix))]` (patterns with a literal start) and/or `#[rom(index(suffix))]` (patterns with a literal end) to this field of the model"
+    note = "add `#[rom(index(prefix))]` (patterns with a literal start) and/or `#[rom(index(suffix))]` (patterns with a literal end) to the field `{Self}` of the model"
 )]
 pub trait LikeFilterable: Column {}
 

@@ -142,13 +142,14 @@ impl<M> std::ops::Not for Filter<M> {
 /// A condition that can filter a query on model `M`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a condition on `{M}`",
-    label = "this condition is on another model",
-    note = "a query on `{M}` can only be filtered by columns of `{M}`"
+    label = "expected a condition on `{M}`",
+    note = "a query on `{M}` is filtered by a condition on one of `{M}`'s columns, such as `column.eq(value)` or `column.gt(value)`: not by a bare column, nor by a condition on another model"
 )]
 pub trait IntoFilter<M> {
     /// The filter.
     fn into_filter(self) -> Filter<M>;
 }
+#[diagnostic::do_not_recommend]
 impl<M> IntoFilter<M> for Filter<M> {
     fn into_filter(self) -> Filter<M> {
         self
@@ -168,13 +169,14 @@ pub struct Order<M> {
 /// An ordering that can order a query on model `M`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an ordering of `{M}`",
-    label = "this orders another model",
-    note = "a query on `{M}` can only be ordered by columns of `{M}`"
+    label = "expected an ordering of `{M}`",
+    note = "a query on `{M}` is ordered by one of `{M}`'s columns with `.asc()` or `.desc()`, as in `.order_by(column.desc())`: not by a bare column, nor by another model's column"
 )]
 pub trait IntoOrder<M> {
     /// The ordering.
     fn into_order(self) -> Order<M>;
 }
+#[diagnostic::do_not_recommend]
 impl<M> IntoOrder<M> for Order<M> {
     fn into_order(self) -> Order<M> {
         self
@@ -184,8 +186,8 @@ impl<M> IntoOrder<M> for Order<M> {
 /// The column is a column of `M`: for `select`.
 #[diagnostic::on_unimplemented(
     message = "column `{Self}` is not a column of `{M}`",
-    label = "selected from another model",
-    note = "select only columns of the model the query is on"
+    label = "a column of another model",
+    note = "a query on `{M}` can select only `{M}`'s own columns"
 )]
 pub trait BelongsTo<M>: Column {}
 
@@ -438,10 +440,11 @@ fn parse_glob(p: &str) -> Vec<Glob> {
     out
 }
 
-/// The glob as the query script reads it: `*`, `?`, or `L<len>:<bytes>` per
-/// piece, literals lex-escaped like index values.
+/// The glob as the query script reads it: `G`, then `*`, `?`, or
+/// `L<len>:<bytes>` per piece, literals lex-escaped like index values.
 fn encode_glob(g: &[Glob]) -> Vec<u8> {
-    let mut out = Vec::new();
+    // a leading G tells a pattern (even an empty one) from no pattern
+    let mut out = vec![b'G'];
     for piece in g {
         match piece {
             Glob::Any => out.push(b'*'),
@@ -981,6 +984,11 @@ fn describe(n: &Node) -> String {
 }
 
 /// A tuple of columns of `M` to read with [`QueryDsl::select`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a selection of columns of `{M}`",
+    label = "expected a tuple of `{M}`'s columns",
+    note = "select a tuple of one to six columns of `{M}`: `.select((column,))` for one, `.select((a, b))` for two"
+)]
 pub trait Selection<M>: Send + 'static {
     /// What each selected row becomes.
     type Output: Send + 'static;
@@ -1061,7 +1069,8 @@ impl<M: Model> Pages<M> {
         let n = self.remaining.map_or(self.page, |r| r.min(self.page));
         if n == 0 {
             self.done = true;
-            return None;
+            // a query that cannot run fails even when it would return nothing
+            return self.query.check().err().map(Err);
         }
         q.limit = Some(n);
         if self.cursor.is_some() {
@@ -1196,14 +1205,14 @@ pub trait QueryDsl: Sized {
     /// The first matching row; [`Error::NotFound`] when none (see
     /// [`OptionalExtension::optional`]).
     fn first<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<Record<Self::Model>> {
-        first_of(self.limit(1).load_plan()?.run(conn)?)
+        first_of(at_most_one(self.into_query()).load_plan()?.run(conn)?)
     }
     /// [`QueryDsl::first`] on an async connection.
     fn first_async<C: redis::aio::ConnectionLike + Send>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<Record<Self::Model>>> + Send {
-        let plan = self.limit(1).load_plan();
+        let plan = at_most_one(self.into_query()).load_plan();
         async move { first_of(plan?.run_async(conn).await?) }
     }
     /// The keys of the matching rows.
@@ -1293,6 +1302,12 @@ fn delete_batches<M: Model>(q: &Query<M>) -> impl Iterator<Item = Query<M>> + '_
         }
         b
     })
+}
+
+/// The query of `first`: its first row, none under a limit of 0.
+fn at_most_one<M>(mut q: Query<M>) -> Query<M> {
+    q.limit = Some(q.limit.map_or(1, |l| l.min(1)));
+    q
 }
 
 fn first_of<M: Model>(rows: Vec<Record<M>>) -> Result<Record<M>> {

@@ -359,7 +359,7 @@ local function splitlex(e)
   if NUMIDS then rest = string.sub(rest, 2) end
   return string.sub(e, 1, cut - 1), rest
 end
--- globs: '*' any run, '?' one character, 'L<len>:<bytes>' a literal
+-- globs (after a leading 'G'): '*' any run, '?' one character, 'L<len>:<bytes>' a literal
 local function parse_glob(g)
   local toks, pos = {}, 1
   while pos <= #g do
@@ -376,32 +376,90 @@ local function parse_glob(g)
   end
   return toks
 end
--- the byte length of the character at i (an escaped NUL is two bytes)
+-- the byte length of the character at i (an escaped NUL, \0\xFE, is two bytes)
 local function charlen(s, i)
   local b = string.byte(s, i)
   if b == 0 then return 2 elseif b < 0x80 then return 1
   elseif b >= 0xF0 then return 4 elseif b >= 0xE0 then return 3 elseif b >= 0xC0 then return 2 end
   return 1
 end
-local function glob_match(toks, s)
-  local function m(ti, si)
-    local t = toks[ti]
-    if not t then return si > #s end
+-- a glob as segments between stars: {segs = {...}, lead = bool, trail = bool}
+local function glob_compile(toks)
+  local g = {segs = {}, lead = false, trail = false}
+  local cur = {}
+  for i, t in ipairs(toks) do
     if t.k == '*' then
-      local i = si
-      while true do
-        if m(ti + 1, i) then return true end
-        if i > #s then return false end
-        i = i + charlen(s, i)
-      end
-    elseif t.k == '?' then
-      if si > #s then return false end
-      return m(ti + 1, si + charlen(s, si))
+      if i == 1 then g.lead = true end
+      if i == #toks then g.trail = true end
+      if #cur > 0 then g.segs[#g.segs + 1] = cur; cur = {} end
+    else
+      cur[#cur + 1] = t
     end
-    if string.sub(s, si, si + #t.s - 1) ~= t.s then return false end
-    return m(ti + 1, si + #t.s)
   end
-  return m(1, 1)
+  if #cur > 0 then g.segs[#g.segs + 1] = cur end
+  return g
+end
+-- where segment seg, placed at byte i of s, ends (the next byte), or nil
+local function seg_at(seg, s, i)
+  for _, t in ipairs(seg) do
+    if t.k == '?' then
+      if i > #s then return nil end
+      i = i + charlen(s, i)
+    else
+      if string.sub(s, i, i + #t.s - 1) ~= t.s then return nil end
+      i = i + #t.s
+    end
+  end
+  return i
+end
+-- the leftmost placement of seg at or after byte i: its end, or nil
+local function seg_find(seg, s, i)
+  if #seg == 1 and seg[1].k == 'L' then
+    local a = string.find(s, seg[1].s, i, true)
+    if a then return a + #seg[1].s end
+    return nil
+  end
+  while i <= #s + 1 do
+    local e = seg_at(seg, s, i)
+    if e then return e end
+    if i > #s then return nil end
+    i = i + charlen(s, i)
+  end
+  return nil
+end
+-- matches s against a compiled glob: the first segment is anchored at the start
+-- (unless a star leads), the last at the end (unless a star trails), and the
+-- ones between are placed leftmost, which is optimal when only stars separate them
+local function glob_match(g, s)
+  local segs, n = g.segs, #g.segs
+  if n == 0 then return g.lead or #s == 0 end
+  if not g.lead and not g.trail and n == 1 then return seg_at(segs[1], s, 1) == #s + 1 end
+  local i, first, last = 1, 1, n
+  if not g.lead then
+    local e = seg_at(segs[1], s, 1)
+    if not e then return false end
+    i, first = e, 2
+  end
+  if not g.trail then last = n - 1 end
+  for k = first, last do
+    local e = seg_find(segs[k], s, i)
+    if not e then return false end
+    i = e
+  end
+  if g.trail then return true end
+  -- the last segment must end exactly at the end, starting at or after i
+  local seg = segs[n]
+  if #seg == 1 and seg[1].k == 'L' then
+    local p = #s - #seg[1].s + 1
+    return p >= i and string.sub(s, p) == seg[1].s
+  end
+  local p = i
+  while p <= #s + 1 do
+    if seg_at(seg, s, p) == #s + 1 then return true end
+    if p > #s then return false end
+    p = p + charlen(s, p)
+  end
+  return false
 end
 local function parse(p)
   local op = ARGV[p]
@@ -423,7 +481,7 @@ local function parse(p)
     return nd, p + 4
   elseif op == 'X' then
     local g = ARGV[p + 4]
-    return {op = 'X', key = ARGV[p + 1], lo = ARGV[p + 2], hi = ARGV[p + 3], glob = g ~= '' and parse_glob(g) or nil}, p + 5
+    return {op = 'X', key = ARGV[p + 1], lo = ARGV[p + 2], hi = ARGV[p + 3], glob = g ~= '' and glob_compile(parse_glob(string.sub(g, 2))) or nil}, p + 5
   elseif op == 'L' then return {op = 'L'}, p + 1
   elseif op == 'E' then return {op = 'E'}, p + 1
   end
@@ -452,9 +510,13 @@ local function lexrows(nd)
   nd.rows, nd.set = rows, set
   return rows
 end
+-- an upper bound on the number of rows a node matches (exact, and marked so,
+-- for a single index); an empty estimate lets the query stop early
 local function size(nd)
   if nd.size then return nd.size end
   local s
+  local op = nd.op
+  nd.exact = op == 'S' or op == 'U' or op == 'R' or op == 'L' or op == 'E'
   if nd.op == 'S' then s = redis.call('SCARD', nd.key)
   elseif nd.op == 'X' then s = nd.rows and #nd.rows or redis.call('ZLEXCOUNT', nd.key, nd.lo, nd.hi)
   elseif nd.op == 'U' then s = owner(nd) and 1 or 0
@@ -469,7 +531,11 @@ local function size(nd)
     s = 0
     for _, k in ipairs(nd.kids) do s = s + size(k) end
     s = math.min(s, total())
-  else s = math.max(total() - size(nd.kid), 0) end
+  else
+    -- the complement of a bound is no bound: only an exact size can be subtracted
+    local k = size(nd.kid)
+    if nd.kid.exact then s = math.max(total() - k, 0); nd.exact = true else s = total() end
+  end
   nd.size = s
   return s
 end
@@ -715,7 +781,8 @@ if mode == 'count' then
   return c
 end
 if mode == 'exists' then
-  limit = 1
+  -- whether `load` would return a row: the offset and a limit of 0 count
+  if limit ~= 0 then limit = 1 end
   local out = collect()
   return #out
 end

@@ -18,6 +18,12 @@ use std::borrow::Cow;
 /// assert_eq!(i64::decode(b"-7").unwrap(), -7);
 /// assert!(i64::decode(b"seven").is_err());
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored in a rom column",
+    label = "not a column type",
+    note = "column types are `i32`, `i64`, `u32`, `u64`, `f64`, `bool`, `String`, `Vec<u8>`, `Json<T>` (any serde type, stored as JSON), `DateTime<Utc>`, `NaiveDate`, `NaiveTime` (feature `chrono`) and `Uuid` (feature `uuid`), each optionally in an `Option`",
+    note = "store other serde types as JSON in a `rom::Json` column: `Json<{Self}>`"
+)]
 pub trait Value: Sized + Clone + PartialEq + Send + Sync + 'static {
     /// A short name of the type, used in error messages.
     const TYPE_NAME: &'static str;
@@ -41,7 +47,7 @@ pub trait Value: Sized + Clone + PartialEq + Send + Sync + 'static {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a sorted-set score, so it cannot have a numeric index",
     label = "this type has no numeric index",
-    note = "numeric indexes take i32, i64, u32, f64, bool and date-time types; use `index(eq)` for exact matches"
+    note = "numeric indexes take `i32`, `i64`, `u32`, `u64` (with `checked_u53`), `f64`, `bool` and the chrono date and time types; for text use `index(eq)` (exact matches) or `index(sort)` (ordering)"
 )]
 pub trait Scored: Value {
     /// The score stored in the sorted set, or why this value cannot be one.
@@ -58,7 +64,7 @@ pub trait Scored: Value {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an equality or unique key",
     label = "values of this type do not compare exactly",
-    note = "floats are indexed with `index(numeric)` (ranges and ordering), not with `unique` or `index(eq)`"
+    note = "a float column is indexed with `index(numeric)`, which also answers `eq`; it cannot be `unique` or have `index(eq)`"
 )]
 pub trait EqKey: Value {
     /// The bytes the index is keyed by (by default the stored bytes).
@@ -87,6 +93,7 @@ pub trait Text: Value {
     /// The text.
     fn as_text(&self) -> &str;
 }
+#[diagnostic::do_not_recommend]
 impl Text for String {
     fn as_text(&self) -> &str {
         self
@@ -114,18 +121,20 @@ pub fn words(text: &str) -> Vec<String> {
     out
 }
 
-/// Escapes text for a lexicographic index member: every NUL becomes `\0\1`,
-/// so that `\0\0` can end the value and the order of values is kept.
+/// Escapes text for a lexicographic index member: every NUL becomes
+/// `\0\xFE`, so that `\0\0` can end the value, the order of values is kept,
+/// and no escaped byte can be taken for the start of a character (`\xFE`
+/// never occurs in UTF-8).
 ///
 /// ```
-/// assert_eq!(rom_dsl::value::lex_escape("a\0b"), b"a\0\x01b");
+/// assert_eq!(rom_dsl::value::lex_escape("a\0b"), b"a\0\xFEb");
 /// ```
 pub fn lex_escape(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
     for &b in text.as_bytes() {
         out.push(b);
         if b == 0 {
-            out.push(1);
+            out.push(0xFE);
         }
     }
     out
@@ -205,53 +214,62 @@ impl<T: Value> Field for Option<T> {
 #[diagnostic::on_unimplemented(
     message = "expected a value of type `{T}` for this column, found `{Self}`",
     label = "wrong value type for this column",
-    note = "pass a `{T}` (or a reference to one)"
+    note = "the column holds `{T}` values: pass a value of that type or a reference to one (a `String` column also takes a `&str`)"
 )]
 pub trait IntoValue<T> {
     /// The converted value.
     fn into_value(self) -> T;
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: Value> IntoValue<T> for T {
     fn into_value(self) -> T {
         self
     }
 }
+#[diagnostic::do_not_recommend]
 impl<T: Value> IntoValue<T> for &T {
     fn into_value(self) -> T {
         self.clone()
     }
 }
+#[diagnostic::do_not_recommend]
 impl IntoValue<String> for &str {
     fn into_value(self) -> String {
         self.to_owned()
     }
 }
+#[diagnostic::do_not_recommend]
 impl IntoValue<String> for Cow<'_, str> {
     fn into_value(self) -> String {
         self.into_owned()
     }
 }
+#[diagnostic::do_not_recommend]
 impl IntoValue<Vec<u8>> for &[u8] {
     fn into_value(self) -> Vec<u8> {
         self.to_vec()
     }
 }
+#[diagnostic::do_not_recommend]
 impl IntoValue<i64> for i32 {
     fn into_value(self) -> i64 {
         self.into()
     }
 }
+#[diagnostic::do_not_recommend]
 impl IntoValue<i64> for u32 {
     fn into_value(self) -> i64 {
         self.into()
     }
 }
+#[diagnostic::do_not_recommend]
 impl IntoValue<f64> for i32 {
     fn into_value(self) -> f64 {
         self.into()
     }
 }
+#[diagnostic::do_not_recommend]
 impl IntoValue<f64> for f32 {
     fn into_value(self) -> f64 {
         self.into()
@@ -275,6 +293,7 @@ macro_rules! int_value {
                     .map_err(|e| format!("not a valid {}: {e}", stringify!($t)))
             }
         }
+        #[diagnostic::do_not_recommend]
         impl EqKey for $t {}
     )*};
 }
@@ -282,6 +301,7 @@ int_value!(i32, i64, u32, u64);
 
 macro_rules! exact_score {
     ($($t:ty),*) => {$(
+        #[diagnostic::do_not_recommend]
         impl Scored for $t {
             fn score(&self) -> Result<f64, String> {
                 Ok(*self as f64)
@@ -294,6 +314,7 @@ exact_score!(i32, u32);
 /// The largest integer a score holds exactly (2^53).
 pub const MAX_EXACT_SCORE: i64 = 1 << 53;
 
+#[diagnostic::do_not_recommend]
 impl Scored for i64 {
     fn score(&self) -> Result<f64, String> {
         if self.unsigned_abs() > MAX_EXACT_SCORE as u64 {
@@ -338,6 +359,7 @@ impl Value for f64 {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl Scored for f64 {
     fn score(&self) -> Result<f64, String> {
         if self.is_finite() {
@@ -388,7 +410,9 @@ impl Value for bool {
         }
     }
 }
+#[diagnostic::do_not_recommend]
 impl EqKey for bool {}
+#[diagnostic::do_not_recommend]
 impl Scored for bool {
     fn score(&self) -> Result<f64, String> {
         Ok(if *self { 1.0 } else { 0.0 })
@@ -404,6 +428,7 @@ impl Value for String {
         utf8(bytes).map(str::to_owned)
     }
 }
+#[diagnostic::do_not_recommend]
 impl EqKey for String {
     fn folded_bytes(&self) -> Vec<u8> {
         self.to_lowercase().into_bytes()
@@ -419,6 +444,7 @@ impl Value for Vec<u8> {
         Ok(bytes.to_vec())
     }
 }
+#[diagnostic::do_not_recommend]
 impl EqKey for Vec<u8> {}
 
 /// A column holding any serde type as JSON.
@@ -461,6 +487,7 @@ mod uuid_impl {
             uuid::Uuid::parse_str(utf8(bytes)?).map_err(|e| format!("not a valid UUID: {e}"))
         }
     }
+    #[diagnostic::do_not_recommend]
     impl EqKey for uuid::Uuid {}
 }
 
@@ -481,8 +508,10 @@ mod chrono_impl {
                 .map_err(|e| format!("not an RFC 3339 date-time: {e}"))
         }
     }
+    #[diagnostic::do_not_recommend]
     impl EqKey for DateTime<Utc> {}
     /// Scored by microseconds since 1970 (exact within ±285 years).
+    #[diagnostic::do_not_recommend]
     impl Scored for DateTime<Utc> {
         fn score(&self) -> Result<f64, String> {
             let us = self.timestamp_micros();
@@ -503,8 +532,10 @@ mod chrono_impl {
                 .map_err(|e| format!("not a YYYY-MM-DD date: {e}"))
         }
     }
+    #[diagnostic::do_not_recommend]
     impl EqKey for NaiveDate {}
     /// Scored by days since 1970-01-01.
+    #[diagnostic::do_not_recommend]
     impl Scored for NaiveDate {
         fn score(&self) -> Result<f64, String> {
             let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).ok_or("no epoch")?;
@@ -522,8 +553,10 @@ mod chrono_impl {
                 .map_err(|e| format!("not an HH:MM:SS time: {e}"))
         }
     }
+    #[diagnostic::do_not_recommend]
     impl EqKey for NaiveTime {}
     /// Scored by nanoseconds since midnight.
+    #[diagnostic::do_not_recommend]
     impl Scored for NaiveTime {
         fn score(&self) -> Result<f64, String> {
             Ok(f64::from(self.num_seconds_from_midnight()) * 1e9 + f64::from(self.nanosecond()))
