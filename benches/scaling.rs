@@ -10,6 +10,8 @@
 //! 100k data set takes ~20 s to load). Under `cargo test` it runs once on small
 //! data, as a smoke test.
 
+#![allow(missing_docs)] // criterion's macros generate undocumented items
+
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use rom::prelude::*;
 use std::hint::black_box;
