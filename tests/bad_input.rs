@@ -187,3 +187,66 @@ fn a_flushed_script_cache_costs_one_extra_round_trip_only() {
     user("c@x.io", "C", 1, 0.0).insert(&mut c).expect("insert");
     assert_eq!(c.round_trips(), 1);
 }
+
+#[test]
+fn a_wrong_type_at_an_index_key_fails_the_save_before_any_write() {
+    let (_s, mut c) = server();
+    raw(
+        &mut c,
+        &[b"SET", b"{users}:eq:name:Ann", b"someone else's string"],
+    );
+    let err = user("ann@x.io", "Ann", 30, 1.0)
+        .insert(&mut c)
+        .expect_err("wrong type");
+    assert!(
+        matches!(&err, Error::Decode { key, .. } if key == "{users}:eq:name:Ann"),
+        "{err}"
+    );
+    // nothing was written: no row, no id, no unique entry, no score
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut c).expect("keys");
+    assert_eq!(keys, vec!["{users}:eq:name:Ann".to_string()]);
+    // the same for an update that would move the row into that key
+    raw(&mut c, &[b"DEL", b"{users}:eq:name:Ann"]);
+    let mut b = user("bob@x.io", "Bob", 30, 1.0)
+        .insert(&mut c)
+        .expect("insert");
+    raw(&mut c, &[b"SET", b"{users}:eq:name:Ann", b"x"]);
+    b.name = Some("Ann".into());
+    b.age = 99;
+    assert!(matches!(b.save(&mut c), Err(Error::Decode { .. })));
+    let back = User::get(&mut c, b.id.expect("id"))
+        .expect("get")
+        .expect("row");
+    assert_eq!((back.name.as_deref(), back.age), (Some("Bob"), 30));
+    // and a delete whose index entry is in a key of the wrong type deletes nothing
+    raw(&mut c, &[b"DEL", b"{users}:eq:name:Bob"]);
+    raw(&mut c, &[b"SET", b"{users}:eq:name:Bob", b"x"]);
+    assert!(matches!(
+        b.clone().delete(&mut c),
+        Err(Error::Decode { .. })
+    ));
+    assert!(User::exists(&mut c, b.id.expect("id")).expect("exists"));
+}
+
+#[derive(Model, Clone, Debug)]
+#[rom(table = countries)]
+struct Country {
+    #[rom(primary_key)]
+    code: String,
+    name: String,
+}
+
+#[test]
+fn changing_the_primary_key_in_place_is_refused() {
+    let (_s, mut c) = server();
+    let mut fr = Country {
+        code: "FR".into(),
+        name: "France".into(),
+    }
+    .insert(&mut c)
+    .expect("insert");
+    fr.code = "XX".into();
+    assert!(matches!(fr.save(&mut c), Err(Error::Validation { column, .. }) if column == "code"));
+    assert!(Country::exists(&mut c, "FR".to_string()).expect("exists"));
+    assert!(!Country::exists(&mut c, "XX".to_string()).expect("exists"));
+}

@@ -31,7 +31,8 @@ pub enum Error {
         model: &'static str,
         /// The unique column (or `a+b` for a composite constraint).
         column: String,
-        /// The value as given, lossily shown as text.
+        /// The value as the constraint holds it (lower-cased by a
+        /// case-insensitive one), lossily shown as text.
         value: String,
     },
     /// The row changed (or was deleted) in Redis since it was loaded; nothing was

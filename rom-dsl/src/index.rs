@@ -45,7 +45,7 @@ pub trait EqFilterable: Column {}
 #[diagnostic::on_unimplemented(
     message = "column `{Self}` has no numeric index, so it cannot be filtered by a range",
     label = "`{Self}` is not indexed for ranges",
-    note = "add `#[rom(index(numeric))]` to the field `{Self}` of the model (numbers, `bool` and dates); equality and unique indexes answer only `eq`"
+    note = "add `#[rom(index(numeric))]` to the field `{Self}` of the model: equality and unique indexes answer only `eq`; ranges exist for numbers, `bool` and dates (text has `starts_with`, with `index(prefix)`)"
 )]
 pub trait RangeFilterable: Column {}
 

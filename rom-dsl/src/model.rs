@@ -139,6 +139,10 @@ pub struct Slot {
     /// For [`SlotKind::Unique`] the hash's key; for [`SlotKind::Set`] the prefix
     /// that the value is appended to.
     pub key: Vec<u8>,
+    /// The slot's stable id: its key after the tag and `:` (`uniq:email`,
+    /// `eq:name:`). Rows record their entries by this id, so adding or removing
+    /// another index never changes what a recorded entry means.
+    pub id: String,
     /// A name for messages: the column names joined by `+`.
     pub label: String,
 }
@@ -183,6 +187,7 @@ impl Layout {
                     fold,
                     source: Source::Value,
                     key: k(&format!("uniq:{}", c.name)),
+                    id: format!("uniq:{}", c.name),
                     label: c.name.to_owned(),
                 });
             }
@@ -193,20 +198,23 @@ impl Layout {
                     fold,
                     source: Source::Value,
                     key: k(&format!("eq:{}:", c.name)),
+                    id: format!("eq:{}:", c.name),
                     label: c.name.to_owned(),
                 });
             }
             let mut lex = |kind: SlotKind, source: Source, fold: Fold, part: &str| {
+                let id = format!(
+                    "{part}:{}{}",
+                    c.name,
+                    if kind == SlotKind::Set { ":" } else { "" }
+                );
                 slots.push(Slot {
                     kind,
                     columns: vec![i],
                     fold,
                     source,
-                    key: k(&format!(
-                        "{part}:{}{}",
-                        c.name,
-                        if kind == SlotKind::Set { ":" } else { "" }
-                    )),
+                    key: k(&id),
+                    id,
                     label: c.name.to_owned(),
                 });
             };
@@ -245,6 +253,7 @@ impl Layout {
                 fold: *fold,
                 source: Source::Value,
                 key: k(&format!("uniq:{label}")),
+                id: format!("uniq:{label}"),
                 label,
             });
         }

@@ -696,7 +696,7 @@ impl<M: Model> Query<M> {
                 // direction, and for a sort index the slot its value is recorded in
                 let mut dir = if *desc { b"d".to_vec() } else { b"a".to_vec() };
                 if let Some(slot) = lex {
-                    dir.extend_from_slice(slot.to_string().as_bytes());
+                    dir.extend_from_slice(M::layout().slots[*slot].id.as_bytes());
                 }
                 args.push(dir);
             }

@@ -121,6 +121,7 @@ impl<M: Model> Record<M> {
     /// [`Error::UniqueViolation`] when a unique value is taken; nothing is written
     /// then. Saving an unchanged record sends nothing.
     pub fn save<C: redis::ConnectionLike + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
+        self.check_key()?;
         if self.changed_columns()?.is_empty() {
             return Ok(());
         }
@@ -134,6 +135,7 @@ impl<M: Model> Record<M> {
         &mut self,
         conn: &mut C,
     ) -> Result<()> {
+        self.check_key()?;
         if self.changed_columns()?.is_empty() {
             return Ok(());
         }
@@ -189,13 +191,16 @@ impl<M: Model> Record<M> {
         let mut out = Vec::with_capacity(records.len());
         let (mut plans, mut idx) = (Vec::new(), Vec::new());
         for (i, r) in records.iter().enumerate() {
-            match r.changed_columns().and_then(|c| {
-                if c.is_empty() {
-                    Ok(None)
-                } else {
-                    r.save_plan().map(Some)
-                }
-            }) {
+            match r
+                .check_key()
+                .and_then(|()| r.changed_columns())
+                .and_then(|c| {
+                    if c.is_empty() {
+                        Ok(None)
+                    } else {
+                        r.save_plan().map(Some)
+                    }
+                }) {
                 Ok(Some(p)) => {
                     plans.push(p);
                     idx.push(i);
@@ -583,16 +588,8 @@ pub(crate) fn slot_values(cells: &[Cell], slot: &Slot) -> Vec<Vec<u8>> {
     }
 }
 
-fn push_slots(args: &mut Vec<Vec<u8>>, l: &Layout) {
-    args.push(l.slots.len().to_string().into_bytes());
-    for s in &l.slots {
-        args.push(match s.kind {
-            SlotKind::Unique => b"u".to_vec(),
-            SlotKind::Set => b"s".to_vec(),
-            SlotKind::Lex => b"l".to_vec(),
-        });
-        args.push(s.key.clone());
-    }
+fn push_tag(args: &mut Vec<Vec<u8>>, l: &Layout) {
+    args.push(l.tag.clone());
 }
 
 fn save_plan<M: Model>(
@@ -634,7 +631,7 @@ fn save_plan<M: Model>(
         if M::Key::NUMERIC { b"1" } else { b"0" }.to_vec(),
         l.row_prefix.clone(),
     ];
-    push_slots(&mut args, l);
+    push_tag(&mut args, l);
     // conflict checks: the stored bytes of each written column
     let mut checks = Vec::new();
     if let (Some(snap), false, Mode::Update) = (snapshot, force, mode) {
@@ -696,7 +693,7 @@ fn save_plan<M: Model>(
     args.push(touched.len().to_string().into_bytes());
     for &s in &touched {
         let slot = &l.slots[s];
-        args.push(s.to_string().into_bytes());
+        args.push(slot.id.clone().into_bytes());
         let vals = slot_values(&cells, slot);
         args.push(vals.len().to_string().into_bytes());
         for v in vals {
@@ -748,14 +745,14 @@ fn script_reply<M: Model>(v: redis::Value) -> Result<Vec<u8>> {
     match parts.first().map(Vec::as_slice) {
         Some(b"ok") => Ok(part(1)),
         Some(b"unique") => {
-            let slot: usize = show(&part(1)).parse().unwrap_or(usize::MAX);
+            let id = show(&part(1));
             Err(Error::UniqueViolation {
                 model: name,
                 column: l
                     .slots
-                    .get(slot)
-                    .map(|s| s.label.clone())
-                    .unwrap_or_default(),
+                    .iter()
+                    .find(|s| s.id == id)
+                    .map_or(id.clone(), |s| s.label.clone()),
                 value: show(&part(2)),
             })
         }
@@ -919,7 +916,7 @@ fn get_plan<M: Model>(keys: &[M::Key]) -> Plan<Vec<Record<M>>> {
 
 pub(crate) fn delete_args<M: Model>(args: &mut Vec<Vec<u8>>) {
     let l = M::layout();
-    push_slots(args, l);
+    push_tag(args, l);
     let nums: Vec<&Vec<u8>> = l.numeric.iter().flatten().collect();
     args.push(nums.len().to_string().into_bytes());
     args.extend(nums.into_iter().cloned());

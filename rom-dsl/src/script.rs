@@ -66,34 +66,47 @@ local function idlt(a, b)
   end
   return #a < #b
 end
--- a row's record of its value-keyed index entries: "slot:len:value" repeated
+-- a row's record of its value-keyed index entries: "<slot id>\0<len>:<value>"
+-- repeated; a slot id is the index key's name after the tag ("uniq:email",
+-- "eq:name:", "pre:name"...), so an entry can be removed even after the model
+-- changed its indexes
 local function parse_rec(s)
   local out = {}
   if not s then return out end
   local pos = 1
   while pos <= #s do
-    local a, b, slot, len = string.find(s, '^(%d+):(%d+):', pos)
+    local z = string.find(s, '\0', pos, true)
+    if not z then return nil end
+    local a, b, len = string.find(s, '^(%d+):', z + 1)
     if not a then return nil end
     len = tonumber(len)
     if b + len > #s then return nil end
-    out[#out + 1] = {tonumber(slot), string.sub(s, b + 1, b + len)}
+    out[#out + 1] = {string.sub(s, pos, z - 1), string.sub(s, b + 1, b + len)}
     pos = b + len + 1
   end
   return out
 end
 local function show_rec(rec)
   local parts = {}
-  for i, e in ipairs(rec) do parts[i] = e[1] .. ':' .. #e[2] .. ':' .. e[2] end
+  for i, e in ipairs(rec) do parts[i] = e[1] .. '\0' .. #e[2] .. ':' .. e[2] end
   return table.concat(parts)
 end
-local SLOTKIND, SLOTKEY = {}, {}
--- reads the slot table from ARGV at pos; returns the next position
-local function read_slots(pos)
-  local n = tonumber(ARGV[pos]); pos = pos + 1
-  for i = 1, n do
-    SLOTKIND[i - 1] = ARGV[pos]; SLOTKEY[i - 1] = ARGV[pos + 1]; pos = pos + 2
-  end
-  return pos
+-- the model's hash tag, "{ns}"; every key is the tag, ':', then a name
+local TAG = ''
+-- what a slot id names: 'u' a unique hash, 's' a set per value, 'l' a
+-- lexicographic sorted set
+local function slotkind(id)
+  local p = string.match(id, '^(%a+):')
+  if p == 'uniq' then return 'u' end
+  if p == 'eq' or p == 'text' then return 's' end
+  if p == 'pre' or p == 'suf' or p == 'sort' then return 'l' end
+  return nil
+end
+local WANT = {u = 'hash', s = 'set', l = 'zset'}
+-- the key holding the entry with value v
+local function slotkey(id, v)
+  if slotkind(id) == 's' then return TAG .. ':' .. id .. v end
+  return TAG .. ':' .. id
 end
 -- a lexicographic index member: value, \0\0, then the key (numeric keys
 -- behind a length byte, so that equal values order by key as numbers)
@@ -101,30 +114,35 @@ local function lexmember(v, m)
   if NUMIDS then return v .. '\0\0' .. string.char(#m) .. m end
   return v .. '\0\0' .. m
 end
-local function unindex(slot, v, m)
-  local key = SLOTKEY[slot]
-  if not key then return end
-  local kind = SLOTKIND[slot]
+local function unindex(id, v, m)
+  local kind, key = slotkind(id), slotkey(id, v)
   if kind == 'u' then
     if redis.call('HGET', key, v) == m then redis.call('HDEL', key, v) end
   elseif kind == 'l' then
     redis.call('ZREM', key, lexmember(v, m))
-  else
-    redis.call('SREM', key .. v, m)
+  elseif kind == 's' then
+    redis.call('SREM', key, m)
   end
 end
-local function index(slot, v, m)
-  local kind = SLOTKIND[slot]
+local function index(id, v, m)
+  local kind, key = slotkind(id), slotkey(id, v)
   if kind == 'u' then
-    redis.call('HSET', SLOTKEY[slot], v, m)
+    redis.call('HSET', key, v, m)
   elseif kind == 'l' then
-    redis.call('ZADD', SLOTKEY[slot], 0, lexmember(v, m))
+    redis.call('ZADD', key, 0, lexmember(v, m))
   else
-    redis.call('SADD', SLOTKEY[slot] .. v, m)
+    redis.call('SADD', key, m)
   end
 end
 local function rowtype(row)
   return redis.call('TYPE', row)['ok']
+end
+-- true when key is absent or of type t: checked before any write, so that a
+-- key of the wrong type (written by another program) fails the whole call
+-- before it changes anything
+local function typeok(key, t)
+  local k = rowtype(key)
+  return k == 'none' or k == t
 end
 "#
     };
@@ -140,6 +158,22 @@ local function read_numkeys(pos)
   local n = tonumber(ARGV[pos]); pos = pos + 1
   for i = 1, n do NUMKEYS[i] = ARGV[pos]; pos = pos + 1 end
   return pos
+end
+-- nil when row m can be deleted cleanly, else the error reply
+local function delete_check(rowp, ids, m)
+  local row = rowp .. m
+  local t = rowtype(row)
+  if t == 'none' then return nil end
+  if t ~= 'hash' then return {'wrongtype', row} end
+  local rec = parse_rec(redis.call('HGET', row, '#i'))
+  if not rec then return {'badrecord', row} end
+  for _, e in ipairs(rec) do
+    local kind = slotkind(e[1])
+    if kind and not typeok(slotkey(e[1], e[2]), WANT[kind]) then return {'wrongtype', slotkey(e[1], e[2])} end
+  end
+  for _, z in ipairs(NUMKEYS) do if not typeok(z, 'zset') then return {'wrongtype', z} end end
+  if not typeok(ids, 'zset') then return {'wrongtype', ids} end
+  return nil
 end
 -- 1 deleted, 0 absent, -1 not a hash, -2 unreadable record
 local function delete_row(rowp, ids, m)
@@ -163,8 +197,8 @@ end
 ///
 /// KEYS: 1 ids zset, 2 seq, then (declared for cluster routing only) the other
 /// keys the client can name. ARGV: mode (i insert, u update, p put), member ('' to
-/// allocate), numeric-ids flag, row prefix, slot table, checks, writes, numeric
-/// index ops, touched slots with their new values.
+/// allocate), numeric-ids flag, row prefix, hash tag, checks, writes, numeric
+/// index ops, touched slots (by id) with their new values.
 pub static SAVE: Script = Script::new(
     "save",
     concat!(
@@ -173,7 +207,8 @@ pub static SAVE: Script = Script::new(
 local mode, m = ARGV[1], ARGV[2]
 NUMIDS = ARGV[3] == '1'
 local rowp = ARGV[4]
-local pos = read_slots(5)
+TAG = ARGV[5]
+local pos = 6
 local checks, writes, nums, touched = {}, {}, {}, {}
 local n = tonumber(ARGV[pos]); pos = pos + 1
 for i = 1, n do checks[i] = {ARGV[pos], ARGV[pos + 1], ARGV[pos + 2]}; pos = pos + 3 end
@@ -183,7 +218,7 @@ n = tonumber(ARGV[pos]); pos = pos + 1
 for i = 1, n do nums[i] = {ARGV[pos], ARGV[pos + 1], ARGV[pos + 2]}; pos = pos + 3 end
 n = tonumber(ARGV[pos]); pos = pos + 1
 for i = 1, n do
-  local slot, k = tonumber(ARGV[pos]), tonumber(ARGV[pos + 1]); pos = pos + 2
+  local slot, k = ARGV[pos], tonumber(ARGV[pos + 1]); pos = pos + 2
   local vals = {}
   for j = 1, k do vals[j] = ARGV[pos]; pos = pos + 1 end
   touched[#touched + 1] = {slot, vals}
@@ -206,18 +241,38 @@ for _, c in ipairs(checks) do
     return {'conflict', c[1]}
   end
 end
-for _, t in ipairs(touched) do
-  if SLOTKIND[t[1]] == 'u' then
-    for _, v in ipairs(t[2]) do
-      local owner = redis.call('HGET', SLOTKEY[t[1]], v)
-      if owner and owner ~= m then return {'unique', tostring(t[1]), v} end
-    end
-  end
-end
 local rec = {}
 if exists then
   rec = parse_rec(redis.call('HGET', row, '#i'))
   if not rec then return {'badrecord', row} end
+end
+-- every key this call will write must be absent or of its type
+if not typeok(KEYS[1], 'zset') then return {'wrongtype', KEYS[1]} end
+if m == '' and not typeok(KEYS[2], 'string') then return {'wrongtype', KEYS[2]} end
+for _, z in ipairs(nums) do
+  if not typeok(z[1], 'zset') then return {'wrongtype', z[1]} end
+end
+local is_touched = {}
+for _, t in ipairs(touched) do
+  is_touched[t[1]] = true
+  local kind = slotkind(t[1])
+  for _, v in ipairs(t[2]) do
+    if not typeok(slotkey(t[1], v), WANT[kind]) then return {'wrongtype', slotkey(t[1], v)} end
+  end
+end
+for _, e in ipairs(rec) do
+  local kind = slotkind(e[1])
+  if is_touched[e[1]] and kind and not typeok(slotkey(e[1], e[2]), WANT[kind]) then
+    return {'wrongtype', slotkey(e[1], e[2])}
+  end
+end
+for _, t in ipairs(touched) do
+  if slotkind(t[1]) == 'u' then
+    for _, v in ipairs(t[2]) do
+      local owner = redis.call('HGET', slotkey(t[1], v), v)
+      if owner and owner ~= m then return {'unique', t[1], v} end
+    end
+  end
 end
 if m == '' then
   repeat
@@ -237,8 +292,6 @@ for _, z in ipairs(nums) do
   if z[2] == 'a' then redis.call('ZADD', z[1], z[3], m) else redis.call('ZREM', z[1], m) end
 end
 if #touched > 0 then
-  local is_touched = {}
-  for _, t in ipairs(touched) do is_touched[t[1]] = true end
   local kept = {}
   for _, e in ipairs(rec) do
     if is_touched[e[1]] then unindex(e[1], e[2], m) else kept[#kept + 1] = e end
@@ -260,7 +313,7 @@ return {'ok', m}
 /// Deletes rows by key, with their index entries.
 ///
 /// KEYS: 1 ids zset, then the rows (declared). ARGV: numeric-ids flag, row
-/// prefix, slot table, numeric index keys, checks (field, present, value) that
+/// prefix, hash tag, numeric index keys, checks (field, present, value) that
 /// must hold on the first row, then the members.
 pub static DELETE: Script = Script::new(
     "delete",
@@ -270,8 +323,8 @@ pub static DELETE: Script = Script::new(
         r#"
 NUMIDS = ARGV[1] == '1'
 local rowp = ARGV[2]
-local pos = read_slots(3)
-pos = read_numkeys(pos)
+TAG = ARGV[3]
+local pos = read_numkeys(4)
 local n = tonumber(ARGV[pos]); pos = pos + 1
 local checks = {}
 for i = 1, n do checks[i] = {ARGV[pos], ARGV[pos + 1], ARGV[pos + 2]}; pos = pos + 3 end
@@ -285,12 +338,10 @@ if n > 0 then
     if (c[2] == '1' and cur ~= c[3]) or (c[2] ~= '1' and cur) then return {'conflict', c[1]} end
   end
 end
--- check every row first so that nothing is deleted when one is unreadable
+-- check every row first so that nothing is deleted when one cannot be
 for i = pos, #ARGV do
-  local row = rowp .. ARGV[i]
-  local t = rowtype(row)
-  if t ~= 'none' and t ~= 'hash' then return {'wrongtype', row} end
-  if t == 'hash' and not parse_rec(redis.call('HGET', row, '#i')) then return {'badrecord', row} end
+  local err = delete_check(rowp, KEYS[1], ARGV[i])
+  if err then return err end
 end
 local deleted = 0
 for i = pos, #ARGV do
@@ -326,7 +377,8 @@ NUMIDS = ARGV[2] == '1'
 local zkey = ARGV[5]
 local desc = string.sub(ARGV[6], 1, 1) == 'd'
 -- ordering by a sort index: the slot whose value each row records
-local lexslot = tonumber(string.sub(ARGV[6], 2))
+local lexslot = string.sub(ARGV[6], 2)
+if lexslot == '' then lexslot = nil end
 local offset = tonumber(ARGV[7])
 local limit = tonumber(ARGV[8])
 local cphase, cscore, cid = ARGV[9], ARGV[10], ARGV[11]
@@ -334,7 +386,7 @@ local pos = 12
 local fields = {}
 local nf = tonumber(ARGV[pos]); pos = pos + 1
 for i = 1, nf do fields[i] = ARGV[pos]; pos = pos + 1 end
-if mode == 'delete' then pos = read_slots(pos); pos = read_numkeys(pos) end
+if mode == 'delete' then TAG = ARGV[pos]; pos = read_numkeys(pos + 1) end
 
 local function bnum(b)
   if b == '-inf' then return -math.huge, false end
@@ -789,9 +841,8 @@ end
 local found, lp, ls, lm = collect()
 if mode == 'delete' then
   for _, m in ipairs(found) do
-    local t = rowtype(rowp .. m)
-    if t ~= 'none' and t ~= 'hash' then return {'wrongtype', rowp .. m} end
-    if t == 'hash' and not parse_rec(redis.call('HGET', rowp .. m, '#i')) then return {'badrecord', rowp .. m} end
+    local err = delete_check(rowp, ids, m)
+    if err then return err end
   end
   local d = 0
   for _, m in ipairs(found) do
@@ -830,7 +881,7 @@ pub static QUERY: Script = Script::new(
     concat!(
         "#!lua flags=no-writes\n",
         prelude!(),
-        "local NUMKEYS = {}\nlocal function read_numkeys(p) return p end\nlocal function delete_row() return 0 end\n",
+        "local NUMKEYS = {}\nlocal function read_numkeys(p) return p end\nlocal function delete_row() return 0 end\nlocal function delete_check() return nil end\n",
         query_body!()
     ),
 );

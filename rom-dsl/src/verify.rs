@@ -154,13 +154,11 @@ pub fn verify<M: Model, C: redis::ConnectionLike>(conn: &mut C) -> Result<Report
             for (s, slot) in l.slots.iter().enumerate() {
                 for v in crate::record::slot_values(&cells, slot) {
                     want_slot[s].entry(v.clone()).or_default().insert(m.clone());
-                    rec.push(
-                        format!("{s}:{}:", v.len())
-                            .into_bytes()
-                            .into_iter()
-                            .chain(v)
-                            .collect::<Vec<u8>>(),
-                    );
+                    let mut e = slot.id.clone().into_bytes();
+                    e.push(0);
+                    e.extend_from_slice(format!("{}:", v.len()).as_bytes());
+                    e.extend(v);
+                    rec.push(e);
                 }
             }
             let stored: Option<Vec<u8>> =
@@ -295,24 +293,25 @@ pub(crate) fn split_lex<M: Model>(entry: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     Some((v.to_vec(), m.to_vec()))
 }
 
+/// Splits a row's record into its entries, each `id \0 len : value`.
 fn parse_record(s: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < s.len() {
-        let Some(c1) = s[pos..].iter().position(|&b| b == b':') else {
+        let Some(z) = s[pos..].iter().position(|&b| b == 0) else {
             break;
         };
-        let Some(c2) = s[pos + c1 + 1..].iter().position(|&b| b == b':') else {
+        let from = pos + z + 1;
+        let Some(c) = s[from..].iter().position(|&b| b == b':') else {
             break;
         };
-        let len: usize = match std::str::from_utf8(&s[pos + c1 + 1..pos + c1 + 1 + c2])
+        let Some(len) = std::str::from_utf8(&s[from..from + c])
             .ok()
-            .and_then(|x| x.parse().ok())
-        {
-            Some(n) => n,
-            None => break,
+            .and_then(|x| x.parse::<usize>().ok())
+        else {
+            break;
         };
-        let end = (pos + c1 + c2 + 2 + len).min(s.len());
+        let end = (from + c + 1 + len).min(s.len());
         out.push(s[pos..end].to_vec());
         pos = end;
     }

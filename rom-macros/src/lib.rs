@@ -29,12 +29,16 @@ struct ColAttrs {
     eq: Option<bool>,
     numeric: bool,
     checked_u53: bool,
+    /// Where `checked_u53` was written (for an error on a non-`u64` column).
+    checked_span: Option<Span>,
     numeric_span: Option<Span>,
     text: bool,
     prefix: Option<bool>,
     suffix: Option<bool>,
     sort: bool,
     default: Option<Expr>,
+    /// The first attribute other than `primary_key` (for an error on a key).
+    first_other: Option<(Span, String)>,
 }
 
 struct Col<'a> {
@@ -43,19 +47,39 @@ struct Col<'a> {
     attrs: ColAttrs,
 }
 
+/// Primitive types that are not primary key types (for a clearer error than
+/// the unmet `Key` bound).
+const NOT_KEYS: &[&str] = &[
+    "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u128", "usize", "f32", "f64",
+    "bool", "char",
+];
+
 const FIELD_KEYS: &str = "`primary_key`, `unique`, `unique(case_insensitive)`, `index(eq)`, `index(eq, case_insensitive)`, `index(numeric)`, `index(text)`, `index(prefix)`, `index(suffix)`, `index(sort)`, `default = ...`";
 
 fn parse_index(meta: &syn::meta::ParseNestedMeta<'_>, a: &mut ColAttrs) -> syn::Result<()> {
     let mut kind: Option<Ident> = None;
     let mut ci = false;
     let mut checked = false;
+    let mut ci_span: Option<Span> = None;
+    let mut checked_span: Option<Span> = None;
+    if !meta.input.peek(syn::token::Paren) {
+        return Err(meta.error(format!(
+            "`index` needs a kind in parentheses, such as `index(eq)`: {KINDS_HELP}"
+        )));
+    }
     meta.parse_nested_meta(|m| {
         let Some(id) = m.path.get_ident().cloned() else {
             return Err(m.error(KINDS_HELP));
         };
         match id.to_string().as_str() {
-            "case_insensitive" => ci = true,
-            "checked_u53" => checked = true,
+            "case_insensitive" => {
+                ci = true;
+                ci_span = Some(id.span());
+            }
+            "checked_u53" => {
+                checked = true;
+                checked_span = Some(id.span());
+            }
             "eq" | "numeric" | "text" | "prefix" | "suffix" | "sort" => {
                 if kind.is_some() {
                     return Err(m.error(
@@ -76,13 +100,13 @@ fn parse_index(meta: &syn::meta::ParseNestedMeta<'_>, a: &mut ColAttrs) -> syn::
     let k = kind.to_string();
     if checked && k != "numeric" {
         return Err(syn::Error::new(
-            kind.span(),
+            checked_span.unwrap_or(kind.span()),
             "`checked_u53` goes with `index(numeric)`",
         ));
     }
     if ci && !matches!(k.as_str(), "eq" | "prefix" | "suffix") {
         return Err(syn::Error::new(
-            kind.span(),
+            ci_span.unwrap_or(kind.span()),
             format!(
                 "`case_insensitive` goes with `index(eq)`, `index(prefix)`, `index(suffix)` or `unique`, not `index({k})` (full-text words are always case-insensitive)"
             ),
@@ -93,6 +117,7 @@ fn parse_index(meta: &syn::meta::ParseNestedMeta<'_>, a: &mut ColAttrs) -> syn::
         "numeric" => {
             a.numeric = true;
             a.checked_u53 = checked;
+            a.checked_span = checked_span;
             a.numeric_span = Some(kind.span());
         }
         "text" => a.text = true,
@@ -114,6 +139,9 @@ fn col_attrs(field: &syn::Field) -> syn::Result<ColAttrs> {
                     "unknown rom attribute; expected one of {FIELD_KEYS}"
                 )));
             };
+            if id != "primary_key" && a.first_other.is_none() {
+                a.first_other = Some((meta.path.span(), id.clone()));
+            }
             match id.as_str() {
                 "primary_key" => {
                     a.primary_key = Some(meta.path.span());
@@ -126,7 +154,7 @@ fn col_attrs(field: &syn::Field) -> syn::Result<ColAttrs> {
                                 ci = true;
                                 Ok(())
                             } else {
-                                Err(m.error("expected `case_insensitive`"))
+                                Err(m.error("the only option of `unique` is `case_insensitive`: `#[rom(unique(case_insensitive))]`"))
                             }
                         })?;
                     }
@@ -162,6 +190,91 @@ fn option_inner(ty: &Type) -> Option<&Type> {
         syn::GenericArgument::Type(t) => Some(t),
         _ => None,
     }
+}
+
+/// The tokens with every span set to `span`.
+fn respan(ts: TokenStream2, span: Span) -> TokenStream2 {
+    ts.into_iter()
+        .map(|mut t| {
+            if let proc_macro2::TokenTree::Group(g) = &t {
+                let mut n = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                n.set_span(span);
+                t = proc_macro2::TokenTree::Group(n);
+            } else {
+                t.set_span(span);
+            }
+            t
+        })
+        .collect()
+}
+
+/// The type as written, for messages: `Vec<String>`.
+fn type_text(ty: &Type) -> String {
+    quote!(#ty)
+        .to_string()
+        .replace(" < ", "<")
+        .replace("< ", "<")
+        .replace(" <", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",")
+        .replace(" :: ", "::")
+        .replace("& ", "&")
+}
+
+/// An error for a field type that can never be a column: a type no crate can
+/// implement `Value` for (std collections, tuples, arrays, references, the
+/// primitives rom does not store, a nested `Option`). Other types are left to
+/// the `Value` bound, which a user type may meet.
+fn not_a_column_type(ty: &Type) -> Option<syn::Error> {
+    let inner = option_inner(ty).unwrap_or(ty);
+    let text = type_text(inner);
+    let json = format!(
+        "`{text}` cannot be stored in a rom column; store it as JSON in a `Json<{text}>` column (`rom::Json`, for any serde type)"
+    );
+    let msg = match inner {
+        Type::Tuple(_) | Type::Array(_) | Type::Slice(_) => json,
+        Type::Reference(_) => format!(
+            "a column cannot hold a reference (`{text}`); use an owned type such as `String`"
+        ),
+        Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            let id = last.ident.to_string();
+            match id.as_str() {
+                "i8" | "i16" | "i128" | "isize" | "u8" | "u16" | "u128" | "usize"
+                    if p.path.segments.len() == 1 =>
+                {
+                    format!(
+                        "`{id}` cannot be stored in a rom column; integer columns are `i32`, `i64`, `u32` and `u64`"
+                    )
+                }
+                "f32" if p.path.segments.len() == 1 => {
+                    "`f32` cannot be stored in a rom column; use `f64`".to_owned()
+                }
+                "char" if p.path.segments.len() == 1 => {
+                    "`char` cannot be stored in a rom column; use `String`".to_owned()
+                }
+                "str" if p.path.segments.len() == 1 => {
+                    "`str` cannot be stored in a rom column; use `String`".to_owned()
+                }
+                "Option" => format!(
+                    "a nullable column is `Option<T>` once; `Option<{text}>` has nothing more to store"
+                ),
+                "Vec" => {
+                    let byte = matches!(&last.arguments, syn::PathArguments::AngleBracketed(a)
+                        if a.args.len() == 1 && matches!(a.args.first(), Some(syn::GenericArgument::Type(t)) if is_ident_type(t, "u8")));
+                    if byte {
+                        return None;
+                    }
+                    json
+                }
+                "VecDeque" | "HashMap" | "HashSet" | "BTreeMap" | "BTreeSet" | "LinkedList"
+                | "BinaryHeap" => json,
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    Some(syn::Error::new_spanned(inner, msg))
 }
 
 fn is_ident_type(ty: &Type, name: &str) -> bool {
@@ -210,21 +323,30 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let vis = &input.vis;
     let ivis = inner_vis(vis);
     if !input.generics.params.is_empty() {
-        return Err(syn::Error::new(
-            input.generics.span(),
-            "a rom model cannot be generic",
+        return Err(syn::Error::new_spanned(
+            &input.generics,
+            "a rom model cannot be generic: its columns and Redis keys are fixed when it is compiled; declare one struct per stored type (a generic value can be a `Json<T>` column of a concrete `T`)",
         ));
     }
-    let Data::Struct(data) = &input.data else {
-        return Err(syn::Error::new(
-            name.span(),
-            "`#[derive(Model)]` needs a struct with named fields",
-        ));
+    let data = match &input.data {
+        Data::Struct(data) => data,
+        Data::Enum(e) => {
+            return Err(syn::Error::new(
+                e.enum_token.span,
+                "`#[derive(Model)]` needs a struct with named fields, not an enum; to store an enum, make it a `Json<...>` column of a model (it needs serde's `Serialize` and `Deserialize`)",
+            ));
+        }
+        Data::Union(u) => {
+            return Err(syn::Error::new(
+                u.union_token.span,
+                "`#[derive(Model)]` needs a struct with named fields, not a union",
+            ));
+        }
     };
     let Fields::Named(fields) = &data.fields else {
         return Err(syn::Error::new(
             name.span(),
-            "`#[derive(Model)]` needs a struct with named fields",
+            "`#[derive(Model)]` needs a struct with named fields: each field is a column, named by the field; write `struct Name { #[rom(primary_key)] id: Option<u64>, ... }`",
         ));
     };
 
@@ -260,7 +382,8 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 }
                 together.push((cols, ci, span));
             } else {
-                return Err(meta.error("unknown rom attribute; expected `table = name`, `namespace = \"...\"` or `unique_together(a, b)`"));
+                let what = meta.path.get_ident().map_or_else(String::new, |i| format!(" `{i}`"));
+                return Err(meta.error(format!("unknown rom attribute{what} on a model; expected `table = name`, `namespace = \"...\"` or `unique_together(a, b)` (index attributes go on the fields)")));
             }
             Ok(())
         })?;
@@ -292,20 +415,41 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 || attrs.numeric
                 || attrs.default.is_some()
             {
+                let (at, what) = attrs
+                    .first_other
+                    .clone()
+                    .unwrap_or((span, "the other attributes".to_owned()));
                 return Err(syn::Error::new(
-                    span,
-                    "the primary key is unique and indexed already; remove the other rom attributes from it",
+                    at,
+                    format!(
+                        "the primary key is unique and indexed already; remove `{what}` from it"
+                    ),
                 ));
             }
             let auto = option_inner(&f.ty).is_some();
-            if auto && !option_inner(&f.ty).is_some_and(|t| is_ident_type(t, "u64")) {
+            if let Some(inner) = option_inner(&f.ty).filter(|t| !is_ident_type(t, "u64")) {
+                return Err(syn::Error::new(
+                    inner.span(),
+                    "an auto-increment primary key is `Option<u64>`; a natural key is `u64`, `String` or `Uuid`",
+                ));
+            }
+            // a primitive that is not a key type (other types meet the `Key` bound)
+            if let Some(t) = NOT_KEYS.iter().find(|t| is_ident_type(&f.ty, t)) {
                 return Err(syn::Error::new(
                     f.ty.span(),
-                    "an auto-increment primary key is `Option<u64>`; a natural key is `u64`, `String` or `Uuid`",
+                    format!(
+                        "`{t}` cannot be a primary key: a natural key is `u64`, `String` or `Uuid`, and an auto-increment key is `Option<u64>`"
+                    ),
                 ));
             }
             pk = Some((ident, &f.ty, auto));
             continue;
+        }
+        if let (Some(d), Some(_)) = (&attrs.default, option_inner(&f.ty)) {
+            return Err(syn::Error::new(
+                d.span(),
+                "`default` applies to required fields: an `Option` field reads a missing value as `None`",
+            ));
         }
         if sname == "table" || sname.starts_with("__") {
             return Err(syn::Error::new(
@@ -314,6 +458,23 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                     "`{sname}` is reserved by rom (the table module has a `table` item); rename the field"
                 ),
             ));
+        }
+        if let Some(e) = not_a_column_type(&f.ty) {
+            return Err(e);
+        }
+        if let Some(span) = attrs.checked_span {
+            let inner = option_inner(&f.ty).unwrap_or(&f.ty);
+            if let Some(t) = ["i32", "i64", "u32", "f64", "bool"]
+                .iter()
+                .find(|t| is_ident_type(inner, t))
+            {
+                return Err(syn::Error::new(
+                    span,
+                    format!(
+                        "`checked_u53` is only for `u64` columns; remove it: `#[rom(index(numeric))]` on `{t}` needs no option"
+                    ),
+                ));
+            }
         }
         if attrs.numeric && !attrs.checked_u53 {
             let inner = option_inner(&f.ty).unwrap_or(&f.ty);
@@ -344,10 +505,23 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         for n in names {
             match cols.iter().position(|c| c.ident == n) {
                 Some(p) => pos.push(p),
-                None => {
+                None if n == pk_ident => {
                     return Err(syn::Error::new(
                         n.span(),
-                        format!("`{n}` is not a column of `{name}`"),
+                        format!(
+                            "`{n}` is the primary key of `{name}`, unique by itself; `unique_together` names two or more other columns"
+                        ),
+                    ));
+                }
+                None => {
+                    let known = cols
+                        .iter()
+                        .map(|c| format!("`{}`", c.ident))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    return Err(syn::Error::new(
+                        n.span(),
+                        format!("`{n}` is not a column of `{name}`; its columns are {known}"),
                     ));
                 }
             }
@@ -463,9 +637,11 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         };
         reads.push(quote!(#ident: row.column::<#ty>(#sname, #default)?));
 
+        // errors about the value type point at it (`f64` in `Option<f64>`)
+        let vspan = option_inner(ty).unwrap_or(ty).span();
         let has_slot = in_slot(i, false) || in_slot(i, true);
         let eq_key = if has_slot {
-            quote_spanned! {ty.span()=>
+            quote_spanned! {vspan=>
                 match fold {
                     ::rom::__private::Fold::Exact => <Self::Value as ::rom::__private::EqKey>::eq_bytes(v),
                     ::rom::__private::Fold::CaseInsensitive => <Self::Value as ::rom::__private::EqKey>::folded_bytes(v),
@@ -478,9 +654,9 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             })
         };
         let score_fn = if numeric && c.attrs.checked_u53 {
-            quote_spanned!(ty.span()=> ::rom::__private::score_u53(v))
+            quote_spanned!(vspan=> ::rom::__private::score_u53(v))
         } else if numeric {
-            quote_spanned!(ty.span()=> <Self::Value as ::rom::__private::Scored>::score(v))
+            quote_spanned!(vspan=> <Self::Value as ::rom::__private::Scored>::score(v))
         } else {
             quote!({
                 let _ = v;
@@ -488,7 +664,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             })
         };
         let text_fn = if texty {
-            quote_spanned!(ty.span()=> ::core::option::Option::Some(<Self::Value as ::rom::__private::Text>::as_text(v)))
+            quote_spanned!(vspan=> ::core::option::Option::Some(<Self::Value as ::rom::__private::Text>::as_text(v)))
         } else {
             quote!({
                 let _ = v;
@@ -527,11 +703,15 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         });
         let ty_in = quote_spanned!(ty.span()=> super::#alias);
         let doc = format!("The `{sname}` column of [`{name}`](super::{name}).");
+        // spanned at the field, so that "the trait `EqFilterable` is not
+        // implemented for `bio`" points at the field to annotate
+        let col_vis = respan(ivis.clone(), ident.span());
+        let col_struct = quote_spanned!(ident.span()=> #col_vis struct #ident;);
         col_items.push(quote! {
             #[doc = #doc]
             #[allow(non_camel_case_types)]
             #[derive(Debug, Clone, Copy, Default)]
-            #ivis struct #ident;
+            #col_struct
             impl ::rom::__private::Column for #ident {
                 type Model = super::#name;
                 type Value = <#ty_in as ::rom::__private::Field>::Inner;
