@@ -65,3 +65,30 @@ pub mod prelude {
     pub use rom_dsl::prelude::*;
     pub use rom_macros::Model;
 }
+
+/// The chapters of the book (`book/src/*.md`): every Rust example in them is a
+/// doctest of this crate, compiled and run by `cargo test --all-features --doc`
+/// (`tests/book.rs` checks that no chapter is left out of this list).
+#[cfg(doctest)]
+mod book {
+    macro_rules! chapters {
+        ($($name:ident => $file:literal,)*) => {$(
+            #[doc = include_str!(concat!("../book/src/", $file))]
+            pub struct $name;
+        )*};
+    }
+    chapters! {
+        Introduction => "introduction.md",
+        GettingStarted => "getting-started.md",
+        Models => "models.md",
+        Indexes => "indexes.md",
+        Queries => "queries.md",
+        Errors => "errors.md",
+        Writes => "writes.md",
+        Async => "async.md",
+        Testing => "testing.md",
+        KeyLayout => "key-layout.md",
+        Performance => "performance.md",
+        Limits => "limits.md",
+    }
+}

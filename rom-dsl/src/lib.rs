@@ -22,7 +22,7 @@ pub use index::{
     Column, EqFilterable, LikeFilterable, PrefixFilterable, RangeFilterable, Sortable,
     SuffixFilterable, Table, TextFilterable,
 };
-pub use model::{Key, Model};
+pub use model::{IntoKey, Key, Model};
 pub use plan::Plan;
 pub use query::{Filter, OptionalExtension, Order, Query, QueryDsl};
 pub use record::{Crud, Record};

@@ -338,6 +338,56 @@ impl Key for uuid::Uuid {
     }
 }
 
+/// What `get` and `exists` accept as a key: the key type itself (or a
+/// reference), `&str` for a `String` key, and any integer for a `u64` key, so
+/// that `User::get(&mut conn, 1)` compiles. A value no key can have (a
+/// negative id) finds no row.
+///
+/// ```
+/// use rom_dsl::model::IntoKey;
+/// assert_eq!(IntoKey::<u64>::into_key(7), Some(7));
+/// assert_eq!(IntoKey::<u64>::into_key(-1i64), None);
+/// assert_eq!(IntoKey::<String>::into_key("FR"), Some("FR".to_string()));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a key of type `{K}`",
+    label = "not a `{K}` key",
+    note = "pass the model's key type `{K}` (a `String` key also takes a `&str`, a `u64` key any integer)"
+)]
+pub trait IntoKey<K> {
+    /// The key, or `None` when no row can have it.
+    fn into_key(self) -> Option<K>;
+}
+#[diagnostic::do_not_recommend]
+impl<K: Key> IntoKey<K> for K {
+    fn into_key(self) -> Option<K> {
+        Some(self)
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<K: Key> IntoKey<K> for &K {
+    fn into_key(self) -> Option<K> {
+        Some(self.clone())
+    }
+}
+#[diagnostic::do_not_recommend]
+impl IntoKey<String> for &str {
+    fn into_key(self) -> Option<String> {
+        Some(self.to_owned())
+    }
+}
+macro_rules! int_keys {
+    ($($t:ty),*) => {$(
+        #[diagnostic::do_not_recommend]
+        impl IntoKey<u64> for $t {
+            fn into_key(self) -> Option<u64> {
+                u64::try_from(self).ok()
+            }
+        }
+    )*};
+}
+int_keys!(i32, i64, u32, usize);
+
 /// One column of one row, as it will be written: stored bytes and the index
 /// entries derived from the typed value. Built by the generated
 /// [`Model::cells`].

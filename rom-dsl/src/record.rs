@@ -2,7 +2,7 @@
 //! [`Plan`] (one script call) that a sync or an async connection runs.
 
 use crate::error::{Error, Result, show};
-use crate::model::{Cell, Fold, Key, Layout, Model, RowData, Slot, SlotKind, Source};
+use crate::model::{Cell, Fold, IntoKey, Key, Layout, Model, RowData, Slot, SlotKind, Source};
 use crate::plan::{Call, Plan};
 use crate::script;
 use crate::value::{float_repr, lex_escape, reversed, words};
@@ -361,17 +361,25 @@ pub trait Crud: Model {
     /// Loads the row with this key.
     fn get<C: redis::ConnectionLike + ?Sized>(
         conn: &mut C,
-        key: impl Into<Self::Key>,
+        key: impl IntoKey<Self::Key>,
     ) -> Result<Option<Record<Self>>> {
-        Ok(get_plan(&[key.into()]).run(conn)?.into_iter().next())
+        let Some(key) = key.into_key() else {
+            return Ok(None);
+        };
+        Ok(get_plan(&[key]).run(conn)?.into_iter().next())
     }
     /// [`Crud::get`] on an async connection.
     fn get_async<C: redis::aio::ConnectionLike + Send>(
         conn: &mut C,
-        key: impl Into<Self::Key>,
+        key: impl IntoKey<Self::Key>,
     ) -> impl Future<Output = Result<Option<Record<Self>>>> + Send {
-        let plan = get_plan::<Self>(&[key.into()]);
-        async move { Ok(plan.run_async(conn).await?.into_iter().next()) }
+        let plan = key.into_key().map(|k| get_plan::<Self>(&[k]));
+        async move {
+            match plan {
+                Some(p) => Ok(p.run_async(conn).await?.into_iter().next()),
+                None => Ok(None),
+            }
+        }
     }
     /// Loads many rows in one round trip, in the order of `keys`; keys with no
     /// row are skipped.
@@ -402,17 +410,25 @@ pub trait Crud: Model {
     /// Whether a row with this key exists.
     fn exists<C: redis::ConnectionLike + ?Sized>(
         conn: &mut C,
-        key: impl Into<Self::Key>,
+        key: impl IntoKey<Self::Key>,
     ) -> Result<bool> {
-        Self::exists_plan(&key.into()).run(conn)
+        match key.into_key() {
+            Some(k) => Self::exists_plan(&k).run(conn),
+            None => Ok(false),
+        }
     }
     /// [`Crud::exists`] on an async connection.
     fn exists_async<C: redis::aio::ConnectionLike + Send>(
         conn: &mut C,
-        key: impl Into<Self::Key>,
+        key: impl IntoKey<Self::Key>,
     ) -> impl Future<Output = Result<bool>> + Send {
-        let plan = Self::exists_plan(&key.into());
-        async move { plan.run_async(conn).await }
+        let plan = key.into_key().map(|k| Self::exists_plan(&k));
+        async move {
+            match plan {
+                Some(p) => p.run_async(conn).await,
+                None => Ok(false),
+            }
+        }
     }
     /// The plan of [`Crud::delete_many`]: returns how many rows were deleted.
     fn delete_plan(keys: &[Self::Key]) -> Plan<u64> {

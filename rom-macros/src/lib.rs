@@ -413,6 +413,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             if attrs.unique.is_some()
                 || attrs.eq.is_some()
                 || attrs.numeric
+                || attrs.text
+                || attrs.prefix.is_some()
+                || attrs.suffix.is_some()
+                || attrs.sort
                 || attrs.default.is_some()
             {
                 let (at, what) = attrs

@@ -1,0 +1,13 @@
+// `index` without a kind.
+use rom::prelude::*;
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[rom(table = things)]
+pub struct Thing {
+    #[rom(primary_key)]
+    pub id: Option<u64>,
+    #[rom(index)]
+    pub price: i64,
+}
+
+fn main() {}

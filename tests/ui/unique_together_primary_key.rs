@@ -1,0 +1,13 @@
+// `unique_together` naming the primary key.
+use rom::prelude::*;
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[rom(table = things, unique_together(id, title))]
+pub struct Thing {
+    #[rom(primary_key)]
+    pub id: Option<u64>,
+    pub owner: u64,
+    pub title: String,
+}
+
+fn main() {}
