@@ -234,3 +234,12 @@ fn batches_are_one_round_trip_with_a_result_per_row() {
     assert_eq!(res.iter().filter(|r| r.is_ok()).count(), recs.len() - 1);
     assert_clean::<User>(c.inner_mut());
 }
+
+#[test]
+fn deleting_a_key_listed_twice_counts_it_once() {
+    let (_s, mut c) = server();
+    let a = user("a@x.io", "A", 1, 0.0).insert(&mut c).unwrap();
+    let id = a.id.unwrap();
+    assert_eq!(User::delete_many(&mut c, &[id, id, 99]).unwrap(), 1);
+    assert_clean::<User>(&mut c);
+}

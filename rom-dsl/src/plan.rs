@@ -31,9 +31,17 @@ pub struct Plan<T> {
     pub(crate) keys: Vec<Vec<u8>>,
     pub(crate) args: Vec<Vec<u8>>,
     pub(crate) steps: Vec<String>,
+    /// Steps described only when `explain()` asks (a query's are not cheap).
+    pub(crate) lazy_steps: Option<LazySteps>,
     pub(crate) decode: Decoder<T>,
     pub(crate) read_only: bool,
+    /// Error replies go to the decoder (which turns them into typed errors)
+    /// instead of failing the call.
+    pub(crate) raw_errors: bool,
 }
+
+/// Steps of a plan, described on demand.
+pub(crate) type LazySteps = Box<dyn Fn() -> Vec<String> + Send>;
 
 impl<T> std::fmt::Debug for Plan<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -54,14 +62,28 @@ impl<T> Plan<T> {
             keys,
             args,
             steps: Vec::new(),
+            lazy_steps: None,
             decode: Box::new(decode),
             read_only: false,
+            raw_errors: false,
         }
     }
 
     /// Adds a human-readable step to the explanation.
     pub fn step(mut self, s: impl Into<String>) -> Self {
         self.steps.push(s.into());
+        self
+    }
+
+    /// Adds steps that are described only when the plan is explained.
+    pub(crate) fn steps_with(mut self, f: impl Fn() -> Vec<String> + Send + 'static) -> Self {
+        self.lazy_steps = Some(Box::new(f));
+        self
+    }
+
+    /// Hands error replies to the decoder.
+    pub(crate) fn with_raw_errors(mut self) -> Self {
+        self.raw_errors = true;
         self
     }
 
@@ -110,8 +132,10 @@ impl<T> Plan<T> {
             keys: self.keys,
             args: self.args,
             steps: self.steps,
+            lazy_steps: self.lazy_steps,
             decode: Box::new(move |v| decode(v).and_then(f)),
             read_only: self.read_only,
+            raw_errors: self.raw_errors,
         }
     }
 
@@ -144,52 +168,71 @@ impl<T> Plan<T> {
                 );
             }
         }
-        for s in &self.steps {
+        let lazy = self.lazy_steps.as_ref().map(|f| f()).unwrap_or_default();
+        for s in self.steps.iter().chain(&lazy) {
             let _ = writeln!(out, "  - {s}");
         }
         out
     }
 
-    pub(crate) fn cmds(&self) -> (redis::Cmd, Option<redis::Cmd>) {
+    /// The command sent first: EVALSHA for a script.
+    pub(crate) fn first_cmd(&self) -> redis::Cmd {
         match self.call {
             Call::Command(name) => {
                 let mut c = redis::cmd(name);
                 c.arg(&self.keys).arg(&self.args);
-                (c, None)
+                c
             }
             Call::Script(s) => {
-                let (by_sha, by_source) = if self.read_only {
-                    ("EVALSHA_RO", "EVAL_RO")
+                let mut c = redis::cmd(if self.read_only {
+                    "EVALSHA_RO"
                 } else {
-                    ("EVALSHA", "EVAL")
-                };
-                let mut sha = redis::cmd(by_sha);
-                sha.arg(s.sha())
+                    "EVALSHA"
+                });
+                c.arg(s.sha())
                     .arg(self.keys.len())
                     .arg(&self.keys)
                     .arg(&self.args);
-                let mut eval = redis::cmd(by_source);
-                eval.arg(s.source())
-                    .arg(self.keys.len())
-                    .arg(&self.keys)
-                    .arg(&self.args);
-                (sha, Some(eval))
+                c
             }
+        }
+    }
+
+    /// The command sent when the server answered NOSCRIPT: EVAL with the
+    /// source (built only then: it carries the whole script).
+    pub(crate) fn fallback_cmd(&self) -> Option<redis::Cmd> {
+        match self.call {
+            Call::Command(_) => None,
+            Call::Script(s) => {
+                let mut c = redis::cmd(if self.read_only { "EVAL_RO" } else { "EVAL" });
+                c.arg(s.source())
+                    .arg(self.keys.len())
+                    .arg(&self.keys)
+                    .arg(&self.args);
+                Some(c)
+            }
+        }
+    }
+
+    fn check_reply(&self, v: redis::Value) -> redis::RedisResult<redis::Value> {
+        if self.raw_errors && !noscript_reply(&v) {
+            Ok(v)
+        } else {
+            v.extract_error()
         }
     }
 
     /// Runs the plan on a synchronous connection: one round trip (two only when
     /// the server lost its script cache).
     pub fn run<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<T> {
-        let (first, fallback) = self.cmds();
         let v = match conn
-            .req_command(&first)
-            .and_then(redis::Value::extract_error)
+            .req_command(&self.first_cmd())
+            .and_then(|v| self.check_reply(v))
         {
-            Err(e) if is_noscript(&e) && fallback.is_some() => {
-                let f = fallback.as_ref().map_or(&first, |f| f);
-                conn.req_command(f).and_then(redis::Value::extract_error)?
-            }
+            Err(e) if is_noscript(&e) => match self.fallback_cmd() {
+                Some(f) => conn.req_command(&f).and_then(|v| self.check_reply(v))?,
+                None => return Err(e.into()),
+            },
             other => other?,
         };
         (self.decode)(v)
@@ -198,18 +241,15 @@ impl<T> Plan<T> {
     /// Runs the plan on an asynchronous connection (`MultiplexedConnection`,
     /// `ConnectionManager`, a cluster connection...).
     pub async fn run_async<C: redis::aio::ConnectionLike + Send>(self, conn: &mut C) -> Result<T> {
-        let (first, fallback) = self.cmds();
-        let v = match conn
-            .req_packed_command(&first)
-            .await
-            .and_then(redis::Value::extract_error)
-        {
-            Err(e) if is_noscript(&e) && fallback.is_some() => {
-                let f = fallback.as_ref().map_or(&first, |f| f);
-                conn.req_packed_command(f)
-                    .await
-                    .and_then(redis::Value::extract_error)?
-            }
+        let first = conn.req_packed_command(&self.first_cmd()).await;
+        let v = match first.and_then(|v| self.check_reply(v)) {
+            Err(e) if is_noscript(&e) => match self.fallback_cmd() {
+                Some(f) => {
+                    let again = conn.req_packed_command(&f).await;
+                    again.and_then(|v| self.check_reply(v))?
+                }
+                None => return Err(e.into()),
+            },
             other => other?,
         };
         (self.decode)(v)
@@ -242,20 +282,19 @@ pub fn run_all<T, C: redis::ConnectionLike + ?Sized>(
     if plans.is_empty() {
         return Ok(Vec::new());
     }
-    let cmds: Vec<(redis::Cmd, Option<redis::Cmd>)> = plans.iter().map(Plan::cmds).collect();
     let mut pipe = redis::pipe();
-    for (c, _) in &cmds {
-        pipe.add_command(c.clone());
+    for p in &plans {
+        pipe.add_command(p.first_cmd());
     }
-    let mut replies = conn.req_packed_commands(&pipe.get_packed_pipeline(), 0, cmds.len())?;
+    let mut replies = conn.req_packed_commands(&pipe.get_packed_pipeline(), 0, plans.len())?;
     let retry: Vec<usize> = (0..replies.len())
-        .filter(|&i| noscript_reply(&replies[i]) && cmds[i].1.is_some())
+        .filter(|&i| noscript_reply(&replies[i]) && plans[i].fallback_cmd().is_some())
         .collect();
     if !retry.is_empty() {
         let mut again = redis::pipe();
         for &i in &retry {
-            if let Some(f) = &cmds[i].1 {
-                again.add_command(f.clone());
+            if let Some(f) = plans[i].fallback_cmd() {
+                again.add_command(f);
             }
         }
         for (i, v) in retry.iter().zip(conn.req_packed_commands(
@@ -277,20 +316,19 @@ pub async fn run_all_async<T, C: redis::aio::ConnectionLike + Send>(
     if plans.is_empty() {
         return Ok(Vec::new());
     }
-    let cmds: Vec<(redis::Cmd, Option<redis::Cmd>)> = plans.iter().map(Plan::cmds).collect();
     let mut pipe = redis::pipe();
-    for (c, _) in &cmds {
-        pipe.add_command(c.clone());
+    for p in &plans {
+        pipe.add_command(p.first_cmd());
     }
-    let mut replies = conn.req_packed_commands(&pipe, 0, cmds.len()).await?;
+    let mut replies = conn.req_packed_commands(&pipe, 0, plans.len()).await?;
     let retry: Vec<usize> = (0..replies.len())
-        .filter(|&i| noscript_reply(&replies[i]) && cmds[i].1.is_some())
+        .filter(|&i| noscript_reply(&replies[i]) && plans[i].fallback_cmd().is_some())
         .collect();
     if !retry.is_empty() {
         let mut again = redis::pipe();
         for &i in &retry {
-            if let Some(f) = &cmds[i].1 {
-                again.add_command(f.clone());
+            if let Some(f) = plans[i].fallback_cmd() {
+                again.add_command(f);
             }
         }
         let more = conn.req_packed_commands(&again, 0, retry.len()).await?;
@@ -309,7 +347,7 @@ fn finish_all<T>(plans: Vec<Plan<T>>, replies: Vec<redis::Value>) -> Vec<Result<
     plans
         .into_iter()
         .zip(replies)
-        .map(|(p, v)| match v.extract_error() {
+        .map(|(p, v)| match p.check_reply(v) {
             Ok(v) => (p.decode)(v),
             Err(e) => Err(e.into()),
         })

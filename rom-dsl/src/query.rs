@@ -746,22 +746,30 @@ impl<M: Model> Query<M> {
             Mode::Delete => "delete matches",
         };
         let (keys, args, script) = self.plan_raw(mode, cursor)?;
-        let mut p = Plan::new(Call::Script(script), keys, args, decode);
-        p = p.step(format!("filter: {}", describe(&self.root())));
-        p = p.step(match &self.order {
-            Some((_, d, n, _)) => format!(
-                "order: {n} {}, ties by key, nulls last",
-                if *d { "desc" } else { "asc" }
+        let q = self.clone();
+        // described only when explained: building the text costs more than
+        // planning the query
+        Ok(Plan::new(Call::Script(script), keys, args, decode).steps_with(move || q.steps(what)))
+    }
+
+    fn steps(&self, what: &str) -> Vec<String> {
+        vec![
+            format!("filter: {}", describe(&self.root())),
+            match &self.order {
+                Some((_, d, n, _)) => format!(
+                    "order: {n} {}, ties by key, nulls last",
+                    if *d { "desc" } else { "asc" }
+                ),
+                None => "order: by key".to_owned(),
+            },
+            format!(
+                "page: offset {}, limit {}",
+                self.offset,
+                self.limit.map_or("none".into(), |l| l.to_string())
             ),
-            None => "order: by key".to_owned(),
-        });
-        p = p.step(format!(
-            "page: offset {}, limit {}",
-            self.offset,
-            self.limit.map_or("none".into(), |l| l.to_string())
-        ));
-        p = p.step("plan: intersect smallest index first (sizes from SCARD/ZCOUNT); walk the order index instead when offset+limit is small against the matches");
-        Ok(p.step(what))
+            "plan: intersect smallest index first (sizes from SCARD/ZCOUNT); walk the order index instead when offset+limit is small against the matches".to_owned(),
+            what.to_owned(),
+        ]
     }
 
     /// The plan that loads the matching rows.
@@ -807,10 +815,33 @@ impl<M: Model> Query<M> {
 
     /// The plan that counts the matches (after offset, up to the limit).
     pub fn count_plan(&self) -> Result<Plan<u64>> {
-        self.plan(Mode::Count, None, |v| match v {
+        self.check()?;
+        let (offset, limit) = (self.offset, self.limit);
+        let page = move |n: u64| {
+            let n = n.saturating_sub(offset);
+            limit.map_or(n, |l| n.min(l))
+        };
+        let int = |v: redis::Value| match v {
             redis::Value::Int(n) => Ok(n.max(0) as u64),
             other => Err(Error::decode(b"(count)", None, format!("{other:?}"))),
-        })
+        };
+        // one index answers alone: a plain command, no script
+        let direct = match self.filters.as_slice() {
+            [] => Some(("ZCARD", vec![M::layout().ids.clone()], vec![])),
+            [Node::Range(k, lo, hi)] => Some((
+                "ZCOUNT",
+                vec![k.clone()],
+                vec![lo.clone().into_bytes(), hi.clone().into_bytes()],
+            )),
+            [Node::Set(k)] => Some(("SCARD", vec![k.clone()], vec![])),
+            _ => None,
+        };
+        if let Some((cmd, keys, args)) = direct {
+            let p = Plan::new(Call::Command(cmd), keys, args, move |v| int(v).map(page));
+            let q = self.clone();
+            return Ok(p.steps_with(move || q.steps("count (one index: a plain command)")));
+        }
+        self.plan(Mode::Count, None, int)
     }
 
     /// The plan that tells whether anything matches.

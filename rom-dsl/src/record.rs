@@ -866,6 +866,14 @@ pub(crate) fn decode_row<M: Model>(
         redis::Value::BulkString(e) => {
             return Err(Error::decode(&key_bytes, None, show(&e)));
         }
+        redis::Value::ServerError(e) => {
+            return Err(Error::decode(
+                &key_bytes,
+                None,
+                e.details()
+                    .map_or_else(|| e.code().to_owned(), |d| format!("{} {d}", e.code())),
+            ));
+        }
         redis::Value::SimpleString(e) => {
             return Err(Error::decode(&key_bytes, None, e));
         }
@@ -905,6 +913,19 @@ fn bulk(v: redis::Value, key: &[u8]) -> Result<Vec<u8>> {
 
 fn get_plan<M: Model>(keys: &[M::Key]) -> Plan<Vec<Record<M>>> {
     let l = M::layout();
+    if let [key] = keys {
+        // one row: a plain HGETALL, whose error reply (a key of another type)
+        // becomes a decode error naming the key
+        let member = key.to_member();
+        return Plan::new(
+            Call::Command("HGETALL"),
+            vec![l.row_key(&member)],
+            vec![],
+            move |v| Ok(decode_row::<M>(&member, v)?.into_iter().collect()),
+        )
+        .with_raw_errors()
+        .step(format!("HGETALL one row of {}", M::SCHEMA.name));
+    }
     let members: Vec<Vec<u8>> = keys.iter().map(Key::to_member).collect();
     let row_keys: Vec<Vec<u8>> = members.iter().map(|m| l.row_key(m)).collect();
     let n = keys.len();

@@ -159,14 +159,17 @@ local function read_numkeys(pos)
   for i = 1, n do NUMKEYS[i] = ARGV[pos]; pos = pos + 1 end
   return pos
 end
+-- the records read by delete_check, for delete_row (false: no row)
+local CHECKED = {}
 -- nil when row m can be deleted cleanly, else the error reply
 local function delete_check(rowp, ids, m)
   local row = rowp .. m
   local t = rowtype(row)
-  if t == 'none' then return nil end
+  if t == 'none' then CHECKED[m] = false; return nil end
   if t ~= 'hash' then return {'wrongtype', row} end
   local rec = parse_rec(redis.call('HGET', row, '#i'))
   if not rec then return {'badrecord', row} end
+  CHECKED[m] = rec
   for _, e in ipairs(rec) do
     local kind = slotkind(e[1])
     if kind and not typeok(slotkey(e[1], e[2]), WANT[kind]) then return {'wrongtype', slotkey(e[1], e[2])} end
@@ -178,15 +181,20 @@ end
 -- 1 deleted, 0 absent, -1 not a hash, -2 unreadable record
 local function delete_row(rowp, ids, m)
   local row = rowp .. m
-  local t = rowtype(row)
-  if t == 'none' then return 0 end
-  if t ~= 'hash' then return -1 end
-  local rec = parse_rec(redis.call('HGET', row, '#i'))
-  if not rec then return -2 end
+  local rec = CHECKED[m]
+  if rec == false then return 0 end
+  if rec == nil then
+    local t = rowtype(row)
+    if t == 'none' then return 0 end
+    if t ~= 'hash' then return -1 end
+    rec = parse_rec(redis.call('HGET', row, '#i'))
+    if not rec then return -2 end
+  end
   for _, e in ipairs(rec) do unindex(e[1], e[2], m) end
   for _, z in ipairs(NUMKEYS) do redis.call('ZREM', z, m) end
   redis.call('ZREM', ids, m)
   redis.call('DEL', row)
+  CHECKED[m] = false
   return 1
 end
 "#
@@ -242,7 +250,8 @@ for _, c in ipairs(checks) do
   end
 end
 local rec = {}
-if exists then
+-- the record matters only when a keyed index changes
+if exists and #touched > 0 then
   rec = parse_rec(redis.call('HGET', row, '#i'))
   if not rec then return {'badrecord', row} end
 end
@@ -285,13 +294,8 @@ for _, w in ipairs(writes) do
   if w[2] == 's' then hset[#hset + 1] = w[1]; hset[#hset + 1] = w[3]
   else hdel[#hdel + 1] = w[1] end
 end
-if #hdel > 1 then redis.call('HDEL', unpack(hdel)) end
-if #hset > 1 then redis.call('HSET', unpack(hset)) end
-redis.call('ZADD', KEYS[1], NUMIDS and m or 0, m)
-for _, z in ipairs(nums) do
-  if z[2] == 'a' then redis.call('ZADD', z[1], z[3], m) else redis.call('ZREM', z[1], m) end
-end
 if #touched > 0 then
+  -- move the touched slots' entries, and write the new record with the row
   local kept = {}
   for _, e in ipairs(rec) do
     if is_touched[e[1]] then unindex(e[1], e[2], m) else kept[#kept + 1] = e end
@@ -302,8 +306,15 @@ if #touched > 0 then
       kept[#kept + 1] = {t[1], v}
     end
   end
-  if #kept > 0 then redis.call('HSET', row, '#i', show_rec(kept))
-  else redis.call('HDEL', row, '#i') end
+  if #kept > 0 then hset[#hset + 1] = '#i'; hset[#hset + 1] = show_rec(kept)
+  else hdel[#hdel + 1] = '#i' end
+end
+if #hdel > 1 then redis.call('HDEL', unpack(hdel)) end
+if #hset > 1 then redis.call('HSET', unpack(hset)) end
+-- an existing row is listed already
+if not exists then redis.call('ZADD', KEYS[1], NUMIDS and m or 0, m) end
+for _, z in ipairs(nums) do
+  if z[2] == 'a' then redis.call('ZADD', z[1], z[3], m) else redis.call('ZREM', z[1], m) end
 end
 return {'ok', m}
 "#
@@ -591,12 +602,39 @@ local function size(nd)
   nd.size = s
   return s
 end
+-- batches the membership tests of a list of rows: one ZMSCORE or SMISMEMBER
+-- per index and chunk instead of a call per row; has() reads the cache
+local function prefetch(nd, list)
+  local op = nd.op
+  if op == 'R' or op == 'S' then
+    nd.cache = nd.cache or {}
+    for i = 1, #list, 500 do
+      local part = {}
+      for j = i, math.min(i + 499, #list) do part[#part + 1] = list[j] end
+      if op == 'R' then
+        local r = redis.call('ZMSCORE', nd.key, unpack(part))
+        for j, m in ipairs(part) do nd.cache[m] = r[j] end
+      else
+        local r = redis.call('SMISMEMBER', nd.key, unpack(part))
+        for j, m in ipairs(part) do nd.cache[m] = r[j] == 1 end
+      end
+    end
+  elseif op == 'A' or op == 'O' then
+    for _, k in ipairs(nd.kids) do prefetch(k, list) end
+  elseif op == 'N' then
+    prefetch(nd.kid, list)
+  end
+end
 local function has(nd, m)
   local op = nd.op
-  if op == 'S' then return redis.call('SISMEMBER', nd.key, m) == 1
+  if op == 'S' then
+    if nd.cache then local c = nd.cache[m]; if c ~= nil then return c end end
+    return redis.call('SISMEMBER', nd.key, m) == 1
   elseif op == 'U' then return owner(nd) == m
   elseif op == 'R' then
-    local s = redis.call('ZSCORE', nd.key, m)
+    local s
+    if nd.cache then s = nd.cache[m] end
+    if s == nil then s = redis.call('ZSCORE', nd.key, m) end
     if not s then return false end
     s = tonumber(s)
     if nd.loex then if s <= nd.lon then return false end elseif s < nd.lon then return false end
@@ -633,7 +671,11 @@ local function members(nd)
   elseif op == 'A' then
     size(nd)
     local out = {}
-    for _, m in ipairs(members(nd.kids[1])) do
+    local base = members(nd.kids[1])
+    if #base > 1 then
+      for i = 2, #nd.kids do prefetch(nd.kids[i], base) end
+    end
+    for _, m in ipairs(base) do
       local ok = true
       for i = 2, #nd.kids do if not has(nd.kids[i], m) then ok = false; break end end
       if ok then out[#out + 1] = m end
@@ -657,15 +699,17 @@ end
 -- walks zset `key` in (score, id) order from the cursor, calling visit(m, scorestr)
 -- until it returns true; ties are sorted by id here because Redis orders
 -- members of equal score as text
-local function walk(key, rev, fscore, fid, visit)
+local function walk(key, rev, fscore, fid, visit, pre)
   local lo = fscore or (rev and '+inf' or '-inf')
   local hi = rev and '-inf' or '+inf'
   local chunk = 64
   local skip = fscore ~= nil
+  -- scores compare as numbers: -0 and 0 are one score to Redis
+  local fnum = fscore and tonumber((string.gsub(fscore, '^%(', '')))
   local function flush(group, s)
     table.sort(group, idlt)
     for _, m in ipairs(group) do
-      if skip and s == fscore and not idlt(fid, m) then
+      if skip and tonumber(s) == fnum and not idlt(fid, m) then
       elseif visit(m, s) then return true end
     end
     return false
@@ -676,23 +720,31 @@ local function walk(key, rev, fscore, fid, visit)
     else r = redis.call('ZRANGE', key, lo, hi, 'BYSCORE', 'LIMIT', 0, chunk, 'WITHSCORES') end
     local n = #r / 2
     if n == 0 then return false end
+    if pre then
+      local list = {}
+      for i = 1, n do list[i] = r[2 * i - 1] end
+      pre(list)
+    end
     local last = r[2 * n]
-    local group, gs = {}, nil
+    local lastn = tonumber(last)
+    local group, gs, gn = {}, nil, nil
     for i = 1, n do
       local m, s = r[2 * i - 1], r[2 * i]
-      if s == last then break end
-      if s ~= gs then
+      local sn = tonumber(s)
+      if sn == lastn then break end
+      if sn ~= gn then
         if gs and flush(group, gs) then return true end
-        group, gs = {}, s
+        group, gs, gn = {}, s, sn
       end
       group[#group + 1] = m
     end
     if gs and flush(group, gs) then return true end
     if n < chunk then
       group = {}
-      for i = 1, n do if r[2 * i] == last then group[#group + 1] = r[2 * i - 1] end end
+      for i = 1, n do if tonumber(r[2 * i]) == lastn then group[#group + 1] = r[2 * i - 1] end end
     else
       group = redis.call('ZRANGE', key, last, last, 'BYSCORE')
+      if pre then pre(group) end
     end
     if flush(group, last) then return true end
     skip = false
@@ -702,7 +754,7 @@ local function walk(key, rev, fscore, fid, visit)
 end
 
 -- walks a sort index in (value, id) order from the cursor, like walk()
-local function walklex(key, rev, fv, fid, visit)
+local function walklex(key, rev, fv, fid, visit, pre)
   local chunk = 64
   local lo, hi
   if rev then lo = fv and ('(' .. fv .. '\0\1') or '+'; hi = '-'
@@ -723,6 +775,11 @@ local function walklex(key, rev, fv, fid, visit)
     local r
     if rev then r = redis.call('ZRANGE', key, lo, hi, 'BYLEX', 'REV', 'LIMIT', 0, chunk)
     else r = redis.call('ZRANGE', key, lo, hi, 'BYLEX', 'LIMIT', 0, chunk) end
+    if pre then
+      local list = {}
+      for _, e in ipairs(r) do local _, m = splitlex(e); if m then list[#list + 1] = m end end
+      pre(list)
+    end
     for _, e in ipairs(r) do
       local v, m = splitlex(e)
       if v then
@@ -772,8 +829,9 @@ local function collect()
         return false
       end
       local from = cphase == 'v' and cscore or nil
-      if lexslot then done = walklex(okey, desc, from, cid, visit)
-      else done = walk(okey, desc and zkey ~= '', from, cid, visit) end
+      local function pre(list) prefetch(root, list) end
+      if lexslot then done = walklex(okey, desc, from, cid, visit, pre)
+      else done = walk(okey, desc and zkey ~= '', from, cid, visit, pre) end
     end
     if not done and nulls then
       walk(ids, false, cphase == 'n' and cscore or nil, cid, function(m, s)
@@ -787,9 +845,23 @@ local function collect()
   end
   -- materialise the (small) candidate set, then sort it
   local vals, nul = {}, {}
-  for _, m in ipairs(members(root)) do
-    local s
-    if lexslot then s = recval(m) else s = redis.call('ZSCORE', okey, m) end
+  local cands = members(root)
+  local scores = {}
+  if lexslot then
+    for i, m in ipairs(cands) do scores[i] = recval(m) or false end
+  elseif zkey == '' then
+    -- key order: a key's score in the ids set is the key itself (numeric keys) or 0
+    for i, m in ipairs(cands) do scores[i] = NUMIDS and m or '0' end
+  else
+    for i = 1, #cands, 500 do
+      local part = {}
+      for j = i, math.min(i + 499, #cands) do part[#part + 1] = cands[j] end
+      local r = redis.call('ZMSCORE', okey, unpack(part))
+      for j = 1, #part do scores[i + j - 1] = r[j] end
+    end
+  end
+  for i, m in ipairs(cands) do
+    local s = scores[i]
     if s then vals[#vals + 1] = {m, lexslot and s or tonumber(s), s}
     else nul[#nul + 1] = m end
   end
