@@ -250,3 +250,20 @@ fn changing_the_primary_key_in_place_is_refused() {
     assert!(Country::exists(&mut c, "FR".to_string()).expect("exists"));
     assert!(!Country::exists(&mut c, "XX".to_string()).expect("exists"));
 }
+
+#[test]
+fn an_empty_natural_key_is_refused() {
+    let (_s, mut c) = server();
+    let err = Country {
+        code: String::new(),
+        name: "Nowhere".into(),
+    }
+    .insert(&mut c)
+    .expect_err("refused");
+    assert!(
+        matches!(&err, Error::Validation { column, .. } if column == "code"),
+        "{err}"
+    );
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut c).expect("keys");
+    assert!(keys.is_empty(), "nothing written: {keys:?}");
+}

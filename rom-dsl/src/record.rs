@@ -625,6 +625,13 @@ fn save_plan<M: Model>(
         ));
     }
     let member = key.as_ref().map(Key::to_member).unwrap_or_default();
+    // an empty member means "allocate a key" to the script
+    if key.is_some() && member.is_empty() {
+        return Err(crate::model::invalid::<M>(
+            schema.key_name,
+            "a natural primary key cannot be empty".into(),
+        ));
+    }
     // a new row has nothing to clear: its null columns are simply not written
     let changed: Vec<usize> = (0..cells.len())
         .filter(|&i| match snapshot {
