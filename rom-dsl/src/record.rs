@@ -146,6 +146,8 @@ impl<M: Model> Record<M> {
 
     /// Saves the changed columns even if another writer changed them since this
     /// record was read (the last writer wins). Unique constraints still hold.
+    /// It always makes the call, even for an unchanged record, and fails with
+    /// [`Error::Conflict`] when the row was deleted (it never resurrects a row).
     pub fn save_forced<C: redis::ConnectionLike + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
         let s = with_key(self.save_forced_plan()?.run(conn), &self.key)?;
         self.apply(s);

@@ -134,8 +134,21 @@ local function index(id, v, m)
     redis.call('SADD', key, m)
   end
 end
+-- a read of a key the call may not have declared (a row a query found, an
+-- index entry a record names): on a Redis Cluster node whose slot is being
+-- migrated such a key may already live on the other node. The call then
+-- stops with a TRYAGAIN error, which cluster clients retry, and it stops
+-- before any write, because every script reads all it needs before writing.
+-- Any other error (a key of the wrong type) is returned as the error table.
+local function pread(...)
+  local r = redis.pcall(...)
+  if type(r) == 'table' and r.err and not string.find(r.err, 'WRONGTYPE', 1, true) then
+    error(redis.error_reply('TRYAGAIN rom: ' .. r.err))
+  end
+  return r
+end
 local function rowtype(row)
-  return redis.call('TYPE', row)['ok']
+  return pread('TYPE', row)['ok']
 end
 -- true when key is absent or of type t: checked before any write, so that a
 -- key of the wrong type (written by another program) fails the whole call
@@ -210,6 +223,9 @@ end
 pub static SAVE: Script = Script::new(
     "save",
     concat!(
+        // flags declared, none set: refused before it runs when the server is
+        // over maxmemory (a save can grow memory), instead of failing midway
+        "#!lua\n",
         prelude!(),
         r#"
 local mode, m = ARGV[1], ARGV[2]
@@ -283,11 +299,19 @@ for _, t in ipairs(touched) do
     end
   end
 end
+-- allocate a key: the counter's next value that names no row, found by
+-- reading only, so that nothing is written before every check has passed
+local seq = nil
 if m == '' then
+  local cur = redis.call('GET', KEYS[2])
+  seq = tonumber(cur or '0')
+  if not seq or seq < 0 or seq ~= math.floor(seq) then return {'wrongtype', KEYS[2]} end
   repeat
-    m = tostring(redis.call('INCR', KEYS[2]))
+    seq = seq + 1
+    m = string.format('%d', seq)
     row = rowp .. m
-  until redis.call('EXISTS', row) == 0
+  until pread('EXISTS', row) == 0
+  redis.call('SET', KEYS[2], m)
 end
 local hset, hdel = {row}, {row}
 for _, w in ipairs(writes) do
@@ -306,11 +330,16 @@ if #touched > 0 then
       kept[#kept + 1] = {t[1], v}
     end
   end
-  if #kept > 0 then hset[#hset + 1] = '#i'; hset[#hset + 1] = show_rec(kept)
-  else hdel[#hdel + 1] = '#i' end
+  -- the record is also the row's marker: always present, maybe empty
+  hset[#hset + 1] = '#i'; hset[#hset + 1] = show_rec(kept)
+elseif not exists then
+  hset[#hset + 1] = '#i'; hset[#hset + 1] = ''
 end
 if #hdel > 1 then redis.call('HDEL', unpack(hdel)) end
 if #hset > 1 then redis.call('HSET', unpack(hset)) end
+-- a row exists apart from its values: when its last column became null, the
+-- marker keeps the hash (rows written before the marker may lack it)
+if exists and #hdel > 1 and #touched == 0 then redis.call('HSETNX', row, '#i', '') end
 -- an existing row is listed already
 if not exists then redis.call('ZADD', KEYS[1], NUMIDS and m or 0, m) end
 for _, z in ipairs(nums) do
@@ -329,6 +358,8 @@ return {'ok', m}
 pub static DELETE: Script = Script::new(
     "delete",
     concat!(
+        // deletes free memory, so they run even over maxmemory
+        "#!lua flags=allow-oom\n",
         prelude!(),
         delete_fn!(),
         r#"
@@ -796,7 +827,8 @@ local function walklex(key, rev, fv, fid, visit, pre)
 end
 -- a row's value in the sort index, from its record of index entries
 local function recval(m)
-  local rec = parse_rec(redis.call('HGET', rowp .. m, '#i'))
+  local r = pread('HGET', rowp .. m, '#i')
+  local rec = type(r) == 'string' and parse_rec(r) or nil
   if rec then
     for _, e in ipairs(rec) do if e[1] == lexslot then return e[2] end end
   end
@@ -804,11 +836,27 @@ local function recval(m)
 end
 -- the matching ids in order, after the cursor, with offset and limit applied;
 -- returns them with the cursor of the last one
+-- rows mode: the rows read while collecting, by id
+local ROWS = {}
+-- whether row m exists: an index entry whose row was removed by another
+-- program (or evicted) names no row, and the query answers for the rows that
+-- exist. The rows a page returns are read here, once.
+local function live(m, read)
+  if read and mode == 'rows' then
+    local r = pread('HGETALL', rowp .. m)
+    if r.err then ROWS[m] = r.err; return true end
+    if #r == 0 then return false end
+    ROWS[m] = r
+    return true
+  end
+  return pread('EXISTS', rowp .. m) == 1
+end
 local function collect()
   local out = {}
   local skipped = 0
   local lastp, lasts, lastm = '', '', ''
   local function take(m, s, phase)
+    if not live(m, skipped >= offset) then return false end
     if skipped < offset then skipped = skipped + 1; return false end
     out[#out + 1] = m
     lastp, lasts, lastm = phase, s, m
@@ -927,13 +975,11 @@ for _, m in ipairs(found) do
   res[#res + 1] = m
   if mode == 'ids' then
   elseif mode == 'select' then
-    local r = redis.pcall('HMGET', rowp .. m, unpack(fields))
-    if type(r) == 'table' and r.err then r = r.err end
+    local r = pread('HMGET', rowp .. m, unpack(fields))
+    if r.err then r = r.err end
     res[#res + 1] = r
   else
-    local r = redis.pcall('HGETALL', rowp .. m)
-    if type(r) == 'table' and r.err then r = r.err end
-    res[#res + 1] = r
+    res[#res + 1] = ROWS[m]
   end
 end
 return res
@@ -962,5 +1008,10 @@ pub static QUERY: Script = Script::new(
 /// index entries.
 pub static QUERY_DELETE: Script = Script::new(
     "query_delete",
-    concat!(prelude!(), delete_fn!(), query_body!()),
+    concat!(
+        "#!lua flags=allow-oom\n",
+        prelude!(),
+        delete_fn!(),
+        query_body!()
+    ),
 );
