@@ -973,6 +973,9 @@ fn delete_plan<M: Model>(keys: &[M::Key]) -> Plan<u64> {
     let members: Vec<Vec<u8>> = keys.iter().map(Key::to_member).collect();
     let mut kk = vec![l.ids.clone()];
     kk.extend(members.iter().map(|m| l.row_key(m)));
+    // the numeric indexes it removes the rows from (the keyed entries are
+    // found in each row's record, and read before anything is written)
+    kk.extend(l.numeric.iter().flatten().cloned());
     let mut args = vec![
         if M::Key::NUMERIC { b"1" } else { b"0" }.to_vec(),
         l.row_prefix.clone(),
