@@ -295,7 +295,11 @@ for _, t in ipairs(touched) do
   if slotkind(t[1]) == 'u' then
     for _, v in ipairs(t[2]) do
       local owner = redis.call('HGET', slotkey(t[1], v), v)
-      if owner and owner ~= m then return {'unique', t[1], v} end
+      -- a value whose owner row is gone (removed by another program, or
+      -- evicted) is free: the stale entry is overwritten below
+      if owner and owner ~= m and pread('EXISTS', rowp .. owner) == 1 then
+        return {'unique', t[1], v}
+      end
     end
   end
 end
