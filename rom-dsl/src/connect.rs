@@ -36,7 +36,8 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let server = rom_dsl::testing::RedisServer::start()?;
 //! # let url = server.url();
-//! let mut conn = rom_dsl::connect::connection(&url)?; // e.g. "redis://127.0.0.1:6379"
+//! # let url = url.as_str();
+//! let mut conn = rom_dsl::connect::connection(url)?; // url: e.g. "redis://127.0.0.1:6379"
 //! let pong: String = redis::cmd("PING").query(&mut conn)?;
 //! assert_eq!(pong, "PONG");
 //! # Ok(()) }
@@ -74,7 +75,7 @@ pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(1);
 /// let slow_reports = Options::new()
 ///     .response_timeout(Duration::from_secs(30)) // long queries
 ///     .reconnect_retries(5);
-/// let mut conn = slow_reports.connection(&url)?;
+/// let mut conn = slow_reports.connection(url)?;
 /// # let _: String = redis::cmd("PING").query(&mut conn)?;
 /// # Ok(()) }
 /// ```
@@ -409,8 +410,7 @@ fn invalid(detail: String) -> crate::Error {
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let server = rom_dsl::testing::RedisServer::start()?;
-/// # let url = server.url();
-/// let mut conn = rom_dsl::connect::connection(&url)?;
+/// let mut conn = rom_dsl::connect::connection(server.url())?;
 /// redis::cmd("SET").arg("k").arg(1).exec(&mut conn)?;
 /// # Ok(()) }
 /// ```
