@@ -25,7 +25,8 @@
 //! that process ends, *however* it ends (a panic, `SIGTERM`, `SIGKILL`, an
 //! abort), the pipe closes and the supervisor kills the server and removes its
 //! directory: a killed test run leaves no server and no directory behind. See
-//! the `supervisor` module source for the details.
+//! the `supervisor` module source for the details (the helpers therefore
+//! need a Unix system with `/bin/sh`, as they already needed unix sockets).
 //!
 //! ```
 //! use rom_dsl::testing::RedisServer;
