@@ -86,6 +86,7 @@ mod book {
         Errors => "errors.md",
         Writes => "writes.md",
         Async => "async.md",
+        Connecting => "connecting.md",
         Testing => "testing.md",
         KeyLayout => "key-layout.md",
         Performance => "performance.md",

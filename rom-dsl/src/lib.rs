@@ -5,6 +5,7 @@
 
 #![deny(missing_docs)]
 
+pub mod connect;
 pub mod error;
 pub mod index;
 pub mod model;
