@@ -15,8 +15,9 @@
 //! - `pages(n)` returns exactly what `load` returns, in pages of at most `n`;
 //! - `delete` removes exactly the rows `load` returns and leaves every index
 //!   clean;
-//! - a value that a numeric index cannot hold (beyond ±2^53, NaN, infinite)
-//!   makes the query fail with a validation error, and writes nothing.
+//! - every value of a column's type is a valid bound, compared exactly (an
+//!   integer beyond ±2^53 or an infinity is beyond every stored value); only
+//!   NaN makes the query fail with a validation error, and writes nothing.
 //!
 //! Each test function starts one redis-server and reuses it for every case
 //! (FLUSHALL between cases). The seed is printed on failure; rerun with
@@ -440,40 +441,31 @@ fn num_of(col: NumCol, r: &Row) -> Option<f64> {
     }
 }
 
-fn num_col(n: Num) -> (NumCol, f64) {
-    match n {
-        Num::Rank(v) => (NumCol::Rank, v as f64),
-        Num::Level(v) => (NumCol::Level, f64::from(v)),
-        Num::Score(v) => (NumCol::Score, v),
-    }
-}
-
 fn eval(p: &Pred, r: &Row) -> bool {
     match p {
         Pred::Eq(l) => lit_matches(l, r),
         Pred::EqAny(_, ls) => ls.iter().any(|l| lit_matches(l, r)),
-        Pred::Cmp(op, n) => {
-            let (col, v) = num_col(*n);
-            num_of(col, r).is_some_and(|x| match op {
-                CmpOp::Gt => x > v,
-                CmpOp::Ge => x >= v,
-                CmpOp::Lt => x < v,
-                CmpOp::Le => x <= v,
-            })
-        }
-        Pred::Between(col, lo, hi) => num_of(*col, r).is_some_and(|x| {
-            let lo_ok = match lo {
-                Bound::Included(v) => x >= num_col(*v).1,
-                Bound::Excluded(v) => x > num_col(*v).1,
-                Bound::Unbounded => true,
-            };
-            let hi_ok = match hi {
-                Bound::Included(v) => x <= num_col(*v).1,
-                Bound::Excluded(v) => x < num_col(*v).1,
-                Bound::Unbounded => true,
-            };
-            lo_ok && hi_ok
+        Pred::Cmp(op, n) => cmp_num(*n, r).is_some_and(|o| match op {
+            CmpOp::Gt => o.is_gt(),
+            CmpOp::Ge => o.is_ge(),
+            CmpOp::Lt => o.is_lt(),
+            CmpOp::Le => o.is_le(),
         }),
+        Pred::Between(col, lo, hi) => {
+            num_of(*col, r).is_some() && {
+                let lo_ok = match lo {
+                    Bound::Included(v) => cmp_num(*v, r).is_some_and(Ordering::is_ge),
+                    Bound::Excluded(v) => cmp_num(*v, r).is_some_and(Ordering::is_gt),
+                    Bound::Unbounded => true,
+                };
+                let hi_ok = match hi {
+                    Bound::Included(v) => cmp_num(*v, r).is_some_and(Ordering::is_le),
+                    Bound::Excluded(v) => cmp_num(*v, r).is_some_and(Ordering::is_lt),
+                    Bound::Unbounded => true,
+                };
+                lo_ok && hi_ok
+            }
+        }
         Pred::And(a, b) => eval(a, r) && eval(b, r),
         Pred::Or(a, b) => eval(a, r) || eval(b, r),
         Pred::Not(a) => !eval(a, r),
@@ -481,15 +473,26 @@ fn eval(p: &Pred, r: &Row) -> bool {
     }
 }
 
-fn valid_num(n: Num) -> bool {
+/// How a row's numeric column compares with a literal, exactly: integers as
+/// integers (a bound beyond ±2^53 must not round onto a stored value); `None`
+/// for a null.
+fn cmp_num(n: Num, r: &Row) -> Option<Ordering> {
     match n {
-        Num::Rank(v) => v.unsigned_abs() <= MAX_EXACT as u64,
-        Num::Level(_) => true,
-        Num::Score(v) => v.is_finite(),
+        Num::Rank(v) => r.rank.map(|x| x.cmp(&v)),
+        Num::Level(v) => Some(r.level.cmp(&v)),
+        Num::Score(v) => r.score.partial_cmp(&v),
     }
 }
 
-/// A query naming a value no numeric index can hold is refused as a whole.
+/// Every value of the column's type is a valid bound, except NaN.
+fn valid_num(n: Num) -> bool {
+    match n {
+        Num::Rank(_) | Num::Level(_) => true,
+        Num::Score(v) => !v.is_nan(),
+    }
+}
+
+/// A query naming NaN is refused as a whole.
 fn valid(p: &Pred) -> bool {
     let lit = |l: &Lit| match l {
         Lit::Rank(v) => valid_num(Num::Rank(*v)),
@@ -833,7 +836,7 @@ const RANKS: &[i64] = &[
     -MAX_EXACT + 1,
     1 << 40,
     i32::MAX as i64 + 1,
-    // refused at insert and in queries
+    // refused at insert; beyond every stored value in queries
     MAX_EXACT + 1,
     i64::MIN,
     i64::MAX,
@@ -1005,7 +1008,7 @@ fn score_lit() -> BoxedStrategy<f64> {
     prop_oneof![
         8 => select(SCORES),
         4 => (-300i32..300).prop_map(|v| f64::from(v) / 4.0),
-        // refused: no numeric index holds these
+        // NaN is refused; the infinities lie beyond every stored value
         1 => select(&[f64::NAN, f64::INFINITY, f64::NEG_INFINITY][..]),
     ]
     .boxed()

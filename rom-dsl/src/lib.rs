@@ -13,6 +13,7 @@ pub mod plan;
 pub mod query;
 pub mod record;
 pub mod script;
+pub mod server_check;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod value;
@@ -27,6 +28,7 @@ pub use model::{IntoKey, Key, Model};
 pub use plan::Plan;
 pub use query::{Filter, OptionalExtension, Order, Query, QueryDsl};
 pub use record::{Crud, Record};
+pub use server_check::{ServerReport, check_server, check_server_async};
 pub use value::Json;
 
 /// Everything an application needs in scope: `use rom::prelude::*;`.

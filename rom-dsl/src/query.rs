@@ -22,7 +22,9 @@ use crate::model::{Fold, Key, Model, Slot, SlotKind, Source};
 use crate::plan::{Call, Plan};
 use crate::record::{Record, as_bytes_list, decode_row, delete_args};
 use crate::script;
-use crate::value::{Field, IntoValue, float_repr, lex_escape, reversed, words};
+use crate::value::{
+    Field, IntoValue, ScoreBound, float_repr, lex_escape, reversed, score_bound, words,
+};
 use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds};
 
@@ -546,28 +548,50 @@ fn eq_node<C: Column>(v: &C::Value) -> Node {
         let slot = &l.slots[s];
         return Node::Set([&slot.key[..], &C::eq_key(v, slot.fold)].concat());
     }
-    match (&l.numeric[C::INDEX], C::score(v)) {
-        (Some(z), Ok(s)) => Node::Range(z.clone(), float_repr(s), float_repr(s)),
+    match (&l.numeric[C::INDEX], score_bound(v, C::score(v))) {
+        (Some(z), Ok(ScoreBound::At(s))) => Node::Range(z.clone(), float_repr(s), float_repr(s)),
+        // beyond every value the index can hold (i64::MAX, an infinity): no row
+        (Some(_), Ok(ScoreBound::BelowAll | ScoreBound::AboveAll)) => Node::Empty,
         (_, Err(e)) => Node::Invalid(C::NAME.into(), e),
         (None, _) => Node::Invalid(C::NAME.into(), "no index".into()),
     }
+}
+
+/// One end of a score range: a bound in Redis syntax, or `None` when no stored
+/// value can be on the wanted side of it (the range is empty).
+fn range_end<C: Column>(
+    b: Bound<C::Value>,
+    low: bool,
+) -> std::result::Result<Option<String>, String> {
+    let open = if low { "-inf" } else { "+inf" };
+    let (v, excluded) = match b {
+        Bound::Unbounded => return Ok(Some(open.to_owned())),
+        Bound::Included(v) => (v, false),
+        Bound::Excluded(v) => (v, true),
+    };
+    // stored values are exact scores within what the index holds, so a bound
+    // beyond them all is an open end on one side and empty on the other; a
+    // bound within is converted exactly
+    Ok(match score_bound(&v, C::score(&v))? {
+        ScoreBound::At(s) if excluded => Some(format!("({}", float_repr(s))),
+        ScoreBound::At(s) => Some(float_repr(s)),
+        ScoreBound::BelowAll if low => Some(open.to_owned()),
+        ScoreBound::AboveAll if !low => Some(open.to_owned()),
+        ScoreBound::BelowAll | ScoreBound::AboveAll => None,
+    })
 }
 
 fn range<C: Column>(lo: Bound<C::Value>, hi: Bound<C::Value>) -> Filter<C::Model> {
     let z = C::Model::layout().numeric[C::INDEX]
         .clone()
         .unwrap_or_default();
-    let b = |b: Bound<C::Value>, open: &str| -> std::result::Result<String, String> {
-        Ok(match b {
-            Bound::Unbounded => open.to_owned(),
-            Bound::Included(v) => float_repr(C::score(&v)?),
-            Bound::Excluded(v) => format!("({}", float_repr(C::score(&v)?)),
-        })
-    };
-    Filter::new(match (b(lo, "-inf"), b(hi, "+inf")) {
-        (Ok(lo), Ok(hi)) => Node::Range(z, lo, hi),
-        (Err(e), _) | (_, Err(e)) => Node::Invalid(C::NAME.into(), e),
-    })
+    Filter::new(
+        match (range_end::<C>(lo, true), range_end::<C>(hi, false)) {
+            (Ok(Some(lo)), Ok(Some(hi))) => Node::Range(z, lo, hi),
+            (Err(e), _) | (_, Err(e)) => Node::Invalid(C::NAME.into(), e),
+            (Ok(_), Ok(_)) => Node::Empty,
+        },
+    )
 }
 
 /// A query on model `M`: a conjunction of filters, an order, an offset and a

@@ -8,6 +8,7 @@
 //! the type and the fix.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 
 /// A type that can be stored in a column: encoded to bytes for the row hash and
 /// decoded back.
@@ -31,13 +32,31 @@ pub trait Value: Sized + Clone + PartialEq + Send + Sync + 'static {
     fn encode(&self) -> Vec<u8>;
     /// Parses stored bytes; the error string says what was wrong.
     fn decode(bytes: &[u8]) -> Result<Self, String>;
+    /// For a value too large in magnitude for a numeric index (`i64::MIN`,
+    /// `u64::MAX`, an infinity...): whether it lies below
+    /// ([`Ordering::Less`]) or above ([`Ordering::Greater`]) every value an
+    /// index can hold. `None` for every other value, NaN included. A query
+    /// bound on such a value is an open end, or matches nothing.
+    ///
+    /// ```
+    /// use rom_dsl::value::Value;
+    /// use std::cmp::Ordering;
+    /// assert_eq!(i64::MIN.beyond_scores(), Some(Ordering::Less));
+    /// assert_eq!(f64::INFINITY.beyond_scores(), Some(Ordering::Greater));
+    /// assert_eq!(5i64.beyond_scores(), None);
+    /// assert_eq!(f64::NAN.beyond_scores(), None);
+    /// ```
+    fn beyond_scores(&self) -> Option<Ordering> {
+        None
+    }
 }
 
 /// A type that can be a sorted-set score, so that it can carry a numeric index
 /// (equality, ranges and ordering).
 ///
 /// Scores are IEEE doubles: NaN and infinities are refused, and integers must fit
-/// in 53 bits to keep their exact value.
+/// in 53 bits to keep their exact value. (This is about stored values: as a
+/// query bound, every value but NaN is accepted, see [`score_bound`].)
 ///
 /// ```
 /// use rom_dsl::value::Scored;
@@ -292,6 +311,10 @@ macro_rules! int_value {
                     .parse()
                     .map_err(|e| format!("not a valid {}: {e}", stringify!($t)))
             }
+            fn beyond_scores(&self) -> Option<Ordering> {
+                // i32 and u32 always fit; i64 and u64 beyond ±2^53 do not
+                beyond_exact(i128::from(*self))
+            }
         }
         #[diagnostic::do_not_recommend]
         impl EqKey for $t {}
@@ -327,6 +350,59 @@ impl Scored for i64 {
     }
 }
 
+/// Where an integer lies relative to the scores a numeric index holds exactly
+/// (±2^53): `None` inside, `Less` below, `Greater` above.
+fn beyond_exact(v: i128) -> Option<Ordering> {
+    let max = i128::from(MAX_EXACT_SCORE);
+    if v > max {
+        Some(Ordering::Greater)
+    } else if v < -max {
+        Some(Ordering::Less)
+    } else {
+        None
+    }
+}
+
+/// A query bound on a numeric index, as the index sees it.
+///
+/// ```
+/// use rom_dsl::value::{ScoreBound, Scored, score_bound};
+/// assert_eq!(score_bound(&7i64, 7i64.score()), Ok(ScoreBound::At(7.0)));
+/// assert_eq!(score_bound(&i64::MIN, i64::MIN.score()), Ok(ScoreBound::BelowAll));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ScoreBound {
+    /// A score an index can hold, exactly.
+    At(f64),
+    /// Below every value an index can hold: as a low bound, an open end; as a
+    /// high bound or an equality, no row.
+    BelowAll,
+    /// Above every value an index can hold: as a high bound, an open end; as a
+    /// low bound or an equality, no row.
+    AboveAll,
+}
+
+/// Classifies a query bound `v` whose column scores it as `score`: an exact
+/// score, or, for a value the index cannot hold because of its magnitude
+/// (see [`Value::beyond_scores`]), below or above every stored value. Any
+/// other refused value (NaN) keeps its error.
+///
+/// ```
+/// use rom_dsl::value::{ScoreBound, score_bound};
+/// assert_eq!(score_bound(&2.5f64, Ok(2.5)), Ok(ScoreBound::At(2.5)));
+/// assert_eq!(score_bound(&f64::NEG_INFINITY, Err("inf".into())), Ok(ScoreBound::BelowAll));
+/// assert_eq!(score_bound(&u64::MAX, Err("too large".into())), Ok(ScoreBound::AboveAll));
+/// assert!(score_bound(&f64::NAN, Err("NaN".into())).is_err());
+/// ```
+pub fn score_bound<V: Value>(v: &V, score: Result<f64, String>) -> Result<ScoreBound, String> {
+    match (score, v.beyond_scores()) {
+        (Ok(s), _) => Ok(ScoreBound::At(s)),
+        (Err(_), Some(Ordering::Less)) => Ok(ScoreBound::BelowAll),
+        (Err(_), Some(Ordering::Greater)) => Ok(ScoreBound::AboveAll),
+        (Err(e), _) => Err(e),
+    }
+}
+
 /// The score of a `u64` in a column declared `index(numeric, checked_u53)`:
 /// values above 2^53 are refused rather than rounded.
 ///
@@ -355,6 +431,14 @@ impl Value for f64 {
             "inf" | "+inf" => Ok(f64::INFINITY),
             "-inf" => Ok(f64::NEG_INFINITY),
             _ => s.parse().map_err(|e| format!("not a valid f64: {e}")),
+        }
+    }
+    fn beyond_scores(&self) -> Option<Ordering> {
+        // an index holds finite doubles: the infinities lie beyond them all
+        match *self {
+            f64::INFINITY => Some(Ordering::Greater),
+            f64::NEG_INFINITY => Some(Ordering::Less),
+            _ => None,
         }
     }
 }
@@ -507,6 +591,9 @@ mod chrono_impl {
                 .map(|d| d.with_timezone(&Utc))
                 .map_err(|e| format!("not an RFC 3339 date-time: {e}"))
         }
+        fn beyond_scores(&self) -> Option<std::cmp::Ordering> {
+            super::beyond_exact(i128::from(self.timestamp_micros()))
+        }
     }
     #[diagnostic::do_not_recommend]
     impl EqKey for DateTime<Utc> {}
@@ -603,6 +690,25 @@ mod tests {
         assert!(f64::NEG_INFINITY.score().is_err());
         assert!(((1i64 << 53) + 1).score().is_err());
         assert!((1i64 << 53).score().is_ok());
+    }
+
+    #[test]
+    fn bounds_beyond_the_exact_scores_are_open_ends() {
+        let e = MAX_EXACT_SCORE;
+        assert_eq!(e.beyond_scores(), None);
+        assert_eq!((-e).beyond_scores(), None);
+        assert_eq!((e + 1).beyond_scores(), Some(Ordering::Greater));
+        assert_eq!((-e - 1).beyond_scores(), Some(Ordering::Less));
+        assert_eq!((e as u64 + 1).beyond_scores(), Some(Ordering::Greater));
+        assert_eq!(u64::MAX.beyond_scores(), Some(Ordering::Greater));
+        assert_eq!(i32::MIN.beyond_scores(), None);
+        assert_eq!(f64::MAX.beyond_scores(), None);
+        assert_eq!(
+            score_bound(&(e + 1), (e + 1).score()),
+            Ok(ScoreBound::AboveAll)
+        );
+        assert_eq!(score_bound(&e, e.score()), Ok(ScoreBound::At(e as f64)));
+        assert!(score_bound(&f64::NAN, f64::NAN.score()).is_err());
     }
 
     #[test]
