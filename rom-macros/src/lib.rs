@@ -321,24 +321,21 @@ fn plain_ident(name: &str, span: Span) -> Ident {
     }
 }
 
-/// One error for a field name written twice (rustc reports the duplicate
-/// field itself; the expansion is then skipped, so that nothing else fails).
-fn duplicate_field(fields: &syn::FieldsNamed) -> Option<syn::Error> {
-    let mut seen = std::collections::HashSet::new();
-    fields
-        .named
-        .iter()
-        .filter_map(|f| f.ident.as_ref())
-        .find(|id| !seen.insert(id.unraw().to_string()))
-        .map(|id| {
-            syn::Error::new(
-                id.span(),
-                format!(
-                    "the field `{}` is declared twice; rename one of them",
-                    id.unraw()
-                ),
-            )
-        })
+/// The name of a type that is surely not text, as written (`i64`, `Vec<u8>`,
+/// `Uuid`...), for a derive-time error; `None` for `String` and for every type
+/// the derive cannot tell (an alias, a user type).
+fn known_non_text(ty: &Type) -> Option<String> {
+    let inner = option_inner(ty).unwrap_or(ty);
+    let Type::Path(p) = inner else { return None };
+    let last = p.path.segments.last()?;
+    let id = last.ident.to_string();
+    let sure = match id.as_str() {
+        "i32" | "i64" | "u32" | "u64" | "f64" | "bool" => p.path.segments.len() == 1,
+        "Uuid" | "DateTime" | "NaiveDate" | "NaiveTime" | "Json" => true,
+        "Vec" => not_a_column_type(inner).is_none(),
+        _ => false,
+    };
+    sure.then(|| type_text(inner))
 }
 
 /// A name for a local, parameter or helper of the generated code: the `__rom_`
@@ -400,7 +397,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     // struct attributes
     let mut table: Option<Ident> = None;
     let mut namespace: Option<LitStr> = None;
-    let mut together: Vec<(Vec<Ident>, bool, Span)> = Vec::new();
+    let mut together: Vec<(Vec<Ident>, Option<Span>, Span)> = Vec::new();
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("rom")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("table") {
@@ -413,12 +410,12 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 namespace = Some(ns);
             } else if meta.path.is_ident("unique_together") {
                 let mut cols = Vec::new();
-                let mut ci = false;
+                let mut ci = None;
                 let span = meta.path.span();
                 meta.parse_nested_meta(|m| {
                     let id = m.path.get_ident().cloned().ok_or_else(|| m.error("expected a column name"))?;
                     if id == "case_insensitive" {
-                        ci = true;
+                        ci = Some(id.span());
                     } else {
                         cols.push(id);
                     }
@@ -440,18 +437,21 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let ns = namespace
         .map(|n| n.value())
         .unwrap_or_else(|| table.unraw().to_string());
-    if let Some(e) = duplicate_field(fields) {
-        return Err(e);
-    }
 
     // fields
     let mut pk: Option<(&Ident, &Type, bool)> = None;
     let mut cols: Vec<Col<'_>> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for f in &fields.named {
         let ident = f
             .ident
             .as_ref()
             .ok_or_else(|| syn::Error::new(f.span(), "unnamed field"))?;
+        // a field name written twice: rustc reports it (E0124, naming the
+        // field); the derive goes on with the first, so that it is the one error
+        if !seen.insert(ident.unraw().to_string()) {
+            continue;
+        }
         let attrs = col_attrs(f)?;
         let sname = ident.unraw().to_string();
         if let Some(span) = attrs.primary_key {
@@ -581,7 +581,27 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 }
             }
         }
-        together_pos.push((pos, *ci));
+        if let Some(ci_span) = ci {
+            let kinds: Vec<String> = pos
+                .iter()
+                .map_while(|&p| known_non_text(cols[p].ty))
+                .collect();
+            if kinds.len() == pos.len() {
+                let members = pos
+                    .iter()
+                    .zip(&kinds)
+                    .map(|(&p, k)| format!("`{}` is `{k}`", cols[p].ident.unraw()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(syn::Error::new(
+                    *ci_span,
+                    format!(
+                        "`case_insensitive` on a `unique_together` with no text column ({members}): only text has a case to ignore; remove it"
+                    ),
+                ));
+            }
+        }
+        together_pos.push((pos, ci.is_some()));
     }
     let in_slot = |i: usize, want_ci: bool| -> bool {
         let c = &cols[i].attrs;
