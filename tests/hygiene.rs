@@ -15,7 +15,8 @@
     non_snake_case,
     non_upper_case_globals,
     non_camel_case_types,
-    missing_docs
+    missing_docs,
+    clippy::upper_case_acronyms
 )]
 
 mod common;
@@ -266,7 +267,7 @@ mod shadowed {
 }
 use shadowed::{Shadow, shadows};
 
-fn locals(k: u32) -> Locals {
+fn locals(k: u8) -> Locals {
     Locals {
         key: None,
         v: format!("v{}", k % 2),
@@ -277,12 +278,12 @@ fn locals(k: u32) -> Locals {
         cells: Some(format!("cell{k}")),
         out: format!("out{}", 9 - k),
         value: 7,
-        values: vec![0, u8::try_from(k).unwrap(), 255],
+        values: vec![0, k, 255],
         self_: u64::from(k) + 100,
         s: "s".into(),
-        i: k,
+        i: u32::from(k),
         n: Some(0.5),
-        err: k % 2 == 0,
+        err: k.is_multiple_of(2),
         m: None,
         M: -1,
         C: "c".into(),
@@ -435,16 +436,16 @@ fn fields_named_like_the_expansion_round_trip() {
     assert_clean::<Locals>(&mut c);
 }
 
-fn paths(k: u32) -> Paths {
+fn paths(k: u8) -> Paths {
     Paths {
         id: None,
         Option: format!("opt{}", k % 2),
-        u8: i32::try_from(k).unwrap() - 2,
+        u8: i32::from(k) - 2,
         rom: format!("rom{k}"),
-        core: k % 3,
+        core: u32::from(k % 3),
         str: format!("str{}", 9 - k),
         f64: f64::from(k) / 2.0,
-        std: (k % 2 == 0).then(|| "std".to_string()),
+        std: k.is_multiple_of(2).then(|| "std".to_string()),
         alloc: 1,
         usize: 2,
         bool: k % 2 == 1,

@@ -806,7 +806,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         col_items.push(quote! {
             #[doc = #doc]
             #[allow(non_camel_case_types)]
-            #[derive(Debug, Clone, Copy, Default)]
+            #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::default::Default)]
             #col_struct
             impl ::rom::__private::Column for #ident {
                 type Model = super::#name;
@@ -884,7 +884,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         #vis mod #table {
             #[doc = #table_struct_doc]
             #[allow(non_camel_case_types)]
-            #[derive(Debug, Clone, Copy, Default)]
+            #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::default::Default)]
             #ivis struct table;
             impl ::rom::__private::Table for table { type Model = super::#name; }
             #(#col_items)*
