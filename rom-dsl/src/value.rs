@@ -651,6 +651,36 @@ mod chrono_impl {
     }
 }
 
+/// A type whose equality and unique keys can ignore case: text. The derive
+/// requires it of a column marked `index(eq, case_insensitive)` or
+/// `unique(case_insensitive)`, so that the option is refused, not ignored, on
+/// a type with no case (`Vec<u8>`, numbers, `bool`, `Uuid`...). `C` is the
+/// column, named in the error.
+///
+/// ```
+/// use rom_dsl::model::Fold;
+/// use rom_dsl::value::FoldsCase;
+/// let v = "Ann".to_string();
+/// assert_eq!(FoldsCase::<()>::fold_key(&v, Fold::CaseInsensitive), b"ann");
+/// assert_eq!(FoldsCase::<()>::fold_key(&v, Fold::Exact), b"Ann");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`case_insensitive` on column `{C}`, of type `{Self}`: only text has a case to ignore",
+    label = "`{C}` is not a text column",
+    note = "`case_insensitive` is for `String` columns; remove it from the field `{C}`, whose index then compares values exactly"
+)]
+pub trait FoldsCase<C>: EqKey {
+    /// The key under `fold`: exact bytes, or case-folded ones.
+    fn fold_key(&self, fold: crate::model::Fold) -> Vec<u8> {
+        match fold {
+            crate::model::Fold::Exact => self.eq_bytes(),
+            crate::model::Fold::CaseInsensitive => self.folded_bytes(),
+        }
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<C> FoldsCase<C> for String {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

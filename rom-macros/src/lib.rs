@@ -7,6 +7,7 @@
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Expr, Fields, Ident, LitStr, Type, parse_macro_input};
 
@@ -37,6 +38,8 @@ struct ColAttrs {
     suffix: Option<bool>,
     sort: bool,
     default: Option<Expr>,
+    /// Where `case_insensitive` was written on `index(eq, ...)` or `unique(...)`.
+    ci_span: Option<Span>,
     /// The first attribute other than `primary_key` (for an error on a key).
     first_other: Option<(Span, String)>,
 }
@@ -113,7 +116,12 @@ fn parse_index(meta: &syn::meta::ParseNestedMeta<'_>, a: &mut ColAttrs) -> syn::
         ));
     }
     match k.as_str() {
-        "eq" => a.eq = Some(ci),
+        "eq" => {
+            a.eq = Some(ci);
+            if ci {
+                a.ci_span = ci_span;
+            }
+        }
         "numeric" => {
             a.numeric = true;
             a.checked_u53 = checked;
@@ -152,6 +160,7 @@ fn col_attrs(field: &syn::Field) -> syn::Result<ColAttrs> {
                         meta.parse_nested_meta(|m| {
                             if m.path.is_ident("case_insensitive") {
                                 ci = true;
+                                a.ci_span = Some(m.path.span());
                                 Ok(())
                             } else {
                                 Err(m.error("the only option of `unique` is `case_insensitive`: `#[rom(unique(case_insensitive))]`"))
@@ -302,6 +311,41 @@ fn inner_vis(vis: &syn::Visibility) -> TokenStream2 {
     }
 }
 
+/// `name` as an identifier, raw if it is a keyword (the table of a model `A`
+/// is `r#as`).
+fn plain_ident(name: &str, span: Span) -> Ident {
+    if syn::parse_str::<Ident>(name).is_ok() {
+        Ident::new(name, span)
+    } else {
+        Ident::new_raw(name, span)
+    }
+}
+
+/// The name of a type that is surely not text, as written (`i64`, `Vec<u8>`,
+/// `Uuid`...), for a derive-time error; `None` for `String` and for every type
+/// the derive cannot tell (an alias, a user type).
+fn known_non_text(ty: &Type) -> Option<String> {
+    let inner = option_inner(ty).unwrap_or(ty);
+    let Type::Path(p) = inner else { return None };
+    let last = p.path.segments.last()?;
+    let id = last.ident.to_string();
+    let sure = match id.as_str() {
+        "i32" | "i64" | "u32" | "u64" | "f64" | "bool" => p.path.segments.len() == 1,
+        "Uuid" | "DateTime" | "NaiveDate" | "NaiveTime" | "Json" => true,
+        "Vec" => not_a_column_type(inner).is_none(),
+        _ => false,
+    };
+    sure.then(|| type_text(inner))
+}
+
+/// A name for a local, parameter or helper of the generated code: the `__rom_`
+/// prefix is refused for fields (so no column struct can be named so), and
+/// the mixed-site span hides it from the user's tokens (a `default`
+/// expression cannot see it).
+fn internal(name: &str) -> Ident {
+    Ident::new(&format!("__rom_{name}"), Span::mixed_site())
+}
+
 fn snake_plural(name: &str) -> String {
     let mut s = String::new();
     for (i, c) in name.chars().enumerate() {
@@ -353,7 +397,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     // struct attributes
     let mut table: Option<Ident> = None;
     let mut namespace: Option<LitStr> = None;
-    let mut together: Vec<(Vec<Ident>, bool, Span)> = Vec::new();
+    let mut together: Vec<(Vec<Ident>, Option<Span>, Span)> = Vec::new();
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("rom")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("table") {
@@ -366,12 +410,12 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 namespace = Some(ns);
             } else if meta.path.is_ident("unique_together") {
                 let mut cols = Vec::new();
-                let mut ci = false;
+                let mut ci = None;
                 let span = meta.path.span();
                 meta.parse_nested_meta(|m| {
                     let id = m.path.get_ident().cloned().ok_or_else(|| m.error("expected a column name"))?;
                     if id == "case_insensitive" {
-                        ci = true;
+                        ci = Some(id.span());
                     } else {
                         cols.push(id);
                     }
@@ -388,21 +432,28 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             Ok(())
         })?;
     }
-    let table = table.unwrap_or_else(|| Ident::new(&snake_plural(&name.to_string()), name.span()));
+    let table =
+        table.unwrap_or_else(|| plain_ident(&snake_plural(&name.unraw().to_string()), name.span()));
     let ns = namespace
         .map(|n| n.value())
-        .unwrap_or_else(|| table.to_string());
+        .unwrap_or_else(|| table.unraw().to_string());
 
     // fields
     let mut pk: Option<(&Ident, &Type, bool)> = None;
     let mut cols: Vec<Col<'_>> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for f in &fields.named {
         let ident = f
             .ident
             .as_ref()
             .ok_or_else(|| syn::Error::new(f.span(), "unnamed field"))?;
+        // a field name written twice: rustc reports it (E0124, naming the
+        // field); the derive goes on with the first, so that it is the one error
+        if !seen.insert(ident.unraw().to_string()) {
+            continue;
+        }
         let attrs = col_attrs(f)?;
-        let sname = ident.to_string();
+        let sname = ident.unraw().to_string();
         if let Some(span) = attrs.primary_key {
             if pk.is_some() {
                 return Err(syn::Error::new(
@@ -507,9 +558,9 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     for (names, ci, _) in &together {
         let mut pos = Vec::new();
         for n in names {
-            match cols.iter().position(|c| c.ident == n) {
+            match cols.iter().position(|c| c.ident.unraw() == n.unraw()) {
                 Some(p) => pos.push(p),
-                None if n == pk_ident => {
+                None if n.unraw() == pk_ident.unraw() => {
                     return Err(syn::Error::new(
                         n.span(),
                         format!(
@@ -530,7 +581,27 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 }
             }
         }
-        together_pos.push((pos, *ci));
+        if let Some(ci_span) = ci {
+            let kinds: Vec<String> = pos
+                .iter()
+                .map_while(|&p| known_non_text(cols[p].ty))
+                .collect();
+            if kinds.len() == pos.len() {
+                let members = pos
+                    .iter()
+                    .zip(&kinds)
+                    .map(|(&p, k)| format!("`{}` is `{k}`", cols[p].ident.unraw()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(syn::Error::new(
+                    *ci_span,
+                    format!(
+                        "`case_insensitive` on a `unique_together` with no text column ({members}): only text has a case to ignore; remove it"
+                    ),
+                ));
+            }
+        }
+        together_pos.push((pos, ci.is_some()));
     }
     let in_slot = |i: usize, want_ci: bool| -> bool {
         let c = &cols[i].attrs;
@@ -540,6 +611,19 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 .iter()
                 .any(|(p, ci)| *ci == want_ci && p.contains(&i))
     };
+
+    // every local and parameter of the generated code (see `internal`)
+    let v = internal("v");
+    let f = internal("f");
+    let e = internal("e");
+    let fold_arg = internal("fold");
+    let key_arg = internal("key");
+    let row_arg = internal("row");
+    // primitives, by a path no column struct (say `u8`) can shadow
+    let t_u8 = quote!(::core::primitive::u8);
+    let t_f64 = quote!(::core::primitive::f64);
+    let t_str = quote!(::core::primitive::str);
+    let t_usize = quote!(::core::primitive::usize);
 
     let fold = |ci: bool| {
         if ci {
@@ -564,7 +648,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     for (i, c) in cols.iter().enumerate() {
         let ident = c.ident;
         let ty = c.ty;
-        let sname = ident.to_string();
+        let sname = ident.unraw().to_string();
         let numeric = c.attrs.numeric;
         let eq = opt_fold(c.attrs.eq);
         let unique = opt_fold(c.attrs.unique);
@@ -589,10 +673,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         });
         let score = if numeric {
             quote! {
-                match ::rom::__private::Field::inner(f) {
-                    ::core::option::Option::Some(v) => ::core::option::Option::Some(
-                        <#table::#ident as ::rom::__private::Column>::score(v)
-                            .map_err(|e| ::rom::__private::invalid::<Self>(#sname, e))?,
+                match ::rom::__private::Field::inner(#f) {
+                    ::core::option::Option::Some(#v) => ::core::option::Option::Some(
+                        <#table::#ident as ::rom::__private::Column>::score(#v)
+                            .map_err(|#e| ::rom::__private::invalid::<Self>(#sname, #e))?,
                     ),
                     ::core::option::Option::None => ::core::option::Option::None,
                 }
@@ -601,8 +685,8 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             quote!(::core::option::Option::None)
         };
         let key_of = |ci: bool| {
-            let f = fold(ci);
-            quote!(::rom::__private::Field::inner(f).map(|v| <#table::#ident as ::rom::__private::Column>::eq_key(v, #f)))
+            let fl = fold(ci);
+            quote!(::rom::__private::Field::inner(#f).map(|#v| <#table::#ident as ::rom::__private::Column>::eq_key(#v, #fl)))
         };
         let exact = if in_slot(i, false) {
             key_of(false)
@@ -615,17 +699,17 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             quote!(::core::option::Option::None)
         };
         let text_cell = if texty {
-            quote!(::rom::__private::Field::inner(f)
-                .and_then(|v| <#table::#ident as ::rom::__private::Column>::text(v))
+            quote!(::rom::__private::Field::inner(#f)
+                .and_then(|#v| <#table::#ident as ::rom::__private::Column>::text(#v))
                 .map(::std::borrow::ToOwned::to_owned))
         } else {
             quote!(::core::option::Option::None)
         };
         cells.push(quote! {
             {
-                let f = &self.#ident;
+                let #f = &self.#ident;
                 ::rom::__private::Cell {
-                    stored: ::rom::__private::Field::to_stored(f),
+                    stored: ::rom::__private::Field::to_stored(#f),
                     score: #score,
                     exact: #exact,
                     folded: #folded,
@@ -634,44 +718,50 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             }
         });
         let default = match &c.attrs.default {
-            Some(e) => {
-                quote!(::core::option::Option::Some((|| ::core::convert::Into::into(#e)) as fn() -> #ty))
+            Some(expr) => {
+                quote!(::core::option::Option::Some((|| ::core::convert::Into::into(#expr)) as fn() -> #ty))
             }
             None => quote!(::core::option::Option::None),
         };
-        reads.push(quote!(#ident: row.column::<#ty>(#sname, #default)?));
+        reads.push(quote!(#ident: #row_arg.column::<#ty>(#sname, #default)?));
 
         // errors about the value type point at it (`f64` in `Option<f64>`)
         let vspan = option_inner(ty).unwrap_or(ty).span();
         let has_slot = in_slot(i, false) || in_slot(i, true);
-        let eq_key = if has_slot {
+        let eq_key = if let Some(ci_span) = c.attrs.ci_span {
+            // the column asks to ignore case: its type must be text (one
+            // bound, at `case_insensitive`, so one error naming the column)
+            quote_spanned! {ci_span=>
+                <Self::Value as ::rom::value::FoldsCase<Self>>::fold_key(#v, #fold_arg)
+            }
+        } else if has_slot {
             quote_spanned! {vspan=>
-                match fold {
-                    ::rom::__private::Fold::Exact => <Self::Value as ::rom::__private::EqKey>::eq_bytes(v),
-                    ::rom::__private::Fold::CaseInsensitive => <Self::Value as ::rom::__private::EqKey>::folded_bytes(v),
+                match #fold_arg {
+                    ::rom::__private::Fold::Exact => <Self::Value as ::rom::__private::EqKey>::eq_bytes(#v),
+                    ::rom::__private::Fold::CaseInsensitive => <Self::Value as ::rom::__private::EqKey>::folded_bytes(#v),
                 }
             }
         } else {
             quote!({
-                let _ = (v, fold);
+                let _ = (#v, #fold_arg);
                 ::std::vec::Vec::new()
             })
         };
         let score_fn = if numeric && c.attrs.checked_u53 {
-            quote_spanned!(vspan=> ::rom::__private::score_u53(v))
+            quote_spanned!(vspan=> ::rom::__private::score_u53(#v))
         } else if numeric {
-            quote_spanned!(vspan=> <Self::Value as ::rom::__private::Scored>::score(v))
+            quote_spanned!(vspan=> <Self::Value as ::rom::__private::Scored>::score(#v))
         } else {
             quote!({
-                let _ = v;
+                let _ = #v;
                 ::core::result::Result::Err(::std::string::String::from("no numeric index"))
             })
         };
         let text_fn = if texty {
-            quote_spanned!(vspan=> ::core::option::Option::Some(<Self::Value as ::rom::__private::Text>::as_text(v)))
+            quote_spanned!(vspan=> ::core::option::Option::Some(<Self::Value as ::rom::__private::Text>::as_text(#v)))
         } else {
             quote!({
-                let _ = v;
+                let _ = #v;
                 ::core::option::Option::None
             })
         };
@@ -699,7 +789,9 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         }
         // the field type, named from outside the table module so that a column
         // struct (say `uuid`) cannot shadow a path in it (say `uuid::Uuid`)
-        let alias = format_ident!("__rom_{}_{}", name, ident);
+        // by position, not field name: `__rom_<Model>_<index>` is one name per
+        // column of each model (a field name could contain `_<digits>`)
+        let alias = format_ident!("__rom_{}_{}", name, i);
         aliases.push(quote! {
             #[doc(hidden)]
             #[allow(non_camel_case_types)]
@@ -714,17 +806,17 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         col_items.push(quote! {
             #[doc = #doc]
             #[allow(non_camel_case_types)]
-            #[derive(Debug, Clone, Copy, Default)]
+            #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::default::Default)]
             #col_struct
             impl ::rom::__private::Column for #ident {
                 type Model = super::#name;
                 type Value = <#ty_in as ::rom::__private::Field>::Inner;
                 type Field = #ty_in;
-                const INDEX: usize = #i;
-                const NAME: &'static str = #sname;
-                fn eq_key(v: &Self::Value, fold: ::rom::__private::Fold) -> ::std::vec::Vec<u8> { #eq_key }
-                fn score(v: &Self::Value) -> ::core::result::Result<f64, ::std::string::String> { #score_fn }
-                fn text(v: &Self::Value) -> ::core::option::Option<&str> { #text_fn }
+                const INDEX: #t_usize = #i;
+                const NAME: &'static #t_str = #sname;
+                fn eq_key(#v: &Self::Value, #fold_arg: ::rom::__private::Fold) -> ::std::vec::Vec<#t_u8> { #eq_key }
+                fn score(#v: &Self::Value) -> ::core::result::Result<#t_f64, ::std::string::String> { #score_fn }
+                fn text(#v: &Self::Value) -> ::core::option::Option<&#t_str> { #text_fn }
             }
             #[diagnostic::do_not_recommend]
             impl ::rom::__private::BelongsTo<super::#name> for #ident {}
@@ -736,22 +828,22 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         let f = fold(*ci);
         quote!((&[#(#pos),*], #f))
     });
-    let sname = name.to_string();
-    let pk_name = pk_ident.to_string();
+    let sname = name.unraw().to_string();
+    let pk_name = pk_ident.unraw().to_string();
     let (key_ty, key_get, key_set, key_read) = if auto {
         let inner = option_inner(pk_ty).unwrap_or(pk_ty);
         (
             quote!(#inner),
             quote!(self.#pk_ident),
-            quote!(self.#pk_ident = ::core::option::Option::Some(key)),
-            quote!(#pk_ident: ::core::option::Option::Some(key)),
+            quote!(self.#pk_ident = ::core::option::Option::Some(#key_arg)),
+            quote!(#pk_ident: ::core::option::Option::Some(#key_arg)),
         )
     } else {
         (
             quote!(#pk_ty),
             quote!(::core::option::Option::Some(::core::clone::Clone::clone(&self.#pk_ident))),
-            quote!(self.#pk_ident = key),
-            quote!(#pk_ident: key),
+            quote!(self.#pk_ident = #key_arg),
+            quote!(#pk_ident: #key_arg),
         )
     };
     let table_doc = format!(
@@ -776,11 +868,11 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 LAYOUT.get_or_init(|| ::rom::__private::Layout::new(<Self as ::rom::__private::Model>::SCHEMA))
             }
             fn key(&self) -> ::core::option::Option<Self::Key> { #key_get }
-            fn set_key(&mut self, key: Self::Key) { #key_set; }
+            fn set_key(&mut self, #key_arg: Self::Key) { #key_set; }
             fn cells(&self) -> ::rom::Result<::std::vec::Vec<::rom::__private::Cell>> {
                 ::core::result::Result::Ok(::std::vec![#(#cells),*])
             }
-            fn from_row(key: Self::Key, row: &::rom::__private::RowData) -> ::rom::Result<Self> {
+            fn from_row(#key_arg: Self::Key, #row_arg: &::rom::__private::RowData) -> ::rom::Result<Self> {
                 ::core::result::Result::Ok(#name { #key_read, #(#reads),* })
             }
         }
@@ -790,11 +882,9 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         #[doc = #table_doc]
         #[allow(non_camel_case_types, dead_code)]
         #vis mod #table {
-            #[allow(unused_imports)]
-            use super::*;
             #[doc = #table_struct_doc]
             #[allow(non_camel_case_types)]
-            #[derive(Debug, Clone, Copy, Default)]
+            #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::default::Default)]
             #ivis struct table;
             impl ::rom::__private::Table for table { type Model = super::#name; }
             #(#col_items)*
