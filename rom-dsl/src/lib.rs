@@ -27,6 +27,7 @@ pub use plan::Plan;
 pub use query::{Filter, OptionalExtension, Order, Query, QueryDsl};
 pub use record::{Crud, Record};
 pub use value::Json;
+pub use verify::{Repair, RepairReport, repair, repair_async, verify_async};
 
 /// Everything an application needs in scope: `use rom::prelude::*;`.
 pub mod prelude {
