@@ -441,6 +441,8 @@ impl<M: Model> Walk<M> {
             });
         }
         match (e.index, state) {
+            // a row that does not decode: its entries stay
+            (_, Some(RowState::Bad(_))) => self.fix(Fix::Skip),
             // a numeric entry of an existing row: recompute the whole row
             (Index::Num(_), Some(RowState::Row(_))) => match self.repair {
                 Some(Repair::Apply) => self.stack.push(Task::Rows {
@@ -489,7 +491,14 @@ impl<M: Model> Walk<M> {
                     _ => false,
                 }
             }
-            _ => matches!(reply, redis::Value::Int(1)),
+            // 0: the entry is claimed again, or the row exists again (the
+            // application wrote meanwhile): nothing left to fix
+            _ => {
+                if matches!(reply, redis::Value::Int(1)) {
+                    self.out.count::<M>(&f);
+                }
+                return Ok(());
+            }
         };
         if ok {
             self.out.count::<M>(&f);
