@@ -310,7 +310,7 @@ fn repair_beside_a_writer() {
                 }
                 let id = 1 + n * 7 % 400;
                 match User::get(&mut w, id).expect("get") {
-                    Some(u) if n % 5 == 0 => {
+                    Some(u) if n.is_multiple_of(5) => {
                         u.delete(&mut w).expect("delete");
                     }
                     Some(mut u) => {

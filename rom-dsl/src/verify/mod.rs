@@ -63,6 +63,11 @@ pub enum Problem {
 }
 
 /// What [`verify`] found.
+///
+/// ```
+/// let r = rom_dsl::verify::Report::default();
+/// assert!(r.is_clean() && r.rows == 0);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Report {
     /// Rows checked.
@@ -94,6 +99,10 @@ pub enum Repair {
 }
 
 /// How many keys a [`RepairReport`] names.
+///
+/// ```
+/// assert_eq!(rom_dsl::verify::MAX_KEYS, 100);
+/// ```
 pub const MAX_KEYS: usize = 100;
 
 /// What [`repair`] found and fixed (or, in a dry run, would fix).
