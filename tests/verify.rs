@@ -247,3 +247,100 @@ fn a_row_with_only_its_record_is_valid() {
     let fix = rom::repair::<Note, _>(&mut c, rom::Repair::Apply).expect("repair");
     assert_eq!(fix.fixes(), 0, "{fix:#?}");
 }
+
+/// The async twins can be spawned on a multi-threaded runtime.
+#[allow(dead_code)]
+fn futures_are_send(m: &mut redis::aio::ConnectionManager) {
+    fn send<T: Send>(_: T) {}
+    send(rom::verify_async::<User, _>(m));
+    send(rom::repair_async::<User, _>(m, rom::Repair::Apply));
+}
+
+/// Records the largest command (in arguments) and reply (in values) it carries.
+struct Measuring {
+    inner: redis::Connection,
+    biggest_call: usize,
+    biggest_reply: usize,
+}
+
+fn values(v: &redis::Value) -> usize {
+    match v {
+        redis::Value::Array(a) | redis::Value::Set(a) => 1 + a.iter().map(values).sum::<usize>(),
+        redis::Value::Map(m) => 1 + m.iter().map(|(k, v)| values(k) + values(v)).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+impl redis::ConnectionLike for Measuring {
+    fn req_packed_command(&mut self, cmd: &[u8]) -> redis::RedisResult<redis::Value> {
+        self.inner.req_packed_command(cmd)
+    }
+    fn req_packed_commands(
+        &mut self,
+        cmd: &[u8],
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisResult<Vec<redis::Value>> {
+        self.inner.req_packed_commands(cmd, offset, count)
+    }
+    fn req_command(&mut self, cmd: &redis::Cmd) -> redis::RedisResult<redis::Value> {
+        self.biggest_call = self.biggest_call.max(cmd.args_iter().count());
+        let v = self.inner.req_command(cmd)?;
+        self.biggest_reply = self.biggest_reply.max(values(&v));
+        Ok(v)
+    }
+    fn get_db(&self) -> i64 {
+        self.inner.get_db()
+    }
+    fn check_connection(&mut self) -> bool {
+        self.inner.check_connection()
+    }
+    fn is_open(&self) -> bool {
+        self.inner.is_open()
+    }
+}
+
+/// No call or reply of verify grows with the size of an index: four times the
+/// rows (all in one equality set) leave the largest call and reply about the
+/// same, each bounded by a page of about 200 entries.
+#[test]
+fn verify_reads_in_bounded_pages() {
+    let (s, mut c) = server();
+    let mut m = Measuring {
+        inner: s.connection().expect("connect"),
+        biggest_call: 0,
+        biggest_reply: 0,
+    };
+    let add = |c: &mut redis::Connection, from: i32, to: i32| {
+        let users: Vec<User> = (from..to)
+            .map(|i| user(&format!("b{i}@x.io"), "same", i, 0.5))
+            .collect();
+        for r in User::insert_all(c, users).expect("insert") {
+            r.expect("row");
+        }
+    };
+    add(&mut c, 0, 1000);
+    assert!(verify::<User, _>(&mut m).expect("verify").is_clean());
+    let (call, reply) = (m.biggest_call, m.biggest_reply);
+    add(&mut c, 1000, 4000);
+    m.biggest_call = 0;
+    m.biggest_reply = 0;
+    let r = verify::<User, _>(&mut m).expect("verify");
+    assert!(r.is_clean() && r.rows == 4000, "{r:#?}");
+    assert!(
+        m.biggest_call <= call * 3 / 2,
+        "{} vs {call}",
+        m.biggest_call
+    );
+    assert!(
+        m.biggest_reply <= reply * 3 / 2,
+        "{} vs {reply}",
+        m.biggest_reply
+    );
+    eprintln!(
+        "largest call {call} -> {} args, largest reply {reply} -> {} values",
+        m.biggest_call, m.biggest_reply
+    );
+    // a page of rows: a few fields each
+    assert!(m.biggest_reply < 300 * 16, "{}", m.biggest_reply);
+}
