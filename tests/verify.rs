@@ -152,13 +152,20 @@ fn verify_on_a_cluster() {
         .enable_all()
         .build()
         .expect("runtime");
-    let again = rt.block_on(async {
+    let (again, dry) = rt.block_on(async {
         let mut ac = cluster.async_connection().await.expect("async connect");
-        rom::verify_async::<User, _>(&mut ac)
+        let again = rom::verify_async::<User, _>(&mut ac)
             .await
-            .expect("verify_async")
+            .expect("verify_async");
+        let dry = rom::repair_async::<User, _>(&mut ac, rom::Repair::DryRun)
+            .await
+            .expect("repair_async");
+        (again, dry)
     });
     assert_eq!(again, r);
+    assert_eq!(dry.found, r);
+    assert_eq!((dry.listed, dry.unlisted), (1, 1), "{dry:#?}");
+    assert!(dry.orphans_removed >= 2, "ghost and stale: {dry:#?}");
     // and repair fixes it there
     let fixed = rom::repair::<User, _>(&mut c, rom::Repair::Apply).expect("repair");
     assert!(fixed.fixes() >= 6, "{fixed:#?}");

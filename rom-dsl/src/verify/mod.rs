@@ -107,8 +107,9 @@ pub const MAX_KEYS: usize = 100;
 
 /// What [`repair`] found and fixed (or, in a dry run, would fix).
 ///
-/// In a dry run an entry may be counted twice: as part of a row to re-index
-/// and as an orphan, since nothing is fixed between the two checks.
+/// A dry run counts what it finds; applying may fix less, when one fix
+/// covers two problems (unlisting a member also removes its scores, which a
+/// dry run counts as orphans too).
 ///
 /// ```
 /// let r = rom_dsl::RepairReport::default();

@@ -66,15 +66,6 @@ pub(crate) struct Checked {
 }
 
 impl Checked {
-    /// A row known only by its member (a dry run's count).
-    pub(crate) fn named(member: Vec<u8>) -> Self {
-        Checked {
-            member,
-            listed: true,
-            ..Checked::default()
-        }
-    }
-
     fn reported(&self) -> bool {
         !matches!(self.origin, Some(Origin::Retry(_)))
     }

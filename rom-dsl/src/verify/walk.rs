@@ -443,17 +443,18 @@ impl<M: Model> Walk<M> {
         match (e.index, state) {
             // a row that does not decode: its entries stay
             (_, Some(RowState::Bad(_))) => self.fix(Fix::Skip),
-            // a numeric entry of an existing row: recompute the whole row
-            (Index::Num(_), Some(RowState::Row(_))) => match self.repair {
-                Some(Repair::Apply) => self.stack.push(Task::Rows {
-                    members: vec![e.member],
-                    origin: Origin::Retry(0),
-                }),
-                Some(Repair::DryRun) => self
-                    .out
-                    .count::<M>(&Fix::Reindex(Box::new(Checked::named(e.member)))),
-                None => {}
-            },
+            // a numeric entry of an existing row: the row's check (step 1 or
+            // 2) found the wrong score and counted or fixed the row; seen
+            // again here only when the application wrote meanwhile, so read
+            // the row again
+            (Index::Num(_), Some(RowState::Row(_))) => {
+                if self.repair == Some(Repair::Apply) {
+                    self.stack.push(Task::Rows {
+                        members: vec![e.member],
+                        origin: Origin::Retry(0),
+                    });
+                }
+            }
             (Index::Num(_), Some(RowState::Absent)) => self.fix(Fix::Unindex {
                 what: b"n".to_vec(),
                 key: e.key,
