@@ -30,6 +30,7 @@ pub use query::{Filter, OptionalExtension, Order, Query, QueryDsl};
 pub use record::{Crud, Record};
 pub use server_check::{ServerReport, check_server, check_server_async};
 pub use value::Json;
+pub use verify::{Repair, RepairReport, repair, repair_async, verify_async};
 
 /// Everything an application needs in scope: `use rom::prelude::*;`.
 pub mod prelude {

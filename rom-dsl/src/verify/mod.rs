@@ -1,0 +1,421 @@
+//! Consistency checking and repair: [`verify`] compares every index of a model
+//! with its rows and reports each difference; [`repair`] fixes them.
+//!
+//! Both walk the data in pages of about 200 entries (cursors over `{ns}:ids`,
+//! over the model's keys and over each index), on any connection rom accepts:
+//! a plain connection, a `ConnectionManager` or multiplexed connection
+//! ([`verify_async`], [`repair_async`]), a cluster connection (every call names
+//! a key with the model's hash tag, so it reaches the node that holds the
+//! model). The memory used is bounded by the page size (a page of entries and
+//! the rows they name), plus the report, whatever the size of the indexes.
+//! Neither is atomic as a whole: each read is a consistent page and each fix is
+//! atomic for its row or entry.
+
+use crate::error::Result;
+use crate::model::{Key, Model};
+use rows::Checked;
+
+mod rows;
+mod scripts;
+mod walk;
+
+/// One inconsistency found by [`verify`] (or seen by [`repair`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// A row could not be read as the model says (its [`crate::Error`] as text).
+    Undecodable {
+        /// Row key.
+        key: String,
+        /// What was wrong.
+        error: String,
+    },
+    /// A row hash exists but its key is not in the ids set.
+    RowNotListed {
+        /// Row key.
+        key: String,
+    },
+    /// The ids set names a row that does not exist.
+    ListedWithoutRow {
+        /// The member.
+        member: String,
+    },
+    /// An index lacks an entry the row's values call for.
+    Missing {
+        /// Index key (and value for unique hashes).
+        index: String,
+        /// The row's member.
+        member: String,
+    },
+    /// An index holds an entry no row calls for (or a wrong one: a wrong score,
+    /// a unique value owned by another row).
+    Orphan {
+        /// Index key (and value for unique hashes).
+        index: String,
+        /// The member found.
+        member: String,
+    },
+    /// A row's record of its index entries differs from its values.
+    Record {
+        /// Row key.
+        key: String,
+    },
+}
+
+/// What [`verify`] found.
+///
+/// ```
+/// let r = rom_dsl::verify::Report::default();
+/// assert!(r.is_clean() && r.rows == 0);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Report {
+    /// Rows checked.
+    pub rows: u64,
+    /// Every inconsistency.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    /// True when nothing is wrong.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// How [`repair`] runs: [`Repair::DryRun`] (the default) only reports what it
+/// would fix; [`Repair::Apply`] fixes it.
+///
+/// ```
+/// assert_eq!(rom_dsl::Repair::default(), rom_dsl::Repair::DryRun);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Repair {
+    /// Read only: count what would be fixed.
+    #[default]
+    DryRun,
+    /// Write the fixes.
+    Apply,
+}
+
+/// How many keys a [`RepairReport`] names.
+///
+/// ```
+/// assert_eq!(rom_dsl::verify::MAX_KEYS, 100);
+/// ```
+pub const MAX_KEYS: usize = 100;
+
+/// What [`repair`] found and fixed (or, in a dry run, would fix).
+///
+/// A dry run counts what it finds; applying may fix less, when one fix
+/// covers two problems (unlisting a member also removes its scores, which a
+/// dry run counts as orphans too).
+///
+/// ```
+/// let r = rom_dsl::RepairReport::default();
+/// assert_eq!(r.fixes(), 0);
+/// assert!(r.found.is_clean());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct RepairReport {
+    /// Dry run or applied.
+    pub mode: Repair,
+    /// What the walk saw, as [`verify`] reports it.
+    pub found: Report,
+    /// Rows whose index entries, scores and `#i` record were rewritten from
+    /// their values (missing, wrong-score or stale entries, a stale record).
+    pub reindexed: u64,
+    /// Of those, rows that existed but were not listed in `{ns}:ids`.
+    pub listed: u64,
+    /// Members of `{ns}:ids` without a row, removed with their scores.
+    pub unlisted: u64,
+    /// Index entries that no row calls for, removed (stale unique values
+    /// included).
+    pub orphans_removed: u64,
+    /// Problems left alone: rows that do not decode, a unique value held by
+    /// another row that records it, rows the application kept changing, entries
+    /// a row still records.
+    pub skipped: u64,
+    /// The keys fixed (rows, or `index member`), the first [`MAX_KEYS`].
+    pub keys: Vec<String>,
+}
+
+impl RepairReport {
+    /// The number of fixes (made, or to make in a dry run).
+    pub fn fixes(&self) -> u64 {
+        self.reindexed + self.unlisted + self.orphans_removed
+    }
+
+    fn key(&mut self, k: String) {
+        if self.keys.len() < MAX_KEYS {
+            self.keys.push(k);
+        }
+    }
+
+    /// Counts a fix as done.
+    pub(crate) fn count<M: Model>(&mut self, f: &Fix) {
+        let l = M::layout();
+        let show = crate::error::show;
+        match f {
+            Fix::Reindex(c) => {
+                self.reindexed += 1;
+                if !c.listed {
+                    self.listed += 1;
+                }
+                self.key(show(&l.row_key(&c.member)));
+            }
+            Fix::Unlist(m) => {
+                self.unlisted += 1;
+                self.key(format!("{} {}", show(&l.ids), show(m)));
+            }
+            Fix::Unindex {
+                key, value, member, ..
+            } => {
+                self.orphans_removed += 1;
+                let what = if member.is_empty() { value } else { member };
+                self.key(format!("{} {}", show(key), show(what)));
+            }
+            Fix::Skip => self.skipped += 1,
+        }
+    }
+}
+
+/// One fix, sent as one atomic script call.
+#[derive(Debug)]
+pub(crate) enum Fix {
+    /// Rewrite a row's entries, scores, record and listing, if it is unchanged.
+    Reindex(Box<Checked>),
+    /// Remove a member of `{ns}:ids` whose row does not exist.
+    Unlist(Vec<u8>),
+    /// Remove an index entry unless its row claims it.
+    Unindex {
+        /// Slot id, `n` numeric, `x` malformed lexicographic member.
+        what: Vec<u8>,
+        key: Vec<u8>,
+        value: Vec<u8>,
+        member: Vec<u8>,
+    },
+    /// A problem repair leaves alone.
+    Skip,
+}
+
+impl Fix {
+    pub(crate) fn plan<M: Model>(&self) -> crate::plan::Plan<redis::Value> {
+        use crate::plan::{Call, Plan};
+        let l = M::layout();
+        let numids = if M::Key::NUMERIC { b"1" } else { b"0" }.to_vec();
+        match self {
+            Fix::Reindex(c) => rows::reindex_plan::<M>(c),
+            Fix::Unlist(m) => {
+                let mut keys = vec![l.ids.clone(), l.row_key(m)];
+                keys.extend(l.numeric.iter().flatten().cloned());
+                Plan::new(Call::Script(&scripts::UNLIST), keys, vec![m.clone()], Ok)
+            }
+            Fix::Unindex {
+                what,
+                key,
+                value,
+                member,
+            } => Plan::new(
+                Call::Script(&scripts::UNINDEX),
+                vec![l.row_key(member), key.clone()],
+                vec![
+                    l.tag.clone(),
+                    numids,
+                    what.clone(),
+                    value.clone(),
+                    member.clone(),
+                ],
+                Ok,
+            ),
+            // never sent: counted when found
+            Fix::Skip => Plan::new(Call::Command("PING"), vec![], vec![], Ok),
+        }
+    }
+}
+
+fn drive<M: Model, C: redis::ConnectionLike + ?Sized>(
+    conn: &mut C,
+    mut w: walk::Walk<M>,
+) -> Result<RepairReport> {
+    while let Some(p) = w.next_plan() {
+        let v = p.run(conn)?;
+        w.feed(v)?;
+    }
+    Ok(w.out)
+}
+
+async fn drive_async<M: Model, C: redis::aio::ConnectionLike + Send>(
+    conn: &mut C,
+    mut w: walk::Walk<M>,
+) -> Result<RepairReport> {
+    while let Some(p) = w.next_plan() {
+        let v = p.run_async(conn).await?;
+        w.feed(v)?;
+    }
+    Ok(w.out)
+}
+
+/// Walks every row and index of `M` and reports each orphan, missing or wrong
+/// index entry, unique-hash mismatch, stale `#i` record, row missing from
+/// `{ns}:ids`, listed member without a row, and undecodable row.
+///
+/// It only reads, page by page (see the [module](self) for the memory bound),
+/// on a plain or a cluster connection. It is not atomic: run it when writes
+/// are quiet, or check again what it reports.
+///
+/// ```
+/// # use rom_dsl::{Model, Crud};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = rom_dsl::testing::RedisServer::start()?;
+/// # let mut conn = server.connection()?;
+/// # #[derive(Clone)] struct Tag;
+/// # impl Model for Tag {
+/// #     type Key = u64;
+/// #     const SCHEMA: &'static rom_dsl::model::Schema = &rom_dsl::model::Schema {
+/// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+/// #     fn layout() -> &'static rom_dsl::model::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::model::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::model::Layout::new(Self::SCHEMA))
+/// #     }
+/// #     fn key(&self) -> Option<u64> { None }
+/// #     fn set_key(&mut self, _: u64) {}
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::model::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::model::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+/// # }
+/// // another program lists a tag that has no row
+/// redis::cmd("ZADD").arg("{tags}:ids").arg(7).arg(7).exec(&mut conn)?;
+/// let report = rom_dsl::verify::verify::<Tag, _>(&mut conn)?;
+/// assert_eq!(report.problems, [rom_dsl::verify::Problem::ListedWithoutRow { member: "7".into() }]);
+/// # Ok(()) }
+/// ```
+pub fn verify<M: Model, C: redis::ConnectionLike + ?Sized>(conn: &mut C) -> Result<Report> {
+    drive(conn, walk::Walk::<M>::new(None)).map(|r| r.found)
+}
+
+/// [`verify`] on an async connection (`MultiplexedConnection`,
+/// `ConnectionManager`, an async cluster connection).
+///
+/// ```
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = rom_dsl::testing::RedisServer::start()?;
+/// # #[derive(Clone)] struct Tag;
+/// # impl rom_dsl::Model for Tag {
+/// #     type Key = u64;
+/// #     const SCHEMA: &'static rom_dsl::model::Schema = &rom_dsl::model::Schema {
+/// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+/// #     fn layout() -> &'static rom_dsl::model::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::model::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::model::Layout::new(Self::SCHEMA))
+/// #     }
+/// #     fn key(&self) -> Option<u64> { None }
+/// #     fn set_key(&mut self, _: u64) {}
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::model::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::model::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+/// # }
+/// let mut conn = server.multiplexed().await?;
+/// let report = rom_dsl::verify_async::<Tag, _>(&mut conn).await?;
+/// assert!(report.is_clean());
+/// # Ok(()) }
+/// ```
+pub async fn verify_async<M: Model, C: redis::aio::ConnectionLike + Send>(
+    conn: &mut C,
+) -> Result<Report> {
+    drive_async(conn, walk::Walk::<M>::new(None))
+        .await
+        .map(|r| r.found)
+}
+
+/// Fixes everything [`verify`] reports, or with [`Repair::DryRun`] only counts
+/// what it would fix: missing, wrong-score and orphan index entries, stale
+/// unique values, stale `#i` records, members of `{ns}:ids` without a row
+/// (unlisted, with their scores; their other entries are orphans), rows present
+/// but not listed (listed and indexed).
+///
+/// Each fix is one atomic script that re-checks what it relies on, so the
+/// application may keep writing: a row is re-indexed only if it is still
+/// exactly as read (otherwise it is read again, up to three times), an orphan
+/// entry is removed only if the row it names still does not record it, a
+/// member is unlisted only if its row still does not exist. Rows that do not
+/// decode are left alone (counted in [`RepairReport::skipped`]).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = rom_dsl::testing::RedisServer::start()?;
+/// # let mut conn = server.connection()?;
+/// # #[derive(Clone)] struct Tag;
+/// # impl rom_dsl::Model for Tag {
+/// #     type Key = u64;
+/// #     const SCHEMA: &'static rom_dsl::model::Schema = &rom_dsl::model::Schema {
+/// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+/// #     fn layout() -> &'static rom_dsl::model::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::model::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::model::Layout::new(Self::SCHEMA))
+/// #     }
+/// #     fn key(&self) -> Option<u64> { None }
+/// #     fn set_key(&mut self, _: u64) {}
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::model::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::model::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+/// # }
+/// use rom_dsl::{Repair, repair};
+/// redis::cmd("ZADD").arg("{tags}:ids").arg(7).arg(7).exec(&mut conn)?;
+/// assert_eq!(repair::<Tag, _>(&mut conn, Repair::DryRun)?.unlisted, 1);
+/// assert_eq!(repair::<Tag, _>(&mut conn, Repair::Apply)?.unlisted, 1);
+/// assert!(rom_dsl::verify::verify::<Tag, _>(&mut conn)?.is_clean());
+/// # Ok(()) }
+/// ```
+pub fn repair<M: Model, C: redis::ConnectionLike + ?Sized>(
+    conn: &mut C,
+    mode: Repair,
+) -> Result<RepairReport> {
+    drive(conn, walk::Walk::<M>::new(Some(mode)))
+}
+
+/// [`repair`] on an async connection.
+///
+/// ```
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = rom_dsl::testing::RedisServer::start()?;
+/// # #[derive(Clone)] struct Tag;
+/// # impl rom_dsl::Model for Tag {
+/// #     type Key = u64;
+/// #     const SCHEMA: &'static rom_dsl::model::Schema = &rom_dsl::model::Schema {
+/// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+/// #     fn layout() -> &'static rom_dsl::model::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::model::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::model::Layout::new(Self::SCHEMA))
+/// #     }
+/// #     fn key(&self) -> Option<u64> { None }
+/// #     fn set_key(&mut self, _: u64) {}
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::model::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::model::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+/// # }
+/// let mut conn = server.multiplexed().await?;
+/// let report = rom_dsl::repair_async::<Tag, _>(&mut conn, rom_dsl::Repair::Apply).await?;
+/// assert_eq!(report.fixes(), 0);
+/// # Ok(()) }
+/// ```
+pub async fn repair_async<M: Model, C: redis::aio::ConnectionLike + Send>(
+    conn: &mut C,
+    mode: Repair,
+) -> Result<RepairReport> {
+    drive_async(conn, walk::Walk::<M>::new(Some(mode))).await
+}
+
+/// Splits a lexicographic index member `value \0\0 key` (numeric keys are
+/// written with a length byte first, so that they order by number).
+pub(crate) fn split_lex<M: Model>(entry: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let cut = entry.windows(2).position(|w| w == [0, 0])?;
+    let (v, rest) = (&entry[..cut], &entry[cut + 2..]);
+    let m = if M::Key::NUMERIC {
+        let (&len, digits) = rest.split_first()?;
+        if usize::from(len) != digits.len() {
+            return None;
+        }
+        digits
+    } else {
+        rest
+    };
+    Some((v.to_vec(), m.to_vec()))
+}

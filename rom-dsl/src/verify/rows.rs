@@ -1,0 +1,412 @@
+//! Checking rows: read a page of rows, compute the entries each calls for with
+//! the same code a save uses (`Model::cells` and `record::slot_values`), look
+//! them up, and decide which rows to re-index.
+
+use super::walk::{Walk, bytes, index_name, items, score};
+use super::{Fix, Problem, scripts};
+use crate::error::{Result, show};
+use crate::model::{Cell, Key, Model, SlotKind};
+use crate::plan::{Call, Plan};
+
+/// Where a member to check came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// A page of `{ns}:ids`.
+    Ids,
+    /// A row key found by scanning the keyspace.
+    Scan,
+    /// A row to re-read and re-index (its problems are already reported):
+    /// the number of attempts so far.
+    Retry(u8),
+}
+
+impl Origin {
+    pub(crate) fn attempt(self) -> u8 {
+        match self {
+            Origin::Retry(n) => n,
+            _ => 0,
+        }
+    }
+}
+
+/// A row as the walk read it.
+#[derive(Debug, Clone)]
+pub(crate) enum RowState {
+    /// No such key.
+    Absent,
+    /// Not a hash, or a hash the model cannot decode.
+    Bad(String),
+    /// The row's cells, as a save would compute them.
+    Row(Vec<Cell>),
+}
+
+pub(crate) struct RowRead {
+    pub(crate) listed: bool,
+    pub(crate) state: RowState,
+    pub(crate) fields: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// A decoded row with what it calls for, waiting for its lookups.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Checked {
+    pub(crate) member: Vec<u8>,
+    pub(crate) origin: Option<Origin>,
+    pub(crate) listed: bool,
+    /// The row as read: every field, `#i` included.
+    pub(crate) fields: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Per column, the score its numeric index calls for.
+    pub(crate) scores: Vec<Option<f64>>,
+    /// (slot, value) entries the row calls for.
+    pub(crate) entries: Vec<(usize, Vec<u8>)>,
+    /// Per entry, the owner seen for a unique value (empty: none or this row).
+    pub(crate) owners: Vec<Vec<u8>>,
+    /// The stored `#i` record, parsed (empty when unreadable).
+    pub(crate) old_record: Vec<(Vec<u8>, Vec<u8>)>,
+    pub(crate) record_ok: bool,
+}
+
+impl Checked {
+    fn reported(&self) -> bool {
+        !matches!(self.origin, Some(Origin::Retry(_)))
+    }
+}
+
+/// `ROWS` for the given members.
+pub(crate) fn rows_plan<'a, M: Model>(
+    members: impl Iterator<Item = &'a Vec<u8>>,
+) -> Plan<redis::Value> {
+    let l = M::layout();
+    let mut keys = vec![l.ids.clone()];
+    let mut args = Vec::new();
+    for m in members {
+        keys.push(l.row_key(m));
+        args.push(m.clone());
+    }
+    Plan::new(Call::Script(&scripts::ROWS), keys, args, Ok)
+}
+
+/// One row of a `ROWS` reply.
+pub(crate) fn decode_one<M: Model>(member: &[u8], item: redis::Value) -> Result<RowRead> {
+    let mut it = items(item)?.into_iter();
+    let listed = matches!(it.next(), Some(redis::Value::Int(1)));
+    let kind = it.next().as_ref().and_then(bytes).unwrap_or_default();
+    let fields_v = it.next().unwrap_or(redis::Value::Nil);
+    let mut fields = Vec::new();
+    let state = match kind.as_slice() {
+        b"none" => RowState::Absent,
+        b"hash" => {
+            let flat = items(fields_v.clone())?;
+            for pair in flat.chunks(2) {
+                if let (Some(f), Some(v)) = (bytes(&pair[0]), pair.get(1).and_then(bytes)) {
+                    fields.push((f, v));
+                }
+            }
+            match crate::record::decode_row::<M>(member, fields_v) {
+                Ok(Some(rec)) => match rec.cells() {
+                    Ok(c) => RowState::Row(c),
+                    Err(e) => RowState::Bad(e.to_string()),
+                },
+                Ok(None) => RowState::Absent,
+                Err(e) => RowState::Bad(e.to_string()),
+            }
+        }
+        other => RowState::Bad(format!("the key is a {}, not a hash", show(other))),
+    };
+    Ok(RowRead {
+        listed,
+        state,
+        fields,
+    })
+}
+
+/// Parses a `#i` record into (slot id, value) pairs; `None` when unreadable.
+fn parse_record(s: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < s.len() {
+        let z = pos + s[pos..].iter().position(|&b| b == 0)?;
+        let from = z + 1;
+        let c = from + s[from..].iter().position(|&b| b == b':')?;
+        let len: usize = std::str::from_utf8(&s[from..c]).ok()?.parse().ok()?;
+        if s[from..c].is_empty() || !s[from..c].iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let end = c + 1 + len;
+        if end > s.len() {
+            return None;
+        }
+        out.push((s[pos..z].to_vec(), s[c + 1..end].to_vec()));
+        pos = end;
+    }
+    Some(out)
+}
+
+/// Reads a page of rows: reports rows missing, unlisted or undecodable, and
+/// returns the decoded ones for their lookups.
+pub(crate) fn read_rows<M: Model>(
+    w: &mut Walk<M>,
+    members: &[Vec<u8>],
+    origin: Origin,
+    reply: redis::Value,
+) -> Result<Vec<Checked>> {
+    let l = M::layout();
+    let mut out = Vec::new();
+    let report = !matches!(origin, Origin::Retry(_));
+    for (m, item) in members.iter().zip(items(reply)?) {
+        let read = decode_one::<M>(m, item)?;
+        let key = show(&l.row_key(m));
+        if let RowState::Absent = read.state {
+            if origin == Origin::Ids && read.listed {
+                w.problem(Problem::ListedWithoutRow { member: show(m) });
+                w.fix(Fix::Unlist(m.clone()));
+            }
+            continue;
+        }
+        if origin == Origin::Scan {
+            if read.listed {
+                continue; // checked with the ids
+            }
+            w.problem(Problem::RowNotListed { key: key.clone() });
+        }
+        let cells = match read.state {
+            RowState::Row(c) => c,
+            RowState::Bad(error) => {
+                if report {
+                    w.problem(Problem::Undecodable { key, error });
+                    w.fix(Fix::Skip);
+                } else {
+                    w.out.skipped += 1;
+                }
+                continue;
+            }
+            RowState::Absent => continue,
+        };
+        if report {
+            w.out.found.rows += 1;
+        }
+        let mut entries: Vec<(usize, Vec<u8>)> = Vec::new();
+        for (s, slot) in l.slots.iter().enumerate() {
+            for v in crate::record::slot_values(&cells, slot) {
+                if !entries.iter().any(|(t, x)| *t == s && *x == v) {
+                    entries.push((s, v));
+                }
+            }
+        }
+        let stored = read
+            .fields
+            .iter()
+            .find(|(f, _)| f == b"#i")
+            .map(|(_, v)| v.as_slice())
+            .unwrap_or_default();
+        let parsed = parse_record(stored);
+        let mut want: Vec<(Vec<u8>, Vec<u8>)> = entries
+            .iter()
+            .map(|(s, v)| (l.slots[*s].id.clone().into_bytes(), v.clone()))
+            .collect();
+        want.sort();
+        let record_ok = parsed.as_ref().is_some_and(|p| {
+            let mut p = p.clone();
+            p.sort();
+            p == want
+        });
+        out.push(Checked {
+            member: m.clone(),
+            origin: Some(origin),
+            listed: read.listed,
+            fields: read.fields,
+            scores: cells.iter().map(|c| c.score).collect(),
+            owners: vec![Vec::new(); entries.len()],
+            entries,
+            old_record: parsed.unwrap_or_default(),
+            record_ok,
+        });
+    }
+    Ok(out)
+}
+
+/// The member of a lexicographic index for value `v` of row `m`.
+pub(crate) fn lex_member<M: Model>(v: &[u8], m: &[u8]) -> Vec<u8> {
+    let mut out = v.to_vec();
+    out.extend_from_slice(&[0, 0]);
+    if M::Key::NUMERIC {
+        out.push(u8::try_from(m.len()).unwrap_or(u8::MAX));
+    }
+    out.extend_from_slice(m);
+    out
+}
+
+fn push_key(keys: &mut Vec<Vec<u8>>, k: Vec<u8>) {
+    if !keys.contains(&k) {
+        keys.push(k);
+    }
+}
+
+/// `PROBE` for every entry the rows call for (and every numeric score).
+pub(crate) fn probe_plan<M: Model>(checked: &[Checked]) -> Plan<redis::Value> {
+    let l = M::layout();
+    let mut keys = vec![l.ids.clone()];
+    let mut args = Vec::new();
+    let mut probe = |keys: &mut Vec<Vec<u8>>, what: &[u8], key: Vec<u8>, item: Vec<u8>| {
+        args.push(what.to_vec());
+        args.push(key.clone());
+        args.push(item);
+        push_key(keys, key);
+    };
+    for c in checked {
+        for z in l.numeric.iter().flatten() {
+            probe(&mut keys, b"n", z.clone(), c.member.clone());
+        }
+        for (s, v) in &c.entries {
+            let slot = &l.slots[*s];
+            match slot.kind {
+                SlotKind::Unique => probe(&mut keys, b"u", slot.key.clone(), v.clone()),
+                SlotKind::Set => probe(
+                    &mut keys,
+                    b"s",
+                    [&slot.key[..], v].concat(),
+                    c.member.clone(),
+                ),
+                SlotKind::Lex => probe(
+                    &mut keys,
+                    b"l",
+                    slot.key.clone(),
+                    lex_member::<M>(v, &c.member),
+                ),
+            }
+        }
+    }
+    Plan::new(Call::Script(&scripts::PROBE), keys, args, Ok)
+}
+
+/// Compares the lookups with what each row calls for; re-indexes the rows
+/// that differ.
+pub(crate) fn probed<M: Model>(
+    w: &mut Walk<M>,
+    checked: Vec<Checked>,
+    reply: redis::Value,
+) -> Result<()> {
+    let l = M::layout();
+    let mut it = items(reply)?.into_iter();
+    for mut c in checked {
+        let report = c.reported();
+        let mut need = !report || !c.listed || !c.record_ok;
+        let mut missing = Vec::new();
+        for (i, z) in l.numeric.iter().enumerate() {
+            let Some(z) = z else { continue };
+            let got = it.next().as_ref().and_then(score);
+            match c.scores[i] {
+                Some(want) if got != Some(want) => missing.push(show(z)),
+                None if got.is_some() => need = true, // reported as an orphan later
+                _ => {}
+            }
+        }
+        for k in 0..c.entries.len() {
+            let (s, v) = &c.entries[k];
+            let got = it.next().unwrap_or(redis::Value::Nil);
+            let present = match l.slots[*s].kind {
+                SlotKind::Unique => {
+                    let owner = bytes(&got);
+                    if let Some(o) = owner.as_ref().filter(|o| **o != c.member) {
+                        c.owners[k] = o.clone();
+                    }
+                    owner.as_ref() == Some(&c.member)
+                }
+                SlotKind::Set | SlotKind::Lex => matches!(got, redis::Value::Int(1)),
+            };
+            if !present {
+                missing.push(index_name::<M>(super::walk::Index::Slot(*s), v));
+            }
+        }
+        need |= !missing.is_empty();
+        if report {
+            for index in missing {
+                w.problem(Problem::Missing {
+                    index,
+                    member: show(&c.member),
+                });
+            }
+            if !c.record_ok {
+                w.problem(Problem::Record {
+                    key: show(&l.row_key(&c.member)),
+                });
+            }
+        }
+        if need {
+            w.fix(Fix::Reindex(Box::new(c)));
+        }
+    }
+    Ok(())
+}
+
+/// The key holding entry (slot id, value), from the id alone.
+fn entry_key(tag: &[u8], id: &[u8], v: &[u8]) -> Option<Vec<u8>> {
+    let p = id.split(|&b| b == b':').next()?;
+    let mut k = [tag, b":", id].concat();
+    match p {
+        b"uniq" | b"pre" | b"suf" | b"sort" => Some(k),
+        b"eq" | b"text" => {
+            k.extend_from_slice(v);
+            Some(k)
+        }
+        _ => None,
+    }
+}
+
+/// `REINDEX` for a checked row.
+pub(crate) fn reindex_plan<M: Model>(c: &Checked) -> Plan<redis::Value> {
+    let l = M::layout();
+    let m = &c.member;
+    let mut keys = vec![l.ids.clone(), l.row_key(m)];
+    let mut args = vec![
+        l.tag.clone(),
+        if M::Key::NUMERIC { b"1" } else { b"0" }.to_vec(),
+        l.row_prefix.clone(),
+        m.clone(),
+        c.fields.len().to_string().into_bytes(),
+    ];
+    for (f, v) in &c.fields {
+        args.push(f.clone());
+        args.push(v.clone());
+    }
+    let nums: Vec<(usize, &Vec<u8>)> = l
+        .numeric
+        .iter()
+        .enumerate()
+        .filter_map(|(i, z)| Some((i, z.as_ref()?)))
+        .collect();
+    args.push(nums.len().to_string().into_bytes());
+    for (i, z) in nums {
+        push_key(&mut keys, z.clone());
+        args.push(z.clone());
+        match c.scores.get(i).copied().flatten() {
+            Some(s) => {
+                args.push(b"a".to_vec());
+                args.push(crate::value::float_repr(s).into_bytes());
+            }
+            None => {
+                args.push(b"r".to_vec());
+                args.push(Vec::new());
+            }
+        }
+    }
+    args.push(c.entries.len().to_string().into_bytes());
+    for ((s, v), owner) in c.entries.iter().zip(&c.owners) {
+        let slot = &l.slots[*s];
+        let id = slot.id.as_bytes();
+        if let Some(k) = entry_key(&l.tag, id, v) {
+            push_key(&mut keys, k);
+        }
+        if !owner.is_empty() {
+            push_key(&mut keys, l.row_key(owner));
+        }
+        args.push(id.to_vec());
+        args.push(v.clone());
+        args.push(owner.clone());
+    }
+    for (id, v) in &c.old_record {
+        if let Some(k) = entry_key(&l.tag, id, v) {
+            push_key(&mut keys, k);
+        }
+    }
+    Plan::new(Call::Script(&scripts::REINDEX), keys, args, Ok)
+}
