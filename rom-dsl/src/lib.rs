@@ -14,6 +14,7 @@ pub mod record;
 pub mod script;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text;
 pub mod value;
 pub mod verify;
 
