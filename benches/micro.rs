@@ -206,9 +206,10 @@ fn text(c: &mut Criterion) {
         name: big.clone(),
         ..sample()
     };
-    g.bench_function("insert plan, 150,000 distinct words in a text column", |b| {
-        b.iter(|| black_box(black_box(&u).insert_plan().expect("plan")))
-    });
+    g.bench_function(
+        "insert plan, 150,000 distinct words in a text column",
+        |b| b.iter(|| black_box(black_box(&u).insert_plan().expect("plan"))),
+    );
     g.finish();
 }
 

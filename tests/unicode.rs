@@ -20,7 +20,11 @@ struct Account {
     handle: String,
     #[rom(index(eq))]
     name: Option<String>,
-    #[rom(index(eq, case_insensitive), index(prefix, case_insensitive), index(suffix, case_insensitive))]
+    #[rom(
+        index(eq, case_insensitive),
+        index(prefix, case_insensitive),
+        index(suffix, case_insensitive)
+    )]
     city: Option<String>,
     #[rom(index(prefix), index(suffix))]
     street: Option<String>,
@@ -67,7 +71,9 @@ fn sharp_s_and_strasse_are_one_case_insensitive_value() {
     }
     // the exact unique keeps ß and ss apart
     acct("x1", "Straße").insert(&mut c).expect("insert");
-    acct("x2", "Strasse").insert(&mut c).expect("ss is not ß exactly");
+    acct("x2", "Strasse")
+        .insert(&mut c)
+        .expect("ss is not ß exactly");
     assert_clean::<Account>(&mut c);
 }
 
@@ -83,11 +89,20 @@ fn nfc_and_nfd_spellings_are_one_user() {
     unique_violation(acct("other", nfd).insert(&mut c), "handle");
     unique_violation(acct("JOSE\u{301}", "other2").insert(&mut c), "login");
     for probe in [nfc, nfd] {
-        assert_eq!(ids(&mut c, accounts::table.filter(accounts::login.eq(probe))), BTreeSet::from([id]));
-        assert_eq!(ids(&mut c, accounts::table.filter(accounts::handle.eq(probe))), BTreeSet::from([id]));
+        assert_eq!(
+            ids(&mut c, accounts::table.filter(accounts::login.eq(probe))),
+            BTreeSet::from([id])
+        );
+        assert_eq!(
+            ids(&mut c, accounts::table.filter(accounts::handle.eq(probe))),
+            BTreeSet::from([id])
+        );
     }
     // the row keeps the bytes it was given
-    assert_eq!(Account::get(&mut c, id).expect("get").expect("row").handle, nfc);
+    assert_eq!(
+        Account::get(&mut c, id).expect("get").expect("row").handle,
+        nfc
+    );
 
     // an exact equality index, prefixes, suffixes and words agree
     let mut b = acct("b", "b");
@@ -99,15 +114,54 @@ fn nfc_and_nfd_spellings_are_one_user() {
     assert_eq!(b.name.as_deref(), Some(nfd));
     for probe in [nfc, nfd] {
         let one = BTreeSet::from([bid]);
-        assert_eq!(ids(&mut c, accounts::table.filter(accounts::name.eq(probe))), one);
-        assert_eq!(ids(&mut c, accounts::table.filter(accounts::street.ends_with(probe))), one);
-        assert_eq!(ids(&mut c, accounts::table.filter(accounts::street.starts_with(&format!("Rue {probe}")))), one);
-        assert_eq!(ids(&mut c, accounts::table.filter(accounts::street.like(&format!("* {probe}")))), one);
-        assert_eq!(ids(&mut c, accounts::table.filter(accounts::bio.has_word(probe))), one);
+        assert_eq!(
+            ids(&mut c, accounts::table.filter(accounts::name.eq(probe))),
+            one
+        );
+        assert_eq!(
+            ids(
+                &mut c,
+                accounts::table.filter(accounts::street.ends_with(probe))
+            ),
+            one
+        );
+        assert_eq!(
+            ids(
+                &mut c,
+                accounts::table.filter(accounts::street.starts_with(&format!("Rue {probe}")))
+            ),
+            one
+        );
+        assert_eq!(
+            ids(
+                &mut c,
+                accounts::table.filter(accounts::street.like(&format!("* {probe}")))
+            ),
+            one
+        );
+        assert_eq!(
+            ids(
+                &mut c,
+                accounts::table.filter(accounts::bio.has_word(probe))
+            ),
+            one
+        );
     }
     // in NFC é is one character: "Rue jose" is not a prefix of "Rue josé"
-    assert!(ids(&mut c, accounts::table.filter(accounts::street.starts_with("Rue jose"))).is_empty());
-    assert_eq!(ids(&mut c, accounts::table.filter(accounts::street.like("Rue jos?"))), BTreeSet::from([bid]));
+    assert!(
+        ids(
+            &mut c,
+            accounts::table.filter(accounts::street.starts_with("Rue jose"))
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        ids(
+            &mut c,
+            accounts::table.filter(accounts::street.like("Rue jos?"))
+        ),
+        BTreeSet::from([bid])
+    );
     assert_clean::<Account>(&mut c);
 }
 
@@ -121,14 +175,21 @@ fn greek_sigma_folds_and_turkish_i_has_no_locale_rule() {
     // I folds to i everywhere; dotless ı and dotted İ stay their own letters
     acct("KIZ", "t1").insert(&mut c).expect("insert");
     unique_violation(acct("kiz", "t2").insert(&mut c), "login");
-    acct("kız", "t3").insert(&mut c).expect("dotless i is another letter");
+    acct("kız", "t3")
+        .insert(&mut c)
+        .expect("dotless i is another letter");
     acct("İstanbul", "t4").insert(&mut c).expect("insert");
-    let ist = acct("istanbul", "t5").insert(&mut c).expect("İ folds to i + dot above, not i");
+    let ist = acct("istanbul", "t5")
+        .insert(&mut c)
+        .expect("İ folds to i + dot above, not i");
     unique_violation(acct("ISTANBUL", "t6").insert(&mut c), "login");
     // İ's folded form is i followed by U+0307, and a text spelled so is the same login
     unique_violation(acct("i\u{307}stanbul", "t7").insert(&mut c), "login");
     assert_eq!(
-        ids(&mut c, accounts::table.filter(accounts::login.eq("IStanbul"))),
+        ids(
+            &mut c,
+            accounts::table.filter(accounts::login.eq("IStanbul"))
+        ),
         BTreeSet::from([ist.id.expect("id")])
     );
     assert_eq!(rom::text::fold("ΣΊΣΥΦΟΣ"), rom::text::fold("σίσυφος"));
@@ -145,7 +206,9 @@ fn words_follow_uax29_and_keep_apostrophes() {
     b.bio = Some("Don Quixote, e-mail: don@example.com; pi=3.14".into());
     let b = b.insert(&mut c).expect("insert");
     let (a, b) = (a.id.expect("id"), b.id.expect("id"));
-    let has = |c: &mut redis::Connection, w: &str| ids(c, accounts::table.filter(accounts::bio.has_word(w)));
+    let has = |c: &mut redis::Connection, w: &str| {
+        ids(c, accounts::table.filter(accounts::bio.has_word(w)))
+    };
     assert_eq!(has(&mut c, "don't"), BTreeSet::from([a]));
     assert_eq!(has(&mut c, "DON'T"), BTreeSet::from([a]));
     assert_eq!(has(&mut c, "don"), BTreeSet::from([b]));
@@ -153,7 +216,10 @@ fn words_follow_uax29_and_keep_apostrophes() {
     assert_eq!(has(&mut c, "3.14"), BTreeSet::from([b]));
     assert_eq!(has(&mut c, "mail"), BTreeSet::from([b]));
     assert_eq!(
-        ids(&mut c, accounts::table.filter(accounts::bio.has_any_word(["STOP", "quixote"]))),
+        ids(
+            &mut c,
+            accounts::table.filter(accounts::bio.has_any_word(["STOP", "quixote"]))
+        ),
         BTreeSet::from([a, b])
     );
     assert_clean::<Account>(&mut c);
@@ -172,21 +238,48 @@ fn case_insensitive_prefix_suffix_and_like_with_sharp_s() {
     let both = BTreeSet::from([a, b]);
     assert_eq!(q(&mut c, accounts::city.starts_with("STRASS")), both);
     assert_eq!(q(&mut c, accounts::city.starts_with("straß")), both);
-    assert_eq!(q(&mut c, accounts::city.starts_with("STRAẞB")), BTreeSet::from([a]));
-    assert_eq!(q(&mut c, accounts::city.ends_with("SSBURG")), BTreeSet::from([a]));
-    assert_eq!(q(&mut c, accounts::city.ends_with("ßburg")), BTreeSet::from([a]));
-    assert_eq!(q(&mut c, accounts::city.eq("strassburg")), BTreeSet::from([a]));
-    assert_eq!(q(&mut c, accounts::city.like("stra*burg")), BTreeSet::from([a]));
-    assert_eq!(q(&mut c, accounts::city.like("*ßBURG")), BTreeSet::from([a]));
-    assert_eq!(q(&mut c, accounts::city.like("STRAßEN")), BTreeSet::from([b]));
+    assert_eq!(
+        q(&mut c, accounts::city.starts_with("STRAẞB")),
+        BTreeSet::from([a])
+    );
+    assert_eq!(
+        q(&mut c, accounts::city.ends_with("SSBURG")),
+        BTreeSet::from([a])
+    );
+    assert_eq!(
+        q(&mut c, accounts::city.ends_with("ßburg")),
+        BTreeSet::from([a])
+    );
+    assert_eq!(
+        q(&mut c, accounts::city.eq("strassburg")),
+        BTreeSet::from([a])
+    );
+    assert_eq!(
+        q(&mut c, accounts::city.like("stra*burg")),
+        BTreeSet::from([a])
+    );
+    assert_eq!(
+        q(&mut c, accounts::city.like("*ßBURG")),
+        BTreeSet::from([a])
+    );
+    assert_eq!(
+        q(&mut c, accounts::city.like("STRAßEN")),
+        BTreeSet::from([b])
+    );
     // `?` is one character of the folded text, where ß is two
-    assert_eq!(q(&mut c, accounts::city.like("stra??burg")), BTreeSet::from([a]));
+    assert_eq!(
+        q(&mut c, accounts::city.like("stra??burg")),
+        BTreeSet::from([a])
+    );
     assert!(q(&mut c, accounts::city.like("stra?burg")).is_empty());
     // on an exact index ß is one character
     let mut s = acct("s", "s");
     s.street = Some("Straße".into());
     let s = s.insert(&mut c).expect("insert").id.expect("id");
-    assert_eq!(q(&mut c, accounts::street.like("Stra?e")), BTreeSet::from([s]));
+    assert_eq!(
+        q(&mut c, accounts::street.like("Stra?e")),
+        BTreeSet::from([s])
+    );
     assert!(q(&mut c, accounts::street.like("STRA?E")).is_empty());
     assert_clean::<Account>(&mut c);
 }
@@ -218,7 +311,9 @@ fn a_text_of_150000_distinct_words_saves() {
     a.bio = Some(distinct_words(150_000));
     let mut rec = a.insert(&mut c).expect("insert");
     let id = rec.id.expect("id");
-    let has = |c: &mut redis::Connection, w: &str| ids(c, accounts::table.filter(accounts::bio.has_word(w)));
+    let has = |c: &mut redis::Connection, w: &str| {
+        ids(c, accounts::table.filter(accounts::bio.has_word(w)))
+    };
     for w in ["wa", "WB", &words[75_000], &words[149_999]] {
         assert_eq!(has(&mut c, w), BTreeSet::from([id]), "{w}");
     }
@@ -239,7 +334,11 @@ struct Sample {
     id: Option<u64>,
     #[rom(index(prefix), index(suffix), index(eq))]
     exact: String,
-    #[rom(index(prefix, case_insensitive), index(suffix, case_insensitive), index(eq, case_insensitive))]
+    #[rom(
+        index(prefix, case_insensitive),
+        index(suffix, case_insensitive),
+        index(eq, case_insensitive)
+    )]
     folded: String,
 }
 
@@ -303,7 +402,8 @@ fn matches(p: &[Option<char>], s: &[char]) -> bool {
 }
 
 fn value() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop::sample::select(ALPHABET), 0..6).prop_map(|v| v.into_iter().collect())
+    prop::collection::vec(prop::sample::select(ALPHABET), 0..6)
+        .prop_map(|v| v.into_iter().collect())
 }
 
 fn tok() -> impl Strategy<Value = Tok> {

@@ -222,16 +222,28 @@ mod tests {
     fn words_follow_uax29() {
         assert_eq!(words("Don't stop"), ["don't", "stop"]);
         assert!(!words("Don't stop").contains(&"don".to_string()));
-        assert_eq!(words("pi is 3.14, e-mail me"), ["pi", "is", "3.14", "e", "mail", "me"]);
+        assert_eq!(
+            words("pi is 3.14, e-mail me"),
+            ["pi", "is", "3.14", "e", "mail", "me"]
+        );
         assert_eq!(words("  ,;!? 🎉 "), Vec::<String>::new());
         assert_eq!(words(""), Vec::<String>::new());
         assert_eq!(words("Grüße GRÜSSE grüsse"), ["grüsse"]);
         assert_eq!(words("Jose\u{301} jos\u{e9}"), ["jos\u{e9}"]);
+        assert_eq!(words("snake_case d'été"), ["snake_case", "d'été"]);
     }
 
     #[test]
     fn keys_are_stable_under_themselves() {
-        for s in ["STRAßE", "jose\u{301}", "ΣΊΣΥΦΟΣ", "İı", "ﬁ", "abc", "\u{1fb3}"] {
+        for s in [
+            "STRAßE",
+            "jose\u{301}",
+            "ΣΊΣΥΦΟΣ",
+            "İı",
+            "ﬁ",
+            "abc",
+            "\u{1fb3}",
+        ] {
             let f = fold(s);
             assert_eq!(fold(&f), f, "{s}");
             assert_eq!(exact(&f), f, "{s}");
