@@ -414,8 +414,10 @@ fn build_query<M: Subject>(q: &QSpec) -> Query<M> {
 
 const MAX_EXACT: i64 = 1 << 53;
 
+/// The case-insensitive key: rom's documented rule (full case folding of the
+/// canonical form), not `to_lowercase` ("ß" is "SS", "ΣΑΣ" is "σασ").
 fn lower(s: &str) -> String {
-    s.to_lowercase()
+    rom::text::fold(s)
 }
 
 fn lit_matches(l: &Lit, r: &Row) -> bool {
