@@ -420,15 +420,20 @@ fn lower(s: &str) -> String {
     rom::text::fold(s)
 }
 
+/// The exact key: the canonical form ("I\u{307}" is "İ").
+fn exact(s: &str) -> std::borrow::Cow<'_, str> {
+    rom::text::exact(s)
+}
+
 fn lit_matches(l: &Lit, r: &Row) -> bool {
     match l {
         Lit::Rank(v) => r.rank == Some(*v),
         Lit::Level(v) => r.level == *v,
         Lit::Score(v) => r.score == *v,
-        Lit::Tag(v) => r.tag == *v,
+        Lit::Tag(v) => exact(&r.tag) == exact(v),
         Lit::Label(v) => lower(&r.label) == lower(v),
         Lit::Flag(v) => r.flag == *v,
-        Lit::Code(v) => r.code.as_deref() == Some(v.as_str()),
+        Lit::Code(v) => r.code.as_deref().map(exact) == Some(exact(v)),
     }
 }
 
