@@ -174,8 +174,47 @@ fn keys(c: &mut Criterion) {
     });
 }
 
+/// A text of `n` distinct words, mixed case (`Wab Wac ...`), each made of
+/// letters only so that every splitting rule sees the same words.
+fn distinct_words(n: usize) -> String {
+    let mut out = String::with_capacity(n * 6);
+    for i in 0..n {
+        out.push_str(if i == 0 { "W" } else { " W" });
+        let mut k = i;
+        loop {
+            out.push(char::from(b'a' + (k % 26) as u8));
+            k /= 26;
+            if k == 0 {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Splitting, folding and de-duplicating the words of a long text: the
+/// client-side cost of saving it into a full-text index.
+fn text(c: &mut Criterion) {
+    let big = distinct_words(150_000);
+    let mut g = c.benchmark_group("text");
+    g.sample_size(10);
+    g.bench_function("words() of 150,000 distinct words", |b| {
+        b.iter(|| black_box(rom::value::words(black_box(&big))))
+    });
+    let u = User {
+        id: None,
+        name: big.clone(),
+        ..sample()
+    };
+    g.bench_function(
+        "insert plan, 150,000 distinct words in a text column",
+        |b| b.iter(|| black_box(black_box(&u).insert_plan().expect("plan"))),
+    );
+    g.finish();
+}
+
 mod group {
-    use super::{commands, keys, planning, rows};
-    criterion::criterion_group!(benches, planning, commands, rows, keys);
+    use super::{commands, keys, planning, rows, text};
+    criterion::criterion_group!(benches, planning, commands, rows, keys, text);
 }
 criterion_main!(group::benches);

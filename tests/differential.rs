@@ -415,8 +415,15 @@ fn build_query<M: Subject>(q: &QSpec) -> Query<M> {
 
 const MAX_EXACT: i64 = 1 << 53;
 
+/// The case-insensitive key: rom's documented rule (full case folding of the
+/// canonical form), not `to_lowercase` ("ß" is "SS", "ΣΑΣ" is "σασ").
 fn lower(s: &str) -> String {
-    s.to_lowercase()
+    rom::text::fold(s)
+}
+
+/// The exact key: the canonical form ("I\u{307}" is "İ").
+fn exact(s: &str) -> std::borrow::Cow<'_, str> {
+    rom::text::exact(s)
 }
 
 fn lit_matches(l: &Lit, r: &Row) -> bool {
@@ -424,10 +431,10 @@ fn lit_matches(l: &Lit, r: &Row) -> bool {
         Lit::Rank(v) => r.rank == Some(*v),
         Lit::Level(v) => r.level == *v,
         Lit::Score(v) => r.score == *v,
-        Lit::Tag(v) => r.tag == *v,
+        Lit::Tag(v) => exact(&r.tag) == exact(v),
         Lit::Label(v) => lower(&r.label) == lower(v),
         Lit::Flag(v) => r.flag == *v,
-        Lit::Code(v) => r.code.as_deref() == Some(v.as_str()),
+        Lit::Code(v) => r.code.as_deref().map(exact) == Some(exact(v)),
     }
 }
 

@@ -31,7 +31,7 @@ pub enum Error {
         model: &'static str,
         /// The unique column (or `a+b` for a composite constraint).
         column: String,
-        /// The value as the constraint holds it (lower-cased by a
+        /// The value as the constraint holds it (case-folded by a
         /// case-insensitive one), lossily shown as text.
         value: String,
     },

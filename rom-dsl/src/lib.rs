@@ -16,6 +16,7 @@ pub mod script;
 pub mod server_check;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text;
 pub mod value;
 pub mod verify;
 

@@ -14,9 +14,11 @@ use std::fmt::Debug;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fold {
-    /// Values match byte for byte.
+    /// Values match byte for byte (text after canonical normalisation, see
+    /// [`crate::text::exact`]).
     Exact,
-    /// Text values match after Unicode lower-casing.
+    /// Text values match after full Unicode case folding
+    /// ([`crate::text::fold`]).
     CaseInsensitive,
 }
 

@@ -279,14 +279,7 @@ pub trait ColumnMethods: Column {
     where
         Self: TextFilterable,
     {
-        let mut all: Vec<String> = Vec::new();
-        for w in ws {
-            for x in words(w) {
-                if !all.contains(&x) {
-                    all.push(x);
-                }
-            }
-        }
+        let all = crate::text::dedup(ws.into_iter().flat_map(words));
         Filter::new(words_node(text_slot::<Self>(), all, true))
     }
     /// Rows whose text has at least one of these words.
@@ -400,10 +393,11 @@ fn lex_slot<C: Column>(reversed: bool) -> Option<&'static Slot> {
         .min_by_key(|s| s.key.ends_with(format!("sort:{}", C::NAME).as_bytes()))
 }
 
+/// A query's text keyed as `slot` keys what it stores (see [`crate::text`]).
 fn fold_for(slot: &Slot, text: &str) -> String {
     match slot.fold {
-        Fold::Exact => text.to_owned(),
-        Fold::CaseInsensitive => text.to_lowercase(),
+        Fold::Exact => crate::text::exact(text).into_owned(),
+        Fold::CaseInsensitive => crate::text::fold(text),
     }
 }
 
@@ -477,7 +471,16 @@ fn prefix_range(prefix: &str) -> (Vec<u8>, Vec<u8>) {
 
 fn like_node<C: Column>(pattern: &str) -> Node {
     let (pre, suf) = (lex_slot::<C>(false), lex_slot::<C>(true));
-    let glob_of = |slot: &Slot| parse_glob(&fold_for(slot, pattern));
+    // wildcards are syntax: only the literal pieces are keyed like the index
+    let glob_of = |slot: &Slot| -> Vec<Glob> {
+        parse_glob(pattern)
+            .into_iter()
+            .map(|g| match g {
+                Glob::Lit(s) => Glob::Lit(fold_for(slot, &s)),
+                other => other,
+            })
+            .collect()
+    };
     match (pre, suf) {
         (Some(p), s) => {
             let g = glob_of(p);

@@ -542,10 +542,7 @@ pub(crate) fn slot_values(cells: &[Cell], slot: &Slot) -> Vec<Vec<u8>> {
     };
     let text = |c: &Cell| -> Option<String> {
         let t = c.text.as_deref()?;
-        Some(match slot.fold {
-            Fold::Exact => t.to_owned(),
-            Fold::CaseInsensitive => t.to_lowercase(),
-        })
+        Some(crate::text::key(t, slot.fold).into_owned())
     };
     let cols = &slot.columns;
     match slot.source {
@@ -582,26 +579,14 @@ pub(crate) fn slot_values(cells: &[Cell], slot: &Slot) -> Vec<Vec<u8>> {
             let Some(t) = cells[cols[0]].text.as_deref() else {
                 return Vec::new();
             };
-            let mut out: Vec<Vec<u8>> = Vec::new();
-            for w in t
-                .split(|c: char| !c.is_alphanumeric())
-                .filter(|w| !w.is_empty())
-            {
-                let w = match slot.fold {
-                    Fold::Exact => w.to_owned(),
-                    Fold::CaseInsensitive => w.to_lowercase(),
-                };
-                let w = if slot.source == Source::EachWord {
-                    w
-                } else {
-                    reversed(&w)
-                };
-                let v = lex_escape(&w);
-                if !out.contains(&v) {
-                    out.push(v);
-                }
-            }
-            out
+            // words_by keeps each word once; reversing and escaping keep them apart
+            crate::text::words_by(t, slot.fold)
+                .into_iter()
+                .map(|w| match slot.source {
+                    Source::EachWord => lex_escape(&w),
+                    _ => lex_escape(&reversed(&w)),
+                })
+                .collect()
         }
     }
 }
@@ -716,6 +701,8 @@ fn save_plan<M: Model>(
         .filter(|&s| l.slots[s].columns.iter().any(|c| changed.contains(c)))
         .collect();
     args.push(touched.len().to_string().into_bytes());
+    // the keys declared so far, to declare each once (a text may name many)
+    let mut declared: std::collections::HashSet<Vec<u8>> = keys.iter().cloned().collect();
     for &s in &touched {
         let slot = &l.slots[s];
         args.push(slot.id.clone().into_bytes());
@@ -726,7 +713,7 @@ fn save_plan<M: Model>(
                 SlotKind::Set => [&slot.key[..], &v].concat(),
                 SlotKind::Unique | SlotKind::Lex => slot.key.clone(),
             };
-            if !keys.contains(&k) {
+            if declared.insert(k.clone()) {
                 keys.push(k);
             }
             args.push(v);

@@ -90,8 +90,9 @@ pub trait EqKey: Value {
     fn eq_bytes(&self) -> Vec<u8> {
         self.encode()
     }
-    /// The bytes of the case-insensitive key: Unicode lower case for text, the
-    /// same bytes for every other type.
+    /// The bytes of the case-insensitive key: for text, full Unicode case
+    /// folding of the canonical form ([`crate::text::fold`]); the same bytes
+    /// for every other type.
     fn folded_bytes(&self) -> Vec<u8> {
         self.eq_bytes()
     }
@@ -119,26 +120,9 @@ impl Text for String {
     }
 }
 
-/// The words of a text as a full-text index holds them: split at every
-/// character that is neither a letter nor a digit (Unicode-aware), lower-cased,
-/// each kept once, in order of first appearance.
-///
-/// ```
-/// assert_eq!(rom_dsl::value::words("Hello, WORLD! hello-Ünïcode 42"), ["hello", "world", "ünïcode", "42"]);
-/// ```
-pub fn words(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for w in text.split(|c: char| !c.is_alphanumeric()) {
-        if w.is_empty() {
-            continue;
-        }
-        let w = w.to_lowercase();
-        if !out.contains(&w) {
-            out.push(w);
-        }
-    }
-    out
-}
+/// The words of a text as a full-text index holds them (kept here for
+/// compatibility; the rule lives in [`crate::text`]).
+pub use crate::text::words;
 
 /// Escapes text for a lexicographic index member: every NUL becomes
 /// `\0\xFE`, so that `\0\0` can end the value, the order of values is kept,
@@ -514,8 +498,12 @@ impl Value for String {
 }
 #[diagnostic::do_not_recommend]
 impl EqKey for String {
+    /// Canonically equivalent texts are one key ([`crate::text::exact`]).
+    fn eq_bytes(&self) -> Vec<u8> {
+        crate::text::exact(self).into_owned().into_bytes()
+    }
     fn folded_bytes(&self) -> Vec<u8> {
-        self.to_lowercase().into_bytes()
+        crate::text::fold(self).into_bytes()
     }
 }
 

@@ -1,0 +1,264 @@
+//! Every rule rom applies to text before it becomes an index key, in one
+//! place: normalisation, case folding, word splitting and de-duplication.
+//!
+//! The rules follow the Unicode Standard, through maintained implementations
+//! of it: [`icu_normalizer`] and [`icu_casemap`] (ICU4X, from the Unicode
+//! Consortium) and [`unicode_segmentation`]. All three carry Unicode 17 data.
+//!
+//! | index | key of a text `s` |
+//! |---|---|
+//! | exact (`unique`, `index(eq)`, `index(prefix)`, `index(suffix)`, `index(sort)`) | [`exact`]: `NFC(s)` |
+//! | case-insensitive (`unique(case_insensitive)`, `index(eq, case_insensitive)`, ...) | [`fold`]: `NFC(casefold(NFD(s)))` |
+//! | full text (`index(text)`) | [`words`]: the UAX #29 words of `NFC(s)`, each folded, each once |
+//!
+//! - **Canonically equivalent texts are the same text.** `"jos\u{e9}"`
+//!   (é as one character, NFC) and `"jose\u{301}"` (e and a combining
+//!   accent, NFD) look the same and have the same key, in every index, exact
+//!   or not. Compatibility forms stay distinct: `"ﬁ"` (a ligature) and
+//!   `"fi"` differ in an exact index, and full-width `"Ａ"` differs from `"A"`
+//!   in every index.
+//! - **Case-insensitive means full Unicode case folding** (the `C` and `F`
+//!   mappings of `CaseFolding.txt`), without language-specific rules: `ß` and
+//!   `ẞ` fold to `ss`, so `STRAßE`, `Straße` and `strasse` are one key; `Σ`,
+//!   `σ` and final `ς` are one letter; `I` folds to `i`, Turkish `İ` to
+//!   `i̇` (an `i` and a combining dot above), and dotless `ı` stays itself.
+//!   This is the Unicode *canonical caseless match*: two texts share a key
+//!   exactly when `NFD(casefold(NFD(a))) == NFD(casefold(NFD(b)))`; the key
+//!   is stored in NFC, the shorter form.
+//! - **Words** are the words of Unicode Standard Annex #29 that contain a
+//!   letter or a digit: `"Don't stop"` has the words `don't` and `stop`
+//!   (not `don` and `t`), `"3.14"` is one word, `"e-mail"` is two, and
+//!   punctuation, spaces and emoji are not words. Each word is folded as
+//!   above and kept once, in order of first appearance, in linear time.
+//! - **Prefixes, suffixes and patterns** go through the same rule as the
+//!   stored values: a prefix index holds `exact(s)` or `fold(s)`, a suffix
+//!   index holds the same text reversed character by character, and a query's
+//!   prefix, suffix or pattern literal is normalised (and folded) the same
+//!   way before it is compared. Consequences: `"e"` is not a prefix of `"é"`
+//!   (one character in NFC); on a case-insensitive index `"STRAS"` is a prefix
+//!   of `"Straße"` (folded `strasse`), and a `like` `?` stands for one
+//!   character *of the folded text*, so `"stra?e"` does not match `"Straße"`
+//!   on a case-insensitive index (it is `strasse`, which `"stra??e"` matches)
+//!   while it does on an exact one.
+//!
+//! Keys depend on the Unicode version of the data: characters a later
+//! version assigns may fold differently then. Rows saved under other rules
+//! keep their old keys until they are saved again or repaired (see the
+//! limits chapter of the book).
+//!
+//! ```
+//! use rom_dsl::text;
+//! assert_eq!(text::fold("STRAßE"), text::fold("strasse"));
+//! assert_eq!(text::exact("jose\u{301}"), "jos\u{e9}");
+//! assert_eq!(text::words("Don't STOP, don't!"), ["don't", "stop"]);
+//! ```
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::hash::Hash;
+
+use icu_casemap::CaseMapper;
+use icu_normalizer::{ComposingNormalizerBorrowed, DecomposingNormalizerBorrowed};
+use unicode_segmentation::UnicodeSegmentation;
+
+use crate::model::Fold;
+
+/// The key of a text in an exact index: its canonical composition (NFC).
+/// Borrows when the text already is in NFC (ASCII always is).
+///
+/// ```
+/// use rom_dsl::text::exact;
+/// assert_eq!(exact("jose\u{301}"), "jos\u{e9}");
+/// assert_eq!(exact("Straße"), "Straße"); // case is kept
+/// assert_eq!(exact("ﬁ"), "ﬁ"); // compatibility forms are kept
+/// ```
+pub fn exact(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() {
+        return Cow::Borrowed(s);
+    }
+    ComposingNormalizerBorrowed::new_nfc().normalize(s)
+}
+
+/// The key of a text in a case-insensitive index: `NFC(casefold(NFD(s)))`,
+/// with full Unicode case folding and no language-specific rule.
+///
+/// ```
+/// use rom_dsl::text::fold;
+/// assert_eq!(fold("STRAßE"), "strasse");
+/// assert_eq!(fold("ΟΔΥΣΣΕΥΣ"), fold("οδυσσευς")); // final sigma
+/// assert_eq!(fold("JOSE\u{301}"), "jos\u{e9}");
+/// assert_eq!(fold("İ"), "i\u{307}"); // Turkish dotted capital I
+/// assert_ne!(fold("ı"), fold("I")); // dotless i is its own letter
+/// ```
+pub fn fold(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
+    let nfd = DecomposingNormalizerBorrowed::new_nfd().normalize(s);
+    let folded = CaseMapper::new().fold_string(&nfd);
+    ComposingNormalizerBorrowed::new_nfc()
+        .normalize(&folded)
+        .into_owned()
+}
+
+/// The key of a text under `how`: [`exact`] or [`fold`].
+///
+/// ```
+/// use rom_dsl::model::Fold;
+/// use rom_dsl::text::key;
+/// assert_eq!(key("Straße", Fold::Exact), "Straße");
+/// assert_eq!(key("Straße", Fold::CaseInsensitive), "strasse");
+/// ```
+pub fn key(s: &str, how: Fold) -> Cow<'_, str> {
+    match how {
+        Fold::Exact => exact(s),
+        Fold::CaseInsensitive => Cow::Owned(fold(s)),
+    }
+}
+
+/// The words of a text as a full-text index holds them: the UAX #29 words of
+/// its NFC form, case-folded, each kept once in order of first appearance.
+///
+/// ```
+/// use rom_dsl::text::words;
+/// assert_eq!(words("Hello, WORLD! hello-Ünïcode 42"), ["hello", "world", "ünïcode", "42"]);
+/// assert_eq!(words("Don't stop"), ["don't", "stop"]);
+/// assert_eq!(words("STRAßE strasse"), ["strasse"]);
+/// ```
+pub fn words(text: &str) -> Vec<String> {
+    words_by(text, Fold::CaseInsensitive)
+}
+
+/// The words of a text keyed under `how` (a per-word prefix or suffix index
+/// can be exact): like [`words`], but each word goes through [`key`].
+///
+/// ```
+/// use rom_dsl::model::Fold;
+/// use rom_dsl::text::words_by;
+/// assert_eq!(words_by("Ab ab AB", Fold::Exact), ["Ab", "ab", "AB"]);
+/// assert_eq!(words_by("Ab ab AB", Fold::CaseInsensitive), ["ab"]);
+/// ```
+pub fn words_by(text: &str, how: Fold) -> Vec<String> {
+    let nfc = exact(text);
+    dedup(nfc.unicode_words().map(|w| key(w, how).into_owned()))
+}
+
+/// Keeps the first of every run of equal items, in their order, in linear
+/// time (a hash set of what was seen).
+///
+/// ```
+/// assert_eq!(rom_dsl::text::dedup(["b", "a", "b", "c", "a"]), ["b", "a", "c"]);
+/// ```
+pub fn dedup<T: Eq + Hash>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let all: Vec<T> = items.into_iter().collect();
+    let keep: Vec<bool> = {
+        let mut seen = HashSet::with_capacity(all.len());
+        all.iter().map(|x| seen.insert(x)).collect()
+    };
+    all.into_iter()
+        .zip(keep)
+        .filter_map(|(x, k)| k.then_some(x))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sharp_s_folds_to_ss() {
+        for s in ["STRAßE", "Straße", "STRASSE", "strasse", "STRAẞE"] {
+            assert_eq!(fold(s), "strasse", "{s}");
+        }
+        // an exact key keeps the letter
+        assert_ne!(exact("Straße"), exact("Strasse"));
+    }
+
+    #[test]
+    fn canonical_equivalents_share_every_key() {
+        let (nfc, nfd) = ("jos\u{e9}", "jose\u{301}");
+        assert_ne!(nfc, nfd);
+        assert_eq!(exact(nfc), exact(nfd));
+        assert_eq!(fold(nfc), fold(nfd));
+        assert_eq!(fold("JOSE\u{301}"), fold(nfc));
+        assert_eq!(words(nfd), [nfc]);
+        // combining marks in either order are one text (canonical ordering)
+        let (a, b) = ("q\u{307}\u{323}", "q\u{323}\u{307}");
+        assert_eq!(exact(a), exact(b));
+        assert_eq!(fold(a), fold(b));
+    }
+
+    #[test]
+    fn folding_normalises_around_case_changes() {
+        // U+1FB3 (alpha with ypogegrammeni) folds to alpha + iota, and so
+        // does its decomposed form with the combining ypogegrammeni
+        assert_eq!(fold("\u{1fb3}"), "\u{3b1}\u{3b9}");
+        assert_eq!(fold("\u{3b1}\u{345}"), "\u{3b1}\u{3b9}");
+        // Angstrom sign, A with ring, and A + combining ring are one letter
+        assert_eq!(fold("\u{212b}"), fold("\u{e5}"));
+        assert_eq!(fold("A\u{30a}"), "\u{e5}");
+        // Kelvin sign
+        assert_eq!(fold("\u{212a}"), "k");
+    }
+
+    #[test]
+    fn greek_sigma_and_turkish_i() {
+        assert_eq!(fold("ΟΔΥΣΣΕΥΣ"), fold("οδυσσευς"));
+        assert_eq!(fold("σίσυφος"), fold("ΣΊΣΥΦΟΣ"));
+        assert_eq!(fold("KIZ"), "kiz");
+        assert_ne!(fold("KIZ"), fold("kız"));
+        assert_eq!(fold("İSTANBUL"), "i\u{307}stanbul");
+        assert_ne!(fold("İSTANBUL"), fold("istanbul"));
+    }
+
+    #[test]
+    fn compatibility_forms_stay_distinct() {
+        assert_ne!(exact("ﬁ"), exact("fi"));
+        assert_ne!(fold("Ａ"), fold("a"));
+        assert_ne!(exact("²"), exact("2"));
+    }
+
+    #[test]
+    fn words_follow_uax29() {
+        assert_eq!(words("Don't stop"), ["don't", "stop"]);
+        assert!(!words("Don't stop").contains(&"don".to_string()));
+        assert_eq!(
+            words("pi is 3.14, e-mail me"),
+            ["pi", "is", "3.14", "e", "mail", "me"]
+        );
+        assert_eq!(words("  ,;!? 🎉 "), Vec::<String>::new());
+        assert_eq!(words(""), Vec::<String>::new());
+        assert_eq!(words("Grüße GRÜSSE grüsse"), ["grüsse"]);
+        assert_eq!(words("Jose\u{301} jos\u{e9}"), ["jos\u{e9}"]);
+        assert_eq!(words("snake_case d'été"), ["snake_case", "d'été"]);
+    }
+
+    #[test]
+    fn keys_are_stable_under_themselves() {
+        for s in [
+            "STRAßE",
+            "jose\u{301}",
+            "ΣΊΣΥΦΟΣ",
+            "İı",
+            "ﬁ",
+            "abc",
+            "\u{1fb3}",
+        ] {
+            let f = fold(s);
+            assert_eq!(fold(&f), f, "{s}");
+            assert_eq!(exact(&f), f, "{s}");
+            let e = exact(s).into_owned();
+            assert_eq!(exact(&e), e, "{s}");
+        }
+    }
+
+    #[test]
+    fn dedup_keeps_first_appearance_and_is_linear() {
+        assert_eq!(dedup(Vec::<u8>::new()), Vec::<u8>::new());
+        assert_eq!(dedup([3, 1, 3, 2, 1]), [3, 1, 2]);
+        let many: Vec<String> = (0..200_000).map(|i| format!("w{}", i % 150_000)).collect();
+        let d = dedup(many);
+        assert_eq!(d.len(), 150_000);
+        assert_eq!(d[149_999], "w149999");
+    }
+}
