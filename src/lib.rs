@@ -59,6 +59,10 @@
 
 pub use rom_dsl::*;
 pub use rom_macros::Model;
+/// Throwaway real Redis servers and clusters for tests (the `rom-testing`
+/// crate, feature `testing`).
+#[cfg(feature = "testing")]
+pub use rom_testing as testing;
 
 /// Everything an application needs in scope: `use rom::prelude::*;`.
 pub mod prelude {

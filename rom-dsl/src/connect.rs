@@ -34,7 +34,7 @@
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let server = rom_dsl::testing::RedisServer::start()?;
+//! # let server = rom_testing::RedisServer::start()?;
 //! # let url = server.url();
 //! # let url = url.as_str();
 //! let mut conn = rom_dsl::connect::connection(url)?; // url: e.g. "redis://127.0.0.1:6379"
@@ -70,7 +70,7 @@ pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(1);
 /// use rom_dsl::connect::Options;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let server = rom_dsl::testing::RedisServer::start()?;
+/// # let server = rom_testing::RedisServer::start()?;
 /// # let url = server.url();
 /// let slow_reports = Options::new()
 ///     .response_timeout(Duration::from_secs(30)) // long queries
@@ -225,7 +225,7 @@ impl Options {
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let server = rom_dsl::testing::RedisServer::start()?;
+    /// # let server = rom_testing::RedisServer::start()?;
     /// let mut conn = rom_dsl::connect::Options::new().connection(server.url())?;
     /// redis::cmd("SET").arg("k").arg(1).exec(&mut conn)?;
     /// # Ok(()) }
@@ -256,7 +256,7 @@ impl Options {
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let server = rom_dsl::testing::RedisServer::start()?;
+    /// # let server = rom_testing::RedisServer::start()?;
     /// let mut conn = rom_dsl::connect::Options::new().reconnecting(server.url())?;
     /// redis::cmd("SET").arg("k").arg(1).exec(&mut conn)?;
     /// # Ok(()) }
@@ -353,7 +353,7 @@ impl Options {
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let cluster = rom_dsl::testing::RedisCluster::start(3)?;
+    /// # let cluster = rom_testing::RedisCluster::start(3)?;
     /// let mut conn = rom_dsl::connect::Options::new().cluster(cluster.urls())?;
     /// redis::cmd("SET").arg("{user}:1").arg("ann").exec(&mut conn)?;
     /// # Ok(()) }
@@ -409,7 +409,7 @@ fn invalid(detail: String) -> crate::Error {
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let server = rom_dsl::testing::RedisServer::start()?;
+/// # let server = rom_testing::RedisServer::start()?;
 /// let mut conn = rom_dsl::connect::connection(server.url())?;
 /// redis::cmd("SET").arg("k").arg(1).exec(&mut conn)?;
 /// # Ok(()) }
@@ -427,7 +427,7 @@ pub fn connection(url: impl IntoConnectionInfo) -> Result<redis::Connection> {
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let server = rom_dsl::testing::RedisServer::start()?;
+/// # let server = rom_testing::RedisServer::start()?;
 /// let mut conn = rom_dsl::connect::reconnecting(server.url())?;
 /// redis::cmd("SET").arg("k").arg(1).exec(&mut conn)?;
 /// # Ok(()) }
@@ -463,7 +463,7 @@ pub async fn manager(url: impl IntoConnectionInfo) -> Result<ConnectionManager> 
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let cluster = rom_dsl::testing::RedisCluster::start(3)?;
+/// # let cluster = rom_testing::RedisCluster::start(3)?;
 /// let mut conn = rom_dsl::connect::cluster(cluster.urls())?;
 /// redis::cmd("SET").arg("{user}:1").arg("ann").exec(&mut conn)?;
 /// # Ok(()) }
@@ -505,7 +505,7 @@ pub async fn cluster_async<T: IntoConnectionInfo>(
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let mut server = rom_dsl::testing::RedisServer::start()?;
+/// # let mut server = rom_testing::RedisServer::start()?;
 /// let mut conn = rom_dsl::connect::reconnecting(server.url())?;
 /// redis::cmd("SET").arg("k").arg(1).exec(&mut conn)?;
 ///
@@ -538,7 +538,7 @@ impl Reconnecting {
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let server = rom_dsl::testing::RedisServer::start()?;
+    /// # let server = rom_testing::RedisServer::start()?;
     /// let conn = rom_dsl::connect::reconnecting(server.url())?;
     /// let mut another = conn.client().get_connection()?;
     /// # let _: String = redis::cmd("PING").query(&mut another)?;
@@ -553,7 +553,7 @@ impl Reconnecting {
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let server = rom_dsl::testing::RedisServer::start()?;
+    /// # let server = rom_testing::RedisServer::start()?;
     /// let conn = rom_dsl::connect::reconnecting(server.url())?;
     /// assert!(conn.is_connected());
     /// # Ok(()) }

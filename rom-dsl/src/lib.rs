@@ -14,8 +14,6 @@ pub mod query;
 pub mod record;
 pub mod script;
 pub mod server_check;
-#[cfg(feature = "testing")]
-pub mod testing;
 pub mod text;
 pub mod value;
 pub mod verify;

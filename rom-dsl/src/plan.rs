@@ -264,7 +264,7 @@ impl<T> Plan<T> {
 /// ```
 /// # use rom_dsl::plan::{Call, Plan, run_all};
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let server = rom_dsl::testing::RedisServer::start()?;
+/// # let server = rom_testing::RedisServer::start()?;
 /// # let mut conn = server.connection()?;
 /// let plans: Vec<Plan<i64>> = (0..3)
 ///     .map(|_| Plan::new(Call::Command("INCR"), vec![b"n".to_vec()], vec![], |v| {

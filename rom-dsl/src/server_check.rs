@@ -10,7 +10,7 @@
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let server = rom_dsl::testing::RedisServer::start_with_args(&["--maxmemory-policy", "allkeys-lru"])?;
+//! let server = rom_testing::RedisServer::start_with_args(&["--maxmemory-policy", "allkeys-lru"])?;
 //! let mut conn = server.connection()?;
 //! let report = rom_dsl::check_server(&mut conn)?;
 //! assert!(!report.is_ok());
@@ -110,7 +110,7 @@ impl EvictionPolicy {
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let server = rom_dsl::testing::RedisServer::start_with_args(&["--maxmemory", "10mb"])?;
+/// let server = rom_testing::RedisServer::start_with_args(&["--maxmemory", "10mb"])?;
 /// let report = rom_dsl::check_server(&mut server.connection()?)?;
 /// let info = &report.servers[0];
 /// assert_eq!(info.maxmemory, Some(10 * 1024 * 1024));
@@ -189,7 +189,7 @@ fn limit(maxmemory: Option<u64>) -> String {
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let server = rom_dsl::testing::RedisServer::start_with_args(&["--maxmemory-policy", "noeviction"])?;
+/// let server = rom_testing::RedisServer::start_with_args(&["--maxmemory-policy", "noeviction"])?;
 /// let report = rom_dsl::check_server(&mut server.connection()?)?;
 /// assert!(report.is_ok(), "{report}");
 /// # Ok(()) }
@@ -305,7 +305,7 @@ fn version_of(v: &str) -> Option<(u32, u32)> {
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use rom_dsl::server_check::EvictionPolicy;
-/// let server = rom_dsl::testing::RedisServer::start()?;
+/// let server = rom_testing::RedisServer::start()?;
 /// let report = rom_dsl::check_server(&mut server.connection()?)?;
 /// assert_eq!(report.servers[0].policy, Some(EvictionPolicy::NoEviction)); // Redis's default
 /// assert!(report.is_ok());

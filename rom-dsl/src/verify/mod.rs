@@ -268,7 +268,7 @@ async fn drive_async<M: Model, C: redis::aio::ConnectionLike + Send>(
 /// ```
 /// # use rom_dsl::{Model, Crud};
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let server = rom_dsl::testing::RedisServer::start()?;
+/// # let server = rom_testing::RedisServer::start()?;
 /// # let mut conn = server.connection()?;
 /// # #[derive(Clone)] struct Tag;
 /// # impl Model for Tag {
@@ -299,7 +299,7 @@ pub fn verify<M: Model, C: redis::ConnectionLike + ?Sized>(conn: &mut C) -> Resu
 ///
 /// ```
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// # let server = rom_dsl::testing::RedisServer::start()?;
+/// # let server = rom_testing::RedisServer::start()?;
 /// # #[derive(Clone)] struct Tag;
 /// # impl rom_dsl::Model for Tag {
 /// #     type Key = u64;
@@ -342,7 +342,7 @@ pub async fn verify_async<M: Model, C: redis::aio::ConnectionLike + Send>(
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let server = rom_dsl::testing::RedisServer::start()?;
+/// # let server = rom_testing::RedisServer::start()?;
 /// # let mut conn = server.connection()?;
 /// # #[derive(Clone)] struct Tag;
 /// # impl rom_dsl::Model for Tag {
@@ -376,7 +376,7 @@ pub fn repair<M: Model, C: redis::ConnectionLike + ?Sized>(
 ///
 /// ```
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// # let server = rom_dsl::testing::RedisServer::start()?;
+/// # let server = rom_testing::RedisServer::start()?;
 /// # #[derive(Clone)] struct Tag;
 /// # impl rom_dsl::Model for Tag {
 /// #     type Key = u64;

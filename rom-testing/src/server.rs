@@ -22,8 +22,8 @@ use super::{READY_TIMEOUT, TestingError, redis_server_binary};
 /// --appendonly no`) and logs to `<dir>/redis.log`. Dropping the value kills
 /// the process (SIGKILL), reaps it and removes the directory; so does the end
 /// of the test process, however it ends (the server runs under a supervisor
-/// that watches a pipe from this process, see the [module
-/// documentation](super)).
+/// that watches a pipe from this process, see the [crate
+/// documentation](crate)).
 ///
 /// [`stop`](Self::stop) and [`restart`](Self::restart) simulate a crash and
 /// a restart of the server on the same socket, to test how code behaves
@@ -35,7 +35,7 @@ use super::{READY_TIMEOUT, TestingError, redis_server_binary};
 /// what the test itself sent.
 ///
 /// ```
-/// use rom_dsl::testing::RedisServer;
+/// use rom_testing::RedisServer;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let server = RedisServer::start()?;
@@ -80,9 +80,9 @@ impl RedisServer {
     /// or [`TestingError::Redis`] for other failures.
     ///
     /// ```
-    /// let server = rom_dsl::testing::RedisServer::start()?;
+    /// let server = rom_testing::RedisServer::start()?;
     /// assert!(server.socket_path().exists());
-    /// # Ok::<(), rom_dsl::testing::TestingError>(())
+    /// # Ok::<(), rom_testing::TestingError>(())
     /// ```
     pub fn start() -> Result<Self, TestingError> {
         Self::start_with_args(&[])
@@ -97,7 +97,7 @@ impl RedisServer {
     /// As for [`start`](Self::start).
     ///
     /// ```
-    /// use rom_dsl::testing::RedisServer;
+    /// use rom_testing::RedisServer;
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let server = RedisServer::start_with_args(&["--maxmemory", "10mb"])?;
@@ -148,7 +148,7 @@ impl RedisServer {
     /// `redis+unix:///abs/path/redis.sock` (percent-encoded if needed).
     ///
     /// ```
-    /// let server = rom_dsl::testing::RedisServer::start()?;
+    /// let server = rom_testing::RedisServer::start()?;
     /// assert!(server.url().starts_with("redis+unix:///"));
     /// let client = redis::Client::open(server.url())?;
     /// # let _ = client;
@@ -199,11 +199,11 @@ impl RedisServer {
     /// could not be confirmed gone.
     ///
     /// ```
-    /// let mut server = rom_dsl::testing::RedisServer::start()?;
+    /// let mut server = rom_testing::RedisServer::start()?;
     /// server.stop()?;
     /// assert!(!server.is_running());
     /// assert!(server.connection().is_err());
-    /// # Ok::<(), rom_dsl::testing::TestingError>(())
+    /// # Ok::<(), rom_testing::TestingError>(())
     /// ```
     pub fn stop(&mut self) -> Result<(), TestingError> {
         self.process.stop()
@@ -220,7 +220,7 @@ impl RedisServer {
     /// As for [`start`](Self::start).
     ///
     /// ```
-    /// use rom_dsl::testing::RedisServer;
+    /// use rom_testing::RedisServer;
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let mut server = RedisServer::start()?;
@@ -277,10 +277,13 @@ impl RedisServer {
     ///
     /// ```
     /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = rom_dsl::testing::RedisServer::start()?;
+    /// let server = rom_testing::RedisServer::start()?;
     /// let mut con = server.multiplexed().await?;
     /// redis::cmd("SET").arg("k").arg(1).exec_async(&mut con).await?;
     /// # Ok(())
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(demo())
     /// # }
     /// ```
     pub async fn multiplexed(&self) -> Result<redis::aio::MultiplexedConnection, TestingError> {
@@ -293,6 +296,18 @@ impl RedisServer {
     /// # Errors
     ///
     /// [`TestingError::Redis`] if the connection fails.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rom_testing::RedisServer::start()?;
+    /// let mut con = server.manager().await?;
+    /// redis::cmd("SET").arg("k").arg(1).exec_async(&mut con).await?;
+    /// # Ok(())
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(demo())
+    /// # }
+    /// ```
     pub async fn manager(&self) -> Result<redis::aio::ConnectionManager, TestingError> {
         Ok(self.client()?.get_connection_manager().await?)
     }
@@ -304,9 +319,9 @@ impl RedisServer {
     /// [`TestingError::Redis`] if the command fails or the field is missing.
     ///
     /// ```
-    /// let server = rom_dsl::testing::RedisServer::start()?;
+    /// let server = rom_testing::RedisServer::start()?;
     /// assert!(server.used_memory()? > 0);
-    /// # Ok::<(), rom_dsl::testing::TestingError>(())
+    /// # Ok::<(), rom_testing::TestingError>(())
     /// ```
     pub fn used_memory(&self) -> Result<u64, TestingError> {
         let info = self.own_info("memory")?;
@@ -332,7 +347,7 @@ impl RedisServer {
     /// [`TestingError::Redis`] if the command fails or its output cannot be parsed.
     ///
     /// ```
-    /// use rom_dsl::testing::RedisServer;
+    /// use rom_testing::RedisServer;
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let server = RedisServer::start()?;

@@ -39,10 +39,10 @@ struct ClusterNode {
 /// [`start`](Self::start) returns once every node reports `cluster_state:ok`
 /// and knows all nodes. Dropping the value kills all processes and removes
 /// their directories; so does the end of the test process, however it ends
-/// (each node runs under a supervisor, see the [module documentation](super)).
+/// (each node runs under a supervisor, see the [crate documentation](crate)).
 ///
 /// ```
-/// use rom_dsl::testing::RedisCluster;
+/// use rom_testing::RedisCluster;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let cluster = RedisCluster::start(3)?;
@@ -244,10 +244,13 @@ impl RedisCluster {
     ///
     /// ```
     /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-    /// let cluster = rom_dsl::testing::RedisCluster::start(3)?;
+    /// let cluster = rom_testing::RedisCluster::start(3)?;
     /// let mut con = cluster.async_connection().await?;
     /// redis::cmd("SET").arg("k").arg(1).exec_async(&mut con).await?;
     /// # Ok(())
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(demo())
     /// # }
     /// ```
     pub async fn async_connection(

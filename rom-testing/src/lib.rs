@@ -1,5 +1,9 @@
-//! Test helpers: throwaway **real** Redis servers and clusters, and
-//! connection wrappers that count round trips.
+//! Throwaway **real** Redis servers and clusters for tests, and connection
+//! wrappers that count round trips.
+//!
+//! This crate is the `testing` feature of `rom` (as `rom::testing`), but it
+//! knows nothing of rom: it is about `redis-server` processes and redis-rs
+//! connections, and any project that tests code against Redis can use it.
 //!
 //! Nothing in here is a mock. [`RedisServer`] starts a private
 //! `redis-server` process listening on a unix socket inside a fresh
@@ -29,7 +33,7 @@
 //! need a Unix system with `/bin/sh`, as they already needed unix sockets).
 //!
 //! ```
-//! use rom_dsl::testing::RedisServer;
+//! use rom_testing::RedisServer;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let server = RedisServer::start()?;
@@ -40,6 +44,8 @@
 //! # Ok(())
 //! # }
 //! ```
+
+#![deny(missing_docs)]
 
 mod cluster;
 mod counting;
@@ -112,7 +118,7 @@ fn log_section(log_tail: &str) -> String {
     }
 }
 
-/// Finds the `redis-server` binary the helpers of this module use.
+/// Finds the `redis-server` binary the helpers of this crate use.
 ///
 /// Order: the environment variable `ROM_REDIS_SERVER` (if set and not
 /// empty, it must name an existing file, or a program on `PATH`), then
@@ -124,9 +130,9 @@ fn log_section(log_tail: &str) -> String {
 /// [`TestingError::NotInstalled`] if no binary was found.
 ///
 /// ```
-/// let binary = rom_dsl::testing::redis_server_binary()?;
+/// let binary = rom_testing::redis_server_binary()?;
 /// assert!(binary.is_file());
-/// # Ok::<(), rom_dsl::testing::TestingError>(())
+/// # Ok::<(), rom_testing::TestingError>(())
 /// ```
 pub fn redis_server_binary() -> Result<PathBuf, TestingError> {
     if let Some(value) = std::env::var_os(REDIS_SERVER_ENV).filter(|v| !v.is_empty()) {
@@ -164,6 +170,11 @@ fn search_path(name: &Path) -> Option<PathBuf> {
         .map(|dir| dir.join(name))
         .find(|candidate| candidate.is_file())
 }
+
+/// The README's example, run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 #[cfg(test)]
 mod tests {

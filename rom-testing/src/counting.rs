@@ -19,7 +19,7 @@ use redis::{Cmd, RedisFuture, RedisResult, Value};
 /// script runs on a server and 1 afterwards.
 ///
 /// ```
-/// use rom_dsl::testing::{CountingConnection, RedisServer};
+/// use rom_testing::{CountingConnection, RedisServer};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let server = RedisServer::start()?;
@@ -129,7 +129,7 @@ impl<C: redis::ConnectionLike> redis::ConnectionLike for CountingConnection<C> {
 /// the same count.
 ///
 /// ```
-/// use rom_dsl::testing::{CountingAsyncConnection, RedisServer};
+/// use rom_testing::{CountingAsyncConnection, RedisServer};
 ///
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// let server = RedisServer::start()?;
@@ -138,6 +138,9 @@ impl<C: redis::ConnectionLike> redis::ConnectionLike for CountingConnection<C> {
 /// redis::pipe().get("a").get("b").exec_async(&mut con).await?;
 /// assert_eq!(con.round_trips(), 2);
 /// # Ok(())
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(demo())
 /// # }
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -214,7 +217,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::testing::RedisServer;
+    use crate::RedisServer;
 
     #[test]
     fn counting_connection_counts_round_trips() {
