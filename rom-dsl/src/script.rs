@@ -248,7 +248,8 @@ static EVAL_ONLY: AtomicBool = AtomicBool::new(false);
 /// Runs rom's server code as scripts (`EVALSHA`, with `EVAL` after a script
 /// cache flush) instead of a function library, for the rest of the process.
 /// rom switches by itself when a server refuses `FUNCTION LOAD`; call this
-/// where functions are not wanted at all (or to measure the difference).
+/// (or set `ROM_EVAL_SCRIPTS=1` in the environment) where functions are not
+/// wanted at all, or to measure the difference.
 ///
 /// ```
 /// rom_dsl::script::use_eval_scripts(false); // the default: functions
@@ -257,9 +258,13 @@ pub fn use_eval_scripts(on: bool) {
     EVAL_ONLY.store(on, Ordering::Relaxed);
 }
 
-/// Whether calls go through `EVALSHA` rather than `FCALL`.
+/// Whether calls go through `EVALSHA` rather than `FCALL`: after
+/// [`use_eval_scripts`], after a server refused the library, or when the
+/// environment variable `ROM_EVAL_SCRIPTS` is `1` (read once).
 pub(crate) fn eval_only() -> bool {
+    static ENV: OnceLock<bool> = OnceLock::new();
     EVAL_ONLY.load(Ordering::Relaxed)
+        || *ENV.get_or_init(|| std::env::var_os("ROM_EVAL_SCRIPTS").is_some_and(|v| v == "1"))
 }
 
 /// What to do after `FUNCTION LOAD` answered: `true` when the library is
