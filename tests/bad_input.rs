@@ -170,11 +170,11 @@ fn a_dropped_connection_is_a_redis_error_not_a_panic() {
 }
 
 #[test]
-fn a_flushed_script_cache_costs_one_extra_round_trip_only() {
+fn a_flushed_function_library_is_loaded_again() {
     let (_s, c) = server();
     let mut c = CountingConnection::new(c);
     user("a@x.io", "A", 1, 0.0).insert(&mut c).expect("insert");
-    let _: () = redis::cmd("SCRIPT")
+    let _: () = redis::cmd("FUNCTION")
         .arg("FLUSH")
         .query(&mut c)
         .expect("flush");
@@ -182,7 +182,11 @@ fn a_flushed_script_cache_costs_one_extra_round_trip_only() {
     user("b@x.io", "B", 1, 0.0)
         .insert(&mut c)
         .expect("insert after flush");
-    assert_eq!(c.round_trips(), 2, "EVALSHA, NOSCRIPT, then EVAL");
+    assert_eq!(
+        c.round_trips(),
+        3,
+        "FCALL (function not found), FUNCTION LOAD, FCALL"
+    );
     c.reset();
     user("c@x.io", "C", 1, 0.0).insert(&mut c).expect("insert");
     assert_eq!(c.round_trips(), 1);

@@ -3,13 +3,13 @@
 //! by [`Plan::explain`], run by [`Plan::run`] or [`Plan::run_async`].
 
 use crate::error::{Result, show};
-use crate::script::Script;
+use crate::script::{self, Script};
 use std::fmt::Write as _;
 
 /// What a plan sends.
 #[derive(Debug, Clone, Copy)]
 pub enum Call {
-    /// A Lua script, by EVALSHA (EVAL when the server does not have it cached).
+    /// A function of rom's library, by FCALL (or its script packaging).
     Script(&'static Script),
     /// A single command, its keys then its arguments.
     Command(&'static str),
@@ -87,14 +87,14 @@ impl<T> Plan<T> {
         self
     }
 
-    /// Runs the script with EVALSHA_RO / EVAL_RO, so that it may run on a
-    /// replica (Redis 7+). Only read plans (queries, gets) accept this: a plan
+    /// Runs the function with FCALL_RO (EVALSHA_RO / EVAL_RO on the script
+    /// path), so that it may run on a replica (Redis 7+). Only read plans (queries, gets) accept this: a plan
     /// whose script writes is returned unchanged and runs as a normal call.
     ///
     /// ```
     /// # use rom_dsl::plan::{Call, Plan};
     /// let p: Plan<()> = Plan::new(Call::Script(&rom_dsl::script::QUERY), vec![], vec![], |_| Ok(()));
-    /// assert!(p.read_only().explain().starts_with("EVALSHA_RO"));
+    /// assert!(p.read_only().explain().starts_with("FCALL_RO query"));
     /// ```
     pub fn read_only(mut self) -> Self {
         if let Call::Script(s) = self.call {
@@ -147,13 +147,8 @@ impl<T> Plan<T> {
             Call::Script(s) => {
                 let _ = writeln!(
                     out,
-                    "{} {} ({} script) {} key(s)",
-                    if self.read_only {
-                        "EVALSHA_RO"
-                    } else {
-                        "EVALSHA"
-                    },
-                    &s.sha()[..12],
+                    "{} {} {} key(s)",
+                    if self.read_only { "FCALL_RO" } else { "FCALL" },
                     s.name(),
                     self.keys.len()
                 );
@@ -175,7 +170,8 @@ impl<T> Plan<T> {
         out
     }
 
-    /// The command sent first: EVALSHA for a script.
+    /// The command sent first: `FCALL` of the library's function for a
+    /// script (`EVALSHA` of its script packaging once functions are off).
     pub(crate) fn first_cmd(&self) -> redis::Cmd {
         match self.call {
             Call::Command(name) => {
@@ -184,23 +180,28 @@ impl<T> Plan<T> {
                 c
             }
             Call::Script(s) => {
-                let mut c = redis::cmd(if self.read_only {
-                    "EVALSHA_RO"
+                let mut c = if script::eval_only() {
+                    let mut c = redis::cmd(if self.read_only {
+                        "EVALSHA_RO"
+                    } else {
+                        "EVALSHA"
+                    });
+                    c.arg(s.sha());
+                    c
                 } else {
-                    "EVALSHA"
-                });
-                c.arg(s.sha())
-                    .arg(self.keys.len())
-                    .arg(&self.keys)
-                    .arg(&self.args);
+                    let mut c = redis::cmd(if self.read_only { "FCALL_RO" } else { "FCALL" });
+                    c.arg(s.function_name());
+                    c
+                };
+                c.arg(self.keys.len()).arg(&self.keys).arg(&self.args);
                 c
             }
         }
     }
 
-    /// The command sent when the server answered NOSCRIPT: EVAL with the
-    /// source (built only then: it carries the whole script).
-    pub(crate) fn fallback_cmd(&self) -> Option<redis::Cmd> {
+    /// `EVAL` with the script packaging's source, for a server that lost its
+    /// script cache (built only then: it carries the whole library).
+    pub(crate) fn eval_cmd(&self) -> Option<redis::Cmd> {
         match self.call {
             Call::Command(_) => None,
             Call::Script(s) => {
@@ -214,46 +215,85 @@ impl<T> Plan<T> {
         }
     }
 
+    /// What to do after an error reply: load the library, or send the script
+    /// itself; `None` when the error is the answer.
+    fn recover(&self, e: &redis::RedisError) -> Option<Recover> {
+        match self.call {
+            Call::Command(_) => None,
+            Call::Script(_) if script::is_missing_function(e) => Some(Recover::Load),
+            Call::Script(_) if is_noscript(e) => Some(Recover::Eval),
+            Call::Script(_) => None,
+        }
+    }
+
     fn check_reply(&self, v: redis::Value) -> redis::RedisResult<redis::Value> {
-        if self.raw_errors && !noscript_reply(&v) {
+        if self.raw_errors && !retry_reply(&v) {
             Ok(v)
         } else {
             v.extract_error()
         }
     }
 
-    /// Runs the plan on a synchronous connection: one round trip (two only when
-    /// the server lost its script cache).
+    /// Runs the plan on a synchronous connection: one round trip (more only
+    /// the first time a server lacks rom's library, or lost its script cache).
     pub fn run<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<T> {
-        let v = match conn
-            .req_command(&self.first_cmd())
-            .and_then(|v| self.check_reply(v))
-        {
-            Err(e) if is_noscript(&e) => match self.fallback_cmd() {
-                Some(f) => conn.req_command(&f).and_then(|v| self.check_reply(v))?,
-                None => return Err(e.into()),
-            },
-            other => other?,
-        };
-        (self.decode)(v)
+        let mut cmd = self.first_cmd();
+        let mut tries = 0;
+        loop {
+            let reply = conn.req_command(&cmd).and_then(|v| self.check_reply(v));
+            let e = match reply {
+                Ok(v) => return (self.decode)(v),
+                Err(e) => e,
+            };
+            tries += 1;
+            match self.recover(&e) {
+                Some(Recover::Load) if tries < 4 => {
+                    script::loaded(conn.req_command(&script::load_command()));
+                    cmd = self.first_cmd();
+                }
+                Some(Recover::Eval) if tries < 4 => match self.eval_cmd() {
+                    Some(c) => cmd = c,
+                    None => return Err(e.into()),
+                },
+                _ => return Err(e.into()),
+            }
+        }
     }
 
     /// Runs the plan on an asynchronous connection (`MultiplexedConnection`,
     /// `ConnectionManager`, a cluster connection...).
     pub async fn run_async<C: redis::aio::ConnectionLike + Send>(self, conn: &mut C) -> Result<T> {
-        let first = conn.req_packed_command(&self.first_cmd()).await;
-        let v = match first.and_then(|v| self.check_reply(v)) {
-            Err(e) if is_noscript(&e) => match self.fallback_cmd() {
-                Some(f) => {
-                    let again = conn.req_packed_command(&f).await;
-                    again.and_then(|v| self.check_reply(v))?
+        let mut cmd = self.first_cmd();
+        let mut tries = 0;
+        loop {
+            let reply = conn.req_packed_command(&cmd).await;
+            let e = match reply.and_then(|v| self.check_reply(v)) {
+                Ok(v) => return (self.decode)(v),
+                Err(e) => e,
+            };
+            tries += 1;
+            match self.recover(&e) {
+                Some(Recover::Load) if tries < 4 => {
+                    let load = conn.req_packed_command(&script::load_command()).await;
+                    script::loaded(load);
+                    cmd = self.first_cmd();
                 }
-                None => return Err(e.into()),
-            },
-            other => other?,
-        };
-        (self.decode)(v)
+                Some(Recover::Eval) if tries < 4 => match self.eval_cmd() {
+                    Some(c) => cmd = c,
+                    None => return Err(e.into()),
+                },
+                _ => return Err(e.into()),
+            }
+        }
     }
+}
+
+/// How a script call recovers from an error reply.
+enum Recover {
+    /// The library is missing: load it, call again.
+    Load,
+    /// The script cache lost the script: send its source.
+    Eval,
 }
 
 /// Runs many plans in one pipeline: one round trip (two when the server lost
@@ -287,21 +327,24 @@ pub fn run_all<T, C: redis::ConnectionLike + ?Sized>(
         pipe.add_command(p.first_cmd());
     }
     let mut replies = conn.req_packed_commands(&pipe.get_packed_pipeline(), 0, plans.len())?;
-    let retry: Vec<usize> = (0..replies.len())
-        .filter(|&i| noscript_reply(&replies[i]) && plans[i].fallback_cmd().is_some())
-        .collect();
-    if !retry.is_empty() {
-        let mut again = redis::pipe();
-        for &i in &retry {
-            if let Some(f) = plans[i].fallback_cmd() {
-                again.add_command(f);
-            }
+    // the library was missing: load it once, send the refused calls again
+    let missing = retry_list(&plans, &replies, script::is_missing_function_reply);
+    if !missing.is_empty() {
+        script::loaded(conn.req_command(&script::load_command()));
+        let again = resend(&plans, &missing, Plan::first_cmd);
+        let more = conn.req_packed_commands(&again.get_packed_pipeline(), 0, missing.len())?;
+        for (i, v) in missing.iter().zip(more) {
+            replies[*i] = v;
         }
-        for (i, v) in retry.iter().zip(conn.req_packed_commands(
-            &again.get_packed_pipeline(),
-            0,
-            retry.len(),
-        )?) {
+    }
+    // the script cache was flushed: send those scripts' sources
+    let lost = retry_list(&plans, &replies, noscript_reply);
+    if !lost.is_empty() {
+        let again = resend(&plans, &lost, |p| {
+            p.eval_cmd().unwrap_or_else(|| p.first_cmd())
+        });
+        let more = conn.req_packed_commands(&again.get_packed_pipeline(), 0, lost.len())?;
+        for (i, v) in lost.iter().zip(more) {
             replies[*i] = v;
         }
     }
@@ -321,18 +364,22 @@ pub async fn run_all_async<T, C: redis::aio::ConnectionLike + Send>(
         pipe.add_command(p.first_cmd());
     }
     let mut replies = conn.req_packed_commands(&pipe, 0, plans.len()).await?;
-    let retry: Vec<usize> = (0..replies.len())
-        .filter(|&i| noscript_reply(&replies[i]) && plans[i].fallback_cmd().is_some())
-        .collect();
-    if !retry.is_empty() {
-        let mut again = redis::pipe();
-        for &i in &retry {
-            if let Some(f) = plans[i].fallback_cmd() {
-                again.add_command(f);
-            }
+    let missing = retry_list(&plans, &replies, script::is_missing_function_reply);
+    if !missing.is_empty() {
+        script::loaded(conn.req_packed_command(&script::load_command()).await);
+        let again = resend(&plans, &missing, Plan::first_cmd);
+        let more = conn.req_packed_commands(&again, 0, missing.len()).await?;
+        for (i, v) in missing.iter().zip(more) {
+            replies[*i] = v;
         }
-        let more = conn.req_packed_commands(&again, 0, retry.len()).await?;
-        for (i, v) in retry.iter().zip(more) {
+    }
+    let lost = retry_list(&plans, &replies, noscript_reply);
+    if !lost.is_empty() {
+        let again = resend(&plans, &lost, |p| {
+            p.eval_cmd().unwrap_or_else(|| p.first_cmd())
+        });
+        let more = conn.req_packed_commands(&again, 0, lost.len()).await?;
+        for (i, v) in lost.iter().zip(more) {
             replies[*i] = v;
         }
     }
@@ -341,6 +388,35 @@ pub async fn run_all_async<T, C: redis::aio::ConnectionLike + Send>(
 
 fn noscript_reply(v: &redis::Value) -> bool {
     matches!(v, redis::Value::ServerError(e) if e.code() == "NOSCRIPT")
+}
+
+/// A reply that the runner answers by sending the call again.
+fn retry_reply(v: &redis::Value) -> bool {
+    noscript_reply(v) || script::is_missing_function_reply(v)
+}
+
+/// The script calls of a pipeline whose reply matches.
+fn retry_list<T>(
+    plans: &[Plan<T>],
+    replies: &[redis::Value],
+    f: fn(&redis::Value) -> bool,
+) -> Vec<usize> {
+    (0..replies.len())
+        .filter(|&i| f(&replies[i]) && plans[i].script().is_some())
+        .collect()
+}
+
+/// A pipeline of the calls at `which`, each built by `cmd`.
+fn resend<T>(
+    plans: &[Plan<T>],
+    which: &[usize],
+    cmd: impl Fn(&Plan<T>) -> redis::Cmd,
+) -> redis::Pipeline {
+    let mut p = redis::pipe();
+    for &i in which {
+        p.add_command(cmd(&plans[i]));
+    }
+    p
 }
 
 fn finish_all<T>(plans: Vec<Plan<T>>, replies: Vec<redis::Value>) -> Vec<Result<T>> {

@@ -1,0 +1,27 @@
+-- register.lua: the library's functions, registered under a prefix.
+--
+-- register(prefix) is called once, when the library is loaded (FUNCTION
+-- LOAD): the prefix carries the library's content hash ("rom_<hash>_"), so
+-- two versions of an application can run side by side. Each function's flags
+-- say what Redis may let it do:
+--   no-writes   reads only: may run as FCALL_RO, on a replica too
+--   allow-oom   deletes: runs even when the server is over maxmemory
+--   (none)      may grow memory: refused before it runs under OOM
+-- Functions take (keys, args): the KEYS and ARGV documented in each file.
+
+local function register(prefix)
+  local function fn(name, callback, flags)
+    redis.register_function{function_name = prefix .. name, callback = callback, flags = flags}
+  end
+  fn('save', save_main, {})
+  fn('delete', delete_main, {'allow-oom'})
+  fn('get', get_main, {'no-writes'})
+  fn('query', query_main, {'no-writes'})
+  fn('query_delete', query_main, {'allow-oom'})
+  fn('verify_scan', verify_scan, {'no-writes'})
+  fn('verify_rows', verify_rows, {'no-writes'})
+  fn('verify_probe', verify_probe, {'no-writes'})
+  fn('repair_reindex', repair_reindex, {})
+  fn('repair_unindex', repair_unindex, {'allow-oom'})
+  fn('repair_unlist', repair_unlist, {'allow-oom'})
+end

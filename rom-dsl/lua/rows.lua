@@ -1,0 +1,142 @@
+-- rows.lua: how rom lays out a model in Redis, for every server function.
+--
+-- Arguments: none (helpers). Per-call state, set by each entry function before
+-- it calls anything here:
+--   K, A    the call's KEYS and ARGV
+--   TAG     the model's hash tag, "{ns}": every key is TAG .. ':' .. name
+--   NUMIDS  true when the model's keys are u64 (they order as numbers)
+--
+-- A row's record of its value-keyed index entries (the hash field '#i') is
+-- "<slot id>\0<len>:<value>" repeated, possibly empty; it is always present, so
+-- a row exists apart from its values. A slot id is the index key's name after
+-- the tag: "uniq:email" (a unique hash), "eq:name:" and "text:body:" (a set
+-- per value: the id plus the value), "pre:title", "suf:title", "sort:name" (a
+-- lexicographic sorted set of "value\0\0key" members).
+
+local TAG, NUMIDS = '', false
+-- the call's KEYS and ARGV (set by each entry function)
+local K, A = {}, {}
+
+-- ids order numerically (by length, then digits) or byte-wise
+local function idlt(a, b)
+  if NUMIDS then
+    if #a ~= #b then return #a < #b end
+    return a < b
+  end
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+
+-- the entries of a record, {{slot id, value}, ...}; nil when unreadable
+local function parse_rec(s)
+  local out = {}
+  if not s then return out end
+  local pos = 1
+  while pos <= #s do
+    local z = string.find(s, '\0', pos, true)
+    if not z then return nil end
+    local a, b, len = string.find(s, '^(%d+):', z + 1)
+    if not a then return nil end
+    len = tonumber(len)
+    if b + len > #s then return nil end
+    out[#out + 1] = {string.sub(s, pos, z - 1), string.sub(s, b + 1, b + len)}
+    pos = b + len + 1
+  end
+  return out
+end
+
+local function show_rec(rec)
+  local parts = {}
+  for i, e in ipairs(rec) do parts[i] = e[1] .. '\0' .. #e[2] .. ':' .. e[2] end
+  return table.concat(parts)
+end
+
+-- whether a record holds the entry (id, v)
+local function claims(rec, id, v)
+  for _, e in ipairs(rec) do
+    if e[1] == id and e[2] == v then return true end
+  end
+  return false
+end
+
+-- what a slot id names: 'u' a unique hash, 's' a set per value, 'l' a
+-- lexicographic sorted set; nil for an unknown prefix
+local function slotkind(id)
+  local p = string.match(id, '^(%a+):')
+  if p == 'uniq' then return 'u' end
+  if p == 'eq' or p == 'text' then return 's' end
+  if p == 'pre' or p == 'suf' or p == 'sort' then return 'l' end
+  return nil
+end
+
+-- the Redis type each kind of slot is held in
+local WANT = {u = 'hash', s = 'set', l = 'zset'}
+
+-- the key holding the entry with value v
+local function slotkey(id, v)
+  if slotkind(id) == 's' then return TAG .. ':' .. id .. v end
+  return TAG .. ':' .. id
+end
+
+-- a lexicographic index member: value, \0\0, then the key (numeric keys
+-- behind a length byte, so that equal values order by key as numbers)
+local function lexmember(v, m)
+  if NUMIDS then return v .. '\0\0' .. string.char(#m) .. m end
+  return v .. '\0\0' .. m
+end
+
+-- removes row m's entry (id, v); a unique value only while m owns it.
+-- Returns the number of entries removed.
+local function unindex(id, v, m)
+  local kind, key = slotkind(id), slotkey(id, v)
+  if kind == 'u' then
+    if redis.call('HGET', key, v) == m then return redis.call('HDEL', key, v) end
+    return 0
+  elseif kind == 'l' then
+    return redis.call('ZREM', key, lexmember(v, m))
+  elseif kind == 's' then
+    return redis.call('SREM', key, m)
+  end
+  return 0
+end
+
+local function index(id, v, m)
+  local kind, key = slotkind(id), slotkey(id, v)
+  if kind == 'u' then
+    redis.call('HSET', key, v, m)
+  elseif kind == 'l' then
+    redis.call('ZADD', key, 0, lexmember(v, m))
+  elseif kind == 's' then
+    redis.call('SADD', key, m)
+  end
+end
+
+-- a read of a key the call may not have declared (a row a query found, an
+-- entry a record names): on a Redis Cluster node whose slot is being migrated
+-- such a key may already live on the other node. The call then stops with a
+-- TRYAGAIN error, which cluster clients retry, and it stops before any write,
+-- because every function reads all it needs before writing. Any other error
+-- (a key of the wrong type) is returned as the error table.
+local function pread(...)
+  local r = redis.pcall(...)
+  if type(r) == 'table' and r.err and not string.find(r.err, 'WRONGTYPE', 1, true) then
+    error(redis.error_reply('TRYAGAIN rom: ' .. r.err))
+  end
+  return r
+end
+
+local function rowtype(row)
+  return pread('TYPE', row)['ok']
+end
+
+-- true when key is absent or of type t: checked before any write, so that a
+-- key of the wrong type (written by another program) fails the whole call
+-- before it changes anything
+local function typeok(key, t)
+  local k = rowtype(key)
+  return k == 'none' or k == t
+end
