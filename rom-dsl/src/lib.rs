@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod connect;
+pub mod connection;
 pub mod error;
 pub mod index;
 pub mod model;
@@ -20,6 +21,7 @@ pub mod text;
 pub mod value;
 pub mod verify;
 
+pub use connection::{AsyncConnection, Connection};
 pub use error::{Error, Result};
 pub use index::{
     Column, EqFilterable, LikeFilterable, PrefixFilterable, RangeFilterable, Sortable,

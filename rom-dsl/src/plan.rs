@@ -224,7 +224,7 @@ impl<T> Plan<T> {
 
     /// Runs the plan on a synchronous connection: one round trip (two only when
     /// the server lost its script cache).
-    pub fn run<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<T> {
+    pub fn run<C: crate::connection::Connection + ?Sized>(self, conn: &mut C) -> Result<T> {
         let v = match conn
             .req_command(&self.first_cmd())
             .and_then(|v| self.check_reply(v))
@@ -240,7 +240,7 @@ impl<T> Plan<T> {
 
     /// Runs the plan on an asynchronous connection (`MultiplexedConnection`,
     /// `ConnectionManager`, a cluster connection...).
-    pub async fn run_async<C: redis::aio::ConnectionLike + Send>(self, conn: &mut C) -> Result<T> {
+    pub async fn run_async<C: crate::connection::AsyncConnection>(self, conn: &mut C) -> Result<T> {
         let first = conn.req_packed_command(&self.first_cmd()).await;
         let v = match first.and_then(|v| self.check_reply(v)) {
             Err(e) if is_noscript(&e) => match self.fallback_cmd() {
@@ -275,7 +275,7 @@ impl<T> Plan<T> {
 /// assert_eq!(out, vec![1, 2, 3]);
 /// # Ok(()) }
 /// ```
-pub fn run_all<T, C: redis::ConnectionLike + ?Sized>(
+pub fn run_all<T, C: crate::connection::Connection + ?Sized>(
     plans: Vec<Plan<T>>,
     conn: &mut C,
 ) -> Result<Vec<Result<T>>> {
@@ -309,7 +309,7 @@ pub fn run_all<T, C: redis::ConnectionLike + ?Sized>(
 }
 
 /// [`run_all`] on an async connection.
-pub async fn run_all_async<T, C: redis::aio::ConnectionLike + Send>(
+pub async fn run_all_async<T, C: crate::connection::AsyncConnection>(
     plans: Vec<Plan<T>>,
     conn: &mut C,
 ) -> Result<Vec<Result<T>>> {

@@ -1092,11 +1092,11 @@ impl<M: Model, S: Selection<M>> Select<M, S> {
         self.query.select_plan::<S>()
     }
     /// Reads the selected columns of every match (HMGET per row, in the script).
-    pub fn load<C: redis::ConnectionLike + ?Sized>(&self, conn: &mut C) -> Result<Vec<S::Output>> {
+    pub fn load<C: crate::connection::Connection + ?Sized>(&self, conn: &mut C) -> Result<Vec<S::Output>> {
         self.load_plan()?.run(conn)
     }
     /// [`Select::load`] on an async connection.
-    pub async fn load_async<C: redis::aio::ConnectionLike + Send>(
+    pub async fn load_async<C: crate::connection::AsyncConnection>(
         &self,
         conn: &mut C,
     ) -> Result<Vec<S::Output>> {
@@ -1149,7 +1149,7 @@ impl<M: Model> Pages<M> {
     }
 
     /// The next page, or `None` after the last one.
-    pub fn next_page<C: redis::ConnectionLike + ?Sized>(
+    pub fn next_page<C: crate::connection::Connection + ?Sized>(
         &mut self,
         conn: &mut C,
     ) -> Result<Option<Vec<Record<M>>>> {
@@ -1162,7 +1162,7 @@ impl<M: Model> Pages<M> {
     }
 
     /// [`Pages::next_page`] on an async connection.
-    pub async fn next_page_async<C: redis::aio::ConnectionLike + Send>(
+    pub async fn next_page_async<C: crate::connection::AsyncConnection>(
         &mut self,
         conn: &mut C,
     ) -> Result<Option<Vec<Record<M>>>> {
@@ -1246,14 +1246,14 @@ pub trait QueryDsl: Sized {
     }
 
     /// Every matching row, in one round trip.
-    fn load<C: redis::ConnectionLike + ?Sized>(
+    fn load<C: crate::connection::Connection + ?Sized>(
         self,
         conn: &mut C,
     ) -> Result<Vec<Record<Self::Model>>> {
         self.into_query().load_plan()?.run(conn)
     }
     /// [`QueryDsl::load`] on an async connection.
-    fn load_async<C: redis::aio::ConnectionLike + Send>(
+    fn load_async<C: crate::connection::AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<Vec<Record<Self::Model>>>> + Send {
@@ -1262,11 +1262,11 @@ pub trait QueryDsl: Sized {
     }
     /// The first matching row; [`Error::NotFound`] when none (see
     /// [`OptionalExtension::optional`]).
-    fn first<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<Record<Self::Model>> {
+    fn first<C: crate::connection::Connection + ?Sized>(self, conn: &mut C) -> Result<Record<Self::Model>> {
         first_of(at_most_one(self.into_query()).load_plan()?.run(conn)?)
     }
     /// [`QueryDsl::first`] on an async connection.
-    fn first_async<C: redis::aio::ConnectionLike + Send>(
+    fn first_async<C: crate::connection::AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<Record<Self::Model>>> + Send {
@@ -1274,14 +1274,14 @@ pub trait QueryDsl: Sized {
         async move { first_of(plan?.run_async(conn).await?) }
     }
     /// The keys of the matching rows.
-    fn ids<C: redis::ConnectionLike + ?Sized>(
+    fn ids<C: crate::connection::Connection + ?Sized>(
         self,
         conn: &mut C,
     ) -> Result<Vec<<Self::Model as Model>::Key>> {
         self.into_query().ids_plan()?.run(conn)
     }
     /// [`QueryDsl::ids`] on an async connection.
-    fn ids_async<C: redis::aio::ConnectionLike + Send>(
+    fn ids_async<C: crate::connection::AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<Vec<<Self::Model as Model>::Key>>> + Send {
@@ -1289,11 +1289,11 @@ pub trait QueryDsl: Sized {
         async move { plan?.run_async(conn).await }
     }
     /// How many rows match (after the offset, at most the limit).
-    fn count<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<u64> {
+    fn count<C: crate::connection::Connection + ?Sized>(self, conn: &mut C) -> Result<u64> {
         self.into_query().count_plan()?.run(conn)
     }
     /// [`QueryDsl::count`] on an async connection.
-    fn count_async<C: redis::aio::ConnectionLike + Send>(
+    fn count_async<C: crate::connection::AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<u64>> + Send {
@@ -1301,11 +1301,11 @@ pub trait QueryDsl: Sized {
         async move { plan?.run_async(conn).await }
     }
     /// Whether any row matches.
-    fn exists<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<bool> {
+    fn exists<C: crate::connection::Connection + ?Sized>(self, conn: &mut C) -> Result<bool> {
         self.into_query().exists_plan()?.run(conn)
     }
     /// [`QueryDsl::exists`] on an async connection.
-    fn exists_async<C: redis::aio::ConnectionLike + Send>(
+    fn exists_async<C: crate::connection::AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<bool>> + Send {
@@ -1314,7 +1314,7 @@ pub trait QueryDsl: Sized {
     }
     /// Deletes every match with its index entries; returns how many. With a
     /// limit, one atomic script call; without, atomic batches of 1,000.
-    fn delete<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<u64> {
+    fn delete<C: crate::connection::Connection + ?Sized>(self, conn: &mut C) -> Result<u64> {
         let q = self.into_query();
         let mut total = 0;
         for batch in delete_batches(&q) {
@@ -1327,7 +1327,7 @@ pub trait QueryDsl: Sized {
         Ok(total)
     }
     /// [`QueryDsl::delete`] on an async connection.
-    fn delete_async<C: redis::aio::ConnectionLike + Send>(
+    fn delete_async<C: crate::connection::AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<u64>> + Send {

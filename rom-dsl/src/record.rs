@@ -120,7 +120,7 @@ impl<M: Model> Record<M> {
     /// deleted the row) since this record was read, and with
     /// [`Error::UniqueViolation`] when a unique value is taken; nothing is written
     /// then. Saving an unchanged record sends nothing.
-    pub fn save<C: redis::ConnectionLike + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
+    pub fn save<C: crate::connection::Connection + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
         self.check_key()?;
         if self.changed_columns()?.is_empty() {
             return Ok(());
@@ -131,7 +131,7 @@ impl<M: Model> Record<M> {
     }
 
     /// [`Record::save`] on an async connection.
-    pub async fn save_async<C: redis::aio::ConnectionLike + Send>(
+    pub async fn save_async<C: crate::connection::AsyncConnection>(
         &mut self,
         conn: &mut C,
     ) -> Result<()> {
@@ -148,14 +148,14 @@ impl<M: Model> Record<M> {
     /// record was read (the last writer wins). Unique constraints still hold.
     /// It always makes the call, even for an unchanged record, and fails with
     /// [`Error::Conflict`] when the row was deleted (it never resurrects a row).
-    pub fn save_forced<C: redis::ConnectionLike + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
+    pub fn save_forced<C: crate::connection::Connection + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
         let s = with_key(self.save_forced_plan()?.run(conn), &self.key)?;
         self.apply(s);
         Ok(())
     }
 
     /// [`Record::save_forced`] on an async connection.
-    pub async fn save_forced_async<C: redis::aio::ConnectionLike + Send>(
+    pub async fn save_forced_async<C: crate::connection::AsyncConnection>(
         &mut self,
         conn: &mut C,
     ) -> Result<()> {
@@ -167,7 +167,7 @@ impl<M: Model> Record<M> {
     /// Saves the changed columns of many records in one round trip (a pipeline
     /// of one script call per changed record, each atomic and conflict-checked
     /// as [`Record::save`]); one result per record, in order.
-    pub fn save_all<C: redis::ConnectionLike + ?Sized>(
+    pub fn save_all<C: crate::connection::Connection + ?Sized>(
         conn: &mut C,
         records: &mut [Record<M>],
     ) -> Result<Vec<Result<()>>> {
@@ -178,7 +178,7 @@ impl<M: Model> Record<M> {
     }
 
     /// [`Record::save_all`] on an async connection.
-    pub async fn save_all_async<C: redis::aio::ConnectionLike + Send>(
+    pub async fn save_all_async<C: crate::connection::AsyncConnection>(
         conn: &mut C,
         records: &mut [Record<M>],
     ) -> Result<Vec<Result<()>>> {
@@ -230,12 +230,12 @@ impl<M: Model> Record<M> {
     }
 
     /// Deletes the row and its index entries; `false` when it was already gone.
-    pub fn delete<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<bool> {
+    pub fn delete<C: crate::connection::Connection + ?Sized>(self, conn: &mut C) -> Result<bool> {
         Ok(delete_plan::<M>(std::slice::from_ref(&self.key)).run(conn)? == 1)
     }
 
     /// [`Record::delete`] on an async connection.
-    pub async fn delete_async<C: redis::aio::ConnectionLike + Send>(
+    pub async fn delete_async<C: crate::connection::AsyncConnection>(
         self,
         conn: &mut C,
     ) -> Result<bool> {
@@ -247,13 +247,13 @@ impl<M: Model> Record<M> {
 
     /// Reloads the row from Redis, dropping unsaved changes; [`Error::NotFound`]
     /// when it was deleted.
-    pub fn refresh<C: redis::ConnectionLike + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
+    pub fn refresh<C: crate::connection::Connection + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
         let fresh = get_plan::<M>(std::slice::from_ref(&self.key)).run(conn)?;
         self.replace(fresh)
     }
 
     /// [`Record::refresh`] on an async connection.
-    pub async fn refresh_async<C: redis::aio::ConnectionLike + Send>(
+    pub async fn refresh_async<C: crate::connection::AsyncConnection>(
         &mut self,
         conn: &mut C,
     ) -> Result<()> {
@@ -296,12 +296,12 @@ pub trait Crud: Model {
     /// Inserts a new row: allocates the auto-increment key, or fails with
     /// [`Error::UniqueViolation`] on the primary key when a row with this natural
     /// key exists. One round trip, atomic.
-    fn insert<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<Record<Self>> {
+    fn insert<C: crate::connection::Connection + ?Sized>(self, conn: &mut C) -> Result<Record<Self>> {
         let s = with_key(self.insert_plan()?.run(conn), &self.key())?;
         Ok(finish(self, s))
     }
     /// [`Crud::insert`] on an async connection.
-    fn insert_async<C: redis::aio::ConnectionLike + Send>(
+    fn insert_async<C: crate::connection::AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<Record<Self>>> + Send {
@@ -312,12 +312,12 @@ pub trait Crud: Model {
     }
     /// Inserts the row, or overwrites every column of the row with the same key
     /// (no conflict check: the value given wins). Unique constraints hold.
-    fn save<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<Record<Self>> {
+    fn save<C: crate::connection::Connection + ?Sized>(self, conn: &mut C) -> Result<Record<Self>> {
         let s = Crud::save_plan(&self)?.run(conn)?;
         Ok(finish(self, s))
     }
     /// [`Crud::save`] on an async connection.
-    fn save_async<C: redis::aio::ConnectionLike + Send>(
+    fn save_async<C: crate::connection::AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<Record<Self>>> + Send {
@@ -328,14 +328,14 @@ pub trait Crud: Model {
     }
     /// Inserts many rows in one round trip (a pipeline of one script call per
     /// row): each row is atomic and gets its own result, in order.
-    fn insert_all<C: redis::ConnectionLike + ?Sized>(
+    fn insert_all<C: crate::connection::Connection + ?Sized>(
         conn: &mut C,
         rows: Vec<Self>,
     ) -> Result<Vec<Result<Record<Self>>>> {
         batch(conn, rows, Crud::insert_plan)
     }
     /// [`Crud::insert_all`] on an async connection.
-    fn insert_all_async<C: redis::aio::ConnectionLike + Send>(
+    fn insert_all_async<C: crate::connection::AsyncConnection>(
         conn: &mut C,
         rows: Vec<Self>,
     ) -> impl Future<Output = Result<Vec<Result<Record<Self>>>>> + Send {
@@ -343,14 +343,14 @@ pub trait Crud: Model {
     }
     /// Saves many rows (insert or overwrite, as [`Crud::save`]) in one round
     /// trip; each row is atomic and gets its own result, in order.
-    fn save_all<C: redis::ConnectionLike + ?Sized>(
+    fn save_all<C: crate::connection::Connection + ?Sized>(
         conn: &mut C,
         rows: Vec<Self>,
     ) -> Result<Vec<Result<Record<Self>>>> {
         batch(conn, rows, Crud::save_plan)
     }
     /// [`Crud::save_all`] on an async connection.
-    fn save_all_async<C: redis::aio::ConnectionLike + Send>(
+    fn save_all_async<C: crate::connection::AsyncConnection>(
         conn: &mut C,
         rows: Vec<Self>,
     ) -> impl Future<Output = Result<Vec<Result<Record<Self>>>>> + Send {
@@ -361,7 +361,7 @@ pub trait Crud: Model {
         get_plan(keys)
     }
     /// Loads the row with this key.
-    fn get<C: redis::ConnectionLike + ?Sized>(
+    fn get<C: crate::connection::Connection + ?Sized>(
         conn: &mut C,
         key: impl IntoKey<Self::Key>,
     ) -> Result<Option<Record<Self>>> {
@@ -371,7 +371,7 @@ pub trait Crud: Model {
         Ok(get_plan(&[key]).run(conn)?.into_iter().next())
     }
     /// [`Crud::get`] on an async connection.
-    fn get_async<C: redis::aio::ConnectionLike + Send>(
+    fn get_async<C: crate::connection::AsyncConnection>(
         conn: &mut C,
         key: impl IntoKey<Self::Key>,
     ) -> impl Future<Output = Result<Option<Record<Self>>>> + Send {
@@ -385,14 +385,14 @@ pub trait Crud: Model {
     }
     /// Loads many rows in one round trip, in the order of `keys`; keys with no
     /// row are skipped.
-    fn get_many<C: redis::ConnectionLike + ?Sized>(
+    fn get_many<C: crate::connection::Connection + ?Sized>(
         conn: &mut C,
         keys: &[Self::Key],
     ) -> Result<Vec<Record<Self>>> {
         get_plan(keys).run(conn)
     }
     /// [`Crud::get_many`] on an async connection.
-    fn get_many_async<C: redis::aio::ConnectionLike + Send>(
+    fn get_many_async<C: crate::connection::AsyncConnection>(
         conn: &mut C,
         keys: &[Self::Key],
     ) -> impl Future<Output = Result<Vec<Record<Self>>>> + Send {
@@ -410,7 +410,7 @@ pub trait Crud: Model {
         )
     }
     /// Whether a row with this key exists.
-    fn exists<C: redis::ConnectionLike + ?Sized>(
+    fn exists<C: crate::connection::Connection + ?Sized>(
         conn: &mut C,
         key: impl IntoKey<Self::Key>,
     ) -> Result<bool> {
@@ -420,7 +420,7 @@ pub trait Crud: Model {
         }
     }
     /// [`Crud::exists`] on an async connection.
-    fn exists_async<C: redis::aio::ConnectionLike + Send>(
+    fn exists_async<C: crate::connection::AsyncConnection>(
         conn: &mut C,
         key: impl IntoKey<Self::Key>,
     ) -> impl Future<Output = Result<bool>> + Send {
@@ -438,14 +438,14 @@ pub trait Crud: Model {
     }
     /// Deletes the rows with these keys and their index entries, atomically;
     /// returns how many existed.
-    fn delete_many<C: redis::ConnectionLike + ?Sized>(
+    fn delete_many<C: crate::connection::Connection + ?Sized>(
         conn: &mut C,
         keys: &[Self::Key],
     ) -> Result<u64> {
         delete_plan::<Self>(keys).run(conn)
     }
     /// [`Crud::delete_many`] on an async connection.
-    fn delete_many_async<C: redis::aio::ConnectionLike + Send>(
+    fn delete_many_async<C: crate::connection::AsyncConnection>(
         conn: &mut C,
         keys: &[Self::Key],
     ) -> impl Future<Output = Result<u64>> + Send {
@@ -458,7 +458,7 @@ impl<M: Model> Crud for M {}
 
 type PlanOf<M> = fn(&M) -> Result<Plan<Saved<<M as Model>::Key>>>;
 
-fn batch<M: Model, C: redis::ConnectionLike + ?Sized>(
+fn batch<M: Model, C: crate::connection::Connection + ?Sized>(
     conn: &mut C,
     rows: Vec<M>,
     plan: PlanOf<M>,
@@ -468,7 +468,7 @@ fn batch<M: Model, C: redis::ConnectionLike + ?Sized>(
     Ok(batch_finish(rows, ok, results, slots))
 }
 
-async fn batch_async<M: Model, C: redis::aio::ConnectionLike + Send>(
+async fn batch_async<M: Model, C: crate::connection::AsyncConnection>(
     conn: &mut C,
     rows: Vec<M>,
     plan: PlanOf<M>,

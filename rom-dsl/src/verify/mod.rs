@@ -235,7 +235,7 @@ impl Fix {
     }
 }
 
-fn drive<M: Model, C: redis::ConnectionLike + ?Sized>(
+fn drive<M: Model, C: crate::connection::Connection + ?Sized>(
     conn: &mut C,
     mut w: walk::Walk<M>,
 ) -> Result<RepairReport> {
@@ -246,7 +246,7 @@ fn drive<M: Model, C: redis::ConnectionLike + ?Sized>(
     Ok(w.out)
 }
 
-async fn drive_async<M: Model, C: redis::aio::ConnectionLike + Send>(
+async fn drive_async<M: Model, C: crate::connection::AsyncConnection>(
     conn: &mut C,
     mut w: walk::Walk<M>,
 ) -> Result<RepairReport> {
@@ -290,7 +290,7 @@ async fn drive_async<M: Model, C: redis::aio::ConnectionLike + Send>(
 /// assert_eq!(report.problems, [rom_dsl::verify::Problem::ListedWithoutRow { member: "7".into() }]);
 /// # Ok(()) }
 /// ```
-pub fn verify<M: Model, C: redis::ConnectionLike + ?Sized>(conn: &mut C) -> Result<Report> {
+pub fn verify<M: Model, C: crate::connection::Connection + ?Sized>(conn: &mut C) -> Result<Report> {
     drive(conn, walk::Walk::<M>::new(None)).map(|r| r.found)
 }
 
@@ -319,7 +319,7 @@ pub fn verify<M: Model, C: redis::ConnectionLike + ?Sized>(conn: &mut C) -> Resu
 /// assert!(report.is_clean());
 /// # Ok(()) }
 /// ```
-pub async fn verify_async<M: Model, C: redis::aio::ConnectionLike + Send>(
+pub async fn verify_async<M: Model, C: crate::connection::AsyncConnection>(
     conn: &mut C,
 ) -> Result<Report> {
     drive_async(conn, walk::Walk::<M>::new(None))
@@ -365,7 +365,7 @@ pub async fn verify_async<M: Model, C: redis::aio::ConnectionLike + Send>(
 /// assert!(rom_dsl::verify::verify::<Tag, _>(&mut conn)?.is_clean());
 /// # Ok(()) }
 /// ```
-pub fn repair<M: Model, C: redis::ConnectionLike + ?Sized>(
+pub fn repair<M: Model, C: crate::connection::Connection + ?Sized>(
     conn: &mut C,
     mode: Repair,
 ) -> Result<RepairReport> {
@@ -396,7 +396,7 @@ pub fn repair<M: Model, C: redis::ConnectionLike + ?Sized>(
 /// assert_eq!(report.fixes(), 0);
 /// # Ok(()) }
 /// ```
-pub async fn repair_async<M: Model, C: redis::aio::ConnectionLike + Send>(
+pub async fn repair_async<M: Model, C: crate::connection::AsyncConnection>(
     conn: &mut C,
     mode: Repair,
 ) -> Result<RepairReport> {
