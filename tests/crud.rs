@@ -210,7 +210,7 @@ fn batches_are_one_round_trip_with_a_result_per_row() {
     let more = (0..5)
         .map(|i| user(&format!("m{i}@x.io"), "M", i, 0.0))
         .collect();
-    let out = User::save_all(&mut c, more).unwrap();
+    let out = User::upsert_all(&mut c, more).unwrap();
     assert_eq!(c.round_trips(), 2);
     assert!(out.iter().all(Result::is_ok));
     assert_eq!(users::table.count(c.inner_mut()).unwrap(), 8);

@@ -54,7 +54,7 @@ fn adding_an_index_keeps_old_rows_consistent() {
     .expect("the old email is free again");
     // re-saving every row builds the new index (here: one row)
     let mut a = v2::Account::get(&mut c, id).expect("get").expect("row");
-    a.clone().into_inner().save(&mut c).expect("put");
+    a.clone().into_inner().upsert(&mut c).expect("put");
     a.refresh(&mut c).expect("refresh");
     assert_eq!(
         v2::accounts::table

@@ -1092,7 +1092,10 @@ impl<M: Model, S: Selection<M>> Select<M, S> {
         self.query.select_plan::<S>()
     }
     /// Reads the selected columns of every match (HMGET per row, in the script).
-    pub fn load<C: crate::connection::Connection + ?Sized>(&self, conn: &mut C) -> Result<Vec<S::Output>> {
+    pub fn load<C: crate::connection::Connection + ?Sized>(
+        &self,
+        conn: &mut C,
+    ) -> Result<Vec<S::Output>> {
         self.load_plan()?.run(conn)
     }
     /// [`Select::load`] on an async connection.
@@ -1262,7 +1265,10 @@ pub trait QueryDsl: Sized {
     }
     /// The first matching row; [`Error::NotFound`] when none (see
     /// [`OptionalExtension::optional`]).
-    fn first<C: crate::connection::Connection + ?Sized>(self, conn: &mut C) -> Result<Record<Self::Model>> {
+    fn first<C: crate::connection::Connection + ?Sized>(
+        self,
+        conn: &mut C,
+    ) -> Result<Record<Self::Model>> {
         first_of(at_most_one(self.into_query()).load_plan()?.run(conn)?)
     }
     /// [`QueryDsl::first`] on an async connection.

@@ -148,7 +148,10 @@ impl<M: Model> Record<M> {
     /// record was read (the last writer wins). Unique constraints still hold.
     /// It always makes the call, even for an unchanged record, and fails with
     /// [`Error::Conflict`] when the row was deleted (it never resurrects a row).
-    pub fn save_forced<C: crate::connection::Connection + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
+    pub fn save_forced<C: crate::connection::Connection + ?Sized>(
+        &mut self,
+        conn: &mut C,
+    ) -> Result<()> {
         let s = with_key(self.save_forced_plan()?.run(conn), &self.key)?;
         self.apply(s);
         Ok(())
@@ -247,7 +250,10 @@ impl<M: Model> Record<M> {
 
     /// Reloads the row from Redis, dropping unsaved changes; [`Error::NotFound`]
     /// when it was deleted.
-    pub fn refresh<C: crate::connection::Connection + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
+    pub fn refresh<C: crate::connection::Connection + ?Sized>(
+        &mut self,
+        conn: &mut C,
+    ) -> Result<()> {
         let fresh = get_plan::<M>(std::slice::from_ref(&self.key)).run(conn)?;
         self.replace(fresh)
     }
@@ -284,8 +290,8 @@ pub trait Crud: Model {
     fn insert_plan(&self) -> Result<Plan<Saved<Self::Key>>> {
         save_plan(self, None, Mode::Insert, false)
     }
-    /// The plan of [`Crud::save`].
-    fn save_plan(&self) -> Result<Plan<Saved<Self::Key>>> {
+    /// The plan of [`Crud::upsert`].
+    fn upsert_plan(&self) -> Result<Plan<Saved<Self::Key>>> {
         let mode = if self.key().is_none() {
             Mode::Insert
         } else {
@@ -293,10 +299,21 @@ pub trait Crud: Model {
         };
         save_plan(self, None, mode, false)
     }
+    /// Renamed [`Crud::upsert_plan`].
+    #[deprecated(
+        note = "renamed to `upsert_plan`: the unconditional upsert of a plain value is \
+                         `upsert`; `save` is the conflict-checked write of a `Record`"
+    )]
+    fn save_plan(&self) -> Result<Plan<Saved<Self::Key>>> {
+        Crud::upsert_plan(self)
+    }
     /// Inserts a new row: allocates the auto-increment key, or fails with
     /// [`Error::UniqueViolation`] on the primary key when a row with this natural
     /// key exists. One round trip, atomic.
-    fn insert<C: crate::connection::Connection + ?Sized>(self, conn: &mut C) -> Result<Record<Self>> {
+    fn insert<C: crate::connection::Connection + ?Sized>(
+        self,
+        conn: &mut C,
+    ) -> Result<Record<Self>> {
         let s = with_key(self.insert_plan()?.run(conn), &self.key())?;
         Ok(finish(self, s))
     }
@@ -311,20 +328,44 @@ pub trait Crud: Model {
         }
     }
     /// Inserts the row, or overwrites every column of the row with the same key
-    /// (no conflict check: the value given wins). Unique constraints hold.
-    fn save<C: crate::connection::Connection + ?Sized>(self, conn: &mut C) -> Result<Record<Self>> {
-        let s = Crud::save_plan(&self)?.run(conn)?;
+    /// (no conflict check: the value given wins). Unique constraints hold. To
+    /// write only what changed, and only if nobody else changed it, read a
+    /// [`Record`] and call [`Record::save`].
+    fn upsert<C: crate::connection::Connection + ?Sized>(
+        self,
+        conn: &mut C,
+    ) -> Result<Record<Self>> {
+        let s = Crud::upsert_plan(&self)?.run(conn)?;
         Ok(finish(self, s))
     }
-    /// [`Crud::save`] on an async connection.
-    fn save_async<C: crate::connection::AsyncConnection>(
+    /// [`Crud::upsert`] on an async connection.
+    fn upsert_async<C: crate::connection::AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<Record<Self>>> + Send {
         async move {
-            let s = Crud::save_plan(&self)?.run_async(conn).await?;
+            let s = Crud::upsert_plan(&self)?.run_async(conn).await?;
             Ok(finish(self, s))
         }
+    }
+    /// Renamed [`Crud::upsert`].
+    #[deprecated(
+        note = "renamed to `upsert` (an unconditional overwrite); `save` is the \
+                         conflict-checked write of a `Record`"
+    )]
+    fn save<C: crate::connection::Connection + ?Sized>(self, conn: &mut C) -> Result<Record<Self>> {
+        Crud::upsert(self, conn)
+    }
+    /// Renamed [`Crud::upsert_async`].
+    #[deprecated(
+        note = "renamed to `upsert_async` (an unconditional overwrite); `save_async` is \
+                         the conflict-checked write of a `Record`"
+    )]
+    fn save_async<C: crate::connection::AsyncConnection>(
+        self,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<Record<Self>>> + Send {
+        Crud::upsert_async(self, conn)
     }
     /// Inserts many rows in one round trip (a pipeline of one script call per
     /// row): each row is atomic and gets its own result, in order.
@@ -341,20 +382,40 @@ pub trait Crud: Model {
     ) -> impl Future<Output = Result<Vec<Result<Record<Self>>>>> + Send {
         batch_async(conn, rows, Crud::insert_plan)
     }
-    /// Saves many rows (insert or overwrite, as [`Crud::save`]) in one round
-    /// trip; each row is atomic and gets its own result, in order.
+    /// Upserts many rows (insert or overwrite, as [`Crud::upsert`]) in one
+    /// round trip; each row is atomic and gets its own result, in order.
+    fn upsert_all<C: crate::connection::Connection + ?Sized>(
+        conn: &mut C,
+        rows: Vec<Self>,
+    ) -> Result<Vec<Result<Record<Self>>>> {
+        batch(conn, rows, Crud::upsert_plan)
+    }
+    /// [`Crud::upsert_all`] on an async connection.
+    fn upsert_all_async<C: crate::connection::AsyncConnection>(
+        conn: &mut C,
+        rows: Vec<Self>,
+    ) -> impl Future<Output = Result<Vec<Result<Record<Self>>>>> + Send {
+        batch_async(conn, rows, Crud::upsert_plan)
+    }
+    /// Renamed [`Crud::upsert_all`].
+    #[deprecated(
+        note = "renamed to `upsert_all` (unconditional overwrites); `Record::save_all` \
+                         is the conflict-checked write of records"
+    )]
     fn save_all<C: crate::connection::Connection + ?Sized>(
         conn: &mut C,
         rows: Vec<Self>,
     ) -> Result<Vec<Result<Record<Self>>>> {
-        batch(conn, rows, Crud::save_plan)
+        Crud::upsert_all(conn, rows)
     }
-    /// [`Crud::save_all`] on an async connection.
+    /// Renamed [`Crud::upsert_all_async`].
+    #[deprecated(note = "renamed to `upsert_all_async` (unconditional overwrites); \
+                         `Record::save_all_async` is the conflict-checked write of records")]
     fn save_all_async<C: crate::connection::AsyncConnection>(
         conn: &mut C,
         rows: Vec<Self>,
     ) -> impl Future<Output = Result<Vec<Result<Record<Self>>>>> + Send {
-        batch_async(conn, rows, Crud::save_plan)
+        Crud::upsert_all_async(conn, rows)
     }
     /// The plan of [`Crud::get_many`] (and of [`Crud::get`] with one key).
     fn get_plan(keys: &[Self::Key]) -> Plan<Vec<Record<Self>>> {

@@ -311,7 +311,9 @@ fn version_of(v: &str) -> Option<(u32, u32)> {
 /// assert!(report.is_ok());
 /// # Ok(()) }
 /// ```
-pub fn check_server<C: crate::connection::Connection + ?Sized>(conn: &mut C) -> Result<ServerReport> {
+pub fn check_server<C: crate::connection::Connection + ?Sized>(
+    conn: &mut C,
+) -> Result<ServerReport> {
     let mut ask = |cmd: redis::Cmd| conn.req_command(&cmd).and_then(Value::extract_error);
     let mut servers = from_info(answered(ask(redis::cmd("INFO")))?);
     if needs_config(&servers) {
