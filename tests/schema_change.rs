@@ -7,12 +7,12 @@ mod v1 {
     use rom::prelude::*;
     #[derive(Model, Clone, Debug)]
     #[rom(table = accounts, namespace = "acct")]
-    pub struct Account {
+    pub(crate) struct Account {
         #[rom(primary_key)]
-        pub id: Option<u64>,
-        pub name: String,
+        pub(crate) id: Option<u64>,
+        pub(crate) name: String,
         #[rom(unique)]
-        pub email: String,
+        pub(crate) email: String,
     }
 }
 
@@ -20,13 +20,13 @@ mod v2 {
     use rom::prelude::*;
     #[derive(Model, Clone, Debug)]
     #[rom(table = accounts, namespace = "acct")]
-    pub struct Account {
+    pub(crate) struct Account {
         #[rom(primary_key)]
-        pub id: Option<u64>,
+        pub(crate) id: Option<u64>,
         #[rom(index(eq))]
-        pub name: String,
+        pub(crate) name: String,
         #[rom(unique)]
-        pub email: String,
+        pub(crate) email: String,
     }
 }
 

@@ -9,11 +9,11 @@ pub mod connect;
 pub mod connection;
 pub mod error;
 pub mod index;
-pub mod model;
+mod model;
 pub mod plan;
 pub mod query;
 pub mod record;
-pub mod script;
+mod script;
 pub mod server_check;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -48,6 +48,16 @@ pub mod prelude {
 /// Items used by the code `#[derive(Model)]` generates. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    /// Implemented by `#[derive(Model)]` for the model and each of its column
+    /// types: [`Model`] and [`Column`] require it, so that only the derive
+    /// implements them (their contract with the storage layer is not a public
+    /// API and changes between versions).
+    pub trait Sealed {}
+
+    /// The Lua scripts (for benchmarks that preload them).
+    pub mod script {
+        pub use crate::script::{DELETE, GET, QUERY, QUERY_DELETE, SAVE, Script};
+    }
     pub use crate::index::{
         Column, EqFilterable, LikeFilterable, PrefixFilterable, RangeFilterable, Sortable,
         SuffixFilterable, Table, TextFilterable,

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 /// What a plan sends.
 #[derive(Debug, Clone, Copy)]
-pub enum Call {
+pub(crate) enum Call {
     /// A Lua script, by EVALSHA (EVAL when the server does not have it cached).
     Script(&'static Script),
     /// A single command, its keys then its arguments.
@@ -16,15 +16,33 @@ pub enum Call {
 }
 
 /// The reply decoder of a plan.
-pub type Decoder<T> = Box<dyn FnOnce(redis::Value) -> Result<T> + Send>;
+pub(crate) type Decoder<T> = Box<dyn FnOnce(redis::Value) -> Result<T> + Send>;
 
 /// One operation, ready to run: one round trip to Redis.
 ///
+/// Plans are made by the operations (`insert_plan`, `load_plan`, `get_plan`...),
+/// never by hand.
+///
 /// ```
-/// use rom_dsl::plan::{Call, Plan};
-/// let p: Plan<i64> = Plan::new(Call::Command("ZCARD"), vec![b"{users}:ids".to_vec()], vec![],
-///     |v| Ok(redis::from_redis_value(v).unwrap_or(0)));
-/// assert!(p.explain().contains("ZCARD {users}:ids"));
+/// # use rom_dsl::{Crud, Model};
+/// # #[derive(Clone, Debug)] struct Tag;
+/// # impl rom_dsl::__private::Sealed for Tag {}
+/// # impl Model for Tag {
+/// #     type Key = u64;
+/// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+/// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+/// #     fn layout() -> &'static rom_dsl::__private::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+/// #     }
+/// #     fn key(&self) -> Option<u64> { None }
+/// #     fn set_key(&mut self, _: u64) {}
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+/// # }
+/// // (`Tag` is a model written by hand; yours come from `#[derive(Model)]`)
+/// let p = Tag::get_plan(&[7]);
+/// assert!(p.explain().contains("{tags}:row:7"));
 /// ```
 pub struct Plan<T> {
     pub(crate) call: Call,
@@ -51,7 +69,7 @@ impl<T> std::fmt::Debug for Plan<T> {
 
 impl<T> Plan<T> {
     /// A plan from its parts.
-    pub fn new(
+    pub(crate) fn new(
         call: Call,
         keys: Vec<Vec<u8>>,
         args: Vec<Vec<u8>>,
@@ -70,7 +88,7 @@ impl<T> Plan<T> {
     }
 
     /// Adds a human-readable step to the explanation.
-    pub fn step(mut self, s: impl Into<String>) -> Self {
+    pub(crate) fn step(mut self, s: impl Into<String>) -> Self {
         self.steps.push(s.into());
         self
     }
@@ -92,8 +110,23 @@ impl<T> Plan<T> {
     /// whose script writes is returned unchanged and runs as a normal call.
     ///
     /// ```
-    /// # use rom_dsl::plan::{Call, Plan};
-    /// let p: Plan<()> = Plan::new(Call::Script(&rom_dsl::script::QUERY), vec![], vec![], |_| Ok(()));
+    /// # use rom_dsl::{Crud, Model};
+    /// # #[derive(Clone, Debug)] struct Tag;
+    /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl Model for Tag {
+    /// #     type Key = u64;
+    /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+    /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+    /// #     fn layout() -> &'static rom_dsl::__private::Layout {
+    /// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+    /// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+    /// #     }
+    /// #     fn key(&self) -> Option<u64> { None }
+    /// #     fn set_key(&mut self, _: u64) {}
+    /// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+    /// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+    /// # }
+    /// let p = Tag::get_plan(&[7]);
     /// assert!(p.read_only().explain().starts_with("EVALSHA_RO"));
     /// ```
     pub fn read_only(mut self) -> Self {
@@ -114,6 +147,7 @@ impl<T> Plan<T> {
     }
 
     /// The script the plan runs, if it runs one.
+    #[doc(hidden)]
     pub fn script(&self) -> Option<&'static Script> {
         match self.call {
             Call::Script(s) => Some(s),
@@ -262,17 +296,29 @@ impl<T> Plan<T> {
 /// error is a connection failure; each plan's own error is in its slot.
 ///
 /// ```
-/// # use rom_dsl::plan::{Call, Plan, run_all};
+/// # use rom_dsl::{Crud, Model};
+/// # #[derive(Clone, Debug)] struct Tag;
+/// # impl rom_dsl::__private::Sealed for Tag {}
+/// # impl Model for Tag {
+/// #     type Key = u64;
+/// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+/// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+/// #     fn layout() -> &'static rom_dsl::__private::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+/// #     }
+/// #     fn key(&self) -> Option<u64> { None }
+/// #     fn set_key(&mut self, _: u64) {}
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+/// # }
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let server = rom_dsl::testing::RedisServer::start()?;
 /// # let mut conn = server.connection()?;
-/// let plans: Vec<Plan<i64>> = (0..3)
-///     .map(|_| Plan::new(Call::Command("INCR"), vec![b"n".to_vec()], vec![], |v| {
-///         Ok(redis::from_redis_value(v).unwrap_or(0))
-///     }))
-///     .collect();
-/// let out: Vec<i64> = run_all(plans, &mut conn)?.into_iter().collect::<Result<_, _>>()?;
-/// assert_eq!(out, vec![1, 2, 3]);
+/// let plans = vec![Tag::get_plan(&[1]), Tag::get_plan(&[2, 3]), Tag::get_plan(&[])];
+/// let out = rom_dsl::plan::run_all(plans, &mut conn)?;
+/// assert_eq!(out.len(), 3);
+/// assert!(out.iter().all(|rows| rows.as_ref().is_ok_and(|rows| rows.is_empty())));
 /// # Ok(()) }
 /// ```
 pub fn run_all<T, C: crate::connection::Connection + ?Sized>(

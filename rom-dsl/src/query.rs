@@ -32,7 +32,7 @@ use std::ops::{Bound, RangeBounds};
 /// column methods instead).
 #[doc(hidden)]
 #[derive(Debug, Clone, PartialEq)]
-pub enum Node {
+pub(crate) enum Node {
     And(Vec<Node>),
     Or(Vec<Node>),
     Not(Box<Node>),
@@ -166,6 +166,13 @@ pub struct Order<M> {
     /// For a sort index: the slot whose value a row records.
     lex: Option<usize>,
     _m: PhantomData<fn() -> M>,
+}
+
+impl<M> std::fmt::Debug for Order<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dir = if self.desc { "desc" } else { "asc" };
+        write!(f, "Order({} {dir})", self.name)
+    }
 }
 
 /// An ordering that can order a query on model `M`.
@@ -1086,6 +1093,14 @@ pub struct Select<M, S> {
     _s: PhantomData<fn() -> S>,
 }
 
+impl<M, S> std::fmt::Debug for Select<M, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Select")
+            .field("query", &self.query)
+            .finish()
+    }
+}
+
 impl<M: Model, S: Selection<M>> Select<M, S> {
     /// The plan of [`Select::load`].
     pub fn load_plan(&self) -> Result<Plan<Vec<S::Output>>> {
@@ -1119,6 +1134,18 @@ pub struct Pages<M> {
     remaining: Option<u64>,
     cursor: Option<Cursor>,
     done: bool,
+}
+
+impl<M> std::fmt::Debug for Pages<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pages")
+            .field("query", &self.query)
+            .field("page", &self.page)
+            .field("remaining", &self.remaining)
+            .field("cursor", &self.cursor)
+            .field("done", &self.done)
+            .finish()
+    }
 }
 
 impl<M: Model> Pages<M> {

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 /// A Lua script with its SHA1, computed once.
 ///
 /// ```
-/// let s = rom_dsl::script::Script::new("save", "return 1");
+/// let s = rom_dsl::__private::script::Script::new("save", "return 1");
 /// assert_eq!(s.sha().len(), 40);
 /// ```
 #[derive(Debug)]

@@ -271,18 +271,19 @@ async fn drive_async<M: Model, C: crate::connection::AsyncConnection>(
 /// # let server = rom_dsl::testing::RedisServer::start()?;
 /// # let mut conn = server.connection()?;
 /// # #[derive(Clone)] struct Tag;
+/// # impl rom_dsl::__private::Sealed for Tag {}
 /// # impl Model for Tag {
 /// #     type Key = u64;
-/// #     const SCHEMA: &'static rom_dsl::model::Schema = &rom_dsl::model::Schema {
+/// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
 /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
-/// #     fn layout() -> &'static rom_dsl::model::Layout {
-/// #         static L: std::sync::OnceLock<rom_dsl::model::Layout> = std::sync::OnceLock::new();
-/// #         L.get_or_init(|| rom_dsl::model::Layout::new(Self::SCHEMA))
+/// #     fn layout() -> &'static rom_dsl::__private::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
 /// #     }
 /// #     fn key(&self) -> Option<u64> { None }
 /// #     fn set_key(&mut self, _: u64) {}
-/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::model::Cell>> { Ok(vec![]) }
-/// #     fn from_row(_: u64, _: &rom_dsl::model::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
 /// # }
 /// // another program lists a tag that has no row
 /// redis::cmd("ZADD").arg("{tags}:ids").arg(7).arg(7).exec(&mut conn)?;
@@ -301,18 +302,19 @@ pub fn verify<M: Model, C: crate::connection::Connection + ?Sized>(conn: &mut C)
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// # let server = rom_dsl::testing::RedisServer::start()?;
 /// # #[derive(Clone)] struct Tag;
+/// # impl rom_dsl::__private::Sealed for Tag {}
 /// # impl rom_dsl::Model for Tag {
 /// #     type Key = u64;
-/// #     const SCHEMA: &'static rom_dsl::model::Schema = &rom_dsl::model::Schema {
+/// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
 /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
-/// #     fn layout() -> &'static rom_dsl::model::Layout {
-/// #         static L: std::sync::OnceLock<rom_dsl::model::Layout> = std::sync::OnceLock::new();
-/// #         L.get_or_init(|| rom_dsl::model::Layout::new(Self::SCHEMA))
+/// #     fn layout() -> &'static rom_dsl::__private::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
 /// #     }
 /// #     fn key(&self) -> Option<u64> { None }
 /// #     fn set_key(&mut self, _: u64) {}
-/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::model::Cell>> { Ok(vec![]) }
-/// #     fn from_row(_: u64, _: &rom_dsl::model::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
 /// # }
 /// let mut conn = server.multiplexed().await?;
 /// let report = rom_dsl::verify_async::<Tag, _>(&mut conn).await?;
@@ -345,18 +347,19 @@ pub async fn verify_async<M: Model, C: crate::connection::AsyncConnection>(
 /// # let server = rom_dsl::testing::RedisServer::start()?;
 /// # let mut conn = server.connection()?;
 /// # #[derive(Clone)] struct Tag;
+/// # impl rom_dsl::__private::Sealed for Tag {}
 /// # impl rom_dsl::Model for Tag {
 /// #     type Key = u64;
-/// #     const SCHEMA: &'static rom_dsl::model::Schema = &rom_dsl::model::Schema {
+/// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
 /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
-/// #     fn layout() -> &'static rom_dsl::model::Layout {
-/// #         static L: std::sync::OnceLock<rom_dsl::model::Layout> = std::sync::OnceLock::new();
-/// #         L.get_or_init(|| rom_dsl::model::Layout::new(Self::SCHEMA))
+/// #     fn layout() -> &'static rom_dsl::__private::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
 /// #     }
 /// #     fn key(&self) -> Option<u64> { None }
 /// #     fn set_key(&mut self, _: u64) {}
-/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::model::Cell>> { Ok(vec![]) }
-/// #     fn from_row(_: u64, _: &rom_dsl::model::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
 /// # }
 /// use rom_dsl::{Repair, repair};
 /// redis::cmd("ZADD").arg("{tags}:ids").arg(7).arg(7).exec(&mut conn)?;
@@ -378,18 +381,19 @@ pub fn repair<M: Model, C: crate::connection::Connection + ?Sized>(
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// # let server = rom_dsl::testing::RedisServer::start()?;
 /// # #[derive(Clone)] struct Tag;
+/// # impl rom_dsl::__private::Sealed for Tag {}
 /// # impl rom_dsl::Model for Tag {
 /// #     type Key = u64;
-/// #     const SCHEMA: &'static rom_dsl::model::Schema = &rom_dsl::model::Schema {
+/// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
 /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
-/// #     fn layout() -> &'static rom_dsl::model::Layout {
-/// #         static L: std::sync::OnceLock<rom_dsl::model::Layout> = std::sync::OnceLock::new();
-/// #         L.get_or_init(|| rom_dsl::model::Layout::new(Self::SCHEMA))
+/// #     fn layout() -> &'static rom_dsl::__private::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
 /// #     }
 /// #     fn key(&self) -> Option<u64> { None }
 /// #     fn set_key(&mut self, _: u64) {}
-/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::model::Cell>> { Ok(vec![]) }
-/// #     fn from_row(_: u64, _: &rom_dsl::model::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
 /// # }
 /// let mut conn = server.multiplexed().await?;
 /// let report = rom_dsl::repair_async::<Tag, _>(&mut conn, rom_dsl::Repair::Apply).await?;
