@@ -15,7 +15,7 @@
 ///
 /// ```
 /// use rom_dsl::connection::Connection;
-/// fn ping<C: Connection + ?Sized>(conn: &mut C) -> redis::RedisResult<String> {
+/// fn ping<C: Connection>(conn: &mut C) -> redis::RedisResult<String> {
 ///     redis::cmd("PING").query(conn)
 /// }
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {

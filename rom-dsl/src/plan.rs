@@ -126,7 +126,7 @@ impl<T> Plan<T> {
     /// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
     /// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
     /// # }
-    /// let p = Tag::get_plan(&[7]);
+    /// let p = Tag::get_plan(&[7, 8]); // the GET script (one key is a plain HGETALL)
     /// assert!(p.read_only().explain().starts_with("EVALSHA_RO"));
     /// ```
     pub fn read_only(mut self) -> Self {
