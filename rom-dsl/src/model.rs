@@ -440,14 +440,17 @@ impl RowData {
     }
 }
 
-/// A Rust struct stored as rows in Redis. Implemented by `#[derive(Model)]`;
-/// see the crate documentation for the attributes.
+/// A Rust struct stored as rows in Redis. Implemented by `#[derive(Model)]`,
+/// and only by it (the trait is sealed: what it promises the storage layer is
+/// not a public API); see the crate documentation for the attributes.
 pub trait Model: crate::__private::Sealed + Sized + Clone + Send + Sync + 'static {
     /// The primary key type.
     type Key: Key;
     /// The declaration.
+    #[doc(hidden)]
     const SCHEMA: &'static Schema;
     /// The key names, derived once.
+    #[doc(hidden)]
     fn layout() -> &'static Layout;
     /// The primary key; `None` for an auto-increment key not yet allocated.
     fn key(&self) -> Option<Self::Key>;
@@ -455,8 +458,10 @@ pub trait Model: crate::__private::Sealed + Sized + Clone + Send + Sync + 'stati
     fn set_key(&mut self, key: Self::Key);
     /// Encodes every column (in schema order) with its index entries; fails
     /// when a value cannot be indexed as declared.
+    #[doc(hidden)]
     fn cells(&self) -> Result<Vec<Cell>>;
     /// Builds a value from a stored row.
+    #[doc(hidden)]
     fn from_row(key: Self::Key, row: &RowData) -> Result<Self>;
 }
 

@@ -2,6 +2,7 @@
 //! and arguments) and how the reply is decoded. Built without a server, printed
 //! by [`Plan::explain`], run by [`Plan::run`] or [`Plan::run_async`].
 
+use crate::connection::{AsyncConnection, Connection};
 use crate::error::{Result, show};
 use crate::script::Script;
 use std::fmt::Write as _;
@@ -258,7 +259,7 @@ impl<T> Plan<T> {
 
     /// Runs the plan on a synchronous connection: one round trip (two only when
     /// the server lost its script cache).
-    pub fn run<C: crate::connection::Connection + ?Sized>(self, conn: &mut C) -> Result<T> {
+    pub fn run<C: Connection + ?Sized>(self, conn: &mut C) -> Result<T> {
         let v = match conn
             .req_command(&self.first_cmd())
             .and_then(|v| self.check_reply(v))
@@ -274,7 +275,7 @@ impl<T> Plan<T> {
 
     /// Runs the plan on an asynchronous connection (`MultiplexedConnection`,
     /// `ConnectionManager`, a cluster connection...).
-    pub async fn run_async<C: crate::connection::AsyncConnection>(self, conn: &mut C) -> Result<T> {
+    pub async fn run_async<C: AsyncConnection>(self, conn: &mut C) -> Result<T> {
         let first = conn.req_packed_command(&self.first_cmd()).await;
         let v = match first.and_then(|v| self.check_reply(v)) {
             Err(e) if is_noscript(&e) => match self.fallback_cmd() {
@@ -321,7 +322,7 @@ impl<T> Plan<T> {
 /// assert!(out.iter().all(|rows| rows.as_ref().is_ok_and(|rows| rows.is_empty())));
 /// # Ok(()) }
 /// ```
-pub fn run_all<T, C: crate::connection::Connection + ?Sized>(
+pub fn run_all<T, C: Connection + ?Sized>(
     plans: Vec<Plan<T>>,
     conn: &mut C,
 ) -> Result<Vec<Result<T>>> {
@@ -355,7 +356,7 @@ pub fn run_all<T, C: crate::connection::Connection + ?Sized>(
 }
 
 /// [`run_all`] on an async connection.
-pub async fn run_all_async<T, C: crate::connection::AsyncConnection>(
+pub async fn run_all_async<T, C: AsyncConnection>(
     plans: Vec<Plan<T>>,
     conn: &mut C,
 ) -> Result<Vec<Result<T>>> {

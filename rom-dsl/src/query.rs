@@ -13,6 +13,7 @@
 //! ([`EqFilterable`], [`RangeFilterable`], [`Sortable`]); a column without the
 //! right index does not compile, and the error names the attribute to add.
 
+use crate::connection::{AsyncConnection, Connection};
 use crate::error::{Error, Result, show};
 use crate::index::{
     Column, EqFilterable, LikeFilterable, PrefixFilterable, RangeFilterable, Sortable,
@@ -1107,17 +1108,11 @@ impl<M: Model, S: Selection<M>> Select<M, S> {
         self.query.select_plan::<S>()
     }
     /// Reads the selected columns of every match (HMGET per row, in the script).
-    pub fn load<C: crate::connection::Connection + ?Sized>(
-        &self,
-        conn: &mut C,
-    ) -> Result<Vec<S::Output>> {
+    pub fn load<C: Connection + ?Sized>(&self, conn: &mut C) -> Result<Vec<S::Output>> {
         self.load_plan()?.run(conn)
     }
     /// [`Select::load`] on an async connection.
-    pub async fn load_async<C: crate::connection::AsyncConnection>(
-        &self,
-        conn: &mut C,
-    ) -> Result<Vec<S::Output>> {
+    pub async fn load_async<C: AsyncConnection>(&self, conn: &mut C) -> Result<Vec<S::Output>> {
         self.load_plan()?.run_async(conn).await
     }
 }
@@ -1179,7 +1174,7 @@ impl<M: Model> Pages<M> {
     }
 
     /// The next page, or `None` after the last one.
-    pub fn next_page<C: crate::connection::Connection + ?Sized>(
+    pub fn next_page<C: Connection + ?Sized>(
         &mut self,
         conn: &mut C,
     ) -> Result<Option<Vec<Record<M>>>> {
@@ -1192,7 +1187,7 @@ impl<M: Model> Pages<M> {
     }
 
     /// [`Pages::next_page`] on an async connection.
-    pub async fn next_page_async<C: crate::connection::AsyncConnection>(
+    pub async fn next_page_async<C: AsyncConnection>(
         &mut self,
         conn: &mut C,
     ) -> Result<Option<Vec<Record<M>>>> {
@@ -1276,14 +1271,11 @@ pub trait QueryDsl: Sized {
     }
 
     /// Every matching row, in one round trip.
-    fn load<C: crate::connection::Connection + ?Sized>(
-        self,
-        conn: &mut C,
-    ) -> Result<Vec<Record<Self::Model>>> {
+    fn load<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Vec<Record<Self::Model>>> {
         self.into_query().load_plan()?.run(conn)
     }
     /// [`QueryDsl::load`] on an async connection.
-    fn load_async<C: crate::connection::AsyncConnection>(
+    fn load_async<C: AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<Vec<Record<Self::Model>>>> + Send {
@@ -1292,14 +1284,11 @@ pub trait QueryDsl: Sized {
     }
     /// The first matching row; [`Error::NotFound`] when none (see
     /// [`OptionalExtension::optional`]).
-    fn first<C: crate::connection::Connection + ?Sized>(
-        self,
-        conn: &mut C,
-    ) -> Result<Record<Self::Model>> {
+    fn first<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Record<Self::Model>> {
         first_of(at_most_one(self.into_query()).load_plan()?.run(conn)?)
     }
     /// [`QueryDsl::first`] on an async connection.
-    fn first_async<C: crate::connection::AsyncConnection>(
+    fn first_async<C: AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<Record<Self::Model>>> + Send {
@@ -1307,14 +1296,11 @@ pub trait QueryDsl: Sized {
         async move { first_of(plan?.run_async(conn).await?) }
     }
     /// The keys of the matching rows.
-    fn ids<C: crate::connection::Connection + ?Sized>(
-        self,
-        conn: &mut C,
-    ) -> Result<Vec<<Self::Model as Model>::Key>> {
+    fn ids<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Vec<<Self::Model as Model>::Key>> {
         self.into_query().ids_plan()?.run(conn)
     }
     /// [`QueryDsl::ids`] on an async connection.
-    fn ids_async<C: crate::connection::AsyncConnection>(
+    fn ids_async<C: AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<Vec<<Self::Model as Model>::Key>>> + Send {
@@ -1322,11 +1308,11 @@ pub trait QueryDsl: Sized {
         async move { plan?.run_async(conn).await }
     }
     /// How many rows match (after the offset, at most the limit).
-    fn count<C: crate::connection::Connection + ?Sized>(self, conn: &mut C) -> Result<u64> {
+    fn count<C: Connection + ?Sized>(self, conn: &mut C) -> Result<u64> {
         self.into_query().count_plan()?.run(conn)
     }
     /// [`QueryDsl::count`] on an async connection.
-    fn count_async<C: crate::connection::AsyncConnection>(
+    fn count_async<C: AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<u64>> + Send {
@@ -1334,11 +1320,11 @@ pub trait QueryDsl: Sized {
         async move { plan?.run_async(conn).await }
     }
     /// Whether any row matches.
-    fn exists<C: crate::connection::Connection + ?Sized>(self, conn: &mut C) -> Result<bool> {
+    fn exists<C: Connection + ?Sized>(self, conn: &mut C) -> Result<bool> {
         self.into_query().exists_plan()?.run(conn)
     }
     /// [`QueryDsl::exists`] on an async connection.
-    fn exists_async<C: crate::connection::AsyncConnection>(
+    fn exists_async<C: AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<bool>> + Send {
@@ -1347,7 +1333,7 @@ pub trait QueryDsl: Sized {
     }
     /// Deletes every match with its index entries; returns how many. With a
     /// limit, one atomic script call; without, atomic batches of 1,000.
-    fn delete<C: crate::connection::Connection + ?Sized>(self, conn: &mut C) -> Result<u64> {
+    fn delete<C: Connection + ?Sized>(self, conn: &mut C) -> Result<u64> {
         let q = self.into_query();
         let mut total = 0;
         for batch in delete_batches(&q) {
@@ -1360,7 +1346,7 @@ pub trait QueryDsl: Sized {
         Ok(total)
     }
     /// [`QueryDsl::delete`] on an async connection.
-    fn delete_async<C: crate::connection::AsyncConnection>(
+    fn delete_async<C: AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<u64>> + Send {

@@ -11,6 +11,7 @@
 //! Neither is atomic as a whole: each read is a consistent page and each fix is
 //! atomic for its row or entry.
 
+use crate::connection::{AsyncConnection, Connection};
 use crate::error::Result;
 use crate::model::{Key, Model};
 use rows::Checked;
@@ -235,7 +236,7 @@ impl Fix {
     }
 }
 
-fn drive<M: Model, C: crate::connection::Connection + ?Sized>(
+fn drive<M: Model, C: Connection + ?Sized>(
     conn: &mut C,
     mut w: walk::Walk<M>,
 ) -> Result<RepairReport> {
@@ -246,7 +247,7 @@ fn drive<M: Model, C: crate::connection::Connection + ?Sized>(
     Ok(w.out)
 }
 
-async fn drive_async<M: Model, C: crate::connection::AsyncConnection>(
+async fn drive_async<M: Model, C: AsyncConnection>(
     conn: &mut C,
     mut w: walk::Walk<M>,
 ) -> Result<RepairReport> {
@@ -291,7 +292,7 @@ async fn drive_async<M: Model, C: crate::connection::AsyncConnection>(
 /// assert_eq!(report.problems, [rom_dsl::verify::Problem::ListedWithoutRow { member: "7".into() }]);
 /// # Ok(()) }
 /// ```
-pub fn verify<M: Model, C: crate::connection::Connection + ?Sized>(conn: &mut C) -> Result<Report> {
+pub fn verify<M: Model, C: Connection + ?Sized>(conn: &mut C) -> Result<Report> {
     drive(conn, walk::Walk::<M>::new(None)).map(|r| r.found)
 }
 
@@ -321,9 +322,7 @@ pub fn verify<M: Model, C: crate::connection::Connection + ?Sized>(conn: &mut C)
 /// assert!(report.is_clean());
 /// # Ok(()) }
 /// ```
-pub async fn verify_async<M: Model, C: crate::connection::AsyncConnection>(
-    conn: &mut C,
-) -> Result<Report> {
+pub async fn verify_async<M: Model, C: AsyncConnection>(conn: &mut C) -> Result<Report> {
     drive_async(conn, walk::Walk::<M>::new(None))
         .await
         .map(|r| r.found)
@@ -368,7 +367,7 @@ pub async fn verify_async<M: Model, C: crate::connection::AsyncConnection>(
 /// assert!(rom_dsl::verify::verify::<Tag, _>(&mut conn)?.is_clean());
 /// # Ok(()) }
 /// ```
-pub fn repair<M: Model, C: crate::connection::Connection + ?Sized>(
+pub fn repair<M: Model, C: Connection + ?Sized>(
     conn: &mut C,
     mode: Repair,
 ) -> Result<RepairReport> {
@@ -400,7 +399,7 @@ pub fn repair<M: Model, C: crate::connection::Connection + ?Sized>(
 /// assert_eq!(report.fixes(), 0);
 /// # Ok(()) }
 /// ```
-pub async fn repair_async<M: Model, C: crate::connection::AsyncConnection>(
+pub async fn repair_async<M: Model, C: AsyncConnection>(
     conn: &mut C,
     mode: Repair,
 ) -> Result<RepairReport> {
