@@ -11,7 +11,7 @@
 //! criterion runs each benchmark once, as a test.
 
 use criterion::{Criterion, black_box, criterion_main};
-use rom::model::RowData;
+use rom::__private::RowData;
 use rom::prelude::*;
 
 /// The workload's user (as in benches/workload.rs).

@@ -1356,11 +1356,11 @@ fn used_memory(conn: &mut redis::Connection) -> Res<i64> {
 /// the steady-state EVALSHA (one round trip).
 fn load_scripts(conn: &mut redis::Connection) -> Res<()> {
     let rom_scripts = [
-        &rom::script::SAVE,
-        &rom::script::DELETE,
-        &rom::script::GET,
-        &rom::script::QUERY,
-        &rom::script::QUERY_DELETE,
+        &rom::__private::script::SAVE,
+        &rom::__private::script::DELETE,
+        &rom::__private::script::GET,
+        &rom::__private::script::QUERY,
+        &rom::__private::script::QUERY_DELETE,
     ];
     for s in rom_scripts {
         let sha: String = redis::cmd("SCRIPT")

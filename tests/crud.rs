@@ -211,7 +211,7 @@ fn batches_are_one_round_trip_with_a_result_per_row() {
     let more = (0..5)
         .map(|i| user(&format!("m{i}@x.io"), "M", i, 0.0))
         .collect();
-    let out = User::save_all(&mut c, more).unwrap();
+    let out = User::upsert_all(&mut c, more).unwrap();
     assert_eq!(c.round_trips(), 3);
     assert!(out.iter().all(Result::is_ok));
     assert_eq!(users::table.count(c.inner_mut()).unwrap(), 8);
@@ -242,5 +242,46 @@ fn deleting_a_key_listed_twice_counts_it_once() {
     let a = user("a@x.io", "A", 1, 0.0).insert(&mut c).unwrap();
     let id = a.id.unwrap();
     assert_eq!(User::delete_many(&mut c, &[id, id, 99]).unwrap(), 1);
+    assert_clean::<User>(&mut c);
+}
+
+/// `upsert` overwrites the whole row; the names it had before the rename
+/// (`save`, `save_all` on a plain value) still compile, deprecated, and do the
+/// same.
+#[test]
+fn upsert_and_its_deprecated_names() {
+    let (_s, mut c) = server();
+    let a = user("ann@example.com", "Ann", 30, 1.0)
+        .insert(&mut c)
+        .unwrap();
+    let mut v = a.clone().into_inner();
+    v.name = None;
+    v.age = 31;
+    let r = v.clone().upsert(&mut c).unwrap();
+    assert_eq!(r.id, a.id);
+    let got = User::get(&mut c, 1u64).unwrap().unwrap();
+    assert_eq!((got.name.clone(), got.age), (None, 31));
+
+    #[allow(deprecated)]
+    {
+        v.age = 32;
+        v.clone().save(&mut c).unwrap();
+        assert_eq!(User::get(&mut c, 1u64).unwrap().unwrap().age, 32);
+        let out = User::save_all(&mut c, vec![user("bob@example.com", "Bob", 40, 2.0)]).unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].as_ref().unwrap().id, Some(2));
+    }
+    let out = User::upsert_all(
+        &mut c,
+        vec![v.clone(), user("cy@example.com", "Cy", 50, 3.0)],
+    )
+    .unwrap();
+    assert_eq!(
+        out.iter()
+            .map(|r| r.as_ref().unwrap().id)
+            .collect::<Vec<_>>(),
+        [Some(1), Some(3)]
+    );
+    assert_eq!(users::table.count(&mut c).unwrap(), 3);
     assert_clean::<User>(&mut c);
 }

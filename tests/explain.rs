@@ -61,6 +61,6 @@ fn plans_of_representative_queries() {
     check("everything", users::table.explain());
     let mut u = user("ann@example.com", "Ann", 30, 1.0);
     u.id = Some(7);
-    check("put", rom::Crud::save_plan(&u).expect("plan").explain());
+    check("put", rom::Crud::upsert_plan(&u).expect("plan").explain());
     check("get_many", User::get_plan(&[1, 2, 3]).explain());
 }

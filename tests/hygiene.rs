@@ -16,6 +16,7 @@
     non_upper_case_globals,
     non_camel_case_types,
     missing_docs,
+    unreachable_pub,
     clippy::upper_case_acronyms
 )]
 

@@ -9,7 +9,10 @@ use std::process::Command;
 
 /// The library exactly as `FUNCTION LOAD` gets it, minus the name line.
 fn library_with_registration() -> String {
-    format!("{}\nregister('rom_check_')\n", rom::script::LIBRARY_BODY)
+    format!(
+        "{}\nregister('rom_check_')\n",
+        rom::__private::script::LIBRARY_BODY
+    )
 }
 
 #[test]
@@ -53,7 +56,7 @@ fn lua_unit_tests_pass() {
             continue;
         }
         let test = std::fs::read_to_string(&path).expect("read");
-        let source = format!("{}\n{test}", rom::script::LIBRARY_BODY);
+        let source = format!("{}\n{test}", rom::__private::script::LIBRARY_BODY);
         let reply: redis::RedisResult<String> = redis::cmd("EVAL")
             .arg(source)
             .arg(1)
@@ -68,17 +71,17 @@ fn lua_unit_tests_pass() {
 #[test]
 fn the_library_loads_and_registers_every_function() {
     let (_s, mut c) = server();
-    rom::script::load_command()
+    rom::library::load_command()
         .exec(&mut c)
         .expect("FUNCTION LOAD");
     let list: Vec<redis::Value> = redis::cmd("FUNCTION")
         .arg("LIST")
         .arg("LIBRARYNAME")
-        .arg(rom::script::library_name())
+        .arg(rom::library::library_name())
         .query(&mut c)
         .expect("list");
     let text = format!("{list:?}");
-    for s in rom::script::ALL {
+    for s in rom::__private::script::ALL {
         assert!(
             text.contains(s.function_name()),
             "{} not registered",
@@ -86,6 +89,6 @@ fn the_library_loads_and_registers_every_function() {
         );
     }
     // loading it again is harmless: rom treats "already exists" as loaded
-    let again = rom::script::load_command().exec(&mut c).unwrap_err();
+    let again = rom::library::load_command().exec(&mut c).unwrap_err();
     assert!(again.to_string().contains("already exists"), "{again}");
 }

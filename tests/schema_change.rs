@@ -7,12 +7,12 @@ mod v1 {
     use rom::prelude::*;
     #[derive(Model, Clone, Debug)]
     #[rom(table = accounts, namespace = "acct")]
-    pub struct Account {
+    pub(crate) struct Account {
         #[rom(primary_key)]
-        pub id: Option<u64>,
-        pub name: String,
+        pub(crate) id: Option<u64>,
+        pub(crate) name: String,
         #[rom(unique)]
-        pub email: String,
+        pub(crate) email: String,
     }
 }
 
@@ -20,13 +20,13 @@ mod v2 {
     use rom::prelude::*;
     #[derive(Model, Clone, Debug)]
     #[rom(table = accounts, namespace = "acct")]
-    pub struct Account {
+    pub(crate) struct Account {
         #[rom(primary_key)]
-        pub id: Option<u64>,
+        pub(crate) id: Option<u64>,
         #[rom(index(eq))]
-        pub name: String,
+        pub(crate) name: String,
         #[rom(unique)]
-        pub email: String,
+        pub(crate) email: String,
     }
 }
 
@@ -54,7 +54,7 @@ fn adding_an_index_keeps_old_rows_consistent() {
     .expect("the old email is free again");
     // re-saving every row builds the new index (here: one row)
     let mut a = v2::Account::get(&mut c, id).expect("get").expect("row");
-    a.clone().into_inner().save(&mut c).expect("put");
+    a.clone().into_inner().upsert(&mut c).expect("put");
     a.refresh(&mut c).expect("refresh");
     assert_eq!(
         v2::accounts::table

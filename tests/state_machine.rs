@@ -227,7 +227,7 @@ fn query() -> impl Strategy<Value = Q> {
 #[derive(Clone, Debug)]
 enum Op {
     Insert(Note),
-    /// `Crud::save` (upsert) under an auto key or a chosen key
+    /// `Crud::upsert` under an auto key or a chosen key
     Put(Option<u64>, Note),
     /// load a record into the held pool
     Hold(u64),
@@ -493,7 +493,7 @@ fn step(w: &mut World, c: &mut redis::Connection, op: &Op) -> Result<(), TestCas
                 id: *k,
                 ..v.clone()
             };
-            let got = v.clone().save(c);
+            let got = v.clone().upsert(c);
             if w.unique_clash(&v, *k) {
                 check(matches!(got, Err(Error::UniqueViolation { .. })), || {
                     format!("{op:?}: {got:?}")
@@ -718,7 +718,7 @@ fn step(w: &mut World, c: &mut redis::Connection, op: &Op) -> Result<(), TestCas
                 .pins
                 .iter()
                 .any(|(k, r)| *k != p.slug && r.serial == p.serial);
-            let got = p.clone().save(c);
+            let got = p.clone().upsert(c);
             if clash {
                 check(matches!(got, Err(Error::UniqueViolation { .. })), || {
                     format!("{op:?}: {got:?}")

@@ -272,7 +272,7 @@ fn natural_keys_composite_unique_and_folded_equality() {
         city: "Bern".into(),
         ..a.clone()
     }
-    .save(&mut c)
+    .upsert(&mut c)
     .expect("upsert");
     assert_eq!(
         Account::get(&mut c, "a:{x}".to_string())

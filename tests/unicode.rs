@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use proptest::prelude::*;
-use rom::model::Fold;
+use rom::text::Fold;
 use std::collections::BTreeSet;
 
 #[derive(Model, Clone, Debug, PartialEq)]

@@ -8,8 +8,9 @@
 use crate::model::Model;
 use crate::value::Value;
 
-/// A column of a model, as a type: `users::email`.
-pub trait Column: Copy + Send + Sync + 'static {
+/// A column of a model, as a type: `users::email`. Implemented by
+/// `#[derive(Model)]` for each field, and only by it (the trait is sealed).
+pub trait Column: crate::__private::Sealed + Copy + Send + Sync + 'static {
     /// The model the column belongs to.
     type Model: Model;
     /// The column's value type (`T` for a field of type `T` or `Option<T>`).

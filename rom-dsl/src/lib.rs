@@ -6,18 +6,26 @@
 #![deny(missing_docs)]
 
 pub mod connect;
+pub mod connection;
 pub mod error;
 pub mod index;
-pub mod model;
+mod model;
 pub mod plan;
 pub mod query;
 pub mod record;
-pub mod script;
+mod script;
 pub mod server_check;
 pub mod text;
 pub mod value;
 pub mod verify;
 
+/// rom's server code: the Lua function library it loads into Redis by itself
+/// (see the book's key-layout chapter), and the switch to plain scripts.
+pub mod library {
+    pub use crate::script::{library_name, load_command, use_eval_scripts};
+}
+
+pub use connection::{AsyncConnection, Connection};
 pub use error::{Error, Result};
 pub use index::{
     Column, EqFilterable, LikeFilterable, PrefixFilterable, RangeFilterable, Sortable,
@@ -44,6 +52,18 @@ pub mod prelude {
 /// Items used by the code `#[derive(Model)]` generates. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    /// Implemented by `#[derive(Model)]` for the model and each of its column
+    /// types: [`Model`] and [`Column`] require it, so that only the derive
+    /// implements them (their contract with the storage layer is not a public
+    /// API and changes between versions).
+    pub trait Sealed {}
+
+    /// The server functions (for benchmarks and the Lua tests).
+    pub mod script {
+        pub use crate::script::{
+            ALL, DELETE, Flags, GET, LIBRARY_BODY, QUERY, QUERY_DELETE, SAVE, Script,
+        };
+    }
     pub use crate::index::{
         Column, EqFilterable, LikeFilterable, PrefixFilterable, RangeFilterable, Sortable,
         SuffixFilterable, Table, TextFilterable,

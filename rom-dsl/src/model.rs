@@ -9,7 +9,7 @@ use std::fmt::Debug;
 /// Which value-keyed index a column (or a group of columns) has.
 ///
 /// ```
-/// use rom_dsl::model::Fold;
+/// use rom_dsl::text::Fold;
 /// assert_ne!(Fold::Exact, Fold::CaseInsensitive);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +25,7 @@ pub enum Fold {
 /// One column as declared.
 ///
 /// ```
-/// use rom_dsl::model::{ColumnDef, Fold};
+/// use rom_dsl::__private::{ColumnDef, Fold};
 /// let c = ColumnDef { numeric: true, ..ColumnDef::new("age", "i32") };
 /// assert!(c.numeric);
 /// ```
@@ -75,7 +75,7 @@ impl ColumnDef {
 /// A model's declaration, produced by `#[derive(Model)]`.
 ///
 /// ```
-/// use rom_dsl::model::Schema;
+/// use rom_dsl::__private::Schema;
 /// let s = Schema { name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
 /// assert_eq!(s.namespace, "tags");
 /// ```
@@ -152,7 +152,7 @@ pub struct Slot {
 /// Every Redis key name of a model, derived once from its [`Schema`].
 ///
 /// ```
-/// use rom_dsl::model::{Layout, Schema};
+/// use rom_dsl::__private::{Layout, Schema};
 /// let s = Schema { name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
 /// let l = Layout::new(&s);
 /// assert_eq!(l.row_key(b"7"), b"{tags}:row:7");
@@ -296,7 +296,7 @@ impl Layout {
 /// A primary key type: `u64` (auto-increment or given), `String`, `Uuid`.
 ///
 /// ```
-/// use rom_dsl::model::Key;
+/// use rom_dsl::Key;
 /// assert_eq!(42u64.to_member(), b"42");
 /// assert_eq!(u64::from_member(b"42").unwrap(), 42);
 /// ```
@@ -346,7 +346,7 @@ impl Key for uuid::Uuid {
 /// negative id) finds no row.
 ///
 /// ```
-/// use rom_dsl::model::IntoKey;
+/// use rom_dsl::IntoKey;
 /// assert_eq!(IntoKey::<u64>::into_key(7), Some(7));
 /// assert_eq!(IntoKey::<u64>::into_key(-1i64), None);
 /// assert_eq!(IntoKey::<String>::into_key("FR"), Some("FR".to_string()));
@@ -440,14 +440,17 @@ impl RowData {
     }
 }
 
-/// A Rust struct stored as rows in Redis. Implemented by `#[derive(Model)]`;
-/// see the crate documentation for the attributes.
-pub trait Model: Sized + Clone + Send + Sync + 'static {
+/// A Rust struct stored as rows in Redis. Implemented by `#[derive(Model)]`,
+/// and only by it (the trait is sealed: what it promises the storage layer is
+/// not a public API); see the crate documentation for the attributes.
+pub trait Model: crate::__private::Sealed + Sized + Clone + Send + Sync + 'static {
     /// The primary key type.
     type Key: Key;
     /// The declaration.
+    #[doc(hidden)]
     const SCHEMA: &'static Schema;
     /// The key names, derived once.
+    #[doc(hidden)]
     fn layout() -> &'static Layout;
     /// The primary key; `None` for an auto-increment key not yet allocated.
     fn key(&self) -> Option<Self::Key>;
@@ -455,8 +458,10 @@ pub trait Model: Sized + Clone + Send + Sync + 'static {
     fn set_key(&mut self, key: Self::Key);
     /// Encodes every column (in schema order) with its index entries; fails
     /// when a value cannot be indexed as declared.
+    #[doc(hidden)]
     fn cells(&self) -> Result<Vec<Cell>>;
     /// Builds a value from a stored row.
+    #[doc(hidden)]
     fn from_row(key: Self::Key, row: &RowData) -> Result<Self>;
 }
 

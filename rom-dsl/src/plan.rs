@@ -2,13 +2,14 @@
 //! and arguments) and how the reply is decoded. Built without a server, printed
 //! by [`Plan::explain`], run by [`Plan::run`] or [`Plan::run_async`].
 
+use crate::connection::{AsyncConnection, Connection};
 use crate::error::{Result, show};
 use crate::script::{self, Script};
 use std::fmt::Write as _;
 
 /// What a plan sends.
 #[derive(Debug, Clone, Copy)]
-pub enum Call {
+pub(crate) enum Call {
     /// A function of rom's library, by FCALL (or its script packaging).
     Script(&'static Script),
     /// A single command, its keys then its arguments.
@@ -16,15 +17,33 @@ pub enum Call {
 }
 
 /// The reply decoder of a plan.
-pub type Decoder<T> = Box<dyn FnOnce(redis::Value) -> Result<T> + Send>;
+pub(crate) type Decoder<T> = Box<dyn FnOnce(redis::Value) -> Result<T> + Send>;
 
 /// One operation, ready to run: one round trip to Redis.
 ///
+/// Plans are made by the operations (`insert_plan`, `load_plan`, `get_plan`...),
+/// never by hand.
+///
 /// ```
-/// use rom_dsl::plan::{Call, Plan};
-/// let p: Plan<i64> = Plan::new(Call::Command("ZCARD"), vec![b"{users}:ids".to_vec()], vec![],
-///     |v| Ok(redis::from_redis_value(v).unwrap_or(0)));
-/// assert!(p.explain().contains("ZCARD {users}:ids"));
+/// # use rom_dsl::{Crud, Model};
+/// # #[derive(Clone, Debug)] struct Tag;
+/// # impl rom_dsl::__private::Sealed for Tag {}
+/// # impl Model for Tag {
+/// #     type Key = u64;
+/// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+/// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+/// #     fn layout() -> &'static rom_dsl::__private::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+/// #     }
+/// #     fn key(&self) -> Option<u64> { None }
+/// #     fn set_key(&mut self, _: u64) {}
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+/// # }
+/// // (`Tag` is a model written by hand; yours come from `#[derive(Model)]`)
+/// let p = Tag::get_plan(&[7]);
+/// assert!(p.explain().contains("{tags}:row:7"));
 /// ```
 pub struct Plan<T> {
     pub(crate) call: Call,
@@ -51,7 +70,7 @@ impl<T> std::fmt::Debug for Plan<T> {
 
 impl<T> Plan<T> {
     /// A plan from its parts.
-    pub fn new(
+    pub(crate) fn new(
         call: Call,
         keys: Vec<Vec<u8>>,
         args: Vec<Vec<u8>>,
@@ -70,7 +89,7 @@ impl<T> Plan<T> {
     }
 
     /// Adds a human-readable step to the explanation.
-    pub fn step(mut self, s: impl Into<String>) -> Self {
+    pub(crate) fn step(mut self, s: impl Into<String>) -> Self {
         self.steps.push(s.into());
         self
     }
@@ -92,9 +111,24 @@ impl<T> Plan<T> {
     /// whose script writes is returned unchanged and runs as a normal call.
     ///
     /// ```
-    /// # use rom_dsl::plan::{Call, Plan};
-    /// let p: Plan<()> = Plan::new(Call::Script(&rom_dsl::script::QUERY), vec![], vec![], |_| Ok(()));
-    /// assert!(p.read_only().explain().starts_with("FCALL_RO query"));
+    /// # use rom_dsl::{Crud, Model};
+    /// # #[derive(Clone, Debug)] struct Tag;
+    /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl Model for Tag {
+    /// #     type Key = u64;
+    /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+    /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+    /// #     fn layout() -> &'static rom_dsl::__private::Layout {
+    /// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+    /// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+    /// #     }
+    /// #     fn key(&self) -> Option<u64> { None }
+    /// #     fn set_key(&mut self, _: u64) {}
+    /// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+    /// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+    /// # }
+    /// let p = Tag::get_plan(&[7, 8]); // the `get` function (one key is a plain HGETALL)
+    /// assert!(p.read_only().explain().starts_with("FCALL_RO get"));
     /// ```
     pub fn read_only(mut self) -> Self {
         if let Call::Script(s) = self.call {
@@ -114,6 +148,7 @@ impl<T> Plan<T> {
     }
 
     /// The script the plan runs, if it runs one.
+    #[doc(hidden)]
     pub fn script(&self) -> Option<&'static Script> {
         match self.call {
             Call::Script(s) => Some(s),
@@ -236,7 +271,7 @@ impl<T> Plan<T> {
 
     /// Runs the plan on a synchronous connection: one round trip (more only
     /// the first time a server lacks rom's library, or lost its script cache).
-    pub fn run<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<T> {
+    pub fn run<C: Connection + ?Sized>(self, conn: &mut C) -> Result<T> {
         let mut cmd = self.first_cmd();
         let mut tries = 0;
         loop {
@@ -262,7 +297,7 @@ impl<T> Plan<T> {
 
     /// Runs the plan on an asynchronous connection (`MultiplexedConnection`,
     /// `ConnectionManager`, a cluster connection...).
-    pub async fn run_async<C: redis::aio::ConnectionLike + Send>(self, conn: &mut C) -> Result<T> {
+    pub async fn run_async<C: AsyncConnection>(self, conn: &mut C) -> Result<T> {
         let mut cmd = self.first_cmd();
         let mut tries = 0;
         loop {
@@ -302,20 +337,32 @@ enum Recover {
 /// error is a connection failure; each plan's own error is in its slot.
 ///
 /// ```
-/// # use rom_dsl::plan::{Call, Plan, run_all};
+/// # use rom_dsl::{Crud, Model};
+/// # #[derive(Clone, Debug)] struct Tag;
+/// # impl rom_dsl::__private::Sealed for Tag {}
+/// # impl Model for Tag {
+/// #     type Key = u64;
+/// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+/// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+/// #     fn layout() -> &'static rom_dsl::__private::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+/// #     }
+/// #     fn key(&self) -> Option<u64> { None }
+/// #     fn set_key(&mut self, _: u64) {}
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+/// # }
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let server = rom_testing::RedisServer::start()?;
 /// # let mut conn = server.connection()?;
-/// let plans: Vec<Plan<i64>> = (0..3)
-///     .map(|_| Plan::new(Call::Command("INCR"), vec![b"n".to_vec()], vec![], |v| {
-///         Ok(redis::from_redis_value(v).unwrap_or(0))
-///     }))
-///     .collect();
-/// let out: Vec<i64> = run_all(plans, &mut conn)?.into_iter().collect::<Result<_, _>>()?;
-/// assert_eq!(out, vec![1, 2, 3]);
+/// let plans = vec![Tag::get_plan(&[1]), Tag::get_plan(&[2, 3]), Tag::get_plan(&[])];
+/// let out = rom_dsl::plan::run_all(plans, &mut conn)?;
+/// assert_eq!(out.len(), 3);
+/// assert!(out.iter().all(|rows| rows.as_ref().is_ok_and(|rows| rows.is_empty())));
 /// # Ok(()) }
 /// ```
-pub fn run_all<T, C: redis::ConnectionLike + ?Sized>(
+pub fn run_all<T, C: Connection + ?Sized>(
     plans: Vec<Plan<T>>,
     conn: &mut C,
 ) -> Result<Vec<Result<T>>> {
@@ -352,7 +399,7 @@ pub fn run_all<T, C: redis::ConnectionLike + ?Sized>(
 }
 
 /// [`run_all`] on an async connection.
-pub async fn run_all_async<T, C: redis::aio::ConnectionLike + Send>(
+pub async fn run_all_async<T, C: AsyncConnection>(
     plans: Vec<Plan<T>>,
     conn: &mut C,
 ) -> Result<Vec<Result<T>>> {

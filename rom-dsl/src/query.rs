@@ -13,6 +13,7 @@
 //! ([`EqFilterable`], [`RangeFilterable`], [`Sortable`]); a column without the
 //! right index does not compile, and the error names the attribute to add.
 
+use crate::connection::{AsyncConnection, Connection};
 use crate::error::{Error, Result, show};
 use crate::index::{
     Column, EqFilterable, LikeFilterable, PrefixFilterable, RangeFilterable, Sortable,
@@ -32,7 +33,7 @@ use std::ops::{Bound, RangeBounds};
 /// column methods instead).
 #[doc(hidden)]
 #[derive(Debug, Clone, PartialEq)]
-pub enum Node {
+pub(crate) enum Node {
     And(Vec<Node>),
     Or(Vec<Node>),
     Not(Box<Node>),
@@ -166,6 +167,13 @@ pub struct Order<M> {
     /// For a sort index: the slot whose value a row records.
     lex: Option<usize>,
     _m: PhantomData<fn() -> M>,
+}
+
+impl<M> std::fmt::Debug for Order<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dir = if self.desc { "desc" } else { "asc" };
+        write!(f, "Order({} {dir})", self.name)
+    }
 }
 
 /// An ordering that can order a query on model `M`.
@@ -1086,20 +1094,25 @@ pub struct Select<M, S> {
     _s: PhantomData<fn() -> S>,
 }
 
+impl<M, S> std::fmt::Debug for Select<M, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Select")
+            .field("query", &self.query)
+            .finish()
+    }
+}
+
 impl<M: Model, S: Selection<M>> Select<M, S> {
     /// The plan of [`Select::load`].
     pub fn load_plan(&self) -> Result<Plan<Vec<S::Output>>> {
         self.query.select_plan::<S>()
     }
     /// Reads the selected columns of every match (HMGET per row, in the script).
-    pub fn load<C: redis::ConnectionLike + ?Sized>(&self, conn: &mut C) -> Result<Vec<S::Output>> {
+    pub fn load<C: Connection + ?Sized>(&self, conn: &mut C) -> Result<Vec<S::Output>> {
         self.load_plan()?.run(conn)
     }
     /// [`Select::load`] on an async connection.
-    pub async fn load_async<C: redis::aio::ConnectionLike + Send>(
-        &self,
-        conn: &mut C,
-    ) -> Result<Vec<S::Output>> {
+    pub async fn load_async<C: AsyncConnection>(&self, conn: &mut C) -> Result<Vec<S::Output>> {
         self.load_plan()?.run_async(conn).await
     }
 }
@@ -1116,6 +1129,18 @@ pub struct Pages<M> {
     remaining: Option<u64>,
     cursor: Option<Cursor>,
     done: bool,
+}
+
+impl<M> std::fmt::Debug for Pages<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pages")
+            .field("query", &self.query)
+            .field("page", &self.page)
+            .field("remaining", &self.remaining)
+            .field("cursor", &self.cursor)
+            .field("done", &self.done)
+            .finish()
+    }
 }
 
 impl<M: Model> Pages<M> {
@@ -1149,7 +1174,7 @@ impl<M: Model> Pages<M> {
     }
 
     /// The next page, or `None` after the last one.
-    pub fn next_page<C: redis::ConnectionLike + ?Sized>(
+    pub fn next_page<C: Connection + ?Sized>(
         &mut self,
         conn: &mut C,
     ) -> Result<Option<Vec<Record<M>>>> {
@@ -1162,7 +1187,7 @@ impl<M: Model> Pages<M> {
     }
 
     /// [`Pages::next_page`] on an async connection.
-    pub async fn next_page_async<C: redis::aio::ConnectionLike + Send>(
+    pub async fn next_page_async<C: AsyncConnection>(
         &mut self,
         conn: &mut C,
     ) -> Result<Option<Vec<Record<M>>>> {
@@ -1246,14 +1271,11 @@ pub trait QueryDsl: Sized {
     }
 
     /// Every matching row, in one round trip.
-    fn load<C: redis::ConnectionLike + ?Sized>(
-        self,
-        conn: &mut C,
-    ) -> Result<Vec<Record<Self::Model>>> {
+    fn load<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Vec<Record<Self::Model>>> {
         self.into_query().load_plan()?.run(conn)
     }
     /// [`QueryDsl::load`] on an async connection.
-    fn load_async<C: redis::aio::ConnectionLike + Send>(
+    fn load_async<C: AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<Vec<Record<Self::Model>>>> + Send {
@@ -1262,11 +1284,11 @@ pub trait QueryDsl: Sized {
     }
     /// The first matching row; [`Error::NotFound`] when none (see
     /// [`OptionalExtension::optional`]).
-    fn first<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<Record<Self::Model>> {
+    fn first<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Record<Self::Model>> {
         first_of(at_most_one(self.into_query()).load_plan()?.run(conn)?)
     }
     /// [`QueryDsl::first`] on an async connection.
-    fn first_async<C: redis::aio::ConnectionLike + Send>(
+    fn first_async<C: AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<Record<Self::Model>>> + Send {
@@ -1274,14 +1296,11 @@ pub trait QueryDsl: Sized {
         async move { first_of(plan?.run_async(conn).await?) }
     }
     /// The keys of the matching rows.
-    fn ids<C: redis::ConnectionLike + ?Sized>(
-        self,
-        conn: &mut C,
-    ) -> Result<Vec<<Self::Model as Model>::Key>> {
+    fn ids<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Vec<<Self::Model as Model>::Key>> {
         self.into_query().ids_plan()?.run(conn)
     }
     /// [`QueryDsl::ids`] on an async connection.
-    fn ids_async<C: redis::aio::ConnectionLike + Send>(
+    fn ids_async<C: AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<Vec<<Self::Model as Model>::Key>>> + Send {
@@ -1289,11 +1308,11 @@ pub trait QueryDsl: Sized {
         async move { plan?.run_async(conn).await }
     }
     /// How many rows match (after the offset, at most the limit).
-    fn count<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<u64> {
+    fn count<C: Connection + ?Sized>(self, conn: &mut C) -> Result<u64> {
         self.into_query().count_plan()?.run(conn)
     }
     /// [`QueryDsl::count`] on an async connection.
-    fn count_async<C: redis::aio::ConnectionLike + Send>(
+    fn count_async<C: AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<u64>> + Send {
@@ -1301,11 +1320,11 @@ pub trait QueryDsl: Sized {
         async move { plan?.run_async(conn).await }
     }
     /// Whether any row matches.
-    fn exists<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<bool> {
+    fn exists<C: Connection + ?Sized>(self, conn: &mut C) -> Result<bool> {
         self.into_query().exists_plan()?.run(conn)
     }
     /// [`QueryDsl::exists`] on an async connection.
-    fn exists_async<C: redis::aio::ConnectionLike + Send>(
+    fn exists_async<C: AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<bool>> + Send {
@@ -1314,7 +1333,7 @@ pub trait QueryDsl: Sized {
     }
     /// Deletes every match with its index entries; returns how many. With a
     /// limit, one atomic script call; without, atomic batches of 1,000.
-    fn delete<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<u64> {
+    fn delete<C: Connection + ?Sized>(self, conn: &mut C) -> Result<u64> {
         let q = self.into_query();
         let mut total = 0;
         for batch in delete_batches(&q) {
@@ -1327,7 +1346,7 @@ pub trait QueryDsl: Sized {
         Ok(total)
     }
     /// [`QueryDsl::delete`] on an async connection.
-    fn delete_async<C: redis::aio::ConnectionLike + Send>(
+    fn delete_async<C: AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<u64>> + Send {

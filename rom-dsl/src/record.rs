@@ -1,6 +1,7 @@
 //! Active-record operations: insert, save, get, delete, refresh. Each one builds a
 //! [`Plan`] (one script call) that a sync or an async connection runs.
 
+use crate::connection::{AsyncConnection, Connection};
 use crate::error::{Error, Result, show};
 use crate::model::{Cell, Fold, IntoKey, Key, Layout, Model, RowData, Slot, SlotKind, Source};
 use crate::plan::{Call, Plan};
@@ -120,7 +121,7 @@ impl<M: Model> Record<M> {
     /// deleted the row) since this record was read, and with
     /// [`Error::UniqueViolation`] when a unique value is taken; nothing is written
     /// then. Saving an unchanged record sends nothing.
-    pub fn save<C: redis::ConnectionLike + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
+    pub fn save<C: Connection + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
         self.check_key()?;
         if self.changed_columns()?.is_empty() {
             return Ok(());
@@ -131,10 +132,7 @@ impl<M: Model> Record<M> {
     }
 
     /// [`Record::save`] on an async connection.
-    pub async fn save_async<C: redis::aio::ConnectionLike + Send>(
-        &mut self,
-        conn: &mut C,
-    ) -> Result<()> {
+    pub async fn save_async<C: AsyncConnection>(&mut self, conn: &mut C) -> Result<()> {
         self.check_key()?;
         if self.changed_columns()?.is_empty() {
             return Ok(());
@@ -148,17 +146,14 @@ impl<M: Model> Record<M> {
     /// record was read (the last writer wins). Unique constraints still hold.
     /// It always makes the call, even for an unchanged record, and fails with
     /// [`Error::Conflict`] when the row was deleted (it never resurrects a row).
-    pub fn save_forced<C: redis::ConnectionLike + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
+    pub fn save_forced<C: Connection + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
         let s = with_key(self.save_forced_plan()?.run(conn), &self.key)?;
         self.apply(s);
         Ok(())
     }
 
     /// [`Record::save_forced`] on an async connection.
-    pub async fn save_forced_async<C: redis::aio::ConnectionLike + Send>(
-        &mut self,
-        conn: &mut C,
-    ) -> Result<()> {
+    pub async fn save_forced_async<C: AsyncConnection>(&mut self, conn: &mut C) -> Result<()> {
         let s = with_key(self.save_forced_plan()?.run_async(conn).await, &self.key)?;
         self.apply(s);
         Ok(())
@@ -167,7 +162,7 @@ impl<M: Model> Record<M> {
     /// Saves the changed columns of many records in one round trip (a pipeline
     /// of one script call per changed record, each atomic and conflict-checked
     /// as [`Record::save`]); one result per record, in order.
-    pub fn save_all<C: redis::ConnectionLike + ?Sized>(
+    pub fn save_all<C: Connection + ?Sized>(
         conn: &mut C,
         records: &mut [Record<M>],
     ) -> Result<Vec<Result<()>>> {
@@ -178,7 +173,7 @@ impl<M: Model> Record<M> {
     }
 
     /// [`Record::save_all`] on an async connection.
-    pub async fn save_all_async<C: redis::aio::ConnectionLike + Send>(
+    pub async fn save_all_async<C: AsyncConnection>(
         conn: &mut C,
         records: &mut [Record<M>],
     ) -> Result<Vec<Result<()>>> {
@@ -230,15 +225,12 @@ impl<M: Model> Record<M> {
     }
 
     /// Deletes the row and its index entries; `false` when it was already gone.
-    pub fn delete<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<bool> {
+    pub fn delete<C: Connection + ?Sized>(self, conn: &mut C) -> Result<bool> {
         Ok(delete_plan::<M>(std::slice::from_ref(&self.key)).run(conn)? == 1)
     }
 
     /// [`Record::delete`] on an async connection.
-    pub async fn delete_async<C: redis::aio::ConnectionLike + Send>(
-        self,
-        conn: &mut C,
-    ) -> Result<bool> {
+    pub async fn delete_async<C: AsyncConnection>(self, conn: &mut C) -> Result<bool> {
         Ok(delete_plan::<M>(std::slice::from_ref(&self.key))
             .run_async(conn)
             .await?
@@ -247,16 +239,13 @@ impl<M: Model> Record<M> {
 
     /// Reloads the row from Redis, dropping unsaved changes; [`Error::NotFound`]
     /// when it was deleted.
-    pub fn refresh<C: redis::ConnectionLike + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
+    pub fn refresh<C: Connection + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
         let fresh = get_plan::<M>(std::slice::from_ref(&self.key)).run(conn)?;
         self.replace(fresh)
     }
 
     /// [`Record::refresh`] on an async connection.
-    pub async fn refresh_async<C: redis::aio::ConnectionLike + Send>(
-        &mut self,
-        conn: &mut C,
-    ) -> Result<()> {
+    pub async fn refresh_async<C: AsyncConnection>(&mut self, conn: &mut C) -> Result<()> {
         let fresh = get_plan::<M>(std::slice::from_ref(&self.key))
             .run_async(conn)
             .await?;
@@ -284,8 +273,8 @@ pub trait Crud: Model {
     fn insert_plan(&self) -> Result<Plan<Saved<Self::Key>>> {
         save_plan(self, None, Mode::Insert, false)
     }
-    /// The plan of [`Crud::save`].
-    fn save_plan(&self) -> Result<Plan<Saved<Self::Key>>> {
+    /// The plan of [`Crud::upsert`].
+    fn upsert_plan(&self) -> Result<Plan<Saved<Self::Key>>> {
         let mode = if self.key().is_none() {
             Mode::Insert
         } else {
@@ -293,15 +282,23 @@ pub trait Crud: Model {
         };
         save_plan(self, None, mode, false)
     }
+    /// Renamed [`Crud::upsert_plan`].
+    #[deprecated(
+        note = "renamed to `upsert_plan`: the unconditional upsert of a plain value is \
+                         `upsert`; `save` is the conflict-checked write of a `Record`"
+    )]
+    fn save_plan(&self) -> Result<Plan<Saved<Self::Key>>> {
+        Crud::upsert_plan(self)
+    }
     /// Inserts a new row: allocates the auto-increment key, or fails with
     /// [`Error::UniqueViolation`] on the primary key when a row with this natural
     /// key exists. One round trip, atomic.
-    fn insert<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<Record<Self>> {
+    fn insert<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Record<Self>> {
         let s = with_key(self.insert_plan()?.run(conn), &self.key())?;
         Ok(finish(self, s))
     }
     /// [`Crud::insert`] on an async connection.
-    fn insert_async<C: redis::aio::ConnectionLike + Send>(
+    fn insert_async<C: AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<Record<Self>>> + Send {
@@ -311,57 +308,98 @@ pub trait Crud: Model {
         }
     }
     /// Inserts the row, or overwrites every column of the row with the same key
-    /// (no conflict check: the value given wins). Unique constraints hold.
-    fn save<C: redis::ConnectionLike + ?Sized>(self, conn: &mut C) -> Result<Record<Self>> {
-        let s = Crud::save_plan(&self)?.run(conn)?;
+    /// (no conflict check: the value given wins). Unique constraints hold. To
+    /// write only what changed, and only if nobody else changed it, read a
+    /// [`Record`] and call [`Record::save`].
+    fn upsert<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Record<Self>> {
+        let s = Crud::upsert_plan(&self)?.run(conn)?;
         Ok(finish(self, s))
     }
-    /// [`Crud::save`] on an async connection.
-    fn save_async<C: redis::aio::ConnectionLike + Send>(
+    /// [`Crud::upsert`] on an async connection.
+    fn upsert_async<C: AsyncConnection>(
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<Record<Self>>> + Send {
         async move {
-            let s = Crud::save_plan(&self)?.run_async(conn).await?;
+            let s = Crud::upsert_plan(&self)?.run_async(conn).await?;
             Ok(finish(self, s))
         }
     }
+    /// Renamed [`Crud::upsert`].
+    #[deprecated(
+        note = "renamed to `upsert` (an unconditional overwrite); `save` is the \
+                         conflict-checked write of a `Record`"
+    )]
+    fn save<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Record<Self>> {
+        Crud::upsert(self, conn)
+    }
+    /// Renamed [`Crud::upsert_async`].
+    #[deprecated(
+        note = "renamed to `upsert_async` (an unconditional overwrite); `save_async` is \
+                         the conflict-checked write of a `Record`"
+    )]
+    fn save_async<C: AsyncConnection>(
+        self,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<Record<Self>>> + Send {
+        Crud::upsert_async(self, conn)
+    }
     /// Inserts many rows in one round trip (a pipeline of one script call per
     /// row): each row is atomic and gets its own result, in order.
-    fn insert_all<C: redis::ConnectionLike + ?Sized>(
+    fn insert_all<C: Connection + ?Sized>(
         conn: &mut C,
         rows: Vec<Self>,
     ) -> Result<Vec<Result<Record<Self>>>> {
         batch(conn, rows, Crud::insert_plan)
     }
     /// [`Crud::insert_all`] on an async connection.
-    fn insert_all_async<C: redis::aio::ConnectionLike + Send>(
+    fn insert_all_async<C: AsyncConnection>(
         conn: &mut C,
         rows: Vec<Self>,
     ) -> impl Future<Output = Result<Vec<Result<Record<Self>>>>> + Send {
         batch_async(conn, rows, Crud::insert_plan)
     }
-    /// Saves many rows (insert or overwrite, as [`Crud::save`]) in one round
-    /// trip; each row is atomic and gets its own result, in order.
-    fn save_all<C: redis::ConnectionLike + ?Sized>(
+    /// Upserts many rows (insert or overwrite, as [`Crud::upsert`]) in one
+    /// round trip; each row is atomic and gets its own result, in order.
+    fn upsert_all<C: Connection + ?Sized>(
         conn: &mut C,
         rows: Vec<Self>,
     ) -> Result<Vec<Result<Record<Self>>>> {
-        batch(conn, rows, Crud::save_plan)
+        batch(conn, rows, Crud::upsert_plan)
     }
-    /// [`Crud::save_all`] on an async connection.
-    fn save_all_async<C: redis::aio::ConnectionLike + Send>(
+    /// [`Crud::upsert_all`] on an async connection.
+    fn upsert_all_async<C: AsyncConnection>(
         conn: &mut C,
         rows: Vec<Self>,
     ) -> impl Future<Output = Result<Vec<Result<Record<Self>>>>> + Send {
-        batch_async(conn, rows, Crud::save_plan)
+        batch_async(conn, rows, Crud::upsert_plan)
+    }
+    /// Renamed [`Crud::upsert_all`].
+    #[deprecated(
+        note = "renamed to `upsert_all` (unconditional overwrites); `Record::save_all` \
+                         is the conflict-checked write of records"
+    )]
+    fn save_all<C: Connection + ?Sized>(
+        conn: &mut C,
+        rows: Vec<Self>,
+    ) -> Result<Vec<Result<Record<Self>>>> {
+        Crud::upsert_all(conn, rows)
+    }
+    /// Renamed [`Crud::upsert_all_async`].
+    #[deprecated(note = "renamed to `upsert_all_async` (unconditional overwrites); \
+                         `Record::save_all_async` is the conflict-checked write of records")]
+    fn save_all_async<C: AsyncConnection>(
+        conn: &mut C,
+        rows: Vec<Self>,
+    ) -> impl Future<Output = Result<Vec<Result<Record<Self>>>>> + Send {
+        Crud::upsert_all_async(conn, rows)
     }
     /// The plan of [`Crud::get_many`] (and of [`Crud::get`] with one key).
     fn get_plan(keys: &[Self::Key]) -> Plan<Vec<Record<Self>>> {
         get_plan(keys)
     }
     /// Loads the row with this key.
-    fn get<C: redis::ConnectionLike + ?Sized>(
+    fn get<C: Connection + ?Sized>(
         conn: &mut C,
         key: impl IntoKey<Self::Key>,
     ) -> Result<Option<Record<Self>>> {
@@ -371,7 +409,7 @@ pub trait Crud: Model {
         Ok(get_plan(&[key]).run(conn)?.into_iter().next())
     }
     /// [`Crud::get`] on an async connection.
-    fn get_async<C: redis::aio::ConnectionLike + Send>(
+    fn get_async<C: AsyncConnection>(
         conn: &mut C,
         key: impl IntoKey<Self::Key>,
     ) -> impl Future<Output = Result<Option<Record<Self>>>> + Send {
@@ -385,14 +423,14 @@ pub trait Crud: Model {
     }
     /// Loads many rows in one round trip, in the order of `keys`; keys with no
     /// row are skipped.
-    fn get_many<C: redis::ConnectionLike + ?Sized>(
+    fn get_many<C: Connection + ?Sized>(
         conn: &mut C,
         keys: &[Self::Key],
     ) -> Result<Vec<Record<Self>>> {
         get_plan(keys).run(conn)
     }
     /// [`Crud::get_many`] on an async connection.
-    fn get_many_async<C: redis::aio::ConnectionLike + Send>(
+    fn get_many_async<C: AsyncConnection>(
         conn: &mut C,
         keys: &[Self::Key],
     ) -> impl Future<Output = Result<Vec<Record<Self>>>> + Send {
@@ -410,17 +448,14 @@ pub trait Crud: Model {
         )
     }
     /// Whether a row with this key exists.
-    fn exists<C: redis::ConnectionLike + ?Sized>(
-        conn: &mut C,
-        key: impl IntoKey<Self::Key>,
-    ) -> Result<bool> {
+    fn exists<C: Connection + ?Sized>(conn: &mut C, key: impl IntoKey<Self::Key>) -> Result<bool> {
         match key.into_key() {
             Some(k) => Self::exists_plan(&k).run(conn),
             None => Ok(false),
         }
     }
     /// [`Crud::exists`] on an async connection.
-    fn exists_async<C: redis::aio::ConnectionLike + Send>(
+    fn exists_async<C: AsyncConnection>(
         conn: &mut C,
         key: impl IntoKey<Self::Key>,
     ) -> impl Future<Output = Result<bool>> + Send {
@@ -438,14 +473,11 @@ pub trait Crud: Model {
     }
     /// Deletes the rows with these keys and their index entries, atomically;
     /// returns how many existed.
-    fn delete_many<C: redis::ConnectionLike + ?Sized>(
-        conn: &mut C,
-        keys: &[Self::Key],
-    ) -> Result<u64> {
+    fn delete_many<C: Connection + ?Sized>(conn: &mut C, keys: &[Self::Key]) -> Result<u64> {
         delete_plan::<Self>(keys).run(conn)
     }
     /// [`Crud::delete_many`] on an async connection.
-    fn delete_many_async<C: redis::aio::ConnectionLike + Send>(
+    fn delete_many_async<C: AsyncConnection>(
         conn: &mut C,
         keys: &[Self::Key],
     ) -> impl Future<Output = Result<u64>> + Send {
@@ -458,7 +490,7 @@ impl<M: Model> Crud for M {}
 
 type PlanOf<M> = fn(&M) -> Result<Plan<Saved<<M as Model>::Key>>>;
 
-fn batch<M: Model, C: redis::ConnectionLike + ?Sized>(
+fn batch<M: Model, C: Connection + ?Sized>(
     conn: &mut C,
     rows: Vec<M>,
     plan: PlanOf<M>,
@@ -468,7 +500,7 @@ fn batch<M: Model, C: redis::ConnectionLike + ?Sized>(
     Ok(batch_finish(rows, ok, results, slots))
 }
 
-async fn batch_async<M: Model, C: redis::aio::ConnectionLike + Send>(
+async fn batch_async<M: Model, C: AsyncConnection>(
     conn: &mut C,
     rows: Vec<M>,
     plan: PlanOf<M>,

@@ -63,7 +63,7 @@ pub enum Flags {
 /// One function of the library, and its script packaging for the fallback.
 ///
 /// ```
-/// let s = &rom_dsl::script::QUERY;
+/// let s = &rom_dsl::__private::script::QUERY;
 /// assert_eq!(s.name(), "query");
 /// assert!(s.is_read_only());
 /// assert!(s.function_name().starts_with("rom_"));
@@ -114,37 +114,38 @@ pub static QUERY_DELETE: Script = function!(
     "query_main"
 );
 /// One page of a model's keyspace, for verify (`verify.lua`).
-pub static VERIFY_SCAN: Script = function!(
+pub(crate) static VERIFY_SCAN: Script = function!(
     "verify_scan",
     NoWrites,
     "#!lua flags=no-writes",
     "verify_scan"
 );
 /// Rows as verify reads them (`verify.lua`).
-pub static VERIFY_ROWS: Script = function!(
+pub(crate) static VERIFY_ROWS: Script = function!(
     "verify_rows",
     NoWrites,
     "#!lua flags=no-writes",
     "verify_rows"
 );
 /// Index entries rows call for (`verify.lua`).
-pub static VERIFY_PROBE: Script = function!(
+pub(crate) static VERIFY_PROBE: Script = function!(
     "verify_probe",
     NoWrites,
     "#!lua flags=no-writes",
     "verify_probe"
 );
 /// Re-indexes one unchanged row (`verify.lua`).
-pub static REPAIR_REINDEX: Script = function!("repair_reindex", Write, "#!lua", "repair_reindex");
+pub(crate) static REPAIR_REINDEX: Script =
+    function!("repair_reindex", Write, "#!lua", "repair_reindex");
 /// Removes an entry no row claims (`verify.lua`).
-pub static REPAIR_UNINDEX: Script = function!(
+pub(crate) static REPAIR_UNINDEX: Script = function!(
     "repair_unindex",
     AllowOom,
     "#!lua flags=allow-oom",
     "repair_unindex"
 );
 /// Unlists a member whose row is gone (`verify.lua`).
-pub static REPAIR_UNLIST: Script = function!(
+pub(crate) static REPAIR_UNLIST: Script = function!(
     "repair_unlist",
     AllowOom,
     "#!lua flags=allow-oom",
@@ -222,7 +223,7 @@ pub(crate) fn library() -> &'static Library {
 /// an old version after a deploy.
 ///
 /// ```
-/// assert!(rom_dsl::script::library_name().starts_with("rom_"));
+/// assert!(rom_dsl::library::library_name().starts_with("rom_"));
 /// ```
 pub fn library_name() -> &'static str {
     let p = &library().prefix;
@@ -234,7 +235,7 @@ pub fn library_name() -> &'static str {
 /// that want to install it ahead of time).
 ///
 /// ```
-/// let cmd = rom_dsl::script::load_command();
+/// let cmd = rom_dsl::library::load_command();
 /// assert!(!cmd.get_packed_command().is_empty());
 /// ```
 pub fn load_command() -> redis::Cmd {
@@ -252,7 +253,7 @@ static EVAL_ONLY: AtomicBool = AtomicBool::new(false);
 /// wanted at all, or to measure the difference.
 ///
 /// ```
-/// rom_dsl::script::use_eval_scripts(false); // the default: functions
+/// rom_dsl::library::use_eval_scripts(false); // the default: functions
 /// ```
 pub fn use_eval_scripts(on: bool) {
     EVAL_ONLY.store(on, Ordering::Relaxed);
@@ -272,10 +273,7 @@ pub(crate) fn eval_only() -> bool {
 /// server refused it, after which rom uses scripts.
 pub(crate) fn loaded(reply: redis::RedisResult<redis::Value>) -> bool {
     let refused = match reply {
-        Ok(v) => match v.extract_error() {
-            Ok(_) => None,
-            Err(e) => Some(e),
-        },
+        Ok(v) => v.extract_error().err(),
         Err(e) => Some(e),
     };
     match refused {

@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::connection::{AsyncConnection, Connection};
 use crate::error::Result;
 use redis::{RedisResult, Value};
 
@@ -311,7 +312,7 @@ fn version_of(v: &str) -> Option<(u32, u32)> {
 /// assert!(report.is_ok());
 /// # Ok(()) }
 /// ```
-pub fn check_server<C: redis::ConnectionLike + ?Sized>(conn: &mut C) -> Result<ServerReport> {
+pub fn check_server<C: Connection + ?Sized>(conn: &mut C) -> Result<ServerReport> {
     let mut ask = |cmd: redis::Cmd| conn.req_command(&cmd).and_then(Value::extract_error);
     let mut servers = from_info(answered(ask(redis::cmd("INFO")))?);
     if needs_config(&servers) {
@@ -336,9 +337,7 @@ pub fn check_server<C: redis::ConnectionLike + ?Sized>(conn: &mut C) -> Result<S
 ///     Ok(())
 /// }
 /// ```
-pub async fn check_server_async<C: redis::aio::ConnectionLike + Send>(
-    conn: &mut C,
-) -> Result<ServerReport> {
+pub async fn check_server_async<C: AsyncConnection>(conn: &mut C) -> Result<ServerReport> {
     let mut servers = from_info(answered(redis::cmd("INFO").query_async(conn).await)?);
     if needs_config(&servers) {
         let reply = answered(config_get().query_async(conn).await)?;

@@ -61,7 +61,7 @@ use icu_casemap::CaseMapper;
 use icu_normalizer::{ComposingNormalizerBorrowed, DecomposingNormalizerBorrowed};
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::model::Fold;
+pub use crate::model::Fold;
 
 /// The key of a text in an exact index: its canonical composition (NFC).
 /// Borrows when the text already is in NFC (ASCII always is).
@@ -104,7 +104,7 @@ pub fn fold(s: &str) -> String {
 /// The key of a text under `how`: [`exact`] or [`fold`].
 ///
 /// ```
-/// use rom_dsl::model::Fold;
+/// use rom_dsl::text::Fold;
 /// use rom_dsl::text::key;
 /// assert_eq!(key("Straße", Fold::Exact), "Straße");
 /// assert_eq!(key("Straße", Fold::CaseInsensitive), "strasse");
@@ -133,7 +133,7 @@ pub fn words(text: &str) -> Vec<String> {
 /// can be exact): like [`words`], but each word goes through [`key`].
 ///
 /// ```
-/// use rom_dsl::model::Fold;
+/// use rom_dsl::text::Fold;
 /// use rom_dsl::text::words_by;
 /// assert_eq!(words_by("Ab ab AB", Fold::Exact), ["Ab", "ab", "AB"]);
 /// assert_eq!(words_by("Ab ab AB", Fold::CaseInsensitive), ["ab"]);

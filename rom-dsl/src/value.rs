@@ -646,7 +646,7 @@ mod chrono_impl {
 /// column, named in the error.
 ///
 /// ```
-/// use rom_dsl::model::Fold;
+/// use rom_dsl::text::Fold;
 /// use rom_dsl::value::FoldsCase;
 /// let v = "Ann".to_string();
 /// assert_eq!(FoldsCase::<()>::fold_key(&v, Fold::CaseInsensitive), b"ann");

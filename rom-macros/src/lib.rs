@@ -808,6 +808,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             #[allow(non_camel_case_types)]
             #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::default::Default)]
             #col_struct
+            impl ::rom::__private::Sealed for #ident {}
             impl ::rom::__private::Column for #ident {
                 type Model = super::#name;
                 type Value = <#ty_in as ::rom::__private::Field>::Inner;
@@ -853,6 +854,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         format!("The table of [`{name}`](super::{name}): the start of every query.");
 
     Ok(quote! {
+        impl ::rom::__private::Sealed for #name {}
         impl ::rom::__private::Model for #name {
             type Key = #key_ty;
             const SCHEMA: &'static ::rom::__private::Schema = &::rom::__private::Schema {

@@ -1,27 +1,27 @@
 //! Shared test models and helpers: every test starts its own redis-server.
 #![allow(dead_code, missing_docs)]
 
-pub use rom::prelude::*;
+pub(crate) use rom::prelude::*;
 #[allow(unused_imports)]
-pub use rom::testing::{CountingConnection, RedisServer};
+pub(crate) use rom::testing::{CountingConnection, RedisServer};
 
 #[derive(Model, Clone, Debug, PartialEq)]
 #[rom(table = users)]
-pub struct User {
+pub(crate) struct User {
     #[rom(primary_key)]
-    pub id: Option<u64>,
+    pub(crate) id: Option<u64>,
     #[rom(unique(case_insensitive))]
-    pub email: String,
+    pub(crate) email: String,
     #[rom(index(eq))]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     #[rom(index(numeric))]
-    pub age: i32,
+    pub(crate) age: i32,
     #[rom(index(numeric), default = 0.0)]
-    pub score: f64,
-    pub bio: Option<String>,
+    pub(crate) score: f64,
+    pub(crate) bio: Option<String>,
 }
 
-pub fn user(email: &str, name: &str, age: i32, score: f64) -> User {
+pub(crate) fn user(email: &str, name: &str, age: i32, score: f64) -> User {
     User {
         id: None,
         email: email.into(),
@@ -32,13 +32,13 @@ pub fn user(email: &str, name: &str, age: i32, score: f64) -> User {
     }
 }
 
-pub fn server() -> (RedisServer, redis::Connection) {
+pub(crate) fn server() -> (RedisServer, redis::Connection) {
     let s = RedisServer::start().expect("start redis-server");
     let c = s.connection().expect("connect");
     (s, c)
 }
 
-pub fn assert_clean<M: rom::Model>(conn: &mut redis::Connection) {
+pub(crate) fn assert_clean<M: rom::Model>(conn: &mut redis::Connection) {
     let r = rom::verify::verify::<M, _>(conn).expect("verify");
     assert!(r.is_clean(), "verify found problems: {:#?}", r.problems);
 }

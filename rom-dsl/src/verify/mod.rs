@@ -11,6 +11,7 @@
 //! Neither is atomic as a whole: each read is a consistent page and each fix is
 //! atomic for its row or entry.
 
+use crate::connection::{AsyncConnection, Connection};
 use crate::error::Result;
 use crate::model::{Key, Model};
 use rows::Checked;
@@ -235,7 +236,7 @@ impl Fix {
     }
 }
 
-fn drive<M: Model, C: redis::ConnectionLike + ?Sized>(
+fn drive<M: Model, C: Connection + ?Sized>(
     conn: &mut C,
     mut w: walk::Walk<M>,
 ) -> Result<RepairReport> {
@@ -246,7 +247,7 @@ fn drive<M: Model, C: redis::ConnectionLike + ?Sized>(
     Ok(w.out)
 }
 
-async fn drive_async<M: Model, C: redis::aio::ConnectionLike + Send>(
+async fn drive_async<M: Model, C: AsyncConnection>(
     conn: &mut C,
     mut w: walk::Walk<M>,
 ) -> Result<RepairReport> {
@@ -271,18 +272,19 @@ async fn drive_async<M: Model, C: redis::aio::ConnectionLike + Send>(
 /// # let server = rom_testing::RedisServer::start()?;
 /// # let mut conn = server.connection()?;
 /// # #[derive(Clone)] struct Tag;
+/// # impl rom_dsl::__private::Sealed for Tag {}
 /// # impl Model for Tag {
 /// #     type Key = u64;
-/// #     const SCHEMA: &'static rom_dsl::model::Schema = &rom_dsl::model::Schema {
+/// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
 /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
-/// #     fn layout() -> &'static rom_dsl::model::Layout {
-/// #         static L: std::sync::OnceLock<rom_dsl::model::Layout> = std::sync::OnceLock::new();
-/// #         L.get_or_init(|| rom_dsl::model::Layout::new(Self::SCHEMA))
+/// #     fn layout() -> &'static rom_dsl::__private::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
 /// #     }
 /// #     fn key(&self) -> Option<u64> { None }
 /// #     fn set_key(&mut self, _: u64) {}
-/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::model::Cell>> { Ok(vec![]) }
-/// #     fn from_row(_: u64, _: &rom_dsl::model::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
 /// # }
 /// // another program lists a tag that has no row
 /// redis::cmd("ZADD").arg("{tags}:ids").arg(7).arg(7).exec(&mut conn)?;
@@ -290,7 +292,7 @@ async fn drive_async<M: Model, C: redis::aio::ConnectionLike + Send>(
 /// assert_eq!(report.problems, [rom_dsl::verify::Problem::ListedWithoutRow { member: "7".into() }]);
 /// # Ok(()) }
 /// ```
-pub fn verify<M: Model, C: redis::ConnectionLike + ?Sized>(conn: &mut C) -> Result<Report> {
+pub fn verify<M: Model, C: Connection + ?Sized>(conn: &mut C) -> Result<Report> {
     drive(conn, walk::Walk::<M>::new(None)).map(|r| r.found)
 }
 
@@ -301,27 +303,26 @@ pub fn verify<M: Model, C: redis::ConnectionLike + ?Sized>(conn: &mut C) -> Resu
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// # let server = rom_testing::RedisServer::start()?;
 /// # #[derive(Clone)] struct Tag;
+/// # impl rom_dsl::__private::Sealed for Tag {}
 /// # impl rom_dsl::Model for Tag {
 /// #     type Key = u64;
-/// #     const SCHEMA: &'static rom_dsl::model::Schema = &rom_dsl::model::Schema {
+/// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
 /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
-/// #     fn layout() -> &'static rom_dsl::model::Layout {
-/// #         static L: std::sync::OnceLock<rom_dsl::model::Layout> = std::sync::OnceLock::new();
-/// #         L.get_or_init(|| rom_dsl::model::Layout::new(Self::SCHEMA))
+/// #     fn layout() -> &'static rom_dsl::__private::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
 /// #     }
 /// #     fn key(&self) -> Option<u64> { None }
 /// #     fn set_key(&mut self, _: u64) {}
-/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::model::Cell>> { Ok(vec![]) }
-/// #     fn from_row(_: u64, _: &rom_dsl::model::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
 /// # }
 /// let mut conn = server.multiplexed().await?;
 /// let report = rom_dsl::verify_async::<Tag, _>(&mut conn).await?;
 /// assert!(report.is_clean());
 /// # Ok(()) }
 /// ```
-pub async fn verify_async<M: Model, C: redis::aio::ConnectionLike + Send>(
-    conn: &mut C,
-) -> Result<Report> {
+pub async fn verify_async<M: Model, C: AsyncConnection>(conn: &mut C) -> Result<Report> {
     drive_async(conn, walk::Walk::<M>::new(None))
         .await
         .map(|r| r.found)
@@ -345,18 +346,19 @@ pub async fn verify_async<M: Model, C: redis::aio::ConnectionLike + Send>(
 /// # let server = rom_testing::RedisServer::start()?;
 /// # let mut conn = server.connection()?;
 /// # #[derive(Clone)] struct Tag;
+/// # impl rom_dsl::__private::Sealed for Tag {}
 /// # impl rom_dsl::Model for Tag {
 /// #     type Key = u64;
-/// #     const SCHEMA: &'static rom_dsl::model::Schema = &rom_dsl::model::Schema {
+/// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
 /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
-/// #     fn layout() -> &'static rom_dsl::model::Layout {
-/// #         static L: std::sync::OnceLock<rom_dsl::model::Layout> = std::sync::OnceLock::new();
-/// #         L.get_or_init(|| rom_dsl::model::Layout::new(Self::SCHEMA))
+/// #     fn layout() -> &'static rom_dsl::__private::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
 /// #     }
 /// #     fn key(&self) -> Option<u64> { None }
 /// #     fn set_key(&mut self, _: u64) {}
-/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::model::Cell>> { Ok(vec![]) }
-/// #     fn from_row(_: u64, _: &rom_dsl::model::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
 /// # }
 /// use rom_dsl::{Repair, repair};
 /// redis::cmd("ZADD").arg("{tags}:ids").arg(7).arg(7).exec(&mut conn)?;
@@ -365,7 +367,7 @@ pub async fn verify_async<M: Model, C: redis::aio::ConnectionLike + Send>(
 /// assert!(rom_dsl::verify::verify::<Tag, _>(&mut conn)?.is_clean());
 /// # Ok(()) }
 /// ```
-pub fn repair<M: Model, C: redis::ConnectionLike + ?Sized>(
+pub fn repair<M: Model, C: Connection + ?Sized>(
     conn: &mut C,
     mode: Repair,
 ) -> Result<RepairReport> {
@@ -378,25 +380,26 @@ pub fn repair<M: Model, C: redis::ConnectionLike + ?Sized>(
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// # let server = rom_testing::RedisServer::start()?;
 /// # #[derive(Clone)] struct Tag;
+/// # impl rom_dsl::__private::Sealed for Tag {}
 /// # impl rom_dsl::Model for Tag {
 /// #     type Key = u64;
-/// #     const SCHEMA: &'static rom_dsl::model::Schema = &rom_dsl::model::Schema {
+/// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
 /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
-/// #     fn layout() -> &'static rom_dsl::model::Layout {
-/// #         static L: std::sync::OnceLock<rom_dsl::model::Layout> = std::sync::OnceLock::new();
-/// #         L.get_or_init(|| rom_dsl::model::Layout::new(Self::SCHEMA))
+/// #     fn layout() -> &'static rom_dsl::__private::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
 /// #     }
 /// #     fn key(&self) -> Option<u64> { None }
 /// #     fn set_key(&mut self, _: u64) {}
-/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::model::Cell>> { Ok(vec![]) }
-/// #     fn from_row(_: u64, _: &rom_dsl::model::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
 /// # }
 /// let mut conn = server.multiplexed().await?;
 /// let report = rom_dsl::repair_async::<Tag, _>(&mut conn, rom_dsl::Repair::Apply).await?;
 /// assert_eq!(report.fixes(), 0);
 /// # Ok(()) }
 /// ```
-pub async fn repair_async<M: Model, C: redis::aio::ConnectionLike + Send>(
+pub async fn repair_async<M: Model, C: AsyncConnection>(
     conn: &mut C,
     mode: Repair,
 ) -> Result<RepairReport> {
