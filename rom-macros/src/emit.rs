@@ -33,8 +33,6 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
 
     // every local and parameter of the generated code (see `internal`)
     let v = internal("v");
-    let f = internal("f");
-    let e = internal("e");
     let fold_arg = internal("fold");
     let key_arg = internal("key");
     let row_arg = internal("row");
@@ -69,72 +67,56 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
         let ty = c.ty;
         let sname = ident.unraw().to_string();
         let numeric = c.attrs.numeric;
-        let eq = opt_fold(c.attrs.eq);
-        let unique = opt_fold(c.attrs.unique);
         let text = c.attrs.text;
-        let prefix = opt_fold(c.attrs.prefix);
-        let suffix = opt_fold(c.attrs.suffix);
         let sort = c.attrs.sort;
         let texty = text || c.attrs.prefix.is_some() || c.attrs.suffix.is_some() || sort;
+        // the schema entry: the fields that differ from `ColumnDef::new`
+        let mut def_fields = Vec::new();
+        for (field, on) in [("numeric", numeric), ("text", text), ("sort", sort)] {
+            if on {
+                let field = format_ident!("{}", field);
+                def_fields.push(quote!(#field: true,));
+            }
+        }
+        for (field, fold) in [
+            ("eq", c.attrs.eq),
+            ("unique", c.attrs.unique),
+            ("prefix", c.attrs.prefix),
+            ("suffix", c.attrs.suffix),
+        ] {
+            if fold.is_some() {
+                let (field, fold) = (format_ident!("{}", field), opt_fold(fold));
+                def_fields.push(quote!(#field: #fold,));
+            }
+        }
         defs.push(quote! {
             ::rom::__private::ColumnDef {
-                name: #sname,
-                type_name: <<#ty as ::rom::__private::Field>::Inner as ::rom::__private::Value>::TYPE_NAME,
                 nullable: <#ty as ::rom::__private::Field>::NULLABLE,
-                numeric: #numeric,
-                eq: #eq,
-                unique: #unique,
-                text: #text,
-                prefix: #prefix,
-                suffix: #suffix,
-                sort: #sort,
+                #(#def_fields)*
+                ..::rom::__private::ColumnDef::new(
+                    #sname,
+                    <<#ty as ::rom::__private::Field>::Inner as ::rom::__private::Value>::TYPE_NAME,
+                )
             }
         });
-        let score = if numeric {
-            quote! {
-                match ::rom::__private::Field::inner(#f) {
-                    ::core::option::Option::Some(#v) => ::core::option::Option::Some(
-                        <#table::#ident as ::rom::__private::Column>::score(#v)
-                            .map_err(|#e| ::rom::__private::invalid::<Self>(#sname, #e))?,
-                    ),
-                    ::core::option::Option::None => ::core::option::Option::None,
-                }
+        // the row's cell: what the column's indexes need of the value
+        let mut needs = Vec::new();
+        for (field, on) in [
+            ("score", numeric),
+            ("exact", in_slot(i, false)),
+            ("folded", in_slot(i, true)),
+            ("text", texty),
+        ] {
+            if on {
+                let field = format_ident!("{}", field);
+                needs.push(quote!(#field: true,));
             }
-        } else {
-            quote!(::core::option::Option::None)
-        };
-        let key_of = |ci: bool| {
-            let fl = fold(ci);
-            quote!(::rom::__private::Field::inner(#f).map(|#v| <#table::#ident as ::rom::__private::Column>::eq_key(#v, #fl)))
-        };
-        let exact = if in_slot(i, false) {
-            key_of(false)
-        } else {
-            quote!(::core::option::Option::None)
-        };
-        let folded = if in_slot(i, true) {
-            key_of(true)
-        } else {
-            quote!(::core::option::Option::None)
-        };
-        let text_cell = if texty {
-            quote!(::rom::__private::Field::inner(#f)
-                .and_then(|#v| <#table::#ident as ::rom::__private::Column>::text(#v))
-                .map(::std::borrow::ToOwned::to_owned))
-        } else {
-            quote!(::core::option::Option::None)
-        };
+        }
         cells.push(quote! {
-            {
-                let #f = &self.#ident;
-                ::rom::__private::Cell {
-                    stored: ::rom::__private::Field::to_stored(#f),
-                    score: #score,
-                    exact: #exact,
-                    folded: #folded,
-                    text: #text_cell,
-                }
-            }
+            <#table::#ident as ::rom::__private::Column>::cell(
+                &self.#ident,
+                ::rom::__private::CellNeeds { #(#needs)* ..::rom::__private::CellNeeds::NONE },
+            )?
         });
         let default = match &c.attrs.default {
             Some(expr) => {
@@ -150,39 +132,36 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
         let eq_key = if let Some(ci_span) = c.attrs.ci_span {
             // the column asks to ignore case: its type must be text (one
             // bound, at `case_insensitive`, so one error naming the column)
-            quote_spanned! {ci_span=>
+            let body = quote_spanned! {ci_span=>
                 <Self::Value as ::rom::value::FoldsCase<Self>>::fold_key(#v, #fold_arg)
-            }
+            };
+            quote!(fn eq_key(#v: &Self::Value, #fold_arg: ::rom::__private::Fold) -> ::std::vec::Vec<#t_u8> { #body })
         } else if has_slot {
-            quote_spanned! {vspan=>
+            let body = quote_spanned! {vspan=>
                 match #fold_arg {
                     ::rom::__private::Fold::Exact => <Self::Value as ::rom::__private::EqKey>::eq_bytes(#v),
                     ::rom::__private::Fold::CaseInsensitive => <Self::Value as ::rom::__private::EqKey>::folded_bytes(#v),
                 }
-            }
+            };
+            quote!(fn eq_key(#v: &Self::Value, #fold_arg: ::rom::__private::Fold) -> ::std::vec::Vec<#t_u8> { #body })
         } else {
-            quote!({
-                let _ = (#v, #fold_arg);
-                ::std::vec::Vec::new()
-            })
+            TokenStream2::new()
         };
-        let score_fn = if numeric && c.attrs.checked_u53 {
+        let score_body = if c.attrs.checked_u53 {
             quote_spanned!(vspan=> ::rom::__private::score_u53(#v))
-        } else if numeric {
-            quote_spanned!(vspan=> <Self::Value as ::rom::__private::Scored>::score(#v))
         } else {
-            quote!({
-                let _ = #v;
-                ::core::result::Result::Err(::std::string::String::from("no numeric index"))
-            })
+            quote_spanned!(vspan=> <Self::Value as ::rom::__private::Scored>::score(#v))
+        };
+        let score_fn = if numeric {
+            quote!(fn score(#v: &Self::Value) -> ::core::result::Result<#t_f64, ::std::string::String> { #score_body })
+        } else {
+            TokenStream2::new()
         };
         let text_fn = if texty {
-            quote_spanned!(vspan=> ::core::option::Option::Some(<Self::Value as ::rom::__private::Text>::as_text(#v)))
+            let body = quote_spanned!(vspan=> ::core::option::Option::Some(<Self::Value as ::rom::__private::Text>::as_text(#v)));
+            quote!(fn text(#v: &Self::Value) -> ::core::option::Option<&#t_str> { #body })
         } else {
-            quote!({
-                let _ = #v;
-                ::core::option::Option::None
-            })
+            TokenStream2::new()
         };
         let mut markers = Vec::new();
         if numeric || c.attrs.eq.is_some() || c.attrs.unique.is_some() {
@@ -233,9 +212,9 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
                 type Field = #ty_in;
                 const INDEX: #t_usize = #i;
                 const NAME: &'static #t_str = #sname;
-                fn eq_key(#v: &Self::Value, #fold_arg: ::rom::__private::Fold) -> ::std::vec::Vec<#t_u8> { #eq_key }
-                fn score(#v: &Self::Value) -> ::core::result::Result<#t_f64, ::std::string::String> { #score_fn }
-                fn text(#v: &Self::Value) -> ::core::option::Option<&#t_str> { #text_fn }
+                #eq_key
+                #score_fn
+                #text_fn
             }
             #[diagnostic::do_not_recommend]
             impl ::rom::__private::BelongsTo<super::#name> for #ident {}
