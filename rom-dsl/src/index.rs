@@ -165,3 +165,22 @@ pub trait Table: Copy + Send + Sync + 'static {
     /// The model the table holds.
     type Model: Model;
 }
+
+/// A value a query can compare with column `C`, whose values are `T`: any
+/// [`IntoValue<T>`](crate::value::IntoValue). The query methods of a column
+/// (`eq`, `gt`, `between`...) take it, so that a value of the wrong type is
+/// an error naming the column.
+///
+/// ```
+/// use rom_dsl::index::{Column, ValueFor};
+/// fn takes<C: Column, V: ValueFor<C, C::Value>>(_: C, _: V) {}
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "column `{C}` holds `{T}` values, not `{Self}`",
+    label = "expected a value of type `{T}` for column `{C}`",
+    note = "compare column `{C}` with a value of type `{T}` or a reference to one (a `String` column also takes a `&str`); if you meant another column, name that column"
+)]
+pub trait ValueFor<C, T>: crate::value::IntoValue<T> {}
+
+#[diagnostic::do_not_recommend]
+impl<C: Column<Value = T>, T: Value, V: crate::value::IntoValue<T>> ValueFor<C, T> for V {}
