@@ -21,15 +21,83 @@ pub trait Column: crate::__private::Sealed + Copy + Send + Sync + 'static {
     const NAME: &'static str;
     /// The declared field type (`T` or `Option<T>`).
     type Field: crate::value::Field<Inner = Self::Value>;
-    /// The bytes an equality or unique index is keyed by (generated).
+    /// The bytes an equality or unique index is keyed by (generated for a
+    /// column in a value-keyed index; empty otherwise).
     #[doc(hidden)]
-    fn eq_key(v: &Self::Value, fold: crate::model::Fold) -> Vec<u8>;
-    /// The score of a value in the numeric index (generated).
+    fn eq_key(v: &Self::Value, fold: crate::model::Fold) -> Vec<u8> {
+        let _ = (v, fold);
+        Vec::new()
+    }
+    /// The score of a value in the numeric index (generated for a column
+    /// with a numeric index).
     #[doc(hidden)]
-    fn score(v: &Self::Value) -> Result<f64, String>;
-    /// The text of a value, for text, prefix, suffix and sort indexes (generated).
+    fn score(v: &Self::Value) -> Result<f64, String> {
+        let _ = v;
+        Err("no numeric index".to_owned())
+    }
+    /// The text of a value, for text, prefix, suffix and sort indexes
+    /// (generated for a column with one of them).
     #[doc(hidden)]
-    fn text(v: &Self::Value) -> Option<&str>;
+    fn text(v: &Self::Value) -> Option<&str> {
+        let _ = v;
+        None
+    }
+    /// The cell of a field's value in a row: what is stored and what each of
+    /// the column's indexes holds. `cells` of a generated `Model` calls it
+    /// once per column, saying which index values the row needs.
+    #[doc(hidden)]
+    fn cell(f: &Self::Field, needs: CellNeeds) -> crate::error::Result<crate::model::Cell> {
+        use crate::model::Fold;
+        use crate::value::Field;
+        let v = f.inner();
+        let score = match v {
+            Some(v) if needs.score => Some(
+                Self::score(v).map_err(|e| crate::model::invalid::<Self::Model>(Self::NAME, e))?,
+            ),
+            _ => None,
+        };
+        let key = |want: bool, fold: Fold| v.filter(|_| want).map(|v| Self::eq_key(v, fold));
+        Ok(crate::model::Cell {
+            stored: f.to_stored(),
+            score,
+            exact: key(needs.exact, Fold::Exact),
+            folded: key(needs.folded, Fold::CaseInsensitive),
+            text: v
+                .filter(|_| needs.text)
+                .and_then(Self::text)
+                .map(ToOwned::to_owned),
+        })
+    }
+}
+
+/// Which index values a column's cell holds (see [`Column::cell`]).
+///
+/// ```
+/// use rom_dsl::index::CellNeeds;
+/// let n = CellNeeds { score: true, ..CellNeeds::NONE };
+/// assert!(n.score && !n.text);
+/// ```
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellNeeds {
+    /// The score in the numeric index.
+    pub score: bool,
+    /// The exact equality key (a unique, equality or composite unique index).
+    pub exact: bool,
+    /// The case-folded equality key.
+    pub folded: bool,
+    /// The text (full-text, prefix, suffix or sort index).
+    pub text: bool,
+}
+
+impl CellNeeds {
+    /// A column with no index.
+    pub const NONE: CellNeeds = CellNeeds {
+        score: false,
+        exact: false,
+        folded: false,
+        text: false,
+    };
 }
 
 /// The column can be filtered with `eq` and `eq_any`: it has an equality index,
@@ -98,3 +166,22 @@ pub trait Table: Copy + Send + Sync + 'static {
     /// The model the table holds.
     type Model: Model;
 }
+
+/// A value a query can compare with column `C`, whose values are `T`: any
+/// [`IntoValue<T>`](crate::value::IntoValue). The query methods of a column
+/// (`eq`, `gt`, `between`...) take it, so that a value of the wrong type is
+/// an error naming the column.
+///
+/// ```
+/// use rom_dsl::index::{Column, ValueFor};
+/// fn takes<C: Column, V: ValueFor<C, C::Value>>(_: C, _: V) {}
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "column `{C}` holds `{T}` values, not `{Self}`",
+    label = "expected a value of type `{T}` for column `{C}`",
+    note = "compare column `{C}` with a value of type `{T}` or a reference to one (a `String` column also takes a `&str`); if you meant another column, name that column"
+)]
+pub trait ValueFor<C, T>: crate::value::IntoValue<T> {}
+
+#[diagnostic::do_not_recommend]
+impl<C: Column<Value = T>, T: Value, V: crate::value::IntoValue<T>> ValueFor<C, T> for V {}

@@ -65,8 +65,8 @@ pub mod __private {
         };
     }
     pub use crate::index::{
-        Column, EqFilterable, LikeFilterable, PrefixFilterable, RangeFilterable, Sortable,
-        SuffixFilterable, Table, TextFilterable,
+        CellNeeds, Column, EqFilterable, LikeFilterable, PrefixFilterable, RangeFilterable,
+        Sortable, SuffixFilterable, Table, TextFilterable,
     };
     pub use crate::model::{Cell, ColumnDef, Fold, Layout, Model, RowData, Schema, invalid};
     pub use crate::query::BelongsTo;

@@ -17,15 +17,13 @@ use crate::connection::{AsyncConnection, Connection};
 use crate::error::{Error, Result, show};
 use crate::index::{
     Column, EqFilterable, LikeFilterable, PrefixFilterable, RangeFilterable, Sortable,
-    SuffixFilterable, Table, TextFilterable,
+    SuffixFilterable, Table, TextFilterable, ValueFor,
 };
 use crate::model::{Fold, Key, Model, Slot, SlotKind, Source};
 use crate::plan::{Call, Plan};
 use crate::record::{Record, as_bytes_list, decode_row, delete_args};
 use crate::script;
-use crate::value::{
-    Field, IntoValue, ScoreBound, float_repr, lex_escape, reversed, score_bound, words,
-};
+use crate::value::{Field, ScoreBound, float_repr, lex_escape, reversed, score_bound, words};
 use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds};
 
@@ -206,14 +204,14 @@ pub trait BelongsTo<M>: Column {}
 pub trait ColumnMethods: Column {
     /// Rows whose column equals `v` (case-insensitively on a case-insensitive
     /// index). Needs an equality, unique or numeric index.
-    fn eq(self, v: impl IntoValue<Self::Value>) -> Filter<Self::Model>
+    fn eq(self, v: impl ValueFor<Self, Self::Value>) -> Filter<Self::Model>
     where
         Self: EqFilterable,
     {
         Filter::new(eq_node::<Self>(&v.into_value()))
     }
     /// Rows whose column equals any of `vs` (no row for an empty list).
-    fn eq_any<V: IntoValue<Self::Value>>(
+    fn eq_any<V: ValueFor<Self, Self::Value>>(
         self,
         vs: impl IntoIterator<Item = V>,
     ) -> Filter<Self::Model>
@@ -231,28 +229,28 @@ pub trait ColumnMethods: Column {
         })
     }
     /// Rows whose column is greater than `v`. Needs a numeric index.
-    fn gt(self, v: impl IntoValue<Self::Value>) -> Filter<Self::Model>
+    fn gt(self, v: impl ValueFor<Self, Self::Value>) -> Filter<Self::Model>
     where
         Self: RangeFilterable,
     {
         range::<Self>(Bound::Excluded(v.into_value()), Bound::Unbounded)
     }
     /// Rows whose column is greater than or equal to `v`.
-    fn ge(self, v: impl IntoValue<Self::Value>) -> Filter<Self::Model>
+    fn ge(self, v: impl ValueFor<Self, Self::Value>) -> Filter<Self::Model>
     where
         Self: RangeFilterable,
     {
         range::<Self>(Bound::Included(v.into_value()), Bound::Unbounded)
     }
     /// Rows whose column is less than `v`.
-    fn lt(self, v: impl IntoValue<Self::Value>) -> Filter<Self::Model>
+    fn lt(self, v: impl ValueFor<Self, Self::Value>) -> Filter<Self::Model>
     where
         Self: RangeFilterable,
     {
         range::<Self>(Bound::Unbounded, Bound::Excluded(v.into_value()))
     }
     /// Rows whose column is less than or equal to `v`.
-    fn le(self, v: impl IntoValue<Self::Value>) -> Filter<Self::Model>
+    fn le(self, v: impl ValueFor<Self, Self::Value>) -> Filter<Self::Model>
     where
         Self: RangeFilterable,
     {
@@ -260,7 +258,7 @@ pub trait ColumnMethods: Column {
     }
     /// Rows whose column is in a range: `20..=30`, `20..30`, `20..`, `..=30`,
     /// or a pair of [`Bound`]s.
-    fn between<V: IntoValue<Self::Value> + Clone>(
+    fn between<V: ValueFor<Self, Self::Value> + Clone>(
         self,
         r: impl RangeBounds<V>,
     ) -> Filter<Self::Model>

@@ -82,8 +82,9 @@ pub trait Scored: Value {
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an equality or unique key",
-    label = "values of this type do not compare exactly",
-    note = "a float column is indexed with `index(numeric)`, which also answers `eq`; it cannot be `unique` or have `index(eq)`"
+    label = "values of this type have no exact key",
+    note = "for `f64`: a float column is indexed with `index(numeric)`, which also answers `eq`; it cannot be `unique` or have `index(eq)`",
+    note = "for `Json<T>`: JSON text has no canonical form (one map can be written in many orders), so a `Json` column cannot be `unique` or have `index(eq)`; keep the field to match on in a column of its own"
 )]
 pub trait EqKey: Value {
     /// The bytes the index is keyed by (by default the stored bytes).

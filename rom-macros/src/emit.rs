@@ -1,0 +1,293 @@
+//! Emission: the `Model` impl and the table module of a checked model.
+
+use crate::check::Checked;
+use crate::util::{inner_vis, internal, option_inner, respan};
+use proc_macro2::TokenStream as TokenStream2;
+use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+
+/// The generated code of a checked model: its `Model` impl and its table module.
+pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
+    let Checked {
+        name,
+        vis,
+        table,
+        ns,
+        pk_ident,
+        pk_ty,
+        auto,
+        cols,
+        together: together_pos,
+    } = m;
+    let (name, vis, pk_ident, pk_ty, auto) = (*name, *vis, *pk_ident, *pk_ty, *auto);
+    let ivis = inner_vis(vis);
+    let in_slot = |i: usize, want_ci: bool| -> bool {
+        let c = &cols[i].attrs;
+        c.unique == Some(want_ci)
+            || c.eq == Some(want_ci)
+            || together_pos
+                .iter()
+                .any(|(p, ci)| *ci == want_ci && p.contains(&i))
+    };
+
+    // every local and parameter of the generated code (see `internal`)
+    let v = internal("v");
+    let fold_arg = internal("fold");
+    let key_arg = internal("key");
+    let row_arg = internal("row");
+    // primitives, by a path no column struct (say `u8`) can shadow
+    let t_u8 = quote!(::core::primitive::u8);
+    let t_f64 = quote!(::core::primitive::f64);
+    let t_str = quote!(::core::primitive::str);
+    let t_usize = quote!(::core::primitive::usize);
+
+    let fold = |ci: bool| {
+        if ci {
+            quote!(::rom::__private::Fold::CaseInsensitive)
+        } else {
+            quote!(::rom::__private::Fold::Exact)
+        }
+    };
+    let opt_fold = |o: Option<bool>| match o {
+        Some(ci) => {
+            let f = fold(ci);
+            quote!(::core::option::Option::Some(#f))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+
+    let mut defs = Vec::new();
+    let mut cells = Vec::new();
+    let mut reads = Vec::new();
+    let mut col_items = Vec::new();
+    let mut aliases = Vec::new();
+    for (i, c) in cols.iter().enumerate() {
+        let ident = c.ident;
+        let ty = c.ty;
+        let sname = ident.unraw().to_string();
+        let numeric = c.attrs.numeric;
+        let text = c.attrs.text;
+        let sort = c.attrs.sort;
+        let texty = text || c.attrs.prefix.is_some() || c.attrs.suffix.is_some() || sort;
+        // the schema entry: the fields that differ from `ColumnDef::new`
+        let mut def_fields = Vec::new();
+        for (field, on) in [("numeric", numeric), ("text", text), ("sort", sort)] {
+            if on {
+                let field = format_ident!("{}", field);
+                def_fields.push(quote!(#field: true,));
+            }
+        }
+        for (field, fold) in [
+            ("eq", c.attrs.eq),
+            ("unique", c.attrs.unique),
+            ("prefix", c.attrs.prefix),
+            ("suffix", c.attrs.suffix),
+        ] {
+            if fold.is_some() {
+                let (field, fold) = (format_ident!("{}", field), opt_fold(fold));
+                def_fields.push(quote!(#field: #fold,));
+            }
+        }
+        defs.push(quote! {
+            ::rom::__private::ColumnDef {
+                nullable: <#ty as ::rom::__private::Field>::NULLABLE,
+                #(#def_fields)*
+                ..::rom::__private::ColumnDef::new(
+                    #sname,
+                    <<#ty as ::rom::__private::Field>::Inner as ::rom::__private::Value>::TYPE_NAME,
+                )
+            }
+        });
+        // the row's cell: what the column's indexes need of the value
+        let mut needs = Vec::new();
+        for (field, on) in [
+            ("score", numeric),
+            ("exact", in_slot(i, false)),
+            ("folded", in_slot(i, true)),
+            ("text", texty),
+        ] {
+            if on {
+                let field = format_ident!("{}", field);
+                needs.push(quote!(#field: true,));
+            }
+        }
+        cells.push(quote! {
+            <#table::#ident as ::rom::__private::Column>::cell(
+                &self.#ident,
+                ::rom::__private::CellNeeds { #(#needs)* ..::rom::__private::CellNeeds::NONE },
+            )?
+        });
+        let default = match &c.attrs.default {
+            Some(expr) => {
+                quote!(::core::option::Option::Some((|| ::core::convert::Into::into(#expr)) as fn() -> #ty))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        reads.push(quote!(#ident: #row_arg.column::<#ty>(#sname, #default)?));
+
+        // errors about the value type point at it (`f64` in `Option<f64>`)
+        let vspan = option_inner(ty).unwrap_or(ty).span();
+        let has_slot = in_slot(i, false) || in_slot(i, true);
+        let eq_key = if let Some(ci_span) = c.attrs.ci_span {
+            // the column asks to ignore case: its type must be text (one
+            // bound, at `case_insensitive`, so one error naming the column)
+            let body = quote_spanned! {ci_span=>
+                <Self::Value as ::rom::value::FoldsCase<Self>>::fold_key(#v, #fold_arg)
+            };
+            quote!(fn eq_key(#v: &Self::Value, #fold_arg: ::rom::__private::Fold) -> ::std::vec::Vec<#t_u8> { #body })
+        } else if has_slot {
+            let body = quote_spanned! {vspan=>
+                match #fold_arg {
+                    ::rom::__private::Fold::Exact => <Self::Value as ::rom::__private::EqKey>::eq_bytes(#v),
+                    ::rom::__private::Fold::CaseInsensitive => <Self::Value as ::rom::__private::EqKey>::folded_bytes(#v),
+                }
+            };
+            quote!(fn eq_key(#v: &Self::Value, #fold_arg: ::rom::__private::Fold) -> ::std::vec::Vec<#t_u8> { #body })
+        } else {
+            TokenStream2::new()
+        };
+        let score_body = if c.attrs.checked_u53 {
+            quote_spanned!(vspan=> ::rom::__private::score_u53(#v))
+        } else {
+            quote_spanned!(vspan=> <Self::Value as ::rom::__private::Scored>::score(#v))
+        };
+        let score_fn = if numeric {
+            quote!(fn score(#v: &Self::Value) -> ::core::result::Result<#t_f64, ::std::string::String> { #score_body })
+        } else {
+            TokenStream2::new()
+        };
+        let text_fn = if texty {
+            let body = quote_spanned!(vspan=> ::core::option::Option::Some(<Self::Value as ::rom::__private::Text>::as_text(#v)));
+            quote!(fn text(#v: &Self::Value) -> ::core::option::Option<&#t_str> { #body })
+        } else {
+            TokenStream2::new()
+        };
+        let mut markers = Vec::new();
+        if numeric || c.attrs.eq.is_some() || c.attrs.unique.is_some() {
+            markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::EqFilterable for #ident {}));
+        }
+        if numeric {
+            markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::RangeFilterable for #ident {}));
+        }
+        if numeric || sort {
+            markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::Sortable for #ident {}));
+        }
+        if text {
+            markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::TextFilterable for #ident {}));
+        }
+        if c.attrs.prefix.is_some() || sort {
+            markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::PrefixFilterable for #ident {}));
+        }
+        if c.attrs.suffix.is_some() {
+            markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::SuffixFilterable for #ident {}));
+        }
+        if c.attrs.prefix.is_some() || c.attrs.suffix.is_some() || sort {
+            markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::LikeFilterable for #ident {}));
+        }
+        // the field type, named from outside the table module so that a column
+        // struct (say `uuid`) cannot shadow a path in it (say `uuid::Uuid`)
+        // by position, not field name: `__rom_<Model>_<index>` is one name per
+        // column of each model (a field name could contain `_<digits>`)
+        let alias = format_ident!("__rom_{}_{}", name, i);
+        aliases.push(quote! {
+            #[doc(hidden)]
+            #[allow(non_camel_case_types)]
+            type #alias = #ty;
+        });
+        let ty_in = quote_spanned!(ty.span()=> super::#alias);
+        let doc = format!("The `{sname}` column of [`{name}`](super::{name}).");
+        // spanned at the field, so that "the trait `EqFilterable` is not
+        // implemented for `bio`" points at the field to annotate
+        let col_vis = respan(ivis.clone(), ident.span());
+        let col_struct = quote_spanned!(ident.span()=> #col_vis struct #ident;);
+        col_items.push(quote! {
+            #[doc = #doc]
+            #[allow(non_camel_case_types)]
+            #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::default::Default)]
+            #col_struct
+            impl ::rom::__private::Sealed for #ident {}
+            impl ::rom::__private::Column for #ident {
+                type Model = super::#name;
+                type Value = <#ty_in as ::rom::__private::Field>::Inner;
+                type Field = #ty_in;
+                const INDEX: #t_usize = #i;
+                const NAME: &'static #t_str = #sname;
+                #eq_key
+                #score_fn
+                #text_fn
+            }
+            #[diagnostic::do_not_recommend]
+            impl ::rom::__private::BelongsTo<super::#name> for #ident {}
+            #(#markers)*
+        });
+    }
+
+    let together_defs = together_pos.iter().map(|(pos, ci)| {
+        let f = fold(*ci);
+        quote!((&[#(#pos),*], #f))
+    });
+    let sname = name.unraw().to_string();
+    let pk_name = pk_ident.unraw().to_string();
+    let (key_ty, key_get, key_set, key_read) = if auto {
+        let inner = option_inner(pk_ty).unwrap_or(pk_ty);
+        (
+            quote!(#inner),
+            quote!(self.#pk_ident),
+            quote!(self.#pk_ident = ::core::option::Option::Some(#key_arg)),
+            quote!(#pk_ident: ::core::option::Option::Some(#key_arg)),
+        )
+    } else {
+        (
+            quote!(#pk_ty),
+            quote!(::core::option::Option::Some(::core::clone::Clone::clone(&self.#pk_ident))),
+            quote!(self.#pk_ident = #key_arg),
+            quote!(#pk_ident: #key_arg),
+        )
+    };
+    let table_doc = format!(
+        "The columns of [`{name}`](super::{name}), for queries: `{table}::table.filter({table}::<column>.eq(..))`."
+    );
+    let table_struct_doc =
+        format!("The table of [`{name}`](super::{name}): the start of every query.");
+
+    quote! {
+        impl ::rom::__private::Sealed for #name {}
+        impl ::rom::__private::Model for #name {
+            type Key = #key_ty;
+            const SCHEMA: &'static ::rom::__private::Schema = &::rom::__private::Schema {
+                name: #sname,
+                namespace: #ns,
+                key_name: #pk_name,
+                auto_key: #auto,
+                columns: &[#(#defs),*],
+                unique_together: &[#(#together_defs),*],
+            };
+            fn layout() -> &'static ::rom::__private::Layout {
+                static LAYOUT: ::rom::__private::OnceLock<::rom::__private::Layout> = ::rom::__private::OnceLock::new();
+                LAYOUT.get_or_init(|| ::rom::__private::Layout::new(<Self as ::rom::__private::Model>::SCHEMA))
+            }
+            fn key(&self) -> ::core::option::Option<Self::Key> { #key_get }
+            fn set_key(&mut self, #key_arg: Self::Key) { #key_set; }
+            fn cells(&self) -> ::rom::Result<::std::vec::Vec<::rom::__private::Cell>> {
+                ::core::result::Result::Ok(::std::vec![#(#cells),*])
+            }
+            fn from_row(#key_arg: Self::Key, #row_arg: &::rom::__private::RowData) -> ::rom::Result<Self> {
+                ::core::result::Result::Ok(#name { #key_read, #(#reads),* })
+            }
+        }
+
+        #(#aliases)*
+
+        #[doc = #table_doc]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis mod #table {
+            #[doc = #table_struct_doc]
+            #[allow(non_camel_case_types)]
+            #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::default::Default)]
+            #ivis struct table;
+            impl ::rom::__private::Table for table { type Model = super::#name; }
+            #(#col_items)*
+        }
+    }
+}
