@@ -1,0 +1,253 @@
+//! rom under Redis ACLs and AUTH: the permissions the book's "Connecting in
+//! production" chapter lists are enough for every operation, a user without
+//! them gets a typed `Error::Redis` naming the refusal, and a refused write
+//! leaves nothing behind.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use rom::verify::verify;
+
+/// The ACL rule of the book's "Connecting in production" chapter, for an
+/// application whose models live in the namespaces `users`.
+const APP_RULES: &[&str] = &[
+    "on",
+    ">app-secret",
+    "resetkeys",
+    "~{users}:*",
+    "resetchannels",
+    "-@all",
+    // calling rom's server code, and loading it on first use
+    "+fcall",
+    "+fcall_ro",
+    "+function|load",
+    // the script fallback, when FUNCTION LOAD is refused
+    "+evalsha",
+    "+evalsha_ro",
+    "+eval",
+    "+eval_ro",
+    // what rom's server code runs
+    "+del",
+    "+exists",
+    "+get",
+    "+set",
+    "+hdel",
+    "+hget",
+    "+hgetall",
+    "+hset",
+    "+hsetnx",
+    "+sadd",
+    "+scard",
+    "+sismember",
+    "+smembers",
+    "+smismember",
+    "+srem",
+    "+type",
+    "+zadd",
+    "+zcard",
+    "+zcount",
+    "+zlexcount",
+    "+zmscore",
+    "+zrange",
+    "+zrem",
+    "+zscore",
+    "+scan",
+    // what verify and repair read page by page, and counts answered directly
+    "+zscan",
+    "+hscan",
+    "+sscan",
+    // connection checks
+    "+ping",
+];
+
+fn acl_user(admin: &mut redis::Connection, name: &str, rules: &[&str]) {
+    let mut cmd = redis::cmd("ACL");
+    cmd.arg("SETUSER").arg(name);
+    for r in rules {
+        cmd.arg(*r);
+    }
+    let _: () = cmd.query(admin).unwrap();
+}
+
+/// A connection to `server` as `user` with `password`, over its unix socket.
+fn connect_as(server: &RedisServer, user: &str, password: &str) -> rom::Result<redis::Connection> {
+    let url = format!(
+        "{}?user={user}&pass={password}",
+        server.url().trim_end_matches('/')
+    );
+    rom::connect::connection(url.as_str())
+}
+
+fn is_noperm(e: &redis::RedisError) -> bool {
+    e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoPerm)
+}
+
+/// Runs every kind of operation as a user, checking the results.
+fn every_operation(c: &mut redis::Connection) {
+    let mut ann = user("ann@example.com", "Ann", 30, 1.0).insert(c).unwrap();
+    user("bob@example.com", "Bob", 40, 2.0).insert(c).unwrap();
+    user("cy@example.com", "Cy", 50, 3.0).insert(c).unwrap();
+    assert!(matches!(
+        user("ANN@example.com", "Again", 1, 0.0).insert(c),
+        Err(Error::UniqueViolation { .. })
+    ));
+    ann.age = 31;
+    ann.save(c).unwrap();
+    assert_eq!(User::get(c, 1u64).unwrap().unwrap().age, 31);
+    let found = users::table
+        .filter(users::email.eq("Ann@Example.com"))
+        .first(c)
+        .unwrap();
+    assert_eq!(found.id, Some(1));
+    let older = users::table
+        .filter(users::age.gt(35))
+        .order_by(users::score.desc())
+        .load(c)
+        .unwrap();
+    assert_eq!(older.len(), 2);
+    assert_eq!(users::table.filter(users::name.eq("Bob")).count(c).unwrap(), 1);
+    assert_eq!(
+        users::table.filter(users::name.eq("Cy")).delete(c).unwrap(),
+        1
+    );
+    assert!(ann.delete(c).unwrap());
+    assert_eq!(users::table.count(c).unwrap(), 1);
+    assert!(verify::<User, _>(c).unwrap().is_clean());
+}
+
+#[test]
+fn the_documented_permissions_are_enough_for_every_operation() {
+    let server = RedisServer::start().unwrap();
+    let mut admin = server.connection().unwrap();
+    acl_user(&mut admin, "app", APP_RULES);
+    let mut app = connect_as(&server, "app", "app-secret").unwrap();
+    every_operation(&mut app);
+    // the library was loaded by the application user, on first use
+    let libs: Vec<redis::Value> = redis::cmd("FUNCTION")
+        .arg("LIST")
+        .query(&mut admin)
+        .unwrap();
+    assert_eq!(libs.len(), 1, "one rom library loaded");
+}
+
+#[test]
+fn a_wrong_password_is_a_redis_error_from_connect() {
+    let server = RedisServer::start().unwrap();
+    let mut admin = server.connection().unwrap();
+    acl_user(&mut admin, "app", APP_RULES);
+    match connect_as(&server, "app", "not-the-password") {
+        Err(Error::Redis(e)) => assert_eq!(
+            e.kind(),
+            redis::ErrorKind::AuthenticationFailed,
+            "{e}"
+        ),
+        Err(other) => panic!("expected Error::Redis, got {other:?}"),
+        Ok(_) => panic!("a wrong password connected"),
+    }
+}
+
+#[test]
+fn requirepass_with_the_password_in_the_url() {
+    let server = RedisServer::start().unwrap();
+    let mut admin = server.connection().unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("requirepass")
+        .arg("s3cret")
+        .query(&mut admin)
+        .unwrap();
+    let url = format!("{}?pass=s3cret", server.url().trim_end_matches('/'));
+    let mut c = rom::connect::connection(url.as_str()).unwrap();
+    every_operation(&mut c);
+    let url = format!("{}?pass=wrong", server.url().trim_end_matches('/'));
+    assert!(matches!(
+        rom::connect::connection(url.as_str()),
+        Err(Error::Redis(_))
+    ));
+}
+
+#[test]
+fn a_user_who_may_not_write_gets_noperm_and_nothing_is_written() {
+    let server = RedisServer::start().unwrap();
+    let mut admin = server.connection().unwrap();
+    // load the library as the admin, so the reader needs no FUNCTION LOAD
+    user("ann@example.com", "Ann", 30, 1.0)
+        .insert(&mut admin)
+        .unwrap();
+    let before: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut admin).unwrap();
+    let reader: Vec<&str> = APP_RULES
+        .iter()
+        .copied()
+        .filter(|r| {
+            !matches!(
+                *r,
+                "+del"
+                    | "+set"
+                    | "+hdel"
+                    | "+hset"
+                    | "+hsetnx"
+                    | "+sadd"
+                    | "+srem"
+                    | "+zadd"
+                    | "+zrem"
+                    | "+fcall"
+                    | "+evalsha"
+                    | "+eval"
+            )
+        })
+        .collect();
+    acl_user(&mut admin, "reader", &reader);
+    let mut c = connect_as(&server, "reader", "app-secret").unwrap();
+    // reads work
+    assert_eq!(users::table.count(&mut c).unwrap(), 1);
+    assert!(User::get(&mut c, 1u64).unwrap().is_some());
+    // writes are refused with the server's NOPERM, as Error::Redis
+    match user("bob@example.com", "Bob", 40, 2.0).insert(&mut c) {
+        Err(Error::Redis(e)) => assert!(is_noperm(&e), "{e}"),
+        other => panic!("expected NOPERM, got {other:?}"),
+    }
+    let mut ann = User::get(&mut c, 1u64).unwrap().unwrap();
+    ann.age = 99;
+    assert!(matches!(ann.save(&mut c), Err(Error::Redis(_))));
+    assert!(matches!(
+        users::table.filter(users::name.eq("Ann")).delete(&mut c),
+        Err(Error::Redis(_))
+    ));
+    let mut after: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut admin).unwrap();
+    let mut before = before;
+    before.sort();
+    after.sort();
+    assert_eq!(before, after);
+    assert_eq!(User::get(&mut admin, 1u64).unwrap().unwrap().age, 30);
+    assert!(verify::<User, _>(&mut admin).unwrap().is_clean());
+}
+
+#[test]
+fn keys_outside_the_users_key_pattern_are_refused() {
+    let server = RedisServer::start().unwrap();
+    let mut admin = server.connection().unwrap();
+    let rules: Vec<&str> = APP_RULES
+        .iter()
+        .map(|r| if *r == "~{users}:*" { "~{posts}:*" } else { *r })
+        .collect();
+    acl_user(&mut admin, "other", &rules);
+    let mut c = connect_as(&server, "other", "app-secret").unwrap();
+    match user("ann@example.com", "Ann", 30, 1.0).insert(&mut c) {
+        Err(Error::Redis(e)) => assert!(is_noperm(&e), "{e}"),
+        other => panic!("expected NOPERM, got {other:?}"),
+    }
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut admin).unwrap();
+    assert!(keys.is_empty(), "{keys:?}");
+}
+
+/// Every key and its contents, as text, for before/after comparisons.
+fn dump(c: &mut redis::Connection) -> std::collections::BTreeMap<String, String> {
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(c).unwrap();
+    keys.into_iter()
+        .map(|k| {
+            let v: Vec<u8> = redis::cmd("DUMP").arg(&k).query(c).unwrap();
+            (k, format!("{v:?}"))
+        })
+        .collect()
+}
