@@ -2,7 +2,7 @@
 # Installs what the tests need from Debian when it is missing: redis-server
 # (tests and examples start their own throwaway servers from it; none is left
 # running) and luacheck (package lua-check, which tests/lua.rs runs over rom's
-# Lua library).
+# Lua library), and openssl (tests/tls.rs makes its certificates with it).
 set -euo pipefail
 need=()
 if ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ]; then
@@ -10,6 +10,9 @@ if ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ]; 
 fi
 if ! command -v luacheck >/dev/null 2>&1; then
   need+=(lua-check)
+fi
+if ! command -v openssl >/dev/null 2>&1; then
+  need+=(openssl)
 fi
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -235,6 +235,74 @@ impl Options {
         Ok(self.open(&redis::Client::open(url)?)?)
     }
 
+    /// [`connection`](Self::connection) from a [`redis::Client`] you built:
+    /// for what a URL cannot say, such as TLS with your own certificate
+    /// authority (`redis::Client::build_with_tls`, with a TLS feature of
+    /// `redis` or rom's `tls-rustls`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Redis`](crate::Error::Redis) for a zero timeout or a server
+    /// that cannot be reached or refuses the login.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = rom_testing::RedisServer::start()?;
+    /// let client = redis::Client::open(server.url())?;
+    /// let mut conn = rom_dsl::connect::Options::new().connection_from_client(&client)?;
+    /// redis::cmd("SET").arg("k").arg(1).exec(&mut conn)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn connection_from_client(&self, client: &redis::Client) -> Result<redis::Connection> {
+        self.check()?;
+        Ok(self.open(client)?)
+    }
+
+    /// [`reconnecting`](Self::reconnecting) from a [`redis::Client`] you
+    /// built (see [`connection_from_client`](Self::connection_from_client)).
+    ///
+    /// # Errors
+    ///
+    /// As for [`connection_from_client`](Self::connection_from_client).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = rom_testing::RedisServer::start()?;
+    /// let client = redis::Client::open(server.url())?;
+    /// let mut conn = rom_dsl::connect::Options::new().reconnecting_from_client(client)?;
+    /// redis::cmd("SET").arg("k").arg(1).exec(&mut conn)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn reconnecting_from_client(&self, client: redis::Client) -> Result<Reconnecting> {
+        self.check()?;
+        let conn = self.open(&client)?;
+        Ok(Reconnecting {
+            client,
+            options: *self,
+            conn: Some(conn),
+        })
+    }
+
+    /// [`manager`](Self::manager) from a [`redis::Client`] you built (see
+    /// [`connection_from_client`](Self::connection_from_client)).
+    ///
+    /// # Errors
+    ///
+    /// As for [`manager`](Self::manager).
+    ///
+    /// ```
+    /// # async fn demo(client: redis::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut conn = rom_dsl::connect::Options::new().manager_from_client(client).await?;
+    /// redis::cmd("SET").arg("k").arg(1).exec_async(&mut conn).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn manager_from_client(&self, client: redis::Client) -> Result<ConnectionManager> {
+        self.check()?;
+        Ok(client
+            .get_connection_manager_with_config(self.manager_config())
+            .await?)
+    }
+
     /// Opens a synchronous connection from `client` with these timeouts.
     fn open(&self, client: &redis::Client) -> RedisResult<redis::Connection> {
         let conn = match self.connect_timeout {
