@@ -56,6 +56,7 @@
 //! - `uuid`: `Uuid` columns and keys.
 
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use rom_dsl::*;
 pub use rom_macros::Model;
