@@ -46,14 +46,20 @@
 //! On a field: `primary_key` (`Option<u64>`: auto-increment, allocated at the
 //! first save; `u64`, `String` or `Uuid`: a natural key), `unique`,
 //! `unique(case_insensitive)`, `index(eq)`, `index(eq, case_insensitive)`,
-//! `index(numeric)` (`index(numeric, checked_u53)` on `u64`), `default = expr`
-//! (used when a stored row lacks the field).
+//! `index(numeric)` (`index(numeric, checked_u53)` on `u64`), `index(text)`
+//! (full-text words: `matches`, `has_prefix` on a word), `index(prefix)`
+//! (`starts_with`), `index(suffix)` (`ends_with`), `index(sort)` (ordering and
+//! `like` on text), `default = expr` (used when a stored row lacks the field).
+//! The book's "Indexes" chapter says what each kind answers and costs.
 //!
 //! ## Feature flags
 //!
 //! - `testing`: [`testing`], a throwaway `redis-server` for your own tests.
 //! - `chrono`: `DateTime<Utc>`, `NaiveDate`, `NaiveTime` columns.
 //! - `uuid`: `Uuid` columns and keys.
+//! - `tls-rustls`: `rediss://` URLs through redis-rs' rustls support (sync and
+//!   Tokio), and `rom::connect::Options::*_from_client` for a private
+//!   certificate authority or mutual TLS.
 
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -64,6 +70,51 @@ pub use rom_macros::Model;
 /// crate, feature `testing`).
 #[cfg(feature = "testing")]
 pub use rom_testing as testing;
+
+/// A test with its own throwaway `redis-server` (feature `testing`), started
+/// before the test and killed after it, whatever its outcome.
+///
+/// The test function's arguments are made from that server: a synchronous
+/// test takes any of `redis::Connection`, `redis::Client`,
+/// `rom::testing::CountingConnection<redis::Connection>` and
+/// `&rom::testing::RedisServer`; an `async fn` test runs on a current-thread
+/// Tokio runtime and takes `redis::aio::MultiplexedConnection`,
+/// `redis::aio::ConnectionManager`,
+/// `rom::testing::CountingAsyncConnection<MultiplexedConnection>`,
+/// `redis::Client` or `&RedisServer`. It may return `()` or a `Result`, and
+/// keeps attributes such as `#[should_panic]` and `#[ignore]`. Each test has
+/// its own server, so tests run in parallel without sharing data.
+///
+/// ```
+/// use rom::prelude::*;
+///
+/// #[derive(Model, Clone, Debug, PartialEq)]
+/// #[rom(table = users)]
+/// pub struct User {
+///     #[rom(primary_key)]
+///     pub id: Option<u64>,
+///     #[rom(unique(case_insensitive))]
+///     pub email: String,
+/// }
+///
+/// #[rom::test]
+/// fn sign_up(mut conn: redis::Connection) -> rom::Result<()> {
+///     User { id: None, email: "ann@example.com".into() }.insert(&mut conn)?;
+///     let again = User { id: None, email: "ANN@example.com".into() }.insert(&mut conn);
+///     assert!(matches!(again, Err(Error::UniqueViolation { .. })));
+///     Ok(())
+/// }
+///
+/// #[rom::test]
+/// async fn sign_up_async(mut conn: redis::aio::MultiplexedConnection) {
+///     let ann = User { id: None, email: "ann@example.com".into() };
+///     let ann = ann.insert_async(&mut conn).await.unwrap();
+///     assert_eq!(ann.id, Some(1)); // a fresh server: the first key
+/// }
+/// # fn main() {}
+/// ```
+#[cfg(feature = "testing")]
+pub use rom_macros::test;
 
 /// Everything an application needs in scope: `use rom::prelude::*;`.
 pub mod prelude {

@@ -106,7 +106,10 @@ fn every_operation(c: &mut redis::Connection) {
         .load(c)
         .unwrap();
     assert_eq!(older.len(), 2);
-    assert_eq!(users::table.filter(users::name.eq("Bob")).count(c).unwrap(), 1);
+    assert_eq!(
+        users::table.filter(users::name.eq("Bob")).count(c).unwrap(),
+        1
+    );
     assert_eq!(
         users::table.filter(users::name.eq("Cy")).delete(c).unwrap(),
         1
@@ -137,11 +140,7 @@ fn a_wrong_password_is_a_redis_error_from_connect() {
     let mut admin = server.connection().unwrap();
     acl_user(&mut admin, "app", APP_RULES);
     match connect_as(&server, "app", "not-the-password") {
-        Err(Error::Redis(e)) => assert_eq!(
-            e.kind(),
-            redis::ErrorKind::AuthenticationFailed,
-            "{e}"
-        ),
+        Err(Error::Redis(e)) => assert_eq!(e.kind(), redis::ErrorKind::AuthenticationFailed, "{e}"),
         Err(other) => panic!("expected Error::Redis, got {other:?}"),
         Ok(_) => panic!("a wrong password connected"),
     }
@@ -239,15 +238,4 @@ fn keys_outside_the_users_key_pattern_are_refused() {
     }
     let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut admin).unwrap();
     assert!(keys.is_empty(), "{keys:?}");
-}
-
-/// Every key and its contents, as text, for before/after comparisons.
-fn dump(c: &mut redis::Connection) -> std::collections::BTreeMap<String, String> {
-    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(c).unwrap();
-    keys.into_iter()
-        .map(|k| {
-            let v: Vec<u8> = redis::cmd("DUMP").arg(&k).query(c).unwrap();
-            (k, format!("{v:?}"))
-        })
-        .collect()
 }

@@ -49,12 +49,16 @@
 
 mod cluster;
 mod counting;
+mod fixture;
 mod process;
 mod server;
 mod supervisor;
 
 pub use cluster::RedisCluster;
 pub use counting::{CountingAsyncConnection, CountingConnection};
+#[doc(hidden)]
+pub use fixture::__private;
+pub use fixture::{AsyncTestArg, TestArg};
 pub use server::RedisServer;
 
 use std::path::{Path, PathBuf};
