@@ -401,7 +401,7 @@ async fn create_post(
         match post.insert_async(&mut st.conn).await {
             Ok(post) => return Ok((StatusCode::CREATED, Json(post.into()))),
             Err(rom::Error::UniqueViolation { column, .. })
-                if column == "posted_at" && tries < 3 =>
+                if column == <posts::posted_at as rom::Column>::NAME && tries < 3 =>
             {
                 tries += 1;
             }
