@@ -144,6 +144,7 @@ mod book {
         Async => "async.md",
         Connecting => "connecting.md",
         Testing => "testing.md",
+        WebService => "web-service.md",
         KeyLayout => "key-layout.md",
         Performance => "performance.md",
         Limits => "limits.md",
