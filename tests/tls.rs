@@ -26,8 +26,31 @@ impl Certs {
         let dir = std::env::temp_dir().join(format!("rom-tls-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-        openssl(&dir, &[&["req", "-x509"][..], &ec, &["-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=rom test CA"]].concat());
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        openssl(
+            &dir,
+            &[
+                &["req", "-x509"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.crt",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=rom test CA",
+                ],
+            ]
+            .concat(),
+        );
         // extensions make both v3 certificates, which rustls requires
         std::fs::write(
             dir.join("server.ext"),
@@ -41,10 +64,31 @@ impl Certs {
             let crt = format!("{who}.crt");
             let ext = format!("{who}.ext");
             let subj = format!("/CN=rom test {who}");
-            openssl(&dir, &[&["req"][..], &ec, &["-keyout", &key, "-out", &csr, "-subj", &subj]].concat());
+            openssl(
+                &dir,
+                &[
+                    &["req"][..],
+                    &ec,
+                    &["-keyout", &key, "-out", &csr, "-subj", &subj],
+                ]
+                .concat(),
+            );
             let sign = [
-                "x509", "-req", "-in", &csr, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-                "-out", &crt, "-days", "2", "-extfile", &ext,
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &crt,
+                "-days",
+                "2",
+                "-extfile",
+                &ext,
             ];
             openssl(&dir, &sign);
         }
@@ -154,7 +198,9 @@ fn every_operation_over_tls_with_the_test_authority() {
     let mut r = rom::connect::Options::new()
         .reconnecting_from_client(client)
         .unwrap();
-    user("bob@example.com", "Bob", 40, 2.0).insert(&mut r).unwrap();
+    user("bob@example.com", "Bob", 40, 2.0)
+        .insert(&mut r)
+        .unwrap();
     assert_eq!(users::table.count(&mut r).unwrap(), 1);
 }
 
@@ -170,7 +216,10 @@ async fn the_async_manager_over_tls() {
         .insert_async(&mut conn)
         .await
         .unwrap();
-    let got = User::get_async(&mut conn, *ann.key()).await.unwrap().unwrap();
+    let got = User::get_async(&mut conn, *ann.key())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.email, "ann@example.com");
 }
 
