@@ -127,3 +127,12 @@ fn output_is_linear_and_small_per_column() {
         assert!(per < 50, "{per} lines per column `{attr}`");
     }
 }
+
+#[test]
+fn default_table_names() {
+    use crate::util::snake_plural;
+    assert_eq!(snake_plural("User"), "users");
+    assert_eq!(snake_plural("BlogPost"), "blog_posts");
+    assert_eq!(snake_plural("HTTPLog"), "http_logs");
+    assert_eq!(snake_plural("user_event"), "user_events");
+}

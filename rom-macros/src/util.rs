@@ -92,18 +92,11 @@ pub(crate) fn internal(name: &str) -> Ident {
     Ident::new(&format!("__rom_{name}"), Span::mixed_site())
 }
 
+/// The default table name of a model: its name in snake case (by `heck`,
+/// which keeps acronyms together: `HTTPLog` → `http_log`) plus `s`.
 pub(crate) fn snake_plural(name: &str) -> String {
-    let mut s = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_uppercase() {
-            if i > 0 {
-                s.push('_');
-            }
-            s.extend(c.to_lowercase());
-        } else {
-            s.push(c);
-        }
-    }
+    use heck::ToSnakeCase;
+    let mut s = name.to_snake_case();
     s.push('s');
     s
 }
