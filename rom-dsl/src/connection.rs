@@ -19,7 +19,7 @@
 ///     redis::cmd("PING").query(conn)
 /// }
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let server = rom_dsl::testing::RedisServer::start()?;
+/// # let server = rom_testing::RedisServer::start()?;
 /// let mut conn = server.connection()?;
 /// assert_eq!(ping(&mut conn)?, "PONG");
 /// # Ok(()) }
