@@ -150,19 +150,13 @@ impl AppError {
                 "invalid",
                 format!("{column}: {reason}"),
             ),
-            // Redis is away (down, restarting, too slow): worth a retry later
-            AppError::Rom(E::Redis(e))
-                if e.is_io_error()
-                    || e.is_timeout()
-                    || e.is_connection_dropped()
-                    || e.is_connection_refusal() =>
-            {
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the service is unavailable; try again shortly".to_owned(),
-                )
-            }
+            // Redis is away (down, restarting, too slow, failing over): worth
+            // a retry later
+            AppError::Rom(e) if e.is_unavailable() => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the service is unavailable; try again shortly".to_owned(),
+            ),
             // a row that cannot be decoded, an error reply from Redis, and
             // whatever variant a later rom adds (`rom::Error` is non-exhaustive)
             AppError::Rom(_) => (

@@ -41,7 +41,12 @@ async fn manager_fails_while_the_server_is_down_and_works_again_after() {
     ann.age = 31;
     for attempt in 0..3 {
         let started = Instant::now();
-        let err = redis_error(guarded(ann.save_async(&mut conn)).await);
+        let result = guarded(ann.save_async(&mut conn)).await;
+        assert!(
+            result.as_ref().is_err_and(Error::is_unavailable),
+            "a server that is down is unavailability: {result:?}"
+        );
+        let err = redis_error(result);
         eprintln!(
             "save #{attempt} while down: {:?} ({err})",
             started.elapsed()
@@ -199,7 +204,9 @@ fn bad_settings_and_addresses_are_errors() {
     }
     redis_error(connect::connection("not a url"));
     // Nothing listens on port 1: refused, not a hang.
-    redis_error(connect::connection("redis://127.0.0.1:1"));
+    let refused = connect::connection("redis://127.0.0.1:1");
+    assert!(refused.as_ref().is_err_and(Error::is_unavailable));
+    redis_error(refused);
     // No timeouts at all is allowed.
     let none = Options::new().connect_timeout(None).response_timeout(None);
     let mut conn = none.connection(server.url()).unwrap();

@@ -127,6 +127,7 @@ fn under_oom_saves_are_refused_whole_and_deletes_run() {
         matches!(&err, Error::Redis(e) if e.to_string().contains("OOM")),
         "{err:?}"
     );
+    assert!(err.is_out_of_memory() && !err.is_unavailable(), "{err:?}");
     let mut a = User::get(&mut c, 1u64).expect("get").expect("row");
     a.age = 99;
     assert!(a.save(&mut c).is_err());

@@ -85,6 +85,63 @@ pub(crate) fn show(bytes: &[u8]) -> String {
 }
 
 impl Error {
+    /// Whether the server could not be reached or could not serve the call
+    /// now, so that the same call may succeed later: a refused, dropped or
+    /// timed-out connection, a server still loading its data, a cluster that
+    /// is down, resharding (`TRYAGAIN`) or failing over (`MASTERDOWN`,
+    /// `READONLY` from a demoted master), or a server busy with a long script
+    /// (`BUSY`). A web service answers these with 503.
+    ///
+    /// A *write* that failed so may or may not have been applied (the call
+    /// may have reached the server before the connection broke): reload the
+    /// row before deciding to retry it. Everything else (a unique violation,
+    /// a conflict, bad data, `NOPERM`, out of memory) is not unavailability,
+    /// and retrying the same call gives the same error.
+    ///
+    /// ```
+    /// use rom_dsl::Error;
+    /// let down = Error::Redis(redis::RedisError::from(std::io::Error::from(
+    ///     std::io::ErrorKind::ConnectionRefused,
+    /// )));
+    /// assert!(down.is_unavailable());
+    /// let taken = Error::UniqueViolation { model: "User", column: "email".into(), value: "a@b.c".into() };
+    /// assert!(!taken.is_unavailable());
+    /// ```
+    pub fn is_unavailable(&self) -> bool {
+        use redis::{ErrorKind, ServerErrorKind};
+        let Error::Redis(e) = self else {
+            return false;
+        };
+        e.is_io_error()
+            || e.is_timeout()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal()
+            || matches!(
+                e.kind(),
+                ErrorKind::Server(
+                    ServerErrorKind::BusyLoading
+                        | ServerErrorKind::TryAgain
+                        | ServerErrorKind::ClusterDown
+                        | ServerErrorKind::MasterDown
+                        | ServerErrorKind::ReadOnly
+                )
+            )
+            || e.code() == Some("BUSY")
+    }
+
+    /// Whether the server refused a write because it reached `maxmemory`
+    /// (`OOM`): nothing was written (rom's writes that may grow memory are
+    /// refused whole; deletes still run). Free memory or raise the limit.
+    ///
+    /// ```
+    /// use rom_dsl::Error;
+    /// let e = Error::Validation { model: "User", column: "age".into(), reason: "NaN".into() };
+    /// assert!(!e.is_out_of_memory());
+    /// ```
+    pub fn is_out_of_memory(&self) -> bool {
+        matches!(self, Error::Redis(e) if e.code() == Some("OOM"))
+    }
+
     pub(crate) fn decode(key: &[u8], field: Option<&str>, reason: impl Into<String>) -> Self {
         Error::Decode {
             key: show(key),
