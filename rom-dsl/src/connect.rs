@@ -50,6 +50,12 @@ use redis::{Cmd, ConnectionLike, IntoConnectionInfo, RedisError, RedisResult, Va
 
 use crate::error::Result;
 
+#[cfg(feature = "sentinel")]
+pub use crate::sentinel::{
+    AsyncSentinelConnection, DEFAULT_SENTINEL_RECHECK, SentinelConnection, SentinelMaster,
+    sentinel, sentinel_async,
+};
+
 /// How long opening a connection (TCP connect and handshake) may take: 1 s.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a request may wait for its answer: 2 s.

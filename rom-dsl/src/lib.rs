@@ -14,6 +14,8 @@ pub mod plan;
 pub mod query;
 pub mod record;
 mod script;
+#[cfg(feature = "sentinel")]
+mod sentinel;
 pub mod server_check;
 pub mod text;
 pub mod value;

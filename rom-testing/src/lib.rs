@@ -8,7 +8,9 @@
 //! Nothing in here is a mock. [`RedisServer`] starts a private
 //! `redis-server` process listening on a unix socket inside a fresh
 //! temporary directory; [`RedisCluster`] starts a real Redis Cluster of
-//! several masters on free TCP ports of `127.0.0.1`. Both are torn down
+//! several masters on free TCP ports of `127.0.0.1`; [`RedisSentinelGroup`]
+//! starts a master, a replica and three Sentinels watching them, and can
+//! force or provoke a failover. All are torn down
 //! (process killed, directory removed) when dropped, so every test can have
 //! its own server and tests can run in parallel without sharing state.
 //!
@@ -51,6 +53,7 @@ mod cluster;
 mod counting;
 mod fixture;
 mod process;
+mod sentinel;
 mod server;
 mod supervisor;
 
@@ -59,6 +62,7 @@ pub use counting::{CountingAsyncConnection, CountingConnection};
 #[doc(hidden)]
 pub use fixture::__private;
 pub use fixture::{AsyncTestArg, TestArg};
+pub use sentinel::RedisSentinelGroup;
 pub use server::RedisServer;
 
 use std::path::{Path, PathBuf};
@@ -191,6 +195,7 @@ mod tests {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<RedisServer>();
         assert_send_sync::<RedisCluster>();
+        assert_send_sync::<RedisSentinelGroup>();
         assert_send_sync::<TestingError>();
         assert_send_sync::<CountingConnection<redis::Connection>>();
         assert_send_sync::<CountingAsyncConnection<redis::aio::MultiplexedConnection>>();
