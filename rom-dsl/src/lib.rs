@@ -18,6 +18,7 @@ pub mod server_check;
 pub mod text;
 pub mod value;
 pub mod verify;
+mod wire;
 
 /// rom's server code: the Lua function library it loads into Redis by itself
 /// (see the book's key-layout chapter), and the switch to plain scripts.

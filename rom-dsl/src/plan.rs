@@ -88,6 +88,16 @@ impl<T> Plan<T> {
         }
     }
 
+    /// A plan calling a function of the library with a wire contract's
+    /// arguments.
+    pub(crate) fn call(
+        args: &impl crate::wire::Args,
+        decode: impl FnOnce(redis::Value) -> Result<T> + Send + 'static,
+    ) -> Self {
+        let (keys, argv) = args.encode();
+        Plan::new(Call::Script(args.function()), keys, argv, decode)
+    }
+
     /// Adds a human-readable step to the explanation.
     pub(crate) fn step(mut self, s: impl Into<String>) -> Self {
         self.steps.push(s.into());

@@ -21,9 +21,9 @@ use crate::index::{
 };
 use crate::model::{Fold, Key, Model, Slot, SlotKind, Source};
 use crate::plan::{Call, Plan};
-use crate::record::{Record, as_bytes_list, decode_row, delete_args};
-use crate::script;
+use crate::record::{Record, decode_row, numeric_keys};
 use crate::value::{Field, ScoreBound, float_repr, lex_escape, reversed, score_bound, words};
+use crate::wire::query::{Filter as WireFilter, OrderBy, QueryArgs, QueryMode, QueryReply};
 use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds};
 
@@ -658,19 +658,10 @@ enum Mode<'a> {
     Delete,
 }
 
-/// Keys, arguments and script of a query call.
-type ScriptCall = (Vec<Vec<u8>>, Vec<Vec<u8>>, &'static script::Script);
-
 /// A plan reading one page: its rows and where it stopped.
 type PagePlan<M> = Plan<(Vec<Record<M>>, Cursor)>;
 
-/// Where a paged read stopped: pass it back to continue after the last row.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Cursor {
-    phase: Vec<u8>,
-    score: Vec<u8>,
-    member: Vec<u8>,
-}
+pub use crate::wire::query::Cursor;
 
 impl<M> Query<M> {
     fn root(&self) -> Node {
@@ -700,68 +691,37 @@ impl<M: Model> Query<M> {
         Ok(())
     }
 
-    fn plan_raw(&self, mode: Mode<'_>, cursor: Option<&Cursor>) -> Result<ScriptCall> {
+    fn args(&self, mode: Mode<'_>, cursor: Option<&Cursor>) -> Result<QueryArgs> {
         self.check()?;
         let l = M::layout();
-        let root = self.root();
-        let mut keys = vec![l.ids.clone()];
-        collect_keys(&root, &mut keys);
-        let mut args: Vec<Vec<u8>> = vec![
-            l.row_prefix.clone(),
-            if M::Key::NUMERIC { b"1" } else { b"0" }.to_vec(),
-            l.ids.clone(),
-            match mode {
-                Mode::Rows => "rows",
-                Mode::Ids => "ids",
-                Mode::Select(_) => "select",
-                Mode::Count => "count",
-                Mode::Exists => "exists",
-                Mode::Delete => "delete",
-            }
-            .into(),
-        ];
-        match &self.order {
-            Some((z, desc, _, lex)) => {
-                if !keys.contains(z) {
-                    keys.push(z.clone());
+        Ok(QueryArgs {
+            ids: l.ids.clone(),
+            row_prefix: l.row_prefix.clone(),
+            numeric_ids: M::Key::NUMERIC,
+            mode: match mode {
+                Mode::Rows => QueryMode::Rows,
+                Mode::Ids => QueryMode::Ids,
+                Mode::Select(fields) => {
+                    QueryMode::Select(fields.iter().map(|f| f.as_bytes().to_vec()).collect())
                 }
-                args.push(z.clone());
-                // direction, and for a sort index the slot its value is recorded in
-                let mut dir = if *desc { b"d".to_vec() } else { b"a".to_vec() };
-                if let Some(slot) = lex {
-                    dir.extend_from_slice(M::layout().slots[*slot].id.as_bytes());
-                }
-                args.push(dir);
-            }
-            None => {
-                args.push(Vec::new());
-                args.push(b"a".to_vec());
-            }
-        }
-        args.push(self.offset.to_string().into_bytes());
-        args.push(
-            self.limit
-                .map(|l| l.to_string())
-                .unwrap_or_default()
-                .into_bytes(),
-        );
-        let c = cursor.cloned().unwrap_or_default();
-        args.extend([c.phase, c.score, c.member]);
-        match mode {
-            Mode::Select(fields) => {
-                args.push(fields.len().to_string().into_bytes());
-                args.extend(fields.iter().map(|f| f.as_bytes().to_vec()));
-            }
-            _ => args.push(b"0".to_vec()),
-        }
-        let script = if matches!(mode, Mode::Delete) {
-            delete_args::<M>(&mut args);
-            &script::QUERY_DELETE
-        } else {
-            &script::QUERY
-        };
-        program(&root, &mut args);
-        Ok((keys, args, script))
+                Mode::Count => QueryMode::Count,
+                Mode::Exists => QueryMode::Exists,
+                Mode::Delete => QueryMode::Delete {
+                    tag: l.tag.clone(),
+                    numeric: numeric_keys::<M>(),
+                },
+            },
+            order: self.order.as_ref().map(|(key, desc, _, lex)| OrderBy {
+                key: key.clone(),
+                desc: *desc,
+                // for a sort index, the slot its value is recorded in
+                lex_slot: lex.map(|s| l.slots[s].id.clone().into_bytes()),
+            }),
+            offset: self.offset,
+            limit: self.limit,
+            cursor: cursor.cloned().unwrap_or_default(),
+            filter: wire_filter(&self.root()),
+        })
     }
 
     fn plan<T>(
@@ -778,11 +738,11 @@ impl<M: Model> Query<M> {
             Mode::Exists => "test for a match",
             Mode::Delete => "delete matches",
         };
-        let (keys, args, script) = self.plan_raw(mode, cursor)?;
+        let args = self.args(mode, cursor)?;
         let q = self.clone();
         // described only when explained: building the text costs more than
         // planning the query
-        Ok(Plan::new(Call::Script(script), keys, args, decode).steps_with(move || q.steps(what)))
+        Ok(Plan::call(&args, decode).steps_with(move || q.steps(what)))
     }
 
     fn steps(&self, what: &str) -> Vec<String> {
@@ -812,11 +772,9 @@ impl<M: Model> Query<M> {
 
     fn page_plan(&self, cursor: Option<&Cursor>) -> Result<Plan<(Vec<Record<M>>, Cursor)>> {
         self.plan(Mode::Rows, cursor, |v| {
-            let (c, items) = split_page(v)?;
-            let mut rows = Vec::with_capacity(items.len() / 2);
-            let mut it = items.into_iter();
-            while let (Some(m), Some(r)) = (it.next(), it.next()) {
-                let m = bytes_of(m)?;
+            let (c, items) = page(v, true)?;
+            let mut rows = Vec::with_capacity(items.len());
+            for (m, r) in items {
                 match decode_row::<M>(&m, r)? {
                     Some(rec) => rows.push(rec),
                     None => {
@@ -835,13 +793,10 @@ impl<M: Model> Query<M> {
     /// The plan that loads the keys of the matching rows.
     pub fn ids_plan(&self) -> Result<Plan<Vec<M::Key>>> {
         self.plan(Mode::Ids, None, |v| {
-            let (_, items) = split_page(v)?;
+            let (_, items) = page(v, false)?;
             items
                 .into_iter()
-                .map(|m| {
-                    let m = bytes_of(m)?;
-                    M::Key::from_member(&m).map_err(|e| Error::decode(&m, None, e))
-                })
+                .map(|(m, _)| M::Key::from_member(&m).map_err(|e| Error::decode(&m, None, e)))
                 .collect()
         })
     }
@@ -854,9 +809,9 @@ impl<M: Model> Query<M> {
             let n = n.saturating_sub(offset);
             limit.map_or(n, |l| n.min(l))
         };
-        let int = |v: redis::Value| match v {
-            redis::Value::Int(n) => Ok(n.max(0) as u64),
-            other => Err(Error::decode(b"(count)", None, format!("{other:?}"))),
+        let int = |v: redis::Value| match QueryReply::count(v)? {
+            QueryReply::Count(n) => Ok(n),
+            _ => Err(Error::decode(b"(count)", None, "not a count")),
         };
         // one index answers alone: a plain command, no script
         let direct = match self.filters.as_slice() {
@@ -880,40 +835,24 @@ impl<M: Model> Query<M> {
     /// The plan that tells whether anything matches.
     pub fn exists_plan(&self) -> Result<Plan<bool>> {
         self.plan(Mode::Exists, None, |v| {
-            Ok(matches!(v, redis::Value::Int(n) if n > 0))
+            Ok(matches!(QueryReply::count(v)?, QueryReply::Count(n) if n > 0))
         })
     }
 
     /// The plan that deletes the matches (one batch of at most `limit` rows).
     pub fn delete_plan(&self) -> Result<Plan<(u64, u64)>> {
-        self.plan(Mode::Delete, None, |v| {
-            let parts = as_bytes_list(v)?;
-            let num =
-                |i: usize| -> u64 { parts.get(i).and_then(|b| show(b).parse().ok()).unwrap_or(0) };
-            match parts.first().map(Vec::as_slice) {
-                Some(b"ok") => Ok((num(1), num(2))),
-                Some(b"wrongtype") => Err(Error::decode(
-                    parts.get(1).map_or(&[][..], |v| v),
-                    None,
-                    "the key is not a hash",
-                )),
-                _ => Err(Error::decode(
-                    parts.get(1).map_or(&[][..], |v| v),
-                    Some("#i"),
-                    "unreadable index record",
-                )),
-            }
+        self.plan(Mode::Delete, None, |v| match QueryReply::deleted(v)? {
+            QueryReply::Deleted { deleted, found } => Ok((deleted, found)),
+            _ => Err(Error::decode(b"(delete reply)", None, "not a count")),
         })
     }
 
     /// The plan of a query with [`Query::select`].
     fn select_plan<S: Selection<M>>(&self) -> Result<Plan<Vec<S::Output>>> {
         self.plan(Mode::Select(S::FIELDS), None, |v| {
-            let (_, items) = split_page(v)?;
+            let (_, items) = page(v, true)?;
             let mut out = Vec::new();
-            let mut it = items.into_iter();
-            while let (Some(m), Some(r)) = (it.next(), it.next()) {
-                let m = bytes_of(m)?;
+            for (m, r) in items {
                 let key = M::layout().row_key(&m);
                 let vals = match r {
                     redis::Value::Array(vs) => vs
@@ -941,78 +880,36 @@ impl<M: Model> Query<M> {
     }
 }
 
-fn split_page(v: redis::Value) -> Result<(Cursor, Vec<redis::Value>)> {
-    match v {
-        redis::Value::Array(items) if items.len() >= 3 => {
-            let mut it = items.into_iter();
-            let mut next = || it.next().map(bytes_of).transpose();
-            let c = Cursor {
-                phase: next()?.unwrap_or_default(),
-                score: next()?.unwrap_or_default(),
-                member: next()?.unwrap_or_default(),
-            };
-            Ok((c, it.collect()))
-        }
-        other => Err(Error::decode(b"(query reply)", None, format!("{other:?}"))),
+/// Each member of a page, with its row (nil when the mode reads none).
+type PageRows = Vec<(Vec<u8>, redis::Value)>;
+
+/// A page reply: the cursor, and each member with (`with_rows`) its row.
+fn page(v: redis::Value, with_rows: bool) -> Result<(Cursor, PageRows)> {
+    match QueryReply::page(v, with_rows)? {
+        QueryReply::Page { cursor, rows } => Ok((
+            cursor,
+            rows.into_iter()
+                .map(|(m, r)| (m, r.unwrap_or(redis::Value::Nil)))
+                .collect(),
+        )),
+        _ => Err(Error::decode(b"(query reply)", None, "not a page")),
     }
 }
 
-fn bytes_of(v: redis::Value) -> Result<Vec<u8>> {
-    match v {
-        redis::Value::BulkString(b) => Ok(b),
-        redis::Value::SimpleString(s) => Ok(s.into_bytes()),
-        redis::Value::Int(n) => Ok(n.to_string().into_bytes()),
-        redis::Value::Nil => Ok(Vec::new()),
-        other => Err(Error::decode(b"(reply)", None, format!("{other:?}"))),
-    }
-}
-
-fn collect_keys(n: &Node, out: &mut Vec<Vec<u8>>) {
-    let mut add = |k: &Vec<u8>| {
-        if !out.contains(k) {
-            out.push(k.clone());
-        }
-    };
+/// The filter as the wire contract carries it.
+fn wire_filter(n: &Node) -> WireFilter {
     match n {
-        Node::Set(k) | Node::Unique(k, _) | Node::Range(k, _, _) | Node::Lex(k, ..) => add(k),
-        Node::And(kids) | Node::Or(kids) => kids.iter().for_each(|k| collect_keys(k, out)),
-        Node::Not(k) => collect_keys(k, out),
-        _ => {}
-    }
-}
-
-fn program(n: &Node, args: &mut Vec<Vec<u8>>) {
-    match n {
-        Node::And(kids) | Node::Or(kids) => {
-            args.push(if matches!(n, Node::And(_)) {
-                b"A".to_vec()
-            } else {
-                b"O".to_vec()
-            });
-            args.push(kids.len().to_string().into_bytes());
-            kids.iter().for_each(|k| program(k, args));
+        Node::And(kids) => WireFilter::And(kids.iter().map(wire_filter).collect()),
+        Node::Or(kids) => WireFilter::Or(kids.iter().map(wire_filter).collect()),
+        Node::Not(k) => WireFilter::Not(Box::new(wire_filter(k))),
+        Node::Set(k) => WireFilter::Set(k.clone()),
+        Node::Unique(k, v) => WireFilter::Unique(k.clone(), v.clone()),
+        Node::Range(k, lo, hi) => {
+            WireFilter::Range(k.clone(), lo.clone().into_bytes(), hi.clone().into_bytes())
         }
-        Node::Not(k) => {
-            args.push(b"N".to_vec());
-            program(k, args);
-        }
-        Node::Set(k) => args.extend([b"S".to_vec(), k.clone()]),
-        Node::Unique(k, v) => args.extend([b"U".to_vec(), k.clone(), v.clone()]),
-        Node::Range(k, lo, hi) => args.extend([
-            b"R".to_vec(),
-            k.clone(),
-            lo.clone().into_bytes(),
-            hi.clone().into_bytes(),
-        ]),
-        Node::Lex(k, lo, hi, glob) => args.extend([
-            b"X".to_vec(),
-            k.clone(),
-            lo.clone(),
-            hi.clone(),
-            glob.clone(),
-        ]),
-        Node::All => args.push(b"L".to_vec()),
-        Node::Empty | Node::Invalid(..) => args.push(b"E".to_vec()),
+        Node::Lex(k, lo, hi, g) => WireFilter::Lex(k.clone(), lo.clone(), hi.clone(), g.clone()),
+        Node::All => WireFilter::All,
+        Node::Empty | Node::Invalid(..) => WireFilter::Empty,
     }
 }
 

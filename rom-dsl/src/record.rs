@@ -3,10 +3,14 @@
 
 use crate::connection::{AsyncConnection, Connection};
 use crate::error::{Error, Result, show};
-use crate::model::{Cell, Fold, IntoKey, Key, Layout, Model, RowData, Slot, SlotKind, Source};
+use crate::model::{Cell, Fold, IntoKey, Key, Model, RowData, Slot, Source};
 use crate::plan::{Call, Plan};
-use crate::script;
-use crate::value::{float_repr, lex_escape, reversed, words};
+use crate::value::{lex_escape, reversed, words};
+use crate::wire::delete::DeleteArgs;
+use crate::wire::get::{GetArgs, GetReply};
+use crate::wire::save::{SaveArgs, SaveMode as Mode, Touched, Write};
+use crate::wire::status::Status;
+use crate::wire::{Check, NumOp};
 use std::ops::{Deref, DerefMut};
 
 /// A row loaded from (or saved to) Redis: the model value plus what was stored
@@ -45,13 +49,6 @@ pub struct Saved<K> {
     /// The row's key (allocated by this save for a new auto-increment row).
     pub key: K,
     pub(crate) snapshot: Vec<Option<Vec<u8>>>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Insert,
-    Update,
-    Put,
 }
 
 impl<M: Model> Record<M> {
@@ -623,10 +620,6 @@ pub(crate) fn slot_values(cells: &[Cell], slot: &Slot) -> Vec<Vec<u8>> {
     }
 }
 
-fn push_tag(args: &mut Vec<Vec<u8>>, l: &Layout) {
-    args.push(l.tag.clone());
-}
-
 fn save_plan<M: Model>(
     value: &M,
     snapshot: Option<&[Option<Vec<u8>>]>,
@@ -659,98 +652,58 @@ fn save_plan<M: Model>(
         })
         .collect();
 
-    let mut keys = vec![l.ids.clone(), l.seq.clone()];
-    if !member.is_empty() {
-        keys.push(l.row_key(&member));
-    }
-    let mut args: Vec<Vec<u8>> = vec![
-        match mode {
-            Mode::Insert => b"i".to_vec(),
-            Mode::Update => b"u".to_vec(),
-            Mode::Put => b"p".to_vec(),
-        },
-        member.clone(),
-        if M::Key::NUMERIC { b"1" } else { b"0" }.to_vec(),
-        l.row_prefix.clone(),
-    ];
-    push_tag(&mut args, l);
     // conflict checks: the stored bytes of each written column
-    let mut checks = Vec::new();
-    if let (Some(snap), false, Mode::Update) = (snapshot, force, mode) {
-        for &i in &changed {
-            checks.push(schema.columns[i].name.as_bytes().to_vec());
-            match &snap[i] {
-                Some(b) => {
-                    checks.push(b"1".to_vec());
-                    checks.push(b.clone());
-                }
-                None => {
-                    checks.push(b"0".to_vec());
-                    checks.push(Vec::new());
-                }
-            }
-        }
-    }
-    let nchecks = checks.len() / 3;
-    args.push(nchecks.to_string().into_bytes());
-    args.extend(checks);
-    args.push(changed.len().to_string().into_bytes());
-    for &i in &changed {
-        args.push(schema.columns[i].name.as_bytes().to_vec());
-        match &cells[i].stored {
-            Some(b) => {
-                args.push(b"s".to_vec());
-                args.push(b.clone());
-            }
-            None => {
-                args.push(b"d".to_vec());
-                args.push(Vec::new());
-            }
-        }
-    }
-    let nums: Vec<usize> = changed
+    let checks: Vec<Check> = match (snapshot, force, mode) {
+        (Some(snap), false, Mode::Update) => changed
+            .iter()
+            .map(|&i| Check {
+                field: schema.columns[i].name.as_bytes().to_vec(),
+                value: snap[i].clone(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let writes = changed
         .iter()
-        .copied()
-        .filter(|&i| l.numeric[i].is_some())
+        .map(|&i| Write {
+            field: schema.columns[i].name.as_bytes().to_vec(),
+            value: cells[i].stored.clone(),
+        })
         .collect();
-    args.push(nums.len().to_string().into_bytes());
-    for &i in &nums {
-        let z = l.numeric[i].clone().unwrap_or_default();
-        keys.push(z.clone());
-        args.push(z);
-        match cells[i].score {
-            Some(s) => {
-                args.push(b"a".to_vec());
-                args.push(float_repr(s).into_bytes());
-            }
-            None => {
-                args.push(b"r".to_vec());
-                args.push(Vec::new());
-            }
-        }
-    }
-    let touched: Vec<usize> = (0..l.slots.len())
-        .filter(|&s| l.slots[s].columns.iter().any(|c| changed.contains(c)))
+    let numeric: Vec<NumOp> = changed
+        .iter()
+        .filter_map(|&i| {
+            Some(NumOp {
+                key: l.numeric[i].clone()?,
+                score: cells[i].score,
+            })
+        })
         .collect();
-    args.push(touched.len().to_string().into_bytes());
-    // the keys declared so far, to declare each once (a text may name many)
-    let mut declared: std::collections::HashSet<Vec<u8>> = keys.iter().cloned().collect();
-    for &s in &touched {
-        let slot = &l.slots[s];
-        args.push(slot.id.clone().into_bytes());
-        let vals = slot_values(&cells, slot);
-        args.push(vals.len().to_string().into_bytes());
-        for v in vals {
-            let k = match slot.kind {
-                SlotKind::Set => [&slot.key[..], &v].concat(),
-                SlotKind::Unique | SlotKind::Lex => slot.key.clone(),
-            };
-            if declared.insert(k.clone()) {
-                keys.push(k);
-            }
-            args.push(v);
-        }
-    }
+    let touched: Vec<Touched> = l
+        .slots
+        .iter()
+        .filter(|s| s.columns.iter().any(|c| changed.contains(c)))
+        .map(|slot| Touched {
+            id: slot.id.clone().into_bytes(),
+            kind: slot.kind,
+            values: slot_values(&cells, slot),
+        })
+        .collect();
+    let (nchecks, nwrites, nnums, ntouched) =
+        (checks.len(), changed.len(), numeric.len(), touched.len());
+    let args = SaveArgs {
+        ids: l.ids.clone(),
+        seq: l.seq.clone(),
+        mode,
+        member,
+        numeric_ids: M::Key::NUMERIC,
+        row_prefix: l.row_prefix.clone(),
+        tag: l.tag.clone(),
+        checks,
+        writes,
+        numeric,
+        touched,
+    };
     let snapshot_after: Vec<Option<Vec<u8>>> = cells.into_iter().map(|c| c.stored).collect();
     let step = format!(
         "{} {}: check {} column(s), write {} column(s), update {} numeric and {} keyed index(es)",
@@ -761,86 +714,55 @@ fn save_plan<M: Model>(
         },
         schema.name,
         nchecks,
-        changed.len(),
-        nums.len(),
-        touched.len()
+        nwrites,
+        nnums,
+        ntouched
     );
-    Ok(
-        Plan::new(Call::Script(&script::SAVE), keys, args, move |v| {
-            let member = script_reply::<M>(v)?;
-            let key = M::Key::from_member(&member)
-                .map_err(|e| Error::decode(&member, None, format!("bad key from save: {e}")))?;
-            Ok(Saved {
-                key,
-                snapshot: snapshot_after,
-            })
+    Ok(Plan::call(&args, move |v| {
+        let member = script_reply::<M>(v)?;
+        let key = M::Key::from_member(&member)
+            .map_err(|e| Error::decode(&member, None, format!("bad key from save: {e}")))?;
+        Ok(Saved {
+            key,
+            snapshot: snapshot_after,
         })
-        .step(step),
-    )
+    })
+    .step(step))
 }
 
-/// Decodes the `{status, ...}` reply of the write scripts into the member (or
-/// the count) they report, or the typed error.
+/// Turns the status reply of `save` and `delete` into the member (or the
+/// count) they report, or the typed error.
 fn script_reply<M: Model>(v: redis::Value) -> Result<Vec<u8>> {
-    let parts = as_bytes_list(v)?;
     let name = M::SCHEMA.name;
-    let l = M::layout();
-    let part = |i: usize| parts.get(i).cloned().unwrap_or_default();
-    match parts.first().map(Vec::as_slice) {
-        Some(b"ok") => Ok(part(1)),
-        Some(b"unique") => {
-            let id = show(&part(1));
+    match Status::decode(v)? {
+        Status::Ok(what) => Ok(what),
+        Status::Unique(id, value) => {
+            let id = show(&id);
             Err(Error::UniqueViolation {
                 model: name,
-                column: l
+                column: M::layout()
                     .slots
                     .iter()
                     .find(|s| s.id == id)
                     .map_or(id.clone(), |s| s.label.clone()),
-                value: show(&part(2)),
+                value: show(&value),
             })
         }
-        Some(b"conflict") | Some(b"gone") => Err(Error::Conflict {
+        s @ (Status::Conflict(_) | Status::Gone) => Err(Error::Conflict {
             model: name,
             key: String::new(),
-            column: (parts[0] == b"conflict").then(|| show(&part(1))),
+            column: match s {
+                Status::Conflict(c) => Some(show(&c)),
+                _ => None,
+            },
         }),
-        Some(b"exists") => Err(Error::UniqueViolation {
+        Status::Exists => Err(Error::UniqueViolation {
             model: name,
             column: M::SCHEMA.key_name.to_owned(),
             value: String::new(),
         }),
-        Some(b"wrongtype") => Err(Error::decode(&part(1), None, "the key is not a hash")),
-        Some(b"badrecord") => Err(Error::decode(
-            &part(1),
-            Some("#i"),
-            "unreadable index record",
-        )),
-        _ => Err(Error::decode(b"(script reply)", None, "unexpected reply")),
-    }
-}
-
-pub(crate) fn as_bytes_list(v: redis::Value) -> Result<Vec<Vec<u8>>> {
-    match v {
-        redis::Value::Array(items) | redis::Value::Set(items) => items
-            .into_iter()
-            .map(|i| match i {
-                redis::Value::BulkString(b) => Ok(b),
-                redis::Value::SimpleString(s) => Ok(s.into_bytes()),
-                redis::Value::Int(n) => Ok(n.to_string().into_bytes()),
-                redis::Value::Nil => Ok(Vec::new()),
-                other => Err(Error::decode(
-                    b"(reply)",
-                    None,
-                    format!("expected a string, got {other:?}"),
-                )),
-            })
-            .collect(),
-        other => Err(Error::decode(
-            b"(reply)",
-            None,
-            format!("expected an array, got {other:?}"),
-        )),
+        Status::WrongType(k) => Err(Error::decode(&k, None, "the key is not a hash")),
+        Status::BadRecord(row) => Err(Error::decode(&row, Some("#i"), "unreadable index record")),
     }
 }
 
@@ -955,19 +877,12 @@ fn get_plan<M: Model>(keys: &[M::Key]) -> Plan<Vec<Record<M>>> {
         .step(format!("HGETALL one row of {}", M::SCHEMA.name));
     }
     let members: Vec<Vec<u8>> = keys.iter().map(Key::to_member).collect();
-    let row_keys: Vec<Vec<u8>> = members.iter().map(|m| l.row_key(m)).collect();
+    let args = GetArgs {
+        rows: members.iter().map(|m| l.row_key(m)).collect(),
+    };
     let n = keys.len();
-    Plan::new(Call::Script(&script::GET), row_keys, vec![], move |v| {
-        let items = match v {
-            redis::Value::Array(items) => items,
-            other => {
-                return Err(Error::decode(
-                    b"(get reply)",
-                    None,
-                    format!("unexpected reply {other:?}"),
-                ));
-            }
-        };
+    Plan::call(&args, move |v| {
+        let items = GetReply::decode(v)?.0;
         let mut out = Vec::with_capacity(n);
         for (m, r) in members.iter().zip(items) {
             if let Some(rec) = decode_row::<M>(m, r)? {
@@ -979,31 +894,26 @@ fn get_plan<M: Model>(keys: &[M::Key]) -> Plan<Vec<Record<M>>> {
     .step(format!("HGETALL {n} row(s) of {}", M::SCHEMA.name))
 }
 
-pub(crate) fn delete_args<M: Model>(args: &mut Vec<Vec<u8>>) {
-    let l = M::layout();
-    push_tag(args, l);
-    let nums: Vec<&Vec<u8>> = l.numeric.iter().flatten().collect();
-    args.push(nums.len().to_string().into_bytes());
-    args.extend(nums.into_iter().cloned());
+/// Every numeric index of a model (a deleted row leaves each).
+pub(crate) fn numeric_keys<M: Model>() -> Vec<Vec<u8>> {
+    M::layout().numeric.iter().flatten().cloned().collect()
 }
 
 fn delete_plan<M: Model>(keys: &[M::Key]) -> Plan<u64> {
     let l = M::layout();
-    let members: Vec<Vec<u8>> = keys.iter().map(Key::to_member).collect();
-    let mut kk = vec![l.ids.clone()];
-    kk.extend(members.iter().map(|m| l.row_key(m)));
     // the numeric indexes it removes the rows from (the keyed entries are
     // found in each row's record, and read before anything is written)
-    kk.extend(l.numeric.iter().flatten().cloned());
-    let mut args = vec![
-        if M::Key::NUMERIC { b"1" } else { b"0" }.to_vec(),
-        l.row_prefix.clone(),
-    ];
-    delete_args::<M>(&mut args);
-    args.push(b"0".to_vec());
-    args.extend(members);
+    let args = DeleteArgs {
+        ids: l.ids.clone(),
+        numeric_ids: M::Key::NUMERIC,
+        row_prefix: l.row_prefix.clone(),
+        tag: l.tag.clone(),
+        numeric: numeric_keys::<M>(),
+        checks: Vec::new(),
+        members: keys.iter().map(Key::to_member).collect(),
+    };
     let n = keys.len();
-    Plan::new(Call::Script(&script::DELETE), kk, args, |v| {
+    Plan::call(&args, |v| {
         let n = script_reply::<M>(v)?;
         show(&n)
             .parse()

@@ -28,6 +28,8 @@ macro_rules! library_body {
         concat!(
             include_str!("../lua/rows.lua"),
             "\n",
+            include_str!("../lua/wire.lua"),
+            "\n",
             include_str!("../lua/glob.lua"),
             "\n",
             include_str!("../lua/delete.lua"),
