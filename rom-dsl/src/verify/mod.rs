@@ -13,7 +13,7 @@
 
 use crate::connection::{AsyncConnection, Connection};
 use crate::error::Result;
-use crate::model::{Key, Model};
+use crate::storage::model::{Key, Model};
 use rows::Checked;
 
 mod rows;
@@ -211,7 +211,7 @@ impl Fix {
                 &UnlistArgs {
                     ids: l.ids.clone(),
                     row: l.row_key(m),
-                    numeric: crate::record::numeric_keys::<M>(),
+                    numeric: crate::plans::write::numeric_keys::<M>(),
                     member: m.clone(),
                 },
                 Ok,

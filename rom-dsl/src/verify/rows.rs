@@ -5,13 +5,14 @@
 use super::walk::{Walk, bytes, index_name, score};
 use super::{Fix, Problem};
 use crate::error::{Result, show};
-use crate::model::{Cell, Key, Model, SlotKind};
 use crate::plan::Plan;
+use crate::storage::model::{Cell, Key, Model, SlotKind};
+use crate::storage::slots::{entry_key, kind_of_id, lex_member, parse_record};
 use crate::wire::repair::{Entry, ReindexArgs};
 use crate::wire::verify::{
     Probe, ProbeArgs, ProbeKind, ProbeReply, RowRef, RowReply, RowsArgs, RowsReply,
 };
-use crate::wire::{Keys, NumOp, entry_key, kind_of_id};
+use crate::wire::{Keys, NumOp};
 
 /// Where a member to check came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +112,7 @@ pub(crate) fn decode_one<M: Model>(member: &[u8], item: RowReply) -> RowRead {
                     }
                 }
             }
-            match crate::record::decode_row::<M>(member, fields_v) {
+            match crate::plans::write::decode_row::<M>(member, fields_v) {
                 Ok(Some(rec)) => match rec.cells() {
                     Ok(c) => RowState::Row(c),
                     Err(e) => RowState::Bad(e.to_string()),
@@ -127,28 +128,6 @@ pub(crate) fn decode_one<M: Model>(member: &[u8], item: RowReply) -> RowRead {
         state,
         fields,
     }
-}
-
-/// Parses a `#i` record into (slot id, value) pairs; `None` when unreadable.
-fn parse_record(s: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while pos < s.len() {
-        let z = pos + s[pos..].iter().position(|&b| b == 0)?;
-        let from = z + 1;
-        let c = from + s[from..].iter().position(|&b| b == b':')?;
-        let len: usize = std::str::from_utf8(&s[from..c]).ok()?.parse().ok()?;
-        if s[from..c].is_empty() || !s[from..c].iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        let end = c + 1 + len;
-        if end > s.len() {
-            return None;
-        }
-        out.push((s[pos..z].to_vec(), s[c + 1..end].to_vec()));
-        pos = end;
-    }
-    Some(out)
 }
 
 /// Reads a page of rows: reports rows missing, unlisted or undecodable, and
@@ -196,7 +175,7 @@ pub(crate) fn read_rows<M: Model>(
         }
         let mut entries: Vec<(usize, Vec<u8>)> = Vec::new();
         for (s, slot) in l.slots.iter().enumerate() {
-            for v in crate::record::slot_values(&cells, slot) {
+            for v in crate::storage::slots::slot_values(&cells, slot) {
                 if !entries.iter().any(|(t, x)| *t == s && *x == v) {
                     entries.push((s, v));
                 }
@@ -232,17 +211,6 @@ pub(crate) fn read_rows<M: Model>(
         });
     }
     Ok(out)
-}
-
-/// The member of a lexicographic index for value `v` of row `m`.
-pub(crate) fn lex_member<M: Model>(v: &[u8], m: &[u8]) -> Vec<u8> {
-    let mut out = v.to_vec();
-    out.extend_from_slice(&[0, 0]);
-    if M::Key::NUMERIC {
-        out.push(u8::try_from(m.len()).unwrap_or(u8::MAX));
-    }
-    out.extend_from_slice(m);
-    out
 }
 
 /// `verify_probe` for every entry the rows call for (and every numeric score).

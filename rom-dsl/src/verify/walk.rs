@@ -20,8 +20,8 @@
 use super::rows::{self, Checked, Origin, RowState};
 use super::{Fix, Problem, Repair, RepairReport};
 use crate::error::{Result, show};
-use crate::model::{Model, SlotKind};
 use crate::plan::{Call, Plan};
+use crate::storage::model::{Model, SlotKind};
 use crate::wire::repair::{ReindexReply, Removed, Target};
 use crate::wire::verify::{RowsReply, ScanArgs, ScanReply};
 use std::collections::HashMap;
@@ -395,7 +395,7 @@ impl<M: Model> Walk<M> {
             let claimed = match (&state, e.index) {
                 (RowState::Row(c), Index::Num(i)) => c[i].score.is_some() && c[i].score == e.score,
                 (RowState::Row(c), Index::Slot(s)) => {
-                    crate::record::slot_values(c, &l.slots[s]).contains(&e.value)
+                    crate::storage::slots::slot_values(c, &l.slots[s]).contains(&e.value)
                 }
                 _ => false,
             };

@@ -9,7 +9,7 @@
 //! Reply: [`Status`](super::status::Status), `Ok` carrying the number deleted.
 
 use super::{Args, Argv, Check, Encoded};
-use crate::script::{self, Script};
+use crate::exec::script::{self, Script};
 
 /// The arguments of `delete`.
 #[derive(Debug, Clone, PartialEq)]

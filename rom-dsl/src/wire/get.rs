@@ -6,7 +6,7 @@
 
 use super::{Args, Encoded, reply_items};
 use crate::error::Result;
-use crate::script::{self, Script};
+use crate::exec::script::{self, Script};
 
 /// The arguments of `get`.
 #[derive(Debug, Clone, PartialEq)]

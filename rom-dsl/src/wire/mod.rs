@@ -51,7 +51,7 @@
 //! its entries by id only, because a record outlives the schema that wrote it
 //! (an index removed from the model still has entries to clean up).
 //!
-//! The tests in `echo.rs` send each contract to the Lua decoder and compare
+//! The tests in `echo/` send each contract to the Lua decoder and compare
 //! what comes back, field by field.
 
 pub(crate) mod delete;
@@ -66,8 +66,8 @@ pub(crate) mod verify;
 mod echo;
 
 use crate::error::{Error, Result};
-use crate::model::SlotKind;
-use crate::script::Script;
+use crate::exec::script::Script;
+use crate::storage::model::SlotKind;
 
 /// A call's `KEYS` then `ARGV`, as sent.
 pub(crate) type Encoded = (Vec<Vec<u8>>, Vec<Vec<u8>>);
@@ -187,28 +187,6 @@ pub(crate) fn kind_letter(k: SlotKind) -> &'static str {
         SlotKind::Unique => "u",
         SlotKind::Set => "s",
         SlotKind::Lex => "l",
-    }
-}
-
-/// The key holding the entry with value `v` of the slot with id `id` and kind
-/// `kind`: `{ns}:<id>`, plus the value for a set per value (as `rows.lua`'s
-/// `slotkey`).
-pub(crate) fn entry_key(tag: &[u8], kind: SlotKind, id: &[u8], v: &[u8]) -> Vec<u8> {
-    let mut k = [tag, b":", id].concat();
-    if kind == SlotKind::Set {
-        k.extend_from_slice(v);
-    }
-    k
-}
-
-/// The kind of a slot named by id alone, as a row's `#i` record names it
-/// (`rows.lua`'s `slotkind`); `None` for an id of no known kind.
-pub(crate) fn kind_of_id(id: &[u8]) -> Option<SlotKind> {
-    match id.split(|&b| b == b':').next()? {
-        b"uniq" => Some(SlotKind::Unique),
-        b"eq" | b"text" => Some(SlotKind::Set),
-        b"pre" | b"suf" | b"sort" => Some(SlotKind::Lex),
-        _ => None,
     }
 }
 

@@ -14,7 +14,7 @@
 
 use super::{Args, Argv, Encoded, Keys, reply_bytes, reply_items, reply_strings};
 use crate::error::{Error, Result, show};
-use crate::script::{self, Script};
+use crate::exec::script::{self, Script};
 
 /// A filter as the interpreter reads it: one letter per node.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,8 +4,8 @@
 
 use super::{Args, Argv, Encoded, NumOp, kind_letter, reply_strings};
 use crate::error::Result;
-use crate::model::SlotKind;
-use crate::script::{self, Script};
+use crate::exec::script::{self, Script};
+use crate::storage::model::SlotKind;
 
 /// An entry a row calls for, and the owner the client saw for a unique
 /// value (empty: none, or this row).

@@ -9,9 +9,10 @@
 //! ([`Write`]), numeric ops ([`NumOp`]), touched slots ([`Touched`]).
 //! Reply: [`Status`](super::status::Status), `Ok` carrying the member.
 
-use super::{Args, Argv, Check, Encoded, Keys, NumOp, entry_key, kind_letter};
-use crate::model::SlotKind;
-use crate::script::{self, Script};
+use super::{Args, Argv, Check, Encoded, Keys, NumOp, kind_letter};
+use crate::exec::script::{self, Script};
+use crate::storage::model::SlotKind;
+use crate::storage::slots::entry_key;
 
 /// How `save` treats an existing row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

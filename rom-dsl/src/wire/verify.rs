@@ -5,7 +5,7 @@
 
 use super::{Args, Encoded, Keys, reply_bytes, reply_items};
 use crate::error::{Error, Result};
-use crate::script::{self, Script};
+use crate::exec::script::{self, Script};
 
 /// `verify_scan`: one `SCAN` page of the model's keyspace, run where the hash
 /// tag lives. `KEYS`: ids (routing only). `ARGV`: cursor, `MATCH` pattern,
