@@ -1,12 +1,13 @@
 -- delete.lua: deleting rows with every index entry they recorded.
 --
--- delete_main(KEYS, ARGV), the function `delete`:
---   KEYS  1 the ids sorted set, then the row keys, then the numeric indexes
---         (all declared for cluster routing)
---   ARGV  1 numeric-ids flag ('1' or '0'), 2 row prefix, 3 hash tag,
---         4 the number of numeric index keys, then those keys,
---         then the number of checks, then checks (field, '1' present / '0'
---         absent, value) that must hold on the first row, then the members
+-- delete_main(KEYS, ARGV), the function `delete` (allow-oom). Its arguments
+-- are the contract DeleteArgs (rom-dsl/src/wire/delete.rs; the encoding:
+-- rom-dsl/src/wire/mod.rs), read by delete_args:
+--   KEYS  ids, then the row keys, then the numeric indexes (declared for
+--         cluster routing)
+--   ARGV  numeric_ids flag, row_prefix, tag, numeric (counted list of keys),
+--         checks (counted list of field, present flag, value: they must hold
+--         on the first member's row), then the members to the end
 --   reply {'ok', deleted} | {'gone'} | {'conflict', field}
 --         | {'wrongtype', key} | {'badrecord', row}
 --
@@ -14,14 +15,20 @@
 -- touch) before any row is deleted, so a call deletes all or nothing. The
 -- query interpreter's delete mode uses delete_check and delete_row too.
 
--- the numeric index keys of the model, read from ARGV
-local NUMKEYS = {}
-local function read_numkeys(pos)
-  NUMKEYS = {}
-  local n = tonumber(A[pos]); pos = pos + 1
-  for i = 1, n do NUMKEYS[i] = A[pos]; pos = pos + 1 end
-  return pos
+local function delete_args(keys, argv)
+  local r = reader(argv)
+  local d = {ids = keys[1]}
+  d.numeric_ids = take_flag(r)
+  d.row_prefix = take(r)
+  d.tag = take(r)
+  d.numeric = take_list(r, take)
+  d.checks = take_list(r, take_check)
+  d.members = take_rest(r)
+  return d
 end
+
+-- the numeric index keys of the model (set by the entry function)
+local NUMKEYS = {}
 
 -- the records read by delete_check, for delete_row (false: no row)
 local CHECKED = {}
@@ -36,8 +43,8 @@ local function delete_check(rowp, ids, m)
   if not rec then return {'badrecord', row} end
   CHECKED[m] = rec
   for _, e in ipairs(rec) do
-    local kind = slotkind(e[1])
-    if kind and not typeok(slotkey(e[1], e[2]), WANT[kind]) then return {'wrongtype', slotkey(e[1], e[2])} end
+    local kind = e[3]
+    if kind and not typeok(slotkey(kind, e[1], e[2]), WANT[kind]) then return {'wrongtype', slotkey(kind, e[1], e[2])} end
   end
   for _, z in ipairs(NUMKEYS) do if not typeok(z, 'zset') then return {'wrongtype', z} end end
   if not typeok(ids, 'zset') then return {'wrongtype', ids} end
@@ -48,7 +55,7 @@ end
 local function delete_row(rowp, ids, m)
   local rec = CHECKED[m]
   if not rec then return 0 end
-  for _, e in ipairs(rec) do unindex(e[1], e[2], m) end
+  for _, e in ipairs(rec) do unindex(e[3], e[1], e[2], m) end
   for _, z in ipairs(NUMKEYS) do redis.call('ZREM', z, m) end
   redis.call('ZREM', ids, m)
   redis.call('DEL', rowp .. m)
@@ -56,32 +63,28 @@ local function delete_row(rowp, ids, m)
   return 1
 end
 
-local function delete_main(keys, args)
-  K, A, CHECKED = keys, args, {}
-  NUMIDS = A[1] == '1'
-  local rowp = A[2]
-  TAG = A[3]
-  local pos = read_numkeys(4)
-  local n = tonumber(A[pos]); pos = pos + 1
-  local checks = {}
-  for i = 1, n do checks[i] = {A[pos], A[pos + 1], A[pos + 2]}; pos = pos + 3 end
-  if n > 0 then
-    local row = rowp .. A[pos]
+local function delete_main(keys, argv)
+  local d = delete_args(keys, argv)
+  CHECKED, NUMKEYS = {}, d.numeric
+  NUMIDS, TAG = d.numeric_ids, d.tag
+  local rowp = d.row_prefix
+  if #d.checks > 0 then
+    local row = rowp .. d.members[1]
     local t = rowtype(row)
     if t == 'none' then return {'gone'} end
     if t ~= 'hash' then return {'wrongtype', row} end
-    for _, c in ipairs(checks) do
-      local cur = redis.call('HGET', row, c[1])
-      if (c[2] == '1' and cur ~= c[3]) or (c[2] ~= '1' and cur) then return {'conflict', c[1]} end
+    for _, c in ipairs(d.checks) do
+      local cur = redis.call('HGET', row, c.field)
+      if (c.present and cur ~= c.value) or (not c.present and cur) then return {'conflict', c.field} end
     end
   end
-  for i = pos, #A do
-    local err = delete_check(rowp, K[1], A[i])
+  for _, m in ipairs(d.members) do
+    local err = delete_check(rowp, d.ids, m)
     if err then return err end
   end
   local deleted = 0
-  for i = pos, #A do
-    if delete_row(rowp, K[1], A[i]) == 1 then deleted = deleted + 1 end
+  for _, m in ipairs(d.members) do
+    if delete_row(rowp, d.ids, m) == 1 then deleted = deleted + 1 end
   end
   return {'ok', tostring(deleted)}
 end

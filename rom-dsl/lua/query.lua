@@ -3,16 +3,17 @@
 -- deletes what it found.
 --
 -- query_main(KEYS, ARGV), the functions `query` (no-writes; modes rows, ids,
--- select, count, exists) and `query_delete` (mode delete; allowed under OOM):
---   KEYS  1 the ids sorted set, then every index key the filter names and the
---         order index (declared for cluster routing)
---   ARGV  1 row prefix, 2 numeric-ids flag, 3 ids key, 4 mode, 5 order key
---         ('' for key order), 6 direction ('a' or 'd', followed by the slot id
---         when ordering by a sort index), 7 offset, 8 limit ('' for none),
---         9-11 the cursor (phase 'v' value / 'n' null / '', score, member),
---         12 the number of selected fields, then the fields; in delete mode
---         then the hash tag and the numeric index keys (count, keys); then
---         the filter program in prefix order:
+-- select, count, exists) and `query_delete` (mode delete; allowed under OOM).
+-- Its arguments are the contract QueryArgs (rom-dsl/src/wire/query.rs; the
+-- encoding: rom-dsl/src/wire/mod.rs), read by query_args:
+--   KEYS  ids, then every index key the filter names and the order index
+--         (declared for cluster routing)
+--   ARGV  row_prefix, numeric_ids flag, ids, mode, order key ('' for key
+--         order), direction ('a' or 'd', followed by the slot id when
+--         ordering by a sort index), offset, limit ('' for none), the cursor
+--         (phase 'v' value / 'n' null / '', score, member), fields (counted
+--         list: the selected fields); in delete mode then tag and numeric
+--         (counted list of keys); then the filter in prefix order:
 --           'A' n kids | 'O' n kids | 'N' kid    and, or, not
 --           'S' key            a set (equality or word)
 --           'U' key value      a unique hash's field
@@ -54,32 +55,54 @@ local function splitlex(e)
   if NUMIDS then rest = string.sub(rest, 2) end
   return string.sub(e, 1, cut - 1), rest
 end
-local function parse(p)
-  local op = A[p]
+-- a filter node, read from the cursor r
+local function take_filter(r)
+  local op = take(r)
   if op == 'A' or op == 'O' then
-    local n, kids = tonumber(A[p + 1]), {}
-    p = p + 2
-    for i = 1, n do kids[i], p = parse(p) end
-    return {op = op, kids = kids}, p
-  elseif op == 'N' then
-    local kid
-    kid, p = parse(p + 1)
-    return {op = 'N', kid = kid}, p
-  elseif op == 'S' then return {op = 'S', key = A[p + 1]}, p + 2
-  elseif op == 'U' then return {op = 'U', key = A[p + 1], val = A[p + 2]}, p + 3
+    return {op = op, kids = take_list(r, take_filter)}
+  elseif op == 'N' then return {op = 'N', kid = take_filter(r)}
+  elseif op == 'S' then return {op = 'S', key = take(r)}
+  elseif op == 'U' then return {op = 'U', key = take(r), val = take(r)}
   elseif op == 'R' then
-    local nd = {op = 'R', key = A[p + 1], lo = A[p + 2], hi = A[p + 3]}
+    local nd = {op = 'R', key = take(r), lo = take(r), hi = take(r)}
     nd.lon, nd.loex = bnum(nd.lo)
     nd.hin, nd.hiex = bnum(nd.hi)
-    return nd, p + 4
+    return nd
   elseif op == 'X' then
-    local g = A[p + 4]
-    return {op = 'X', key = A[p + 1], lo = A[p + 2], hi = A[p + 3], glob = g ~= '' and glob_compile(parse_glob(string.sub(g, 2))) or nil}, p + 5
-  elseif op == 'L' then return {op = 'L'}, p + 1
-  elseif op == 'E' then return {op = 'E'}, p + 1
+    local nd = {op = 'X', key = take(r), lo = take(r), hi = take(r), globsrc = take(r)}
+    if nd.globsrc ~= '' then nd.glob = glob_compile(parse_glob(string.sub(nd.globsrc, 2))) end
+    return nd
+  elseif op == 'L' then return {op = 'L'}
+  elseif op == 'E' then return {op = 'E'}
   end
-  error('rom: bad filter program at ' .. p)
+  error('rom: bad filter program at ' .. (r.pos - 1))
 end
+
+local function query_args(_, argv)
+  local r = reader(argv)
+  local d = {}
+  d.row_prefix = take(r)
+  d.numeric_ids = take_flag(r)
+  d.ids = take(r)
+  d.mode = take(r)
+  d.order_key = take(r)
+  local dir = take(r)
+  d.desc = string.sub(dir, 1, 1) == 'd'
+  -- ordering by a sort index: the slot whose value each row records
+  d.lex_slot = string.sub(dir, 2)
+  if d.lex_slot == '' then d.lex_slot = nil end
+  d.offset = tonumber(take(r))
+  d.limit = tonumber(take(r))
+  d.cursor = {phase = take(r), score = take(r), member = take(r)}
+  d.fields = take_list(r, take)
+  if d.mode == 'delete' then
+    d.tag = take(r)
+    d.numeric = take_list(r, take)
+  end
+  d.filter = take_filter(r)
+  return d
+end
+
 local function total()
   if not TOTAL then TOTAL = redis.call('ZCARD', ids) end
   return TOTAL
@@ -351,7 +374,7 @@ local function collect()
   local out = {}
   local skipped = 0
   local lastp, lasts, lastm = '', '', ''
-  local function take(m, s, phase)
+  local function accept(m, s, phase)
     if not live(m, skipped >= offset) then return false end
     if skipped < offset then skipped = skipped + 1; return false end
     out[#out + 1] = m
@@ -369,7 +392,7 @@ local function collect()
     local done = false
     if cphase ~= 'n' then
       local function visit(m, s)
-        if has(root, m) then return take(m, s, 'v') end
+        if has(root, m) then return accept(m, s, 'v') end
         return false
       end
       local from = cphase == 'v' and cscore or nil
@@ -381,7 +404,7 @@ local function collect()
       walk(ids, false, cphase == 'n' and cscore or nil, cid, function(m, s)
         local null
         if lexslot then null = recval(m) == nil else null = redis.call('ZSCORE', zkey, m) == false end
-        if null and has(root, m) then return take(m, s, 'n') end
+        if null and has(root, m) then return accept(m, s, 'n') end
         return false
       end)
     end
@@ -430,36 +453,29 @@ local function collect()
         if v[2] == cs then after = idlt(cid, v[1])
         elseif flip then after = vlt(v[2], cs) else after = vlt(cs, v[2]) end
       end
-      if after and take(v[1], v[3], 'v') then return out, lastp, lasts, lastm end
+      if after and accept(v[1], v[3], 'v') then return out, lastp, lasts, lastm end
     end
   end
   for _, m in ipairs(nul) do
     if (cphase ~= 'n' or idlt(cid, m)) then
       local s = redis.call('ZSCORE', ids, m) or '0'
-      if take(m, s, 'n') then return out, lastp, lasts, lastm end
+      if accept(m, s, 'n') then return out, lastp, lasts, lastm end
     end
   end
   return out, lastp, lasts, lastm
 end
 
-local function query_main(keys, args)
-  K, A, CHECKED = keys, args, {}
-  rowp, ids, mode = A[1], A[3], A[4]
-  NUMIDS = A[2] == '1'
-  zkey = A[5]
-  desc = string.sub(A[6], 1, 1) == 'd'
-  -- ordering by a sort index: the slot whose value each row records
-  lexslot = string.sub(A[6], 2)
-  if lexslot == '' then lexslot = nil end
-  offset = tonumber(A[7])
-  limit = tonumber(A[8])
-  cphase, cscore, cid = A[9], A[10], A[11]
-  local pos = 12
-  fields = {}
-  local nf = tonumber(A[pos]); pos = pos + 1
-  for i = 1, nf do fields[i] = A[pos]; pos = pos + 1 end
-  if mode == 'delete' then TAG = A[pos]; pos = read_numkeys(pos + 1) end
-  root = parse(pos)
+local function query_main(keys, argv)
+  local d = query_args(keys, argv)
+  CHECKED = {}
+  rowp, ids, mode = d.row_prefix, d.ids, d.mode
+  NUMIDS = d.numeric_ids
+  zkey, desc, lexslot = d.order_key, d.desc, d.lex_slot
+  offset, limit = d.offset, d.limit
+  cphase, cscore, cid = d.cursor.phase, d.cursor.score, d.cursor.member
+  fields = d.fields
+  if mode == 'delete' then TAG, NUMKEYS = d.tag, d.numeric end
+  root = d.filter
   TOTAL, ROWS = nil, {}
   if mode == 'count' then
     local c = count_all() - offset
@@ -479,11 +495,11 @@ local function query_main(keys, args)
       local err = delete_check(rowp, ids, m)
       if err then return err end
     end
-    local d = 0
+    local deleted = 0
     for _, m in ipairs(found) do
-      if delete_row(rowp, ids, m) == 1 then d = d + 1 end
+      if delete_row(rowp, ids, m) == 1 then deleted = deleted + 1 end
     end
-    return {'ok', tostring(d), tostring(#found)}
+    return {'ok', tostring(deleted), tostring(#found)}
   end
   local res = {lp, ls, lm}
   for _, m in ipairs(found) do

@@ -1,8 +1,7 @@
 -- rows.lua: how rom lays out a model in Redis, for every server function.
 --
--- Arguments: none (helpers). Per-call state, set by each entry function before
--- it calls anything here:
---   K, A    the call's KEYS and ARGV
+-- Arguments: none (helpers). Per-call state, set by each entry function from
+-- its decoded arguments before it calls anything here:
 --   TAG     the model's hash tag, "{ns}": every key is TAG .. ':' .. name
 --   NUMIDS  true when the model's keys are u64 (they order as numbers)
 --
@@ -12,10 +11,13 @@
 -- the tag: "uniq:email" (a unique hash), "eq:name:" and "text:body:" (a set
 -- per value: the id plus the value), "pre:title", "suf:title", "sort:name" (a
 -- lexicographic sorted set of "value\0\0key" members).
+--
+-- Slot kinds: 'u' a unique hash, 's' a set per value, 'l' a lexicographic
+-- sorted set. The client sends the kind of every slot it names (the wire
+-- contracts, rom-dsl/src/wire/mod.rs); only an entry read from a record is
+-- known by its id alone, and slotkind() finds its kind from the id.
 
 local TAG, NUMIDS = '', false
--- the call's KEYS and ARGV (set by each entry function)
-local K, A = {}, {}
 
 -- ids order numerically (by length, then digits) or byte-wise
 local function idlt(a, b)
@@ -31,7 +33,17 @@ local function idlt(a, b)
   return #a < #b
 end
 
--- the entries of a record, {{slot id, value}, ...}; nil when unreadable
+-- the kind of a recorded entry's slot, from its id: nil for an unknown prefix
+local function slotkind(id)
+  local p = string.match(id, '^(%a+):')
+  if p == 'uniq' then return 'u' end
+  if p == 'eq' or p == 'text' then return 's' end
+  if p == 'pre' or p == 'suf' or p == 'sort' then return 'l' end
+  return nil
+end
+
+-- the entries of a record, {{slot id, value, kind}, ...} (the kind from the
+-- id: nil for an unknown id); nil when the record is unreadable
 local function parse_rec(s)
   local out = {}
   if not s then return out end
@@ -43,7 +55,8 @@ local function parse_rec(s)
     if not a then return nil end
     len = tonumber(len)
     if b + len > #s then return nil end
-    out[#out + 1] = {string.sub(s, pos, z - 1), string.sub(s, b + 1, b + len)}
+    local id = string.sub(s, pos, z - 1)
+    out[#out + 1] = {id, string.sub(s, b + 1, b + len), slotkind(id)}
     pos = b + len + 1
   end
   return out
@@ -63,22 +76,12 @@ local function claims(rec, id, v)
   return false
 end
 
--- what a slot id names: 'u' a unique hash, 's' a set per value, 'l' a
--- lexicographic sorted set; nil for an unknown prefix
-local function slotkind(id)
-  local p = string.match(id, '^(%a+):')
-  if p == 'uniq' then return 'u' end
-  if p == 'eq' or p == 'text' then return 's' end
-  if p == 'pre' or p == 'suf' or p == 'sort' then return 'l' end
-  return nil
-end
-
 -- the Redis type each kind of slot is held in
 local WANT = {u = 'hash', s = 'set', l = 'zset'}
 
--- the key holding the entry with value v
-local function slotkey(id, v)
-  if slotkind(id) == 's' then return TAG .. ':' .. id .. v end
+-- the key holding the entry with value v of the slot (kind, id)
+local function slotkey(kind, id, v)
+  if kind == 's' then return TAG .. ':' .. id .. v end
   return TAG .. ':' .. id
 end
 
@@ -89,10 +92,10 @@ local function lexmember(v, m)
   return v .. '\0\0' .. m
 end
 
--- removes row m's entry (id, v); a unique value only while m owns it.
--- Returns the number of entries removed.
-local function unindex(id, v, m)
-  local kind, key = slotkind(id), slotkey(id, v)
+-- removes row m's entry (id, v) of a slot of the given kind; a unique value
+-- only while m owns it. Returns the number of entries removed.
+local function unindex(kind, id, v, m)
+  local key = slotkey(kind, id, v)
   if kind == 'u' then
     if redis.call('HGET', key, v) == m then return redis.call('HDEL', key, v) end
     return 0
@@ -104,8 +107,8 @@ local function unindex(id, v, m)
   return 0
 end
 
-local function index(id, v, m)
-  local kind, key = slotkind(id), slotkey(id, v)
+local function index(kind, id, v, m)
+  local key = slotkey(kind, id, v)
   if kind == 'u' then
     redis.call('HSET', key, v, m)
   elseif kind == 'l' then

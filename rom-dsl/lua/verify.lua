@@ -4,49 +4,67 @@
 -- cluster routes it to the node that owns the model's hash tag; every other
 -- key is declared too, except the row of a unique value's current owner in
 -- repair_reindex, which is declared when the client knew it (it is checked).
--- Each function's KEYS and ARGV are documented above it.
+-- Each function's arguments are a contract of rom-dsl/src/wire/verify.rs or
+-- rom-dsl/src/wire/repair.rs (the encoding: rom-dsl/src/wire/mod.rs), read by
+-- the decoder above it.
 
--- One page of the keyspace of a model: `SCAN` run on the node that owns the
--- model's hash tag (a script keyed by `{ns}:ids`, since `SCAN` names no key).
---
--- KEYS: 1 `{ns}:ids` (routing only). ARGV: 1 cursor, 2 `MATCH` pattern, 3 `COUNT`.
--- Returns `{next cursor, keys}`.
-local function verify_scan(keys, args)
-  K, A = keys, args
-  return redis.call('SCAN', A[1], 'MATCH', A[2], 'COUNT', A[3])
+-- verify_scan: one page of the keyspace of a model: `SCAN` run on the node
+-- that owns the model's hash tag (a function keyed by `{ns}:ids`, since `SCAN`
+-- names no key). ScanArgs: KEYS ids (routing only); ARGV cursor, pattern
+-- (`MATCH`), count (`COUNT`). Returns `{next cursor, keys}`.
+local function scan_args(keys, argv)
+  local r = reader(argv)
+  return {ids = keys[1], cursor = take(r), pattern = take(r), count = take(r)}
 end
 
--- Reads rows for a check: for each row, whether `{ns}:ids` lists it, its type
--- and (for a hash) every field.
---
--- KEYS: 1 `{ns}:ids`, then the row keys. ARGV: the rows' members, in order.
+local function verify_scan(keys, argv)
+  local d = scan_args(keys, argv)
+  return redis.call('SCAN', d.cursor, 'MATCH', d.pattern, 'COUNT', d.count)
+end
+
+-- verify_rows: rows for a check: for each row, whether `{ns}:ids` lists it,
+-- its type and (for a hash) every field. RowsArgs: KEYS ids, then the row
+-- keys; ARGV the rows' members, in the same order.
 -- Returns one `{listed 0|1, type, HGETALL or {}}` per row.
-local function verify_rows(keys, args)
-  K, A = keys, args
+local function rows_args(keys, argv)
+  local rows = {}
+  for i = 2, #keys do rows[i - 1] = {key = keys[i], member = argv[i - 1]} end
+  return {ids = keys[1], rows = rows}
+end
+
+local function verify_rows(keys, argv)
+  local d = rows_args(keys, argv)
   local out = {}
-  for i = 2, #K do
-    local t = redis.call('TYPE', K[i])['ok']
+  for i, row in ipairs(d.rows) do
+    local t = redis.call('TYPE', row.key)['ok']
     local listed = 0
-    if redis.pcall('ZSCORE', K[1], A[i - 1]) then listed = 1 end
+    if redis.pcall('ZSCORE', d.ids, row.member) then listed = 1 end
     local all = {}
-    if t == 'hash' then all = redis.call('HGETALL', K[i]) end
-    out[i - 1] = {listed, t, all}
+    if t == 'hash' then all = redis.call('HGETALL', row.key) end
+    out[i] = {listed, t, all}
   end
   return out
 end
 
--- Looks up the index entries that rows call for.
---
--- KEYS: 1 `{ns}:ids` (routing), then every index key probed. ARGV: triples
--- (what, index key, item): `n` the score of member item (or nil), `u` the owner
--- of unique value item (or nil), `s` 1 when item is in the set, `l` 1 when
--- item is in the sorted set. A key of another type answers nil or 0.
-local function verify_probe(keys, args)
-  K, A = keys, args
+-- verify_probe: the index entries that rows call for. ProbeArgs: KEYS ids
+-- (routing), then every index key probed; ARGV triples (kind, key, item):
+-- `n` the score of member item (or nil), `u` the owner of unique value item
+-- (or nil), `s` 1 when item is in the set, `l` 1 when item is in the sorted
+-- set. A key of another type answers nil or 0.
+local function probe_args(keys, argv)
+  local r = reader(argv)
+  local probes = {}
+  while r.pos <= #argv do
+    probes[#probes + 1] = {kind = take(r), key = take(r), item = take(r)}
+  end
+  return {ids = keys[1], probes = probes}
+end
+
+local function verify_probe(keys, argv)
+  local d = probe_args(keys, argv)
   local out = {}
-  local j = 1
-  for i = 1, #A, 3 do
-    local what, k, x = A[i], A[i + 1], A[i + 2]
+  for j, p in ipairs(d.probes) do
+    local what, k, x = p.kind, p.key, p.item
     local r
     if what == 'n' or what == 'l' then r = redis.pcall('ZSCORE', k, x)
     elseif what == 'u' then r = redis.pcall('HGET', k, x)
@@ -58,129 +76,153 @@ local function verify_probe(keys, args)
       if r then r = 1 else r = 0 end
     end
     out[j] = r
-    j = j + 1
   end
   return out
 end
 
--- Rewrites one row's index entries, numeric scores, `#i` record and listing,
--- if the row is still exactly as the client read it.
---
--- KEYS: 1 `{ns}:ids`, 2 the row, then (declared) every key the call may read or
+-- repair_reindex: rewrites one row's index entries, numeric scores, `#i`
+-- record and listing, if the row is still exactly as the client read it.
+-- ReindexArgs: KEYS ids, row, then (declared) every key the call may read or
 -- write: numeric indexes, the keys of the new entries and of the entries the
 -- row's `#i` records, the rows of the unique values' current owners.
--- ARGV: 1 hash tag, 2 numeric-ids flag (`1`), 3 row prefix, 4 member, then
--- the row as read (count, then field/value pairs), the numeric indexes (count,
--- then key, `a` add or `r` remove, score), the entries (count, then slot id,
--- value, the owner the client saw for a unique value or '').
+-- ARGV: tag, numeric_ids flag, row_prefix, member, fields (counted list of
+-- field/value pairs: the row as read), numeric (counted list of key, `a` add
+-- or `r` remove, score), entries (counted list of slot id, kind, value, the
+-- owner the client saw for a unique value or '').
 -- Returns `{'ok'}`, `{'changed'}` (the row changed or vanished: nothing
 -- written), `{'unique', id, value, owner}` (another row holds and claims the
 -- value: nothing written) or `{'wrongtype', key}`.
-local function repair_reindex(keys, args)
-  K, A = keys, args
-  TAG, NUMIDS = A[1], A[2] == '1'
-  local prefix, m, row = A[3], A[4], K[2]
+local function reindex_args(keys, argv)
+  local r = reader(argv)
+  local d = {ids = keys[1], row = keys[2], declared = {}}
+  for i = 3, #keys do d.declared[i - 2] = keys[i] end
+  d.tag = take(r)
+  d.numeric_ids = take_flag(r)
+  d.row_prefix = take(r)
+  d.member = take(r)
+  d.fields = take_list(r, function(x) return {field = take(x), value = take(x)} end)
+  d.numeric = take_list(r, take_numop)
+  d.entries = take_list(r, function(x)
+    return {id = take(x), kind = take(x), value = take(x), owner = take(x)}
+  end)
+  return d
+end
+
+local function repair_reindex(keys, argv)
+  local d = reindex_args(keys, argv)
+  TAG, NUMIDS = d.tag, d.numeric_ids
+  local prefix, m, row = d.row_prefix, d.member, d.row
   if rowtype(row) ~= 'hash' then return {'changed'} end
-  local pos = 5
-  local n = tonumber(A[pos]); pos = pos + 1
   local cur = redis.call('HGETALL', row)
-  if #cur ~= 2 * n then return {'changed'} end
+  if #cur ~= 2 * #d.fields then return {'changed'} end
   local seen = {}
-  for _ = 1, n do seen[A[pos]] = A[pos + 1]; pos = pos + 2 end
+  for _, f in ipairs(d.fields) do seen[f.field] = f.value end
   for i = 1, #cur, 2 do
     if seen[cur[i]] ~= cur[i + 1] then return {'changed'} end
   end
-  local nums, ents = {}, {}
-  n = tonumber(A[pos]); pos = pos + 1
-  for i = 1, n do nums[i] = {A[pos], A[pos + 1], A[pos + 2]}; pos = pos + 3 end
-  n = tonumber(A[pos]); pos = pos + 1
-  for i = 1, n do ents[i] = {A[pos], A[pos + 1], A[pos + 2]}; pos = pos + 3 end
   -- every check before any write
-  if not typeok(K[1], 'zset') then return {'wrongtype', K[1]} end
-  for _, z in ipairs(nums) do
-    if not typeok(z[1], 'zset') then return {'wrongtype', z[1]} end
+  if not typeok(d.ids, 'zset') then return {'wrongtype', d.ids} end
+  for _, z in ipairs(d.numeric) do
+    if not typeok(z.key, 'zset') then return {'wrongtype', z.key} end
   end
   local rec = parse_rec(redis.call('HGET', row, '#i')) or {}
   for _, e in ipairs(rec) do
-    local kind = slotkind(e[1])
-    if kind and not typeok(slotkey(e[1], e[2]), WANT[kind]) then return {'wrongtype', slotkey(e[1], e[2])} end
+    local kind = e[3]
+    if kind and not typeok(slotkey(kind, e[1], e[2]), WANT[kind]) then return {'wrongtype', slotkey(kind, e[1], e[2])} end
   end
-  for _, e in ipairs(ents) do
-    local kind = slotkind(e[1])
-    if not kind then return {'wrongtype', e[1]} end
-    if not typeok(slotkey(e[1], e[2]), WANT[kind]) then return {'wrongtype', slotkey(e[1], e[2])} end
-    if kind == 'u' then
-      local o = redis.call('HGET', slotkey(e[1], e[2]), e[2])
+  for _, e in ipairs(d.entries) do
+    if not WANT[e.kind] then return {'wrongtype', e.id} end
+    local key = slotkey(e.kind, e.id, e.value)
+    if not typeok(key, WANT[e.kind]) then return {'wrongtype', key} end
+    if e.kind == 'u' then
+      local o = redis.call('HGET', key, e.value)
       if o and o ~= m then
         -- the owner the client saw, so that its row was declared
-        if o ~= e[3] then return {'changed'} end
+        if o ~= e.owner then return {'changed'} end
         local orow = prefix .. o
         local t = rowtype(orow)
         if t == 'hash' then
           local orec = parse_rec(redis.call('HGET', orow, '#i'))
-          if orec == nil or claims(orec, e[1], e[2]) then return {'unique', e[1], e[2], o} end
+          if orec == nil or claims(orec, e.id, e.value) then return {'unique', e.id, e.value, o} end
         elseif t ~= 'none' then
-          return {'unique', e[1], e[2], o}
+          return {'unique', e.id, e.value, o}
         end
       end
     end
   end
-  for _, e in ipairs(rec) do unindex(e[1], e[2], m) end
-  for _, z in ipairs(nums) do
-    if z[2] == 'a' then redis.call('ZADD', z[1], z[3], m) else redis.call('ZREM', z[1], m) end
+  for _, e in ipairs(rec) do unindex(e[3], e[1], e[2], m) end
+  for _, z in ipairs(d.numeric) do
+    if z.add then redis.call('ZADD', z.key, z.score, m) else redis.call('ZREM', z.key, m) end
   end
   local new = {}
-  for i, e in ipairs(ents) do
-    index(e[1], e[2], m)
-    new[i] = {e[1], e[2]}
+  for i, e in ipairs(d.entries) do
+    index(e.kind, e.id, e.value, m)
+    new[i] = {e.id, e.value}
   end
   redis.call('HSET', row, '#i', show_rec(new))
-  redis.call('ZADD', K[1], NUMIDS and m or 0, m)
+  redis.call('ZADD', d.ids, NUMIDS and m or 0, m)
   return {'ok'}
 end
 
--- Removes one index entry that no row claims, deciding inside the script.
---
--- KEYS: 1 the row the entry names, 2 the index key. ARGV: 1 hash tag, 2
--- numeric-ids flag, 3 what: `n` a numeric index entry (removed only while the
--- row does not exist), `x` a malformed member of a lexicographic index
--- (removed), otherwise the slot id of a value-keyed index (removed unless the
--- row's `#i` records it); 4 the value (the raw member for `x`), 5 the member.
+-- repair_unindex: removes one index entry that no row claims, deciding inside
+-- the call. UnindexArgs: KEYS the row the entry names, the index key. ARGV:
+-- tag, numeric_ids flag, target: `n` a numeric index entry (removed only
+-- while the row does not exist), `x` a malformed member of a lexicographic
+-- index (removed), otherwise the slot id of a value-keyed index (removed
+-- unless the row's `#i` records it); the value (the raw member for `x`), the
+-- member, the slot's kind ('' for `n` and `x`).
 -- Returns 1 when it removed the entry, 0 when it left it.
-local function repair_unindex(keys, args)
-  K, A = keys, args
-  TAG, NUMIDS = A[1], A[2] == '1'
-  local what, v, m = A[3], A[4], A[5]
+local function unindex_args(keys, argv)
+  local r = reader(argv)
+  local d = {row = keys[1], index = keys[2]}
+  d.tag = take(r)
+  d.numeric_ids = take_flag(r)
+  d.target = take(r)
+  d.value = take(r)
+  d.member = take(r)
+  d.kind = take(r)
+  return d
+end
+
+local function repair_unindex(keys, argv)
+  local d = unindex_args(keys, argv)
+  TAG, NUMIDS = d.tag, d.numeric_ids
+  local what, v, m = d.target, d.value, d.member
   if what == 'x' then
-    if rowtype(K[2]) ~= 'zset' then return 0 end
-    return redis.call('ZREM', K[2], v)
+    if rowtype(d.index) ~= 'zset' then return 0 end
+    return redis.call('ZREM', d.index, v)
   end
-  local t = rowtype(K[1])
+  local t = rowtype(d.row)
   if what == 'n' then
-    if t ~= 'none' or rowtype(K[2]) ~= 'zset' then return 0 end
-    return redis.call('ZREM', K[2], m)
+    if t ~= 'none' or rowtype(d.index) ~= 'zset' then return 0 end
+    return redis.call('ZREM', d.index, m)
   end
   if t == 'hash' then
-    local rec = parse_rec(redis.call('HGET', K[1], '#i'))
+    local rec = parse_rec(redis.call('HGET', d.row, '#i'))
     if rec == nil or claims(rec, what, v) then return 0 end
   elseif t ~= 'none' then
     return 0
   end
-  local kind = slotkind(what)
-  if not kind or rowtype(K[2]) ~= WANT[kind] then return 0 end
-  return unindex(what, v, m)
+  if not WANT[d.kind] or rowtype(d.index) ~= WANT[d.kind] then return 0 end
+  return unindex(d.kind, what, v, m)
 end
 
--- Removes a member of `{ns}:ids` whose row does not exist, and its scores.
---
--- KEYS: 1 `{ns}:ids`, 2 the row, then the numeric indexes. ARGV: 1 the member.
--- Returns 1 when it removed the member, 0 when the row exists (again).
-local function repair_unlist(keys, args)
-  K, A = keys, args
-  if redis.call('EXISTS', K[2]) == 1 then return 0 end
-  for i = 3, #K do
-    if redis.call('TYPE', K[i])['ok'] == 'zset' then redis.call('ZREM', K[i], A[1]) end
+-- repair_unlist: removes a member of `{ns}:ids` whose row does not exist, and
+-- its scores. UnlistArgs: KEYS ids, row, then numeric (the numeric indexes);
+-- ARGV member. Returns 1 when it removed the member, 0 when the row exists
+-- (again).
+local function unlist_args(keys, argv)
+  local numeric = {}
+  for i = 3, #keys do numeric[i - 2] = keys[i] end
+  return {ids = keys[1], row = keys[2], numeric = numeric, member = argv[1]}
+end
+
+local function repair_unlist(keys, argv)
+  local d = unlist_args(keys, argv)
+  if redis.call('EXISTS', d.row) == 1 then return 0 end
+  for _, z in ipairs(d.numeric) do
+    if redis.call('TYPE', z)['ok'] == 'zset' then redis.call('ZREM', z, d.member) end
   end
-  if redis.call('TYPE', K[1])['ok'] ~= 'zset' then return 0 end
-  return redis.call('ZREM', K[1], A[1])
+  if redis.call('TYPE', d.ids)['ok'] ~= 'zset' then return 0 end
+  return redis.call('ZREM', d.ids, d.member)
 end

@@ -5,17 +5,23 @@
 
 #![deny(missing_docs)]
 
+// The layers (ARCHITECTURE.md): the typed DSL, the plans built from it
+// (pure), the wire contracts of the server functions, the storage format, and
+// execution. The public modules below are thin: their documentation and
+// re-exports of the layers' items.
+mod dsl;
+mod exec;
+mod plans;
+mod storage;
+mod wire;
+
 pub mod connect;
 pub mod connection;
 pub mod error;
 pub mod index;
-mod model;
 pub mod plan;
 pub mod query;
 pub mod record;
-mod script;
-#[cfg(feature = "sentinel")]
-mod sentinel;
 pub mod server_check;
 pub mod text;
 pub mod value;
@@ -24,7 +30,7 @@ pub mod verify;
 /// rom's server code: the Lua function library it loads into Redis by itself
 /// (see the book's key-layout chapter), and the switch to plain scripts.
 pub mod library {
-    pub use crate::script::{library_name, load_command, use_eval_scripts};
+    pub use crate::exec::script::{library_name, load_command, use_eval_scripts};
 }
 
 pub use connection::{AsyncConnection, Connection};
@@ -33,11 +39,11 @@ pub use index::{
     Column, EqFilterable, LikeFilterable, PrefixFilterable, RangeFilterable, Sortable,
     SuffixFilterable, Table, TextFilterable,
 };
-pub use model::{IntoKey, Key, Model};
 pub use plan::Plan;
 pub use query::{Filter, OptionalExtension, Order, Query, QueryDsl};
 pub use record::{Crud, Record};
 pub use server_check::{ServerReport, check_server, check_server_async};
+pub use storage::model::{IntoKey, Key, Model};
 pub use value::Json;
 pub use verify::{Repair, RepairReport, repair, repair_async, verify_async};
 
@@ -45,9 +51,9 @@ pub use verify::{Repair, RepairReport, repair, repair_async, verify_async};
 pub mod prelude {
     pub use crate::error::{Error, Result};
     pub use crate::index::Table as _;
-    pub use crate::model::Model;
     pub use crate::query::{ColumnMethods as _, OptionalExtension as _, QueryDsl as _};
     pub use crate::record::{Crud as _, Record};
+    pub use crate::storage::model::Model;
     pub use crate::value::Json;
 }
 
@@ -62,7 +68,7 @@ pub mod __private {
 
     /// The server functions (for benchmarks and the Lua tests).
     pub mod script {
-        pub use crate::script::{
+        pub use crate::exec::script::{
             ALL, DELETE, Flags, GET, LIBRARY_BODY, QUERY, QUERY_DELETE, SAVE, Script,
         };
     }
@@ -70,8 +76,10 @@ pub mod __private {
         CellNeeds, Column, EqFilterable, LikeFilterable, PrefixFilterable, RangeFilterable,
         Sortable, SuffixFilterable, Table, TextFilterable,
     };
-    pub use crate::model::{Cell, ColumnDef, Fold, Layout, Model, RowData, Schema, invalid};
     pub use crate::query::BelongsTo;
+    pub use crate::storage::model::{
+        Cell, ColumnDef, Fold, Layout, Model, RowData, Schema, invalid,
+    };
     pub use crate::value::{EqKey, Field, Scored, Text, Value, score_u53};
     pub use std::sync::OnceLock;
 }

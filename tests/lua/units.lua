@@ -42,8 +42,10 @@ TAG = '{t}'
 check(slotkind('uniq:a+b') == 'u' and slotkind('eq:a:') == 's' and slotkind('text:b:') == 's', 'kinds u/s')
 check(slotkind('pre:a') == 'l' and slotkind('suf:a') == 'l' and slotkind('sort:a') == 'l', 'kinds l')
 check(slotkind('num:a') == nil and slotkind('weird') == nil, 'unknown kinds')
-check(slotkey('eq:name:', 'Ann') == '{t}:eq:name:Ann', 'set key carries the value')
-check(slotkey('uniq:email', 'x') == '{t}:uniq:email', 'hash key does not')
+check(slotkey('s', 'eq:name:', 'Ann') == '{t}:eq:name:Ann', 'set key carries the value')
+check(slotkey('u', 'uniq:email', 'x') == '{t}:uniq:email', 'hash key does not')
+check(slotkey('l', 'pre:name', 'x') == '{t}:pre:name', 'lex key does not')
+check(parse_rec('eq:a:\0' .. '1:x')[1][3] == 's', 'a recorded entry knows its kind')
 NUMIDS = true
 check(lexmember('v', '12') == 'v\0\0\2' .. '12', 'numeric lex member has a length byte')
 local v, m = splitlex(lexmember('v\0\254w', '12'))

@@ -13,11 +13,10 @@
 
 use crate::connection::{AsyncConnection, Connection};
 use crate::error::Result;
-use crate::model::{Key, Model};
+use crate::storage::model::{Key, Model};
 use rows::Checked;
 
 mod rows;
-mod scripts;
 mod walk;
 
 /// One inconsistency found by [`verify`] (or seen by [`repair`]).
@@ -191,8 +190,8 @@ pub(crate) enum Fix {
     Unlist(Vec<u8>),
     /// Remove an index entry unless its row claims it.
     Unindex {
-        /// Slot id, `n` numeric, `x` malformed lexicographic member.
-        what: Vec<u8>,
+        /// Which kind of entry.
+        target: crate::wire::repair::Target,
         key: Vec<u8>,
         value: Vec<u8>,
         member: Vec<u8>,
@@ -204,30 +203,34 @@ pub(crate) enum Fix {
 impl Fix {
     pub(crate) fn plan<M: Model>(&self) -> crate::plan::Plan<redis::Value> {
         use crate::plan::{Call, Plan};
+        use crate::wire::repair::{UnindexArgs, UnlistArgs};
         let l = M::layout();
-        let numids = if M::Key::NUMERIC { b"1" } else { b"0" }.to_vec();
         match self {
             Fix::Reindex(c) => rows::reindex_plan::<M>(c),
-            Fix::Unlist(m) => {
-                let mut keys = vec![l.ids.clone(), l.row_key(m)];
-                keys.extend(l.numeric.iter().flatten().cloned());
-                Plan::new(Call::Script(&scripts::UNLIST), keys, vec![m.clone()], Ok)
-            }
+            Fix::Unlist(m) => Plan::call(
+                &UnlistArgs {
+                    ids: l.ids.clone(),
+                    row: l.row_key(m),
+                    numeric: crate::plans::write::numeric_keys::<M>(),
+                    member: m.clone(),
+                },
+                Ok,
+            ),
             Fix::Unindex {
-                what,
+                target,
                 key,
                 value,
                 member,
-            } => Plan::new(
-                Call::Script(&scripts::UNINDEX),
-                vec![l.row_key(member), key.clone()],
-                vec![
-                    l.tag.clone(),
-                    numids,
-                    what.clone(),
-                    value.clone(),
-                    member.clone(),
-                ],
+            } => Plan::call(
+                &UnindexArgs {
+                    row: l.row_key(member),
+                    index: key.clone(),
+                    tag: l.tag.clone(),
+                    numeric_ids: M::Key::NUMERIC,
+                    target: target.clone(),
+                    value: value.clone(),
+                    member: member.clone(),
+                },
                 Ok,
             ),
             // never sent: counted when found

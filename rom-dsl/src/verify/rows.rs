@@ -2,11 +2,17 @@
 //! the same code a save uses (`Model::cells` and `record::slot_values`), look
 //! them up, and decide which rows to re-index.
 
-use super::walk::{Walk, bytes, index_name, items, score};
-use super::{Fix, Problem, scripts};
+use super::walk::{Walk, bytes, index_name, score};
+use super::{Fix, Problem};
 use crate::error::{Result, show};
-use crate::model::{Cell, Key, Model, SlotKind};
-use crate::plan::{Call, Plan};
+use crate::plan::Plan;
+use crate::storage::model::{Cell, Key, Model, SlotKind};
+use crate::storage::slots::{entry_key, kind_of_id, lex_member, parse_record};
+use crate::wire::repair::{Entry, ReindexArgs};
+use crate::wire::verify::{
+    Probe, ProbeArgs, ProbeKind, ProbeReply, RowRef, RowReply, RowsArgs, RowsReply,
+};
+use crate::wire::{Keys, NumOp};
 
 /// Where a member to check came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,37 +77,42 @@ impl Checked {
     }
 }
 
-/// `ROWS` for the given members.
+/// `verify_rows` for the given members.
 pub(crate) fn rows_plan<'a, M: Model>(
     members: impl Iterator<Item = &'a Vec<u8>>,
 ) -> Plan<redis::Value> {
     let l = M::layout();
-    let mut keys = vec![l.ids.clone()];
-    let mut args = Vec::new();
-    for m in members {
-        keys.push(l.row_key(m));
-        args.push(m.clone());
-    }
-    Plan::new(Call::Script(&scripts::ROWS), keys, args, Ok)
+    let args = RowsArgs {
+        ids: l.ids.clone(),
+        rows: members
+            .map(|m| RowRef {
+                key: l.row_key(m),
+                member: m.clone(),
+            })
+            .collect(),
+    };
+    Plan::call(&args, Ok)
 }
 
-/// One row of a `ROWS` reply.
-pub(crate) fn decode_one<M: Model>(member: &[u8], item: redis::Value) -> Result<RowRead> {
-    let mut it = items(item)?.into_iter();
-    let listed = matches!(it.next(), Some(redis::Value::Int(1)));
-    let kind = it.next().as_ref().and_then(bytes).unwrap_or_default();
-    let fields_v = it.next().unwrap_or(redis::Value::Nil);
+/// One row of a `verify_rows` reply.
+pub(crate) fn decode_one<M: Model>(member: &[u8], item: RowReply) -> RowRead {
+    let RowReply {
+        listed,
+        kind,
+        fields: fields_v,
+    } = item;
     let mut fields = Vec::new();
     let state = match kind.as_slice() {
         b"none" => RowState::Absent,
         b"hash" => {
-            let flat = items(fields_v.clone())?;
-            for pair in flat.chunks(2) {
-                if let (Some(f), Some(v)) = (bytes(&pair[0]), pair.get(1).and_then(bytes)) {
-                    fields.push((f, v));
+            if let redis::Value::Array(flat) = &fields_v {
+                for pair in flat.chunks(2) {
+                    if let (Some(f), Some(v)) = (bytes(&pair[0]), pair.get(1).and_then(bytes)) {
+                        fields.push((f, v));
+                    }
                 }
             }
-            match crate::record::decode_row::<M>(member, fields_v) {
+            match crate::plans::write::decode_row::<M>(member, fields_v) {
                 Ok(Some(rec)) => match rec.cells() {
                     Ok(c) => RowState::Row(c),
                     Err(e) => RowState::Bad(e.to_string()),
@@ -112,33 +123,11 @@ pub(crate) fn decode_one<M: Model>(member: &[u8], item: redis::Value) -> Result<
         }
         other => RowState::Bad(format!("the key is a {}, not a hash", show(other))),
     };
-    Ok(RowRead {
+    RowRead {
         listed,
         state,
         fields,
-    })
-}
-
-/// Parses a `#i` record into (slot id, value) pairs; `None` when unreadable.
-fn parse_record(s: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while pos < s.len() {
-        let z = pos + s[pos..].iter().position(|&b| b == 0)?;
-        let from = z + 1;
-        let c = from + s[from..].iter().position(|&b| b == b':')?;
-        let len: usize = std::str::from_utf8(&s[from..c]).ok()?.parse().ok()?;
-        if s[from..c].is_empty() || !s[from..c].iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        let end = c + 1 + len;
-        if end > s.len() {
-            return None;
-        }
-        out.push((s[pos..z].to_vec(), s[c + 1..end].to_vec()));
-        pos = end;
     }
-    Some(out)
 }
 
 /// Reads a page of rows: reports rows missing, unlisted or undecodable, and
@@ -152,8 +141,8 @@ pub(crate) fn read_rows<M: Model>(
     let l = M::layout();
     let mut out = Vec::new();
     let report = !matches!(origin, Origin::Retry(_));
-    for (m, item) in members.iter().zip(items(reply)?) {
-        let read = decode_one::<M>(m, item)?;
+    for (m, item) in members.iter().zip(RowsReply::decode(reply)?.0) {
+        let read = decode_one::<M>(m, item);
         let key = show(&l.row_key(m));
         if let RowState::Absent = read.state {
             if origin == Origin::Ids && read.listed {
@@ -186,7 +175,7 @@ pub(crate) fn read_rows<M: Model>(
         }
         let mut entries: Vec<(usize, Vec<u8>)> = Vec::new();
         for (s, slot) in l.slots.iter().enumerate() {
-            for v in crate::record::slot_values(&cells, slot) {
+            for v in crate::storage::slots::slot_values(&cells, slot) {
                 if !entries.iter().any(|(t, x)| *t == s && *x == v) {
                     entries.push((s, v));
                 }
@@ -224,58 +213,37 @@ pub(crate) fn read_rows<M: Model>(
     Ok(out)
 }
 
-/// The member of a lexicographic index for value `v` of row `m`.
-pub(crate) fn lex_member<M: Model>(v: &[u8], m: &[u8]) -> Vec<u8> {
-    let mut out = v.to_vec();
-    out.extend_from_slice(&[0, 0]);
-    if M::Key::NUMERIC {
-        out.push(u8::try_from(m.len()).unwrap_or(u8::MAX));
-    }
-    out.extend_from_slice(m);
-    out
-}
-
-fn push_key(keys: &mut Vec<Vec<u8>>, k: Vec<u8>) {
-    if !keys.contains(&k) {
-        keys.push(k);
-    }
-}
-
-/// `PROBE` for every entry the rows call for (and every numeric score).
+/// `verify_probe` for every entry the rows call for (and every numeric score).
 pub(crate) fn probe_plan<M: Model>(checked: &[Checked]) -> Plan<redis::Value> {
     let l = M::layout();
-    let mut keys = vec![l.ids.clone()];
-    let mut args = Vec::new();
-    let mut probe = |keys: &mut Vec<Vec<u8>>, what: &[u8], key: Vec<u8>, item: Vec<u8>| {
-        args.push(what.to_vec());
-        args.push(key.clone());
-        args.push(item);
-        push_key(keys, key);
-    };
+    let mut probes = Vec::new();
+    let mut probe = |kind, key, item| probes.push(Probe { kind, key, item });
     for c in checked {
         for z in l.numeric.iter().flatten() {
-            probe(&mut keys, b"n", z.clone(), c.member.clone());
+            probe(ProbeKind::Score, z.clone(), c.member.clone());
         }
         for (s, v) in &c.entries {
             let slot = &l.slots[*s];
             match slot.kind {
-                SlotKind::Unique => probe(&mut keys, b"u", slot.key.clone(), v.clone()),
+                SlotKind::Unique => probe(ProbeKind::Owner, slot.key.clone(), v.clone()),
                 SlotKind::Set => probe(
-                    &mut keys,
-                    b"s",
+                    ProbeKind::InSet,
                     [&slot.key[..], v].concat(),
                     c.member.clone(),
                 ),
                 SlotKind::Lex => probe(
-                    &mut keys,
-                    b"l",
+                    ProbeKind::InZset,
                     slot.key.clone(),
                     lex_member::<M>(v, &c.member),
                 ),
             }
         }
     }
-    Plan::new(Call::Script(&scripts::PROBE), keys, args, Ok)
+    let args = ProbeArgs {
+        ids: l.ids.clone(),
+        probes,
+    };
+    Plan::call(&args, Ok)
 }
 
 /// Compares the lookups with what each row calls for; re-indexes the rows
@@ -286,7 +254,7 @@ pub(crate) fn probed<M: Model>(
     reply: redis::Value,
 ) -> Result<()> {
     let l = M::layout();
-    let mut it = items(reply)?.into_iter();
+    let mut it = ProbeReply::decode(reply)?.0.into_iter();
     for mut c in checked {
         let report = c.reported();
         let mut need = !report || !c.listed || !c.record_ok;
@@ -338,75 +306,57 @@ pub(crate) fn probed<M: Model>(
     Ok(())
 }
 
-/// The key holding entry (slot id, value), from the id alone.
-fn entry_key(tag: &[u8], id: &[u8], v: &[u8]) -> Option<Vec<u8>> {
-    let p = id.split(|&b| b == b':').next()?;
-    let mut k = [tag, b":", id].concat();
-    match p {
-        b"uniq" | b"pre" | b"suf" | b"sort" => Some(k),
-        b"eq" | b"text" => {
-            k.extend_from_slice(v);
-            Some(k)
-        }
-        _ => None,
-    }
-}
-
-/// `REINDEX` for a checked row.
+/// `repair_reindex` for a checked row.
 pub(crate) fn reindex_plan<M: Model>(c: &Checked) -> Plan<redis::Value> {
     let l = M::layout();
     let m = &c.member;
-    let mut keys = vec![l.ids.clone(), l.row_key(m)];
-    let mut args = vec![
-        l.tag.clone(),
-        if M::Key::NUMERIC { b"1" } else { b"0" }.to_vec(),
-        l.row_prefix.clone(),
-        m.clone(),
-        c.fields.len().to_string().into_bytes(),
-    ];
-    for (f, v) in &c.fields {
-        args.push(f.clone());
-        args.push(v.clone());
-    }
-    let nums: Vec<(usize, &Vec<u8>)> = l
+    let mut declared = Keys::new(vec![l.ids.clone(), l.row_key(m)]);
+    let numeric: Vec<NumOp> = l
         .numeric
         .iter()
         .enumerate()
-        .filter_map(|(i, z)| Some((i, z.as_ref()?)))
+        .filter_map(|(i, z)| {
+            Some(NumOp {
+                key: z.clone()?,
+                score: c.scores.get(i).copied().flatten(),
+            })
+        })
         .collect();
-    args.push(nums.len().to_string().into_bytes());
-    for (i, z) in nums {
-        push_key(&mut keys, z.clone());
-        args.push(z.clone());
-        match c.scores.get(i).copied().flatten() {
-            Some(s) => {
-                args.push(b"a".to_vec());
-                args.push(crate::value::float_repr(s).into_bytes());
-            }
-            None => {
-                args.push(b"r".to_vec());
-                args.push(Vec::new());
-            }
-        }
+    for n in &numeric {
+        declared.add(n.key.clone());
     }
-    args.push(c.entries.len().to_string().into_bytes());
+    let mut entries = Vec::with_capacity(c.entries.len());
     for ((s, v), owner) in c.entries.iter().zip(&c.owners) {
         let slot = &l.slots[*s];
         let id = slot.id.as_bytes();
-        if let Some(k) = entry_key(&l.tag, id, v) {
-            push_key(&mut keys, k);
-        }
+        declared.add(entry_key(&l.tag, slot.kind, id, v));
         if !owner.is_empty() {
-            push_key(&mut keys, l.row_key(owner));
+            declared.add(l.row_key(owner));
         }
-        args.push(id.to_vec());
-        args.push(v.clone());
-        args.push(owner.clone());
+        entries.push(Entry {
+            id: id.to_vec(),
+            kind: slot.kind,
+            value: v.clone(),
+            owner: owner.clone(),
+        });
     }
+    // the entries the row's record names, found by their ids alone
     for (id, v) in &c.old_record {
-        if let Some(k) = entry_key(&l.tag, id, v) {
-            push_key(&mut keys, k);
+        if let Some(kind) = kind_of_id(id) {
+            declared.add(entry_key(&l.tag, kind, id, v));
         }
     }
-    Plan::new(Call::Script(&scripts::REINDEX), keys, args, Ok)
+    let args = ReindexArgs {
+        ids: l.ids.clone(),
+        row: l.row_key(m),
+        declared: declared.into_vec().split_off(2),
+        tag: l.tag.clone(),
+        numeric_ids: M::Key::NUMERIC,
+        row_prefix: l.row_prefix.clone(),
+        member: m.clone(),
+        fields: c.fields.clone(),
+        numeric,
+        entries,
+    };
+    Plan::call(&args, Ok)
 }

@@ -18,10 +18,12 @@
 //!    checked against the row it names: entries no row calls for are orphans.
 
 use super::rows::{self, Checked, Origin, RowState};
-use super::{Fix, Problem, Repair, RepairReport, scripts};
-use crate::error::{Error, Result, show};
-use crate::model::{Model, SlotKind};
+use super::{Fix, Problem, Repair, RepairReport};
+use crate::error::{Result, show};
 use crate::plan::{Call, Plan};
+use crate::storage::model::{Model, SlotKind};
+use crate::wire::repair::{ReindexReply, Removed, Target};
+use crate::wire::verify::{RowsReply, ScanArgs, ScanReply};
 use std::collections::HashMap;
 
 /// The `COUNT` given to every scan, and so the size of a page.
@@ -92,19 +94,6 @@ pub(crate) fn bytes(v: &redis::Value) -> Option<Vec<u8>> {
     }
 }
 
-pub(crate) fn items(v: redis::Value) -> Result<Vec<redis::Value>> {
-    match v {
-        redis::Value::Array(a) | redis::Value::Set(a) => Ok(a),
-        redis::Value::Map(m) => Ok(m.into_iter().flat_map(|(k, v)| [k, v]).collect()),
-        redis::Value::Nil => Ok(Vec::new()),
-        other => Err(Error::decode(
-            b"(verify)",
-            None,
-            format!("expected an array, got {other:?}"),
-        )),
-    }
-}
-
 pub(crate) fn score(v: &redis::Value) -> Option<f64> {
     if let redis::Value::Double(d) = v {
         return Some(*d);
@@ -118,14 +107,10 @@ pub(crate) fn score(v: &redis::Value) -> Option<f64> {
     }
 }
 
-/// `{cursor, items}` of a scan reply.
+/// `{cursor, items}` of a scan reply (`verify_scan`, or a `*SCAN` command).
 fn page(v: redis::Value) -> Result<(Vec<u8>, Vec<redis::Value>)> {
-    let mut it = items(v)?.into_iter();
-    let cursor = it.next().as_ref().and_then(bytes);
-    match (cursor, it.next()) {
-        (Some(c), Some(list)) => Ok((c, items(list)?)),
-        _ => Err(Error::decode(b"(scan)", None, "unexpected scan reply")),
-    }
+    let r = ScanReply::decode(v)?;
+    Ok((r.next, r.items))
 }
 
 /// Escapes a key name for a `MATCH` pattern.
@@ -220,12 +205,13 @@ impl<M: Model> Walk<M> {
             ),
             Task::Keys(cursor) => {
                 let pattern = [glob_escape(&l.tag), b":*".to_vec()].concat();
-                Plan::new(
-                    Call::Script(&scripts::SCAN),
-                    vec![l.ids.clone()],
-                    vec![cursor.clone(), pattern, count],
-                    raw,
-                )
+                let args = ScanArgs {
+                    ids: l.ids.clone(),
+                    cursor: cursor.clone(),
+                    pattern,
+                    count: PAGE as u64,
+                };
+                Plan::call(&args, raw)
             }
             Task::Rows { members, .. } => rows::rows_plan::<M>(members.iter()),
             Task::Probe(checked) => rows::probe_plan::<M>(checked),
@@ -400,8 +386,8 @@ impl<M: Model> Walk<M> {
             .map(|e| e.member.clone())
             .collect();
         let mut rows: HashMap<Vec<u8>, RowState> = HashMap::new();
-        for (m, item) in members.into_iter().zip(items(reply)?) {
-            let read = rows::decode_one::<M>(&m, item)?;
+        for (m, item) in members.into_iter().zip(RowsReply::decode(reply)?.0) {
+            let read = rows::decode_one::<M>(&m, item);
             rows.insert(m, read.state);
         }
         for e in entries {
@@ -409,7 +395,7 @@ impl<M: Model> Walk<M> {
             let claimed = match (&state, e.index) {
                 (RowState::Row(c), Index::Num(i)) => c[i].score.is_some() && c[i].score == e.score,
                 (RowState::Row(c), Index::Slot(s)) => {
-                    crate::record::slot_values(c, &l.slots[s]).contains(&e.value)
+                    crate::storage::slots::slot_values(c, &l.slots[s]).contains(&e.value)
                 }
                 _ => false,
             };
@@ -434,7 +420,7 @@ impl<M: Model> Walk<M> {
         });
         if let Some(raw) = e.malformed {
             return self.fix(Fix::Unindex {
-                what: b"x".to_vec(),
+                target: Target::Malformed,
                 key: e.key,
                 value: raw,
                 member: Vec::new(),
@@ -456,13 +442,16 @@ impl<M: Model> Walk<M> {
                 }
             }
             (Index::Num(_), Some(RowState::Absent)) => self.fix(Fix::Unindex {
-                what: b"n".to_vec(),
+                target: Target::Numeric,
                 key: e.key,
                 value: Vec::new(),
                 member: e.member,
             }),
             (Index::Slot(s), _) => self.fix(Fix::Unindex {
-                what: M::layout().slots[s].id.clone().into_bytes(),
+                target: Target::Slot(
+                    M::layout().slots[s].id.clone().into_bytes(),
+                    M::layout().slots[s].kind,
+                ),
                 key: e.key,
                 value: e.value,
                 member: e.member,
@@ -473,29 +462,26 @@ impl<M: Model> Walk<M> {
 
     fn written(&mut self, f: Fix, reply: redis::Value) -> Result<()> {
         let ok = match &f {
-            Fix::Reindex(c) => {
-                let parts: Vec<Vec<u8>> = items(reply)?.iter().filter_map(bytes).collect();
-                match parts.first().map(Vec::as_slice) {
-                    Some(b"ok") => true,
-                    Some(b"changed") => {
-                        let attempt = c.origin.map_or(0, Origin::attempt);
-                        if attempt >= 3 {
-                            self.out.skipped += 1;
-                        } else {
-                            self.stack.push(Task::Rows {
-                                members: vec![c.member.clone()],
-                                origin: Origin::Retry(attempt + 1),
-                            });
-                        }
-                        return Ok(());
+            Fix::Reindex(c) => match ReindexReply::decode(reply)? {
+                ReindexReply::Ok => true,
+                ReindexReply::Changed => {
+                    let attempt = c.origin.map_or(0, Origin::attempt);
+                    if attempt >= 3 {
+                        self.out.skipped += 1;
+                    } else {
+                        self.stack.push(Task::Rows {
+                            members: vec![c.member.clone()],
+                            origin: Origin::Retry(attempt + 1),
+                        });
                     }
-                    _ => false,
+                    return Ok(());
                 }
-            }
+                ReindexReply::Refused => false,
+            },
             // 0: the entry is claimed again, or the row exists again (the
             // application wrote meanwhile): nothing left to fix
             _ => {
-                if matches!(reply, redis::Value::Int(1)) {
+                if Removed::decode(&reply).0 {
                     self.out.count::<M>(&f);
                 }
                 return Ok(());

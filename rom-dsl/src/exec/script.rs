@@ -26,21 +26,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 macro_rules! library_body {
     () => {
         concat!(
-            include_str!("../lua/rows.lua"),
+            include_str!("../../lua/rows.lua"),
             "\n",
-            include_str!("../lua/glob.lua"),
+            include_str!("../../lua/wire.lua"),
             "\n",
-            include_str!("../lua/delete.lua"),
+            include_str!("../../lua/glob.lua"),
             "\n",
-            include_str!("../lua/save.lua"),
+            include_str!("../../lua/delete.lua"),
             "\n",
-            include_str!("../lua/get.lua"),
+            include_str!("../../lua/save.lua"),
             "\n",
-            include_str!("../lua/query.lua"),
+            include_str!("../../lua/get.lua"),
             "\n",
-            include_str!("../lua/verify.lua"),
+            include_str!("../../lua/query.lua"),
             "\n",
-            include_str!("../lua/register.lua"),
+            include_str!("../../lua/verify.lua"),
+            "\n",
+            include_str!("../../lua/register.lua"),
         )
     };
 }

@@ -1,0 +1,470 @@
+//! Conditions and orders: the filter tree (`Node`) that column methods build,
+//! [`Filter`] and [`Order`] around it, and [`ColumnMethods`], whose
+//! marker-trait bounds are the compile-time check of every predicate.
+
+use super::like::{like_node, prefix_range};
+use crate::index::{
+    Column, EqFilterable, LikeFilterable, PrefixFilterable, RangeFilterable, Sortable,
+    SuffixFilterable, TextFilterable, ValueFor,
+};
+use crate::plans::query::describe;
+use crate::storage::model::{Fold, Model, Slot, SlotKind, Source};
+use crate::value::{ScoreBound, float_repr, reversed, score_bound, words};
+use std::marker::PhantomData;
+use std::ops::{Bound, RangeBounds};
+/// A node of a filter tree (public for generated code; build filters with the
+/// column methods instead).
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Node {
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    /// Members of an equality set.
+    Set(Vec<u8>),
+    /// The owner of a unique value: hash key, field.
+    Unique(Vec<u8>, Vec<u8>),
+    /// A score range of a sorted set: key, low bound, high bound (Redis syntax).
+    Range(Vec<u8>, String, String),
+    /// A range of a lexicographic index: key, low and high bounds (BYLEX
+    /// syntax), and a glob the values must match (empty: any).
+    Lex(Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>),
+    /// Every row.
+    All,
+    /// No row.
+    Empty,
+    /// A value that cannot be queried (NaN...): the query fails with this error.
+    Invalid(String, String),
+}
+
+/// A condition on rows of model `M`: built from column methods (`eq`, `gt`...)
+/// and combined with [`Filter::and`], [`Filter::or`], [`Filter::not`] (or the
+/// `&`, `|`, `!` operators).
+pub struct Filter<M> {
+    pub(crate) node: Node,
+    _m: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for Filter<M> {
+    fn clone(&self) -> Self {
+        Filter::new(self.node.clone())
+    }
+}
+
+impl<M> std::fmt::Debug for Filter<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&describe(&self.node))
+    }
+}
+
+impl<M> Filter<M> {
+    fn new(node: Node) -> Self {
+        Filter {
+            node,
+            _m: PhantomData,
+        }
+    }
+    /// Rows matching both.
+    pub fn and(self, other: Filter<M>) -> Filter<M> {
+        Filter::new(match (self.node, other.node) {
+            (Node::And(mut a), Node::And(b)) => {
+                a.extend(b);
+                Node::And(a)
+            }
+            (Node::And(mut a), b) => {
+                a.push(b);
+                Node::And(a)
+            }
+            (a, b) => Node::And(vec![a, b]),
+        })
+    }
+    /// Rows matching either (on any indexed columns, not only one).
+    pub fn or(self, other: Filter<M>) -> Filter<M> {
+        Filter::new(match (self.node, other.node) {
+            (Node::Or(mut a), Node::Or(b)) => {
+                a.extend(b);
+                Node::Or(a)
+            }
+            (Node::Or(mut a), b) => {
+                a.push(b);
+                Node::Or(a)
+            }
+            (a, b) => Node::Or(vec![a, b]),
+        })
+    }
+    /// Rows not matching (a set difference from every row).
+    #[allow(clippy::should_implement_trait)]
+    pub fn not(self) -> Filter<M> {
+        Filter::new(match self.node {
+            Node::Not(n) => *n,
+            n => Node::Not(Box::new(n)),
+        })
+    }
+    /// Rows matching this and not `other`.
+    pub fn and_not(self, other: Filter<M>) -> Filter<M> {
+        self.and(other.not())
+    }
+}
+
+impl<M> std::ops::BitAnd for Filter<M> {
+    type Output = Filter<M>;
+    fn bitand(self, rhs: Self) -> Filter<M> {
+        self.and(rhs)
+    }
+}
+impl<M> std::ops::BitOr for Filter<M> {
+    type Output = Filter<M>;
+    fn bitor(self, rhs: Self) -> Filter<M> {
+        self.or(rhs)
+    }
+}
+impl<M> std::ops::Not for Filter<M> {
+    type Output = Filter<M>;
+    fn not(self) -> Filter<M> {
+        Filter::not(self)
+    }
+}
+
+/// A condition that can filter a query on model `M`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a condition on `{M}`",
+    label = "expected a condition on `{M}`",
+    note = "a query on `{M}` is filtered by a condition on one of `{M}`'s columns, such as `column.eq(value)` or `column.gt(value)`: not by a bare column, nor by a condition on another model"
+)]
+pub trait IntoFilter<M> {
+    /// The filter.
+    fn into_filter(self) -> Filter<M>;
+}
+#[diagnostic::do_not_recommend]
+impl<M> IntoFilter<M> for Filter<M> {
+    fn into_filter(self) -> Filter<M> {
+        self
+    }
+}
+
+/// An ordering of model `M`'s rows by a numeric or a sort-indexed column.
+pub struct Order<M> {
+    pub(crate) key: Vec<u8>,
+    pub(crate) desc: bool,
+    pub(crate) name: &'static str,
+    /// For a sort index: the slot whose value a row records.
+    pub(crate) lex: Option<usize>,
+    _m: PhantomData<fn() -> M>,
+}
+
+impl<M> std::fmt::Debug for Order<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dir = if self.desc { "desc" } else { "asc" };
+        write!(f, "Order({} {dir})", self.name)
+    }
+}
+
+/// An ordering that can order a query on model `M`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an ordering of `{M}`",
+    label = "expected an ordering of `{M}`",
+    note = "a query on `{M}` is ordered by one of `{M}`'s columns with `.asc()` or `.desc()`, as in `.order_by(column.desc())`: not by a bare column, nor by another model's column"
+)]
+pub trait IntoOrder<M> {
+    /// The ordering.
+    fn into_order(self) -> Order<M>;
+}
+#[diagnostic::do_not_recommend]
+impl<M> IntoOrder<M> for Order<M> {
+    fn into_order(self) -> Order<M> {
+        self
+    }
+}
+
+/// The column is a column of `M`: for `select`.
+#[diagnostic::on_unimplemented(
+    message = "column `{Self}` is not a column of `{M}`",
+    label = "a column of another model",
+    note = "a query on `{M}` can select only `{M}`'s own columns"
+)]
+pub trait BelongsTo<M>: Column {}
+
+/// Conditions and orderings on a column: `eq`, `eq_any`, `gt`, `ge`, `lt`,
+/// `le`, `between`, `asc`, `desc`. Each requires the index that answers it.
+pub trait ColumnMethods: Column {
+    /// Rows whose column equals `v` (case-insensitively on a case-insensitive
+    /// index). Needs an equality, unique or numeric index.
+    fn eq(self, v: impl ValueFor<Self, Self::Value>) -> Filter<Self::Model>
+    where
+        Self: EqFilterable,
+    {
+        Filter::new(eq_node::<Self>(&v.into_value()))
+    }
+    /// Rows whose column equals any of `vs` (no row for an empty list).
+    fn eq_any<V: ValueFor<Self, Self::Value>>(
+        self,
+        vs: impl IntoIterator<Item = V>,
+    ) -> Filter<Self::Model>
+    where
+        Self: EqFilterable,
+    {
+        let kids: Vec<Node> = vs
+            .into_iter()
+            .map(|v| eq_node::<Self>(&v.into_value()))
+            .collect();
+        Filter::new(match kids.len() {
+            0 => Node::Empty,
+            1 => kids.into_iter().next().unwrap_or(Node::Empty),
+            _ => Node::Or(kids),
+        })
+    }
+    /// Rows whose column is greater than `v`. Needs a numeric index.
+    fn gt(self, v: impl ValueFor<Self, Self::Value>) -> Filter<Self::Model>
+    where
+        Self: RangeFilterable,
+    {
+        range::<Self>(Bound::Excluded(v.into_value()), Bound::Unbounded)
+    }
+    /// Rows whose column is greater than or equal to `v`.
+    fn ge(self, v: impl ValueFor<Self, Self::Value>) -> Filter<Self::Model>
+    where
+        Self: RangeFilterable,
+    {
+        range::<Self>(Bound::Included(v.into_value()), Bound::Unbounded)
+    }
+    /// Rows whose column is less than `v`.
+    fn lt(self, v: impl ValueFor<Self, Self::Value>) -> Filter<Self::Model>
+    where
+        Self: RangeFilterable,
+    {
+        range::<Self>(Bound::Unbounded, Bound::Excluded(v.into_value()))
+    }
+    /// Rows whose column is less than or equal to `v`.
+    fn le(self, v: impl ValueFor<Self, Self::Value>) -> Filter<Self::Model>
+    where
+        Self: RangeFilterable,
+    {
+        range::<Self>(Bound::Unbounded, Bound::Included(v.into_value()))
+    }
+    /// Rows whose column is in a range: `20..=30`, `20..30`, `20..`, `..=30`,
+    /// or a pair of [`Bound`]s.
+    fn between<V: ValueFor<Self, Self::Value> + Clone>(
+        self,
+        r: impl RangeBounds<V>,
+    ) -> Filter<Self::Model>
+    where
+        Self: RangeFilterable,
+    {
+        let conv = |b: Bound<&V>| match b {
+            Bound::Included(v) => Bound::Included(v.clone().into_value()),
+            Bound::Excluded(v) => Bound::Excluded(v.clone().into_value()),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        range::<Self>(conv(r.start_bound()), conv(r.end_bound()))
+    }
+    /// Rows whose text has the word `w` (words are split and case-folded as the
+    /// index does; a `w` of several words needs them all).
+    fn has_word(self, w: &str) -> Filter<Self::Model>
+    where
+        Self: TextFilterable,
+    {
+        Filter::new(words_node(text_slot::<Self>(), words(w), true))
+    }
+    /// Rows whose text has every one of these words.
+    fn has_all_words<'a>(self, ws: impl IntoIterator<Item = &'a str>) -> Filter<Self::Model>
+    where
+        Self: TextFilterable,
+    {
+        let all = crate::text::dedup(ws.into_iter().flat_map(words));
+        Filter::new(words_node(text_slot::<Self>(), all, true))
+    }
+    /// Rows whose text has at least one of these words.
+    fn has_any_word<'a>(self, ws: impl IntoIterator<Item = &'a str>) -> Filter<Self::Model>
+    where
+        Self: TextFilterable,
+    {
+        let kids: Vec<Node> = ws
+            .into_iter()
+            .map(|w| words_node(text_slot::<Self>(), words(w), true))
+            .collect();
+        Filter::new(match kids.len() {
+            0 => Node::Empty,
+            1 => kids.into_iter().next().unwrap_or(Node::Empty),
+            _ => Node::Or(kids),
+        })
+    }
+    /// Rows whose value (each word, on a full-text column) starts with `prefix`,
+    /// case-insensitively on a case-insensitive index. Costs in proportion to
+    /// the matches.
+    fn starts_with(self, prefix: &str) -> Filter<Self::Model>
+    where
+        Self: PrefixFilterable,
+    {
+        Filter::new(match lex_slot::<Self>(false) {
+            Some(slot) => {
+                let (lo, hi) = prefix_range(&fold_for(slot, prefix));
+                Node::Lex(slot.key.clone(), lo, hi, Vec::new())
+            }
+            None => Node::Invalid(Self::NAME.into(), "no prefix index".into()),
+        })
+    }
+    /// Rows whose value (each word, on a full-text column) ends with `suffix`.
+    fn ends_with(self, suffix: &str) -> Filter<Self::Model>
+    where
+        Self: SuffixFilterable,
+    {
+        Filter::new(match lex_slot::<Self>(true) {
+            Some(slot) => {
+                let (lo, hi) = prefix_range(&reversed(&fold_for(slot, suffix)));
+                Node::Lex(slot.key.clone(), lo, hi, Vec::new())
+            }
+            None => Node::Invalid(Self::NAME.into(), "no suffix index".into()),
+        })
+    }
+    /// Rows whose value (each word, on a full-text column) matches a pattern:
+    /// `*` any run of characters, `?` exactly one, `\\` makes the next one
+    /// literal; every other character matches only itself. A literal start is
+    /// answered by the prefix index, a wildcard start with a literal end by the
+    /// suffix index; otherwise the whole index is scanned.
+    fn like(self, pattern: &str) -> Filter<Self::Model>
+    where
+        Self: LikeFilterable,
+    {
+        Filter::new(like_node::<Self>(pattern))
+    }
+    /// Orders by this column, smallest first; ties by key; rows where the column
+    /// is null come after all others.
+    fn asc(self) -> Order<Self::Model>
+    where
+        Self: Sortable,
+    {
+        order::<Self>(false)
+    }
+    /// Orders by this column, largest first; ties by key; rows where the column
+    /// is null come after all others.
+    fn desc(self) -> Order<Self::Model>
+    where
+        Self: Sortable,
+    {
+        order::<Self>(true)
+    }
+}
+impl<C: Column> ColumnMethods for C {}
+
+fn order<C: Column>(desc: bool) -> Order<C::Model> {
+    let l = C::Model::layout();
+    // a numeric index orders by number; otherwise the sort index, by text
+    let (key, lex) = match &l.numeric[C::INDEX] {
+        Some(z) => (z.clone(), None),
+        None => match l.slots.iter().position(|s| {
+            s.columns == [C::INDEX]
+                && s.source == Source::Whole
+                && s.key.ends_with(format!("sort:{}", C::NAME).as_bytes())
+        }) {
+            Some(s) => (l.slots[s].key.clone(), Some(s)),
+            None => (Vec::new(), None),
+        },
+    };
+    Order {
+        key,
+        desc,
+        name: C::NAME,
+        lex,
+        _m: PhantomData,
+    }
+}
+
+/// The lexicographic slot of a column answering prefixes (`reversed`: suffixes).
+pub(crate) fn lex_slot<C: Column>(reversed: bool) -> Option<&'static Slot> {
+    let l = C::Model::layout();
+    let want: &[Source] = if reversed {
+        &[Source::WholeReversed, Source::EachWordReversed]
+    } else {
+        &[Source::Whole, Source::EachWord]
+    };
+    // a prefix index first (it may be case-insensitive, or per word), then a sort index
+    l.slots
+        .iter()
+        .filter(|s| s.kind == SlotKind::Lex && s.columns == [C::INDEX] && want.contains(&s.source))
+        .min_by_key(|s| s.key.ends_with(format!("sort:{}", C::NAME).as_bytes()))
+}
+
+/// A query's text keyed as `slot` keys what it stores (see [`crate::text`]).
+pub(crate) fn fold_for(slot: &Slot, text: &str) -> String {
+    match slot.fold {
+        Fold::Exact => crate::text::exact(text).into_owned(),
+        Fold::CaseInsensitive => crate::text::fold(text),
+    }
+}
+
+fn words_node(slot: Option<&Slot>, ws: Vec<String>, all: bool) -> Node {
+    let Some(slot) = slot else {
+        return Node::Invalid(String::new(), "no full-text index".into());
+    };
+    let kids: Vec<Node> = ws
+        .into_iter()
+        .map(|w| Node::Set([&slot.key[..], w.as_bytes()].concat()))
+        .collect();
+    match kids.len() {
+        0 => Node::Empty,
+        1 => kids.into_iter().next().unwrap_or(Node::Empty),
+        _ if all => Node::And(kids),
+        _ => Node::Or(kids),
+    }
+}
+
+fn text_slot<C: Column>() -> Option<&'static Slot> {
+    let l = C::Model::layout();
+    l.slot_from(C::INDEX, &[Source::Words]).map(|s| &l.slots[s])
+}
+
+fn eq_node<C: Column>(v: &C::Value) -> Node {
+    let l = C::Model::layout();
+    if let Some(s) = l.slot_of(C::INDEX, SlotKind::Unique) {
+        let slot = &l.slots[s];
+        return Node::Unique(slot.key.clone(), C::eq_key(v, slot.fold));
+    }
+    if let Some(s) = l.slot_of(C::INDEX, SlotKind::Set) {
+        let slot = &l.slots[s];
+        return Node::Set([&slot.key[..], &C::eq_key(v, slot.fold)].concat());
+    }
+    match (&l.numeric[C::INDEX], score_bound(v, C::score(v))) {
+        (Some(z), Ok(ScoreBound::At(s))) => Node::Range(z.clone(), float_repr(s), float_repr(s)),
+        // beyond every value the index can hold (i64::MAX, an infinity): no row
+        (Some(_), Ok(ScoreBound::BelowAll | ScoreBound::AboveAll)) => Node::Empty,
+        (_, Err(e)) => Node::Invalid(C::NAME.into(), e),
+        (None, _) => Node::Invalid(C::NAME.into(), "no index".into()),
+    }
+}
+
+/// One end of a score range: a bound in Redis syntax, or `None` when no stored
+/// value can be on the wanted side of it (the range is empty).
+fn range_end<C: Column>(
+    b: Bound<C::Value>,
+    low: bool,
+) -> std::result::Result<Option<String>, String> {
+    let open = if low { "-inf" } else { "+inf" };
+    let (v, excluded) = match b {
+        Bound::Unbounded => return Ok(Some(open.to_owned())),
+        Bound::Included(v) => (v, false),
+        Bound::Excluded(v) => (v, true),
+    };
+    // stored values are exact scores within what the index holds, so a bound
+    // beyond them all is an open end on one side and empty on the other; a
+    // bound within is converted exactly
+    Ok(match score_bound(&v, C::score(&v))? {
+        ScoreBound::At(s) if excluded => Some(format!("({}", float_repr(s))),
+        ScoreBound::At(s) => Some(float_repr(s)),
+        ScoreBound::BelowAll if low => Some(open.to_owned()),
+        ScoreBound::AboveAll if !low => Some(open.to_owned()),
+        ScoreBound::BelowAll | ScoreBound::AboveAll => None,
+    })
+}
+
+fn range<C: Column>(lo: Bound<C::Value>, hi: Bound<C::Value>) -> Filter<C::Model> {
+    let z = C::Model::layout().numeric[C::INDEX]
+        .clone()
+        .unwrap_or_default();
+    Filter::new(
+        match (range_end::<C>(lo, true), range_end::<C>(hi, false)) {
+            (Ok(Some(lo)), Ok(Some(hi))) => Node::Range(z, lo, hi),
+            (Err(e), _) | (_, Err(e)) => Node::Invalid(C::NAME.into(), e),
+            (Ok(_), Ok(_)) => Node::Empty,
+        },
+    )
+}

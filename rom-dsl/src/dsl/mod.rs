@@ -1,0 +1,10 @@
+//! The typed DSL: columns and their marker traits, filters and orders built
+//! from column methods, the query builder and its terminals, records and the
+//! CRUD operations. Everything here is checked at compile time; nothing here
+//! encodes arguments or talks to a server (the plans and execution do).
+
+pub(crate) mod columns;
+pub(crate) mod filter;
+pub(crate) mod like;
+pub(crate) mod query;
+pub(crate) mod record;

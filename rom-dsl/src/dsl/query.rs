@@ -1,0 +1,432 @@
+//! The query builder and its terminals.
+//! Public as `rom_dsl::query` (`src/query.rs`).
+
+use super::filter::{BelongsTo, IntoFilter, IntoOrder, Node};
+use crate::connection::{AsyncConnection, Connection};
+use crate::error::{Error, Result};
+use crate::index::Table;
+use crate::plan::Plan;
+use crate::plans::query::describe;
+use crate::record::Record;
+use crate::storage::model::Model;
+use crate::value::Field;
+use std::marker::PhantomData;
+
+/// A query on model `M`: a conjunction of filters, an order, an offset and a
+/// limit. One flat type, so `if c { q = q.filter(..) }` compiles.
+pub struct Query<M> {
+    pub(crate) filters: Vec<Node>,
+    pub(crate) order: Option<(Vec<u8>, bool, &'static str, Option<usize>)>,
+    pub(crate) offset: u64,
+    pub(crate) limit: Option<u64>,
+    pub(crate) _m: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for Query<M> {
+    fn clone(&self) -> Self {
+        Query {
+            filters: self.filters.clone(),
+            order: self.order.clone(),
+            offset: self.offset,
+            limit: self.limit,
+            _m: PhantomData,
+        }
+    }
+}
+
+impl<M> std::fmt::Debug for Query<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Query")
+            .field("filter", &describe(&self.root()))
+            .field("order", &self.order.as_ref().map(|o| (o.2, o.1)))
+            .field("offset", &self.offset)
+            .field("limit", &self.limit)
+            .finish()
+    }
+}
+
+impl<M: Model> Default for Query<M> {
+    fn default() -> Self {
+        Query {
+            filters: Vec::new(),
+            order: None,
+            offset: 0,
+            limit: None,
+            _m: PhantomData,
+        }
+    }
+}
+
+/// A plan reading one page: its rows and where it stopped.
+pub(crate) type PagePlan<M> = Plan<(Vec<Record<M>>, Cursor)>;
+
+pub use crate::wire::query::Cursor;
+
+impl<M> Query<M> {
+    pub(crate) fn root(&self) -> Node {
+        match self.filters.len() {
+            0 => Node::All,
+            1 => self.filters[0].clone(),
+            _ => Node::And(self.filters.clone()),
+        }
+    }
+}
+
+/// A tuple of columns of `M` to read with [`QueryDsl::select`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a selection of columns of `{M}`",
+    label = "expected a tuple of `{M}`'s columns",
+    note = "select a tuple of one to six columns of `{M}`: `.select((column,))` for one, `.select((a, b))` for two"
+)]
+pub trait Selection<M>: Send + 'static {
+    /// What each selected row becomes.
+    type Output: Send + 'static;
+    /// The hash fields read.
+    const FIELDS: &'static [&'static str];
+    /// Decodes the values of one row.
+    fn decode(key: &[u8], vals: Vec<Option<Vec<u8>>>) -> Result<Self::Output>;
+}
+
+macro_rules! selection {
+    ($($c:ident $i:tt),+) => {
+        impl<M: Model, $($c: BelongsTo<M>),+> Selection<M> for ($($c,)+) {
+            type Output = ($($c::Field,)+);
+            const FIELDS: &'static [&'static str] = &[$($c::NAME),+];
+            fn decode(key: &[u8], vals: Vec<Option<Vec<u8>>>) -> Result<Self::Output> {
+                Ok(($(
+                    match $c::Field::from_stored(vals.get($i).and_then(|v| v.as_deref())) {
+                        Ok(Some(v)) => v,
+                        Ok(None) => return Err(Error::decode(key, Some($c::NAME), "missing field")),
+                        Err(e) => return Err(Error::decode(key, Some($c::NAME), e)),
+                    },
+                )+))
+            }
+        }
+    };
+}
+selection!(A 0);
+selection!(A 0, B 1);
+selection!(A 0, B 1, C 2);
+selection!(A 0, B 1, C 2, D 3);
+selection!(A 0, B 1, C 2, D 3, E 4);
+selection!(A 0, B 1, C 2, D 3, E 4, F 5);
+
+/// A query restricted to some columns: `load` returns tuples.
+pub struct Select<M, S> {
+    query: Query<M>,
+    _s: PhantomData<fn() -> S>,
+}
+
+impl<M, S> std::fmt::Debug for Select<M, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Select")
+            .field("query", &self.query)
+            .finish()
+    }
+}
+
+impl<M: Model, S: Selection<M>> Select<M, S> {
+    /// The plan of [`Select::load`].
+    pub fn load_plan(&self) -> Result<Plan<Vec<S::Output>>> {
+        self.query.select_plan::<S>()
+    }
+    /// Reads the selected columns of every match (HMGET per row, in the script).
+    pub fn load<C: Connection + ?Sized>(&self, conn: &mut C) -> Result<Vec<S::Output>> {
+        self.load_plan()?.run(conn)
+    }
+    /// [`Select::load`] on an async connection.
+    pub async fn load_async<C: AsyncConnection>(&self, conn: &mut C) -> Result<Vec<S::Output>> {
+        self.load_plan()?.run_async(conn).await
+    }
+}
+
+/// Pages through a query's matches in constant memory: each page is one
+/// script call that resumes after the last row of the previous page.
+///
+/// Under concurrent writes, every row that exists for the whole iteration and
+/// whose order column does not change is returned exactly once; rows inserted,
+/// deleted or moved meanwhile may or may not be returned.
+pub struct Pages<M> {
+    query: Query<M>,
+    page: u64,
+    remaining: Option<u64>,
+    cursor: Option<Cursor>,
+    done: bool,
+}
+
+impl<M> std::fmt::Debug for Pages<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pages")
+            .field("query", &self.query)
+            .field("page", &self.page)
+            .field("remaining", &self.remaining)
+            .field("cursor", &self.cursor)
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+impl<M: Model> Pages<M> {
+    fn next_plan(&mut self) -> Option<Result<PagePlan<M>>> {
+        if self.done {
+            return None;
+        }
+        let mut q = self.query.clone();
+        let n = self.remaining.map_or(self.page, |r| r.min(self.page));
+        if n == 0 {
+            self.done = true;
+            // a query that cannot run fails even when it would return nothing
+            return self.query.check().err().map(Err);
+        }
+        q.limit = Some(n);
+        if self.cursor.is_some() {
+            q.offset = 0;
+        }
+        Some(q.page_plan(self.cursor.as_ref()))
+    }
+
+    fn advance(&mut self, rows: &[Record<M>], c: Cursor) {
+        let n = rows.len() as u64;
+        if let Some(r) = &mut self.remaining {
+            *r -= n.min(*r);
+        }
+        if n < self.page || c.member.is_empty() {
+            self.done = true;
+        }
+        self.cursor = Some(c);
+    }
+
+    /// The next page, or `None` after the last one.
+    pub fn next_page<C: Connection + ?Sized>(
+        &mut self,
+        conn: &mut C,
+    ) -> Result<Option<Vec<Record<M>>>> {
+        let Some(plan) = self.next_plan() else {
+            return Ok(None);
+        };
+        let (rows, c) = plan?.run(conn)?;
+        self.advance(&rows, c);
+        Ok(if rows.is_empty() { None } else { Some(rows) })
+    }
+
+    /// [`Pages::next_page`] on an async connection.
+    pub async fn next_page_async<C: AsyncConnection>(
+        &mut self,
+        conn: &mut C,
+    ) -> Result<Option<Vec<Record<M>>>> {
+        let Some(plan) = self.next_plan() else {
+            return Ok(None);
+        };
+        let (rows, c) = plan?.run_async(conn).await?;
+        self.advance(&rows, c);
+        Ok(if rows.is_empty() { None } else { Some(rows) })
+    }
+}
+
+/// Extension for `Result<T>` from [`QueryDsl::first`]: turns
+/// [`Error::NotFound`] into `Ok(None)`.
+pub trait OptionalExtension<T> {
+    /// `Ok(None)` instead of a not-found error.
+    fn optional(self) -> Result<Option<T>>;
+}
+impl<T> OptionalExtension<T> for Result<T> {
+    fn optional(self) -> Result<Option<T>> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The query methods, on a table (`users::table.filter(..)`) and on a query.
+pub trait QueryDsl: Sized {
+    /// The model queried.
+    type Model: Model;
+    /// The query so far.
+    fn into_query(self) -> Query<Self::Model>;
+
+    /// Keeps the rows matching `f` (chained filters are ANDed).
+    fn filter(self, f: impl IntoFilter<Self::Model>) -> Query<Self::Model> {
+        let mut q = self.into_query();
+        match f.into_filter().node {
+            Node::And(kids) => q.filters.extend(kids),
+            n => q.filters.push(n),
+        }
+        q
+    }
+    /// Orders the rows (replacing an earlier order).
+    fn order_by(self, o: impl IntoOrder<Self::Model>) -> Query<Self::Model> {
+        let mut q = self.into_query();
+        let o = o.into_order();
+        q.order = Some((o.key, o.desc, o.name, o.lex));
+        q
+    }
+    /// Returns at most `n` rows.
+    fn limit(self, n: u64) -> Query<Self::Model> {
+        let mut q = self.into_query();
+        q.limit = Some(n);
+        q
+    }
+    /// Skips the first `n` rows.
+    fn offset(self, n: u64) -> Query<Self::Model> {
+        let mut q = self.into_query();
+        q.offset = n;
+        q
+    }
+    /// Reads only some columns: `select((users::email, users::age))`.
+    fn select<S: Selection<Self::Model>>(self, _columns: S) -> Select<Self::Model, S> {
+        Select {
+            query: self.into_query(),
+            _s: PhantomData,
+        }
+    }
+    /// Pages through the matches, `page_size` rows per round trip.
+    fn pages(self, page_size: u64) -> Pages<Self::Model> {
+        let q = self.into_query();
+        Pages {
+            remaining: q.limit,
+            query: q,
+            page: page_size.max(1),
+            cursor: None,
+            done: false,
+        }
+    }
+
+    /// Every matching row, in one round trip.
+    fn load<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Vec<Record<Self::Model>>> {
+        self.into_query().load_plan()?.run(conn)
+    }
+    /// [`QueryDsl::load`] on an async connection.
+    fn load_async<C: AsyncConnection>(
+        self,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<Vec<Record<Self::Model>>>> + Send {
+        let plan = self.into_query().load_plan();
+        async move { plan?.run_async(conn).await }
+    }
+    /// The first matching row; [`Error::NotFound`] when none (see
+    /// [`OptionalExtension::optional`]).
+    fn first<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Record<Self::Model>> {
+        first_of(at_most_one(self.into_query()).load_plan()?.run(conn)?)
+    }
+    /// [`QueryDsl::first`] on an async connection.
+    fn first_async<C: AsyncConnection>(
+        self,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<Record<Self::Model>>> + Send {
+        let plan = at_most_one(self.into_query()).load_plan();
+        async move { first_of(plan?.run_async(conn).await?) }
+    }
+    /// The keys of the matching rows.
+    fn ids<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Vec<<Self::Model as Model>::Key>> {
+        self.into_query().ids_plan()?.run(conn)
+    }
+    /// [`QueryDsl::ids`] on an async connection.
+    fn ids_async<C: AsyncConnection>(
+        self,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<Vec<<Self::Model as Model>::Key>>> + Send {
+        let plan = self.into_query().ids_plan();
+        async move { plan?.run_async(conn).await }
+    }
+    /// How many rows match (after the offset, at most the limit).
+    fn count<C: Connection + ?Sized>(self, conn: &mut C) -> Result<u64> {
+        self.into_query().count_plan()?.run(conn)
+    }
+    /// [`QueryDsl::count`] on an async connection.
+    fn count_async<C: AsyncConnection>(
+        self,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        let plan = self.into_query().count_plan();
+        async move { plan?.run_async(conn).await }
+    }
+    /// Whether any row matches.
+    fn exists<C: Connection + ?Sized>(self, conn: &mut C) -> Result<bool> {
+        self.into_query().exists_plan()?.run(conn)
+    }
+    /// [`QueryDsl::exists`] on an async connection.
+    fn exists_async<C: AsyncConnection>(
+        self,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        let plan = self.into_query().exists_plan();
+        async move { plan?.run_async(conn).await }
+    }
+    /// Deletes every match with its index entries; returns how many. With a
+    /// limit, one atomic script call; without, atomic batches of 1,000.
+    fn delete<C: Connection + ?Sized>(self, conn: &mut C) -> Result<u64> {
+        let q = self.into_query();
+        let mut total = 0;
+        for batch in delete_batches(&q) {
+            let (deleted, found) = batch.delete_plan()?.run(conn)?;
+            total += deleted;
+            if q.limit.is_some() || found < DELETE_BATCH {
+                break;
+            }
+        }
+        Ok(total)
+    }
+    /// [`QueryDsl::delete`] on an async connection.
+    fn delete_async<C: AsyncConnection>(
+        self,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        let q = self.into_query();
+        async move {
+            let mut total = 0;
+            for batch in delete_batches(&q) {
+                let (deleted, found) = batch.delete_plan()?.run_async(conn).await?;
+                total += deleted;
+                if q.limit.is_some() || found < DELETE_BATCH {
+                    break;
+                }
+            }
+            Ok(total)
+        }
+    }
+    /// The plan of [`QueryDsl::load`] as text.
+    fn explain(self) -> String {
+        Query::explain(&self.into_query())
+    }
+}
+
+const DELETE_BATCH: u64 = 1000;
+
+fn delete_batches<M: Model>(q: &Query<M>) -> impl Iterator<Item = Query<M>> + '_ {
+    std::iter::repeat_with(move || {
+        let mut b = q.clone();
+        if b.limit.is_none() {
+            b.limit = Some(DELETE_BATCH);
+        }
+        b
+    })
+}
+
+/// The query of `first`: its first row, none under a limit of 0.
+fn at_most_one<M>(mut q: Query<M>) -> Query<M> {
+    q.limit = Some(q.limit.map_or(1, |l| l.min(1)));
+    q
+}
+
+fn first_of<M: Model>(rows: Vec<Record<M>>) -> Result<Record<M>> {
+    rows.into_iter().next().ok_or(Error::NotFound {
+        model: M::SCHEMA.name,
+        key: "(query)".into(),
+    })
+}
+
+impl<M: Model> QueryDsl for Query<M> {
+    type Model = M;
+    fn into_query(self) -> Query<M> {
+        self
+    }
+}
+
+impl<T: Table> QueryDsl for T {
+    type Model = T::Model;
+    fn into_query(self) -> Query<T::Model> {
+        Query::default()
+    }
+}

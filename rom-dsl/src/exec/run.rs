@@ -1,0 +1,286 @@
+//! Running plans: `Plan::run` (sync) and `Plan::run_async` send the plan's
+//! call (`FCALL`, or a command), load the library when the server lacks it,
+//! fall back to `EVALSHA` / `EVAL` when it refuses functions; `run_all` sends
+//! many plans in one pipeline and resends only the calls that need it.
+
+use crate::connection::{AsyncConnection, Connection};
+use crate::error::Result;
+use crate::exec::script;
+use crate::plan::{Call, Plan};
+
+impl<T> Plan<T> {
+    /// The command sent first: `FCALL` of the library's function for a
+    /// script (`EVALSHA` of its script packaging once functions are off).
+    pub(crate) fn first_cmd(&self) -> redis::Cmd {
+        match self.call {
+            Call::Command(name) => {
+                let mut c = redis::cmd(name);
+                c.arg(&self.keys).arg(&self.args);
+                c
+            }
+            Call::Script(s) => {
+                let mut c = if script::eval_only() {
+                    let mut c = redis::cmd(if self.read_only {
+                        "EVALSHA_RO"
+                    } else {
+                        "EVALSHA"
+                    });
+                    c.arg(s.sha());
+                    c
+                } else {
+                    let mut c = redis::cmd(if self.read_only { "FCALL_RO" } else { "FCALL" });
+                    c.arg(s.function_name());
+                    c
+                };
+                c.arg(self.keys.len()).arg(&self.keys).arg(&self.args);
+                c
+            }
+        }
+    }
+
+    /// `EVAL` with the script packaging's source, for a server that lost its
+    /// script cache (built only then: it carries the whole library).
+    pub(crate) fn eval_cmd(&self) -> Option<redis::Cmd> {
+        match self.call {
+            Call::Command(_) => None,
+            Call::Script(s) => {
+                let mut c = redis::cmd(if self.read_only { "EVAL_RO" } else { "EVAL" });
+                c.arg(s.source())
+                    .arg(self.keys.len())
+                    .arg(&self.keys)
+                    .arg(&self.args);
+                Some(c)
+            }
+        }
+    }
+
+    /// What to do after an error reply: load the library, or send the script
+    /// itself; `None` when the error is the answer.
+    fn recover(&self, e: &redis::RedisError) -> Option<Recover> {
+        match self.call {
+            Call::Command(_) => None,
+            Call::Script(_) if script::is_missing_function(e) => Some(Recover::Load),
+            Call::Script(_) if is_noscript(e) => Some(Recover::Eval),
+            Call::Script(_) => None,
+        }
+    }
+
+    fn check_reply(&self, v: redis::Value) -> redis::RedisResult<redis::Value> {
+        if self.raw_errors && !retry_reply(&v) {
+            Ok(v)
+        } else {
+            v.extract_error()
+        }
+    }
+
+    /// Runs the plan on a synchronous connection: one round trip (more only
+    /// the first time a server lacks rom's library, or lost its script cache).
+    pub fn run<C: Connection + ?Sized>(self, conn: &mut C) -> Result<T> {
+        let mut cmd = self.first_cmd();
+        let mut tries = 0;
+        loop {
+            let reply = conn.req_command(&cmd).and_then(|v| self.check_reply(v));
+            let e = match reply {
+                Ok(v) => return (self.decode)(v),
+                Err(e) => e,
+            };
+            tries += 1;
+            match self.recover(&e) {
+                Some(Recover::Load) if tries < 4 => {
+                    script::loaded(conn.req_command(&script::load_command()));
+                    cmd = self.first_cmd();
+                }
+                Some(Recover::Eval) if tries < 4 => match self.eval_cmd() {
+                    Some(c) => cmd = c,
+                    None => return Err(e.into()),
+                },
+                _ => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Runs the plan on an asynchronous connection (`MultiplexedConnection`,
+    /// `ConnectionManager`, a cluster connection...).
+    pub async fn run_async<C: AsyncConnection>(self, conn: &mut C) -> Result<T> {
+        let mut cmd = self.first_cmd();
+        let mut tries = 0;
+        loop {
+            let reply = conn.req_packed_command(&cmd).await;
+            let e = match reply.and_then(|v| self.check_reply(v)) {
+                Ok(v) => return (self.decode)(v),
+                Err(e) => e,
+            };
+            tries += 1;
+            match self.recover(&e) {
+                Some(Recover::Load) if tries < 4 => {
+                    let load = conn.req_packed_command(&script::load_command()).await;
+                    script::loaded(load);
+                    cmd = self.first_cmd();
+                }
+                Some(Recover::Eval) if tries < 4 => match self.eval_cmd() {
+                    Some(c) => cmd = c,
+                    None => return Err(e.into()),
+                },
+                _ => return Err(e.into()),
+            }
+        }
+    }
+}
+
+/// How a script call recovers from an error reply.
+enum Recover {
+    /// The library is missing: load it, call again.
+    Load,
+    /// The script cache lost the script: send its source.
+    Eval,
+}
+
+/// Runs many plans in one pipeline: one round trip (two when the server lost
+/// its script cache: the calls it refused with NOSCRIPT ran nothing and are sent
+/// again with EVAL). Each plan is atomic on its own; the batch is not. The outer
+/// error is a connection failure; each plan's own error is in its slot.
+///
+/// ```
+/// # use rom_dsl::{Crud, Model};
+/// # #[derive(Clone, Debug)] struct Tag;
+/// # impl rom_dsl::__private::Sealed for Tag {}
+/// # impl Model for Tag {
+/// #     type Key = u64;
+/// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+/// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+/// #     fn layout() -> &'static rom_dsl::__private::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+/// #     }
+/// #     fn key(&self) -> Option<u64> { None }
+/// #     fn set_key(&mut self, _: u64) {}
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = rom_testing::RedisServer::start()?;
+/// # let mut conn = server.connection()?;
+/// let plans = vec![Tag::get_plan(&[1]), Tag::get_plan(&[2, 3]), Tag::get_plan(&[])];
+/// let out = rom_dsl::plan::run_all(plans, &mut conn)?;
+/// assert_eq!(out.len(), 3);
+/// assert!(out.iter().all(|rows| rows.as_ref().is_ok_and(|rows| rows.is_empty())));
+/// # Ok(()) }
+/// ```
+pub fn run_all<T, C: Connection + ?Sized>(
+    plans: Vec<Plan<T>>,
+    conn: &mut C,
+) -> Result<Vec<Result<T>>> {
+    if plans.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pipe = redis::pipe();
+    for p in &plans {
+        pipe.add_command(p.first_cmd());
+    }
+    let mut replies = conn.req_packed_commands(&pipe.get_packed_pipeline(), 0, plans.len())?;
+    // the library was missing: load it once, send the refused calls again
+    let missing = retry_list(&plans, &replies, script::is_missing_function_reply);
+    if !missing.is_empty() {
+        script::loaded(conn.req_command(&script::load_command()));
+        let again = resend(&plans, &missing, Plan::first_cmd);
+        let more = conn.req_packed_commands(&again.get_packed_pipeline(), 0, missing.len())?;
+        for (i, v) in missing.iter().zip(more) {
+            replies[*i] = v;
+        }
+    }
+    // the script cache was flushed: send those scripts' sources
+    let lost = retry_list(&plans, &replies, noscript_reply);
+    if !lost.is_empty() {
+        let again = resend(&plans, &lost, |p| {
+            p.eval_cmd().unwrap_or_else(|| p.first_cmd())
+        });
+        let more = conn.req_packed_commands(&again.get_packed_pipeline(), 0, lost.len())?;
+        for (i, v) in lost.iter().zip(more) {
+            replies[*i] = v;
+        }
+    }
+    Ok(finish_all(plans, replies))
+}
+
+/// [`run_all`] on an async connection.
+pub async fn run_all_async<T, C: AsyncConnection>(
+    plans: Vec<Plan<T>>,
+    conn: &mut C,
+) -> Result<Vec<Result<T>>> {
+    if plans.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pipe = redis::pipe();
+    for p in &plans {
+        pipe.add_command(p.first_cmd());
+    }
+    let mut replies = conn.req_packed_commands(&pipe, 0, plans.len()).await?;
+    let missing = retry_list(&plans, &replies, script::is_missing_function_reply);
+    if !missing.is_empty() {
+        script::loaded(conn.req_packed_command(&script::load_command()).await);
+        let again = resend(&plans, &missing, Plan::first_cmd);
+        let more = conn.req_packed_commands(&again, 0, missing.len()).await?;
+        for (i, v) in missing.iter().zip(more) {
+            replies[*i] = v;
+        }
+    }
+    let lost = retry_list(&plans, &replies, noscript_reply);
+    if !lost.is_empty() {
+        let again = resend(&plans, &lost, |p| {
+            p.eval_cmd().unwrap_or_else(|| p.first_cmd())
+        });
+        let more = conn.req_packed_commands(&again, 0, lost.len()).await?;
+        for (i, v) in lost.iter().zip(more) {
+            replies[*i] = v;
+        }
+    }
+    Ok(finish_all(plans, replies))
+}
+
+fn noscript_reply(v: &redis::Value) -> bool {
+    matches!(v, redis::Value::ServerError(e) if e.code() == "NOSCRIPT")
+}
+
+/// A reply that the runner answers by sending the call again.
+fn retry_reply(v: &redis::Value) -> bool {
+    noscript_reply(v) || script::is_missing_function_reply(v)
+}
+
+/// The script calls of a pipeline whose reply matches.
+fn retry_list<T>(
+    plans: &[Plan<T>],
+    replies: &[redis::Value],
+    f: fn(&redis::Value) -> bool,
+) -> Vec<usize> {
+    (0..replies.len())
+        .filter(|&i| f(&replies[i]) && plans[i].script().is_some())
+        .collect()
+}
+
+/// A pipeline of the calls at `which`, each built by `cmd`.
+fn resend<T>(
+    plans: &[Plan<T>],
+    which: &[usize],
+    cmd: impl Fn(&Plan<T>) -> redis::Cmd,
+) -> redis::Pipeline {
+    let mut p = redis::pipe();
+    for &i in which {
+        p.add_command(cmd(&plans[i]));
+    }
+    p
+}
+
+fn finish_all<T>(plans: Vec<Plan<T>>, replies: Vec<redis::Value>) -> Vec<Result<T>> {
+    plans
+        .into_iter()
+        .zip(replies)
+        .map(|(p, v)| match p.check_reply(v) {
+            Ok(v) => (p.decode)(v),
+            Err(e) => Err(e.into()),
+        })
+        .collect()
+}
+
+fn is_noscript(e: &redis::RedisError) -> bool {
+    e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
+}

@@ -1,0 +1,7 @@
+//! The plans: what an operation sends (a function of the library with its
+//! wire contract, or one command) and how its reply decodes, built without a
+//! server from a query or a record. Pure: running a plan is `exec/run.rs`.
+
+pub(crate) mod plan;
+pub(crate) mod query;
+pub(crate) mod write;

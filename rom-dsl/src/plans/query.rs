@@ -1,0 +1,295 @@
+//! The plans of a query: its wire contract ([`QueryArgs`]) built from the
+//! filter tree, order, page and mode, the reply decoders of each terminal,
+//! and the steps `explain()` prints.
+
+use crate::dsl::filter::Node;
+use crate::dsl::query::{Cursor, Query, Selection};
+use crate::error::{Error, Result, show};
+use crate::plan::{Call, Plan};
+use crate::plans::write::{decode_row, numeric_keys};
+use crate::record::Record;
+use crate::storage::model::{Key, Model};
+use crate::wire::query::{Filter as WireFilter, OrderBy, QueryArgs, QueryMode, QueryReply};
+/// What the query function returns in each mode.
+pub(crate) enum Mode<'a> {
+    Rows,
+    Ids,
+    Select(&'a [&'static str]),
+    Count,
+    Exists,
+    Delete,
+}
+
+impl<M: Model> Query<M> {
+    pub(crate) fn check(&self) -> Result<()> {
+        fn find(n: &Node) -> Option<(&str, &str)> {
+            match n {
+                Node::Invalid(c, e) => Some((c, e)),
+                Node::And(k) | Node::Or(k) => k.iter().find_map(find),
+                Node::Not(k) => find(k),
+                _ => None,
+            }
+        }
+        for f in &self.filters {
+            if let Some((c, e)) = find(f) {
+                return Err(crate::storage::model::invalid::<M>(c, e.to_owned()));
+            }
+        }
+        Ok(())
+    }
+
+    fn args(&self, mode: Mode<'_>, cursor: Option<&Cursor>) -> Result<QueryArgs> {
+        self.check()?;
+        let l = M::layout();
+        Ok(QueryArgs {
+            ids: l.ids.clone(),
+            row_prefix: l.row_prefix.clone(),
+            numeric_ids: M::Key::NUMERIC,
+            mode: match mode {
+                Mode::Rows => QueryMode::Rows,
+                Mode::Ids => QueryMode::Ids,
+                Mode::Select(fields) => {
+                    QueryMode::Select(fields.iter().map(|f| f.as_bytes().to_vec()).collect())
+                }
+                Mode::Count => QueryMode::Count,
+                Mode::Exists => QueryMode::Exists,
+                Mode::Delete => QueryMode::Delete {
+                    tag: l.tag.clone(),
+                    numeric: numeric_keys::<M>(),
+                },
+            },
+            order: self.order.as_ref().map(|(key, desc, _, lex)| OrderBy {
+                key: key.clone(),
+                desc: *desc,
+                // for a sort index, the slot its value is recorded in
+                lex_slot: lex.map(|s| l.slots[s].id.clone().into_bytes()),
+            }),
+            offset: self.offset,
+            limit: self.limit,
+            cursor: cursor.cloned().unwrap_or_default(),
+            filter: wire_filter(&self.root()),
+        })
+    }
+
+    fn plan<T>(
+        &self,
+        mode: Mode<'_>,
+        cursor: Option<&Cursor>,
+        decode: impl FnOnce(redis::Value) -> Result<T> + Send + 'static,
+    ) -> Result<Plan<T>> {
+        let what = match mode {
+            Mode::Rows => "load rows",
+            Mode::Ids => "load keys",
+            Mode::Select(_) => "load selected columns",
+            Mode::Count => "count",
+            Mode::Exists => "test for a match",
+            Mode::Delete => "delete matches",
+        };
+        let args = self.args(mode, cursor)?;
+        let q = self.clone();
+        // described only when explained: building the text costs more than
+        // planning the query
+        Ok(Plan::call(&args, decode).steps_with(move || q.steps(what)))
+    }
+
+    fn steps(&self, what: &str) -> Vec<String> {
+        vec![
+            format!("filter: {}", describe(&self.root())),
+            match &self.order {
+                Some((_, d, n, _)) => format!(
+                    "order: {n} {}, ties by key, nulls last",
+                    if *d { "desc" } else { "asc" }
+                ),
+                None => "order: by key".to_owned(),
+            },
+            format!(
+                "page: offset {}, limit {}",
+                self.offset,
+                self.limit.map_or("none".into(), |l| l.to_string())
+            ),
+            "plan: intersect smallest index first (sizes from SCARD/ZCOUNT); walk the order index instead when offset+limit is small against the matches".to_owned(),
+            what.to_owned(),
+        ]
+    }
+
+    /// The plan that loads the matching rows.
+    pub fn load_plan(&self) -> Result<Plan<Vec<Record<M>>>> {
+        self.page_plan(None).map(|p| p.map(|(rows, _)| Ok(rows)))
+    }
+
+    pub(crate) fn page_plan(
+        &self,
+        cursor: Option<&Cursor>,
+    ) -> Result<Plan<(Vec<Record<M>>, Cursor)>> {
+        self.plan(Mode::Rows, cursor, |v| {
+            let (c, items) = page(v, true)?;
+            let mut rows = Vec::with_capacity(items.len());
+            for (m, r) in items {
+                match decode_row::<M>(&m, r)? {
+                    Some(rec) => rows.push(rec),
+                    None => {
+                        return Err(Error::decode(
+                            &M::layout().row_key(&m),
+                            None,
+                            "an index names this row but it does not exist (run verify)",
+                        ));
+                    }
+                }
+            }
+            Ok((rows, c))
+        })
+    }
+
+    /// The plan that loads the keys of the matching rows.
+    pub fn ids_plan(&self) -> Result<Plan<Vec<M::Key>>> {
+        self.plan(Mode::Ids, None, |v| {
+            let (_, items) = page(v, false)?;
+            items
+                .into_iter()
+                .map(|(m, _)| M::Key::from_member(&m).map_err(|e| Error::decode(&m, None, e)))
+                .collect()
+        })
+    }
+
+    /// The plan that counts the matches (after offset, up to the limit).
+    pub fn count_plan(&self) -> Result<Plan<u64>> {
+        self.check()?;
+        let (offset, limit) = (self.offset, self.limit);
+        let page = move |n: u64| {
+            let n = n.saturating_sub(offset);
+            limit.map_or(n, |l| n.min(l))
+        };
+        let int = |v: redis::Value| match QueryReply::count(v)? {
+            QueryReply::Count(n) => Ok(n),
+            _ => Err(Error::decode(b"(count)", None, "not a count")),
+        };
+        // one index answers alone: a plain command, no script
+        let direct = match self.filters.as_slice() {
+            [] => Some(("ZCARD", vec![M::layout().ids.clone()], vec![])),
+            [Node::Range(k, lo, hi)] => Some((
+                "ZCOUNT",
+                vec![k.clone()],
+                vec![lo.clone().into_bytes(), hi.clone().into_bytes()],
+            )),
+            [Node::Set(k)] => Some(("SCARD", vec![k.clone()], vec![])),
+            _ => None,
+        };
+        if let Some((cmd, keys, args)) = direct {
+            let p = Plan::new(Call::Command(cmd), keys, args, move |v| int(v).map(page));
+            let q = self.clone();
+            return Ok(p.steps_with(move || q.steps("count (one index: a plain command)")));
+        }
+        self.plan(Mode::Count, None, int)
+    }
+
+    /// The plan that tells whether anything matches.
+    pub fn exists_plan(&self) -> Result<Plan<bool>> {
+        self.plan(Mode::Exists, None, |v| {
+            Ok(matches!(QueryReply::count(v)?, QueryReply::Count(n) if n > 0))
+        })
+    }
+
+    /// The plan that deletes the matches (one batch of at most `limit` rows).
+    pub fn delete_plan(&self) -> Result<Plan<(u64, u64)>> {
+        self.plan(Mode::Delete, None, |v| match QueryReply::deleted(v)? {
+            QueryReply::Deleted { deleted, found } => Ok((deleted, found)),
+            _ => Err(Error::decode(b"(delete reply)", None, "not a count")),
+        })
+    }
+
+    /// The plan of a query with [`Query::select`].
+    pub(crate) fn select_plan<S: Selection<M>>(&self) -> Result<Plan<Vec<S::Output>>> {
+        self.plan(Mode::Select(S::FIELDS), None, |v| {
+            let (_, items) = page(v, true)?;
+            let mut out = Vec::new();
+            for (m, r) in items {
+                let key = M::layout().row_key(&m);
+                let vals = match r {
+                    redis::Value::Array(vs) => vs
+                        .into_iter()
+                        .map(|v| match v {
+                            redis::Value::Nil => Ok(None),
+                            redis::Value::BulkString(b) => Ok(Some(b)),
+                            other => Err(Error::decode(&key, None, format!("{other:?}"))),
+                        })
+                        .collect::<Result<Vec<_>>>()?,
+                    other => return Err(Error::decode(&key, None, format!("{other:?}"))),
+                };
+                out.push(S::decode(&key, vals)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// The query's plan as text (the rows-loading plan), without a server.
+    pub fn explain(&self) -> String {
+        match self.load_plan() {
+            Ok(p) => p.explain(),
+            Err(e) => format!("invalid query: {e}"),
+        }
+    }
+}
+
+/// Each member of a page, with its row (nil when the mode reads none).
+type PageRows = Vec<(Vec<u8>, redis::Value)>;
+
+/// A page reply: the cursor, and each member with (`with_rows`) its row.
+pub(crate) fn page(v: redis::Value, with_rows: bool) -> Result<(Cursor, PageRows)> {
+    match QueryReply::page(v, with_rows)? {
+        QueryReply::Page { cursor, rows } => Ok((
+            cursor,
+            rows.into_iter()
+                .map(|(m, r)| (m, r.unwrap_or(redis::Value::Nil)))
+                .collect(),
+        )),
+        _ => Err(Error::decode(b"(query reply)", None, "not a page")),
+    }
+}
+
+/// The filter as the wire contract carries it.
+pub(crate) fn wire_filter(n: &Node) -> WireFilter {
+    match n {
+        Node::And(kids) => WireFilter::And(kids.iter().map(wire_filter).collect()),
+        Node::Or(kids) => WireFilter::Or(kids.iter().map(wire_filter).collect()),
+        Node::Not(k) => WireFilter::Not(Box::new(wire_filter(k))),
+        Node::Set(k) => WireFilter::Set(k.clone()),
+        Node::Unique(k, v) => WireFilter::Unique(k.clone(), v.clone()),
+        Node::Range(k, lo, hi) => {
+            WireFilter::Range(k.clone(), lo.clone().into_bytes(), hi.clone().into_bytes())
+        }
+        Node::Lex(k, lo, hi, g) => WireFilter::Lex(k.clone(), lo.clone(), hi.clone(), g.clone()),
+        Node::All => WireFilter::All,
+        Node::Empty | Node::Invalid(..) => WireFilter::Empty,
+    }
+}
+
+pub(crate) fn describe(n: &Node) -> String {
+    match n {
+        Node::And(k) => format!(
+            "({})",
+            k.iter().map(describe).collect::<Vec<_>>().join(" AND ")
+        ),
+        Node::Or(k) => format!(
+            "({})",
+            k.iter().map(describe).collect::<Vec<_>>().join(" OR ")
+        ),
+        Node::Not(k) => format!("NOT {}", describe(k)),
+        Node::Set(k) => format!("SET {}", show(k)),
+        Node::Unique(k, v) => format!("HGET {} {:?}", show(k), show(v)),
+        Node::Range(k, lo, hi) => format!("ZSET {} [{lo}, {hi}]", show(k)),
+        Node::Lex(k, lo, hi, g) => format!(
+            "LEX {} [{} .. {}]{}",
+            show(k),
+            show(lo).escape_debug(),
+            show(hi).escape_debug(),
+            if g.is_empty() {
+                String::new()
+            } else {
+                format!(" matching {}", show(g).escape_debug())
+            }
+        ),
+        Node::All => "every row".into(),
+        Node::Empty => "no row".into(),
+        Node::Invalid(c, e) => format!("invalid {c}: {e}"),
+    }
+}

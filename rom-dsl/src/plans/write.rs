@@ -1,0 +1,298 @@
+//! The plans of writes and reads by key: `save` (insert, update, put),
+//! `delete` and `get` as wire contracts built from a model value and its
+//! record, and the decoding of their replies and of stored rows.
+
+use crate::error::{Error, Result, show};
+use crate::plan::{Call, Plan};
+use crate::record::{Record, Saved};
+use crate::storage::model::{Key, Model, RowData};
+use crate::storage::slots::slot_values;
+use crate::wire::delete::DeleteArgs;
+use crate::wire::get::{GetArgs, GetReply};
+use crate::wire::save::{SaveArgs, SaveMode as Mode, Touched, Write};
+use crate::wire::status::Status;
+use crate::wire::{Check, NumOp};
+
+pub(crate) fn save_plan<M: Model>(
+    value: &M,
+    snapshot: Option<&[Option<Vec<u8>>]>,
+    mode: Mode,
+    force: bool,
+) -> Result<Plan<Saved<M::Key>>> {
+    let schema = M::SCHEMA;
+    let l = M::layout();
+    let cells = value.cells()?;
+    let key = value.key();
+    if key.is_none() && !schema.auto_key {
+        return Err(crate::storage::model::invalid::<M>(
+            schema.key_name,
+            "a natural primary key must be set before saving".into(),
+        ));
+    }
+    let member = key.as_ref().map(Key::to_member).unwrap_or_default();
+    // an empty member means "allocate a key" to the script
+    if key.is_some() && member.is_empty() {
+        return Err(crate::storage::model::invalid::<M>(
+            schema.key_name,
+            "a natural primary key cannot be empty".into(),
+        ));
+    }
+    // a new row has nothing to clear: its null columns are simply not written
+    let changed: Vec<usize> = (0..cells.len())
+        .filter(|&i| match snapshot {
+            Some(s) => s[i] != cells[i].stored,
+            None => mode != Mode::Insert || cells[i].stored.is_some(),
+        })
+        .collect();
+
+    // conflict checks: the stored bytes of each written column
+    let checks: Vec<Check> = match (snapshot, force, mode) {
+        (Some(snap), false, Mode::Update) => changed
+            .iter()
+            .map(|&i| Check {
+                field: schema.columns[i].name.as_bytes().to_vec(),
+                value: snap[i].clone(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let writes = changed
+        .iter()
+        .map(|&i| Write {
+            field: schema.columns[i].name.as_bytes().to_vec(),
+            value: cells[i].stored.clone(),
+        })
+        .collect();
+    let numeric: Vec<NumOp> = changed
+        .iter()
+        .filter_map(|&i| {
+            Some(NumOp {
+                key: l.numeric[i].clone()?,
+                score: cells[i].score,
+            })
+        })
+        .collect();
+    let touched: Vec<Touched> = l
+        .slots
+        .iter()
+        .filter(|s| s.columns.iter().any(|c| changed.contains(c)))
+        .map(|slot| Touched {
+            id: slot.id.clone().into_bytes(),
+            kind: slot.kind,
+            values: slot_values(&cells, slot),
+        })
+        .collect();
+    let (nchecks, nwrites, nnums, ntouched) =
+        (checks.len(), changed.len(), numeric.len(), touched.len());
+    let args = SaveArgs {
+        ids: l.ids.clone(),
+        seq: l.seq.clone(),
+        mode,
+        member,
+        numeric_ids: M::Key::NUMERIC,
+        row_prefix: l.row_prefix.clone(),
+        tag: l.tag.clone(),
+        checks,
+        writes,
+        numeric,
+        touched,
+    };
+    let snapshot_after: Vec<Option<Vec<u8>>> = cells.into_iter().map(|c| c.stored).collect();
+    let step = format!(
+        "{} {}: check {} column(s), write {} column(s), update {} numeric and {} keyed index(es)",
+        match mode {
+            Mode::Insert => "insert",
+            Mode::Update => "update",
+            Mode::Put => "put",
+        },
+        schema.name,
+        nchecks,
+        nwrites,
+        nnums,
+        ntouched
+    );
+    Ok(Plan::call(&args, move |v| {
+        let member = script_reply::<M>(v)?;
+        let key = M::Key::from_member(&member)
+            .map_err(|e| Error::decode(&member, None, format!("bad key from save: {e}")))?;
+        Ok(Saved {
+            key,
+            snapshot: snapshot_after,
+        })
+    })
+    .step(step))
+}
+
+/// Turns the status reply of `save` and `delete` into the member (or the
+/// count) they report, or the typed error.
+fn script_reply<M: Model>(v: redis::Value) -> Result<Vec<u8>> {
+    let name = M::SCHEMA.name;
+    match Status::decode(v)? {
+        Status::Ok(what) => Ok(what),
+        Status::Unique(id, value) => {
+            let id = show(&id);
+            Err(Error::UniqueViolation {
+                model: name,
+                column: M::layout()
+                    .slots
+                    .iter()
+                    .find(|s| s.id == id)
+                    .map_or(id.clone(), |s| s.label.clone()),
+                value: show(&value),
+            })
+        }
+        s @ (Status::Conflict(_) | Status::Gone) => Err(Error::Conflict {
+            model: name,
+            key: String::new(),
+            column: match s {
+                Status::Conflict(c) => Some(show(&c)),
+                _ => None,
+            },
+        }),
+        Status::Exists => Err(Error::UniqueViolation {
+            model: name,
+            column: M::SCHEMA.key_name.to_owned(),
+            value: String::new(),
+        }),
+        Status::WrongType(k) => Err(Error::decode(&k, None, "the key is not a hash")),
+        Status::BadRecord(row) => Err(Error::decode(&row, Some("#i"), "unreadable index record")),
+    }
+}
+
+/// Decodes one row reply (flat field/value pairs, a RESP3 map, or an error
+/// string) into a record; `Ok(None)` for an absent row.
+pub(crate) fn decode_row<M: Model>(
+    member: &[u8],
+    reply: redis::Value,
+) -> Result<Option<Record<M>>> {
+    let l = M::layout();
+    let key_bytes = l.row_key(member);
+    let mut row = RowData {
+        key: key_bytes.clone(),
+        ..RowData::default()
+    };
+    match reply {
+        redis::Value::Array(items) => {
+            let mut it = items.into_iter();
+            while let (Some(f), Some(v)) = (it.next(), it.next()) {
+                row.fields
+                    .insert(bulk(f, &key_bytes)?, bulk(v, &key_bytes)?);
+            }
+        }
+        redis::Value::Map(pairs) => {
+            for (f, v) in pairs {
+                row.fields
+                    .insert(bulk(f, &key_bytes)?, bulk(v, &key_bytes)?);
+            }
+        }
+        redis::Value::BulkString(e) => {
+            return Err(Error::decode(&key_bytes, None, show(&e)));
+        }
+        redis::Value::ServerError(e) => {
+            return Err(Error::decode(
+                &key_bytes,
+                None,
+                e.details()
+                    .map_or_else(|| e.code().to_owned(), |d| format!("{} {d}", e.code())),
+            ));
+        }
+        redis::Value::SimpleString(e) => {
+            return Err(Error::decode(&key_bytes, None, e));
+        }
+        other => {
+            return Err(Error::decode(
+                &key_bytes,
+                None,
+                format!("unexpected reply {other:?}"),
+            ));
+        }
+    }
+    if row.fields.is_empty() {
+        return Ok(None);
+    }
+    let key = M::Key::from_member(member)
+        .map_err(|e| Error::decode(&key_bytes, None, format!("bad key: {e}")))?;
+    let value = M::from_row(key.clone(), &row)?;
+    let snapshot = M::SCHEMA
+        .columns
+        .iter()
+        .map(|c| row.get(c.name).map(<[u8]>::to_vec))
+        .collect();
+    Ok(Some(Record::from_parts(value, key, snapshot)))
+}
+
+fn bulk(v: redis::Value, key: &[u8]) -> Result<Vec<u8>> {
+    match v {
+        redis::Value::BulkString(b) => Ok(b),
+        redis::Value::SimpleString(s) => Ok(s.into_bytes()),
+        other => Err(Error::decode(
+            key,
+            None,
+            format!("unexpected reply {other:?}"),
+        )),
+    }
+}
+
+pub(crate) fn get_plan<M: Model>(keys: &[M::Key]) -> Plan<Vec<Record<M>>> {
+    let l = M::layout();
+    if let [key] = keys {
+        // one row: a plain HGETALL, whose error reply (a key of another type)
+        // becomes a decode error naming the key
+        let member = key.to_member();
+        return Plan::new(
+            Call::Command("HGETALL"),
+            vec![l.row_key(&member)],
+            vec![],
+            move |v| Ok(decode_row::<M>(&member, v)?.into_iter().collect()),
+        )
+        .with_raw_errors()
+        .step(format!("HGETALL one row of {}", M::SCHEMA.name));
+    }
+    let members: Vec<Vec<u8>> = keys.iter().map(Key::to_member).collect();
+    let args = GetArgs {
+        rows: members.iter().map(|m| l.row_key(m)).collect(),
+    };
+    let n = keys.len();
+    Plan::call(&args, move |v| {
+        let items = GetReply::decode(v)?.0;
+        let mut out = Vec::with_capacity(n);
+        for (m, r) in members.iter().zip(items) {
+            if let Some(rec) = decode_row::<M>(m, r)? {
+                out.push(rec);
+            }
+        }
+        Ok(out)
+    })
+    .step(format!("HGETALL {n} row(s) of {}", M::SCHEMA.name))
+}
+
+/// Every numeric index of a model (a deleted row leaves each).
+pub(crate) fn numeric_keys<M: Model>() -> Vec<Vec<u8>> {
+    M::layout().numeric.iter().flatten().cloned().collect()
+}
+
+pub(crate) fn delete_plan<M: Model>(keys: &[M::Key]) -> Plan<u64> {
+    let l = M::layout();
+    // the numeric indexes it removes the rows from (the keyed entries are
+    // found in each row's record, and read before anything is written)
+    let args = DeleteArgs {
+        ids: l.ids.clone(),
+        numeric_ids: M::Key::NUMERIC,
+        row_prefix: l.row_prefix.clone(),
+        tag: l.tag.clone(),
+        numeric: numeric_keys::<M>(),
+        checks: Vec::new(),
+        members: keys.iter().map(Key::to_member).collect(),
+    };
+    let n = keys.len();
+    Plan::call(&args, |v| {
+        let n = script_reply::<M>(v)?;
+        show(&n)
+            .parse()
+            .map_err(|_| Error::decode(b"(delete reply)", None, "bad count"))
+    })
+    .step(format!(
+        "delete {n} row(s) of {} with their index entries",
+        M::SCHEMA.name
+    ))
+}

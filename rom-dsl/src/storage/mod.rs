@@ -1,0 +1,8 @@
+//! The storage format, shared by save, query and verify: the schema and
+//! layout of a model (key names, slots), how each Rust type is stored, the
+//! text rules, and the values a row holds in each slot (its `#i` record).
+
+pub(crate) mod model;
+pub(crate) mod slots;
+pub(crate) mod text;
+pub(crate) mod value;

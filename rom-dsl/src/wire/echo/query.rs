@@ -1,0 +1,196 @@
+//! Echo of `query` / `query_delete`.
+
+use super::{Echo, echo, odd};
+use crate::wire::query::{Cursor, Filter, OrderBy, QueryArgs, QueryMode};
+use redis::Value;
+
+const QUERY_ECHO: &str = r"
+local d = query_args(KEYS, ARGV)
+local function node(n)
+  if n.op == 'A' or n.op == 'O' then return {n.op, list(n.kids, node)}
+  elseif n.op == 'N' then return {'N', node(n.kid)}
+  elseif n.op == 'S' then return {'S', n.key}
+  elseif n.op == 'U' then return {'U', n.key, n.val}
+  elseif n.op == 'R' then return {'R', n.key, n.lo, n.hi}
+  elseif n.op == 'X' then return {'X', n.key, n.lo, n.hi, n.globsrc}
+  end
+  return {n.op}
+end
+local out = {d.ids, d.row_prefix, flag(d.numeric_ids), d.mode, d.fields,
+  d.order_key, flag(d.desc), d.lex_slot or '', tostring(d.offset),
+  d.limit and tostring(d.limit) or '',
+  {d.cursor.phase, d.cursor.score, d.cursor.member}, node(d.filter)}
+if d.mode == 'delete' then out[#out + 1] = {d.tag, d.numeric} end
+return out
+";
+
+fn filter_back(e: &mut Echo) -> Filter {
+    let op = e.b();
+    match op.as_slice() {
+        b"A" => Filter::And(e.list(filter_back)),
+        b"O" => Filter::Or(e.list(filter_back)),
+        b"N" => Filter::Not(Box::new(filter_back(&mut Echo::new(e.next())))),
+        b"S" => Filter::Set(e.b()),
+        b"U" => Filter::Unique(e.b(), e.b()),
+        b"R" => Filter::Range(e.b(), e.b(), e.b()),
+        b"X" => Filter::Lex(e.b(), e.b(), e.b(), e.b()),
+        b"L" => Filter::All,
+        b"E" => Filter::Empty,
+        other => panic!("filter op {other:?}"),
+    }
+}
+
+fn query_back(v: Value) -> QueryArgs {
+    let mut e = Echo::new(v);
+    let ids = e.b();
+    let row_prefix = e.b();
+    let numeric_ids = e.flag();
+    let mode_word = e.text();
+    let fields = e.strings();
+    let order_key = e.b();
+    let desc = e.flag();
+    let lex_slot = e.b();
+    let offset = e.text().parse().expect("offset");
+    let limit = e.text();
+    let mut c = Echo::new(e.next());
+    let cursor = Cursor {
+        phase: c.b(),
+        score: c.b(),
+        member: c.b(),
+    };
+    c.done();
+    let filter = filter_back(&mut Echo::new(e.next()));
+    let mode = match mode_word.as_str() {
+        "rows" => QueryMode::Rows,
+        "ids" => QueryMode::Ids,
+        "select" => QueryMode::Select(fields),
+        "count" => QueryMode::Count,
+        "exists" => QueryMode::Exists,
+        "delete" => {
+            let mut d = Echo::new(e.next());
+            let tag = d.b();
+            let numeric = d.strings();
+            d.done();
+            QueryMode::Delete { tag, numeric }
+        }
+        other => panic!("mode {other}"),
+    };
+    e.done();
+    QueryArgs {
+        ids,
+        row_prefix,
+        numeric_ids,
+        mode,
+        order: (!order_key.is_empty()).then(|| OrderBy {
+            key: order_key,
+            desc,
+            lex_slot: (!lex_slot.is_empty()).then_some(lex_slot),
+        }),
+        offset,
+        limit: (!limit.is_empty()).then(|| limit.parse().expect("limit")),
+        cursor,
+        filter,
+    }
+}
+
+#[test]
+fn query_args_echo() {
+    let base = QueryArgs {
+        ids: b"{t}:ids".to_vec(),
+        row_prefix: b"{t}:row:".to_vec(),
+        numeric_ids: true,
+        mode: QueryMode::Rows,
+        order: None,
+        offset: 0,
+        limit: None,
+        cursor: Cursor::default(),
+        filter: Filter::All,
+    };
+    let tree = Filter::And(vec![
+        Filter::Or(vec![
+            Filter::Set(b"{t}:eq:name:\0:\xff".to_vec()),
+            Filter::Unique(b"{t}:uniq:email".to_vec(), odd(2)),
+        ]),
+        Filter::Not(Box::new(Filter::Range(
+            b"{t}:num:age".to_vec(),
+            b"(1.5".to_vec(),
+            b"+inf".to_vec(),
+        ))),
+        Filter::Lex(
+            b"{t}:pre:name".to_vec(),
+            b"[a\0".to_vec(),
+            b"(b".to_vec(),
+            b"G*L1:a?".to_vec(),
+        ),
+        Filter::Lex(
+            b"{t}:suf:name".to_vec(),
+            b"-".to_vec(),
+            b"+".to_vec(),
+            Vec::new(),
+        ),
+        Filter::Or(vec![]),
+        Filter::Empty,
+    ]);
+    let cases = vec![
+        base.clone(),
+        QueryArgs {
+            mode: QueryMode::Select(vec![b"name".to_vec(), odd(1)]),
+            order: Some(OrderBy {
+                key: b"{t}:sort:name".to_vec(),
+                desc: true,
+                lex_slot: Some(b"sort:name".to_vec()),
+            }),
+            offset: 20,
+            limit: Some(10),
+            cursor: Cursor {
+                phase: b"v".to_vec(),
+                score: odd(0),
+                member: odd(2),
+            },
+            filter: tree.clone(),
+            ..base.clone()
+        },
+        QueryArgs {
+            mode: QueryMode::Count,
+            order: Some(OrderBy {
+                key: b"{t}:num:age".to_vec(),
+                desc: false,
+                lex_slot: None,
+            }),
+            limit: Some(0),
+            numeric_ids: false,
+            ..base.clone()
+        },
+        QueryArgs {
+            mode: QueryMode::Select(vec![]),
+            ..base.clone()
+        },
+        QueryArgs {
+            mode: QueryMode::Ids,
+            ..base.clone()
+        },
+        QueryArgs {
+            mode: QueryMode::Exists,
+            ..base.clone()
+        },
+        QueryArgs {
+            mode: QueryMode::Delete {
+                tag: b"{t}".to_vec(),
+                numeric: vec![b"{t}:num:age".to_vec()],
+            },
+            limit: Some(100),
+            filter: tree,
+            ..base.clone()
+        },
+        QueryArgs {
+            mode: QueryMode::Delete {
+                tag: b"{t}".to_vec(),
+                numeric: vec![],
+            },
+            ..base
+        },
+    ];
+    for args in cases {
+        assert_eq!(query_back(echo(&args, QUERY_ECHO)), args);
+    }
+}

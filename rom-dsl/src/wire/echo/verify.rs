@@ -1,0 +1,259 @@
+//! Echoes of the `verify_*` and `repair_*` functions.
+
+use super::{Echo, echo, kind, numop, odd};
+use crate::storage::model::SlotKind;
+use crate::wire::NumOp;
+use crate::wire::repair::{Entry, ReindexArgs, Target, UnindexArgs, UnlistArgs};
+use crate::wire::verify::{Probe, ProbeArgs, ProbeKind, RowRef, RowsArgs, ScanArgs};
+
+#[test]
+fn scan_args_echo() {
+    let args = ScanArgs {
+        ids: b"{t}:ids".to_vec(),
+        cursor: b"0".to_vec(),
+        pattern: b"\\{t\\}:*".to_vec(),
+        count: 200,
+    };
+    let v = echo(
+        &args,
+        "local d = scan_args(KEYS, ARGV) return {d.ids, d.cursor, d.pattern, d.count}",
+    );
+    let mut e = Echo::new(v);
+    let back = ScanArgs {
+        ids: e.b(),
+        cursor: e.b(),
+        pattern: e.b(),
+        count: e.text().parse().expect("count"),
+    };
+    e.done();
+    assert_eq!(back, args);
+}
+
+#[test]
+fn rows_args_echo() {
+    for n in [0, 1, 5] {
+        let args = RowsArgs {
+            ids: b"{t}:ids".to_vec(),
+            rows: (0..n)
+                .map(|i| RowRef {
+                    key: [b"{t}:row:".to_vec(), odd(i)].concat(),
+                    member: odd(i),
+                })
+                .collect(),
+        };
+        let v = echo(
+            &args,
+            "local d = rows_args(KEYS, ARGV)
+             return {d.ids, list(d.rows, function(r) return {r.key, r.member} end)}",
+        );
+        let mut e = Echo::new(v);
+        let back = RowsArgs {
+            ids: e.b(),
+            rows: e.list(|e| RowRef {
+                key: e.b(),
+                member: e.b(),
+            }),
+        };
+        e.done();
+        assert_eq!(back, args);
+    }
+}
+
+#[test]
+fn probe_args_echo() {
+    let kinds = [
+        (ProbeKind::Score, b"n"),
+        (ProbeKind::Owner, b"u"),
+        (ProbeKind::InSet, b"s"),
+        (ProbeKind::InZset, b"l"),
+    ];
+    for n in [0, 4, 9] {
+        let args = ProbeArgs {
+            ids: b"{t}:ids".to_vec(),
+            probes: (0..n)
+                .map(|i| Probe {
+                    kind: kinds[i % 4].0,
+                    key: [b"{t}:k".to_vec(), odd(i / 2)].concat(),
+                    item: odd(i),
+                })
+                .collect(),
+        };
+        let v = echo(
+            &args,
+            "local d = probe_args(KEYS, ARGV)
+             return {d.ids, list(d.probes, function(p) return {p.kind, p.key, p.item} end)}",
+        );
+        let mut e = Echo::new(v);
+        let back = ProbeArgs {
+            ids: e.b(),
+            probes: e.list(|e| {
+                let letter = e.b();
+                Probe {
+                    kind: kinds
+                        .iter()
+                        .find(|(_, l)| l[..] == letter[..])
+                        .expect("a probe kind")
+                        .0,
+                    key: e.b(),
+                    item: e.b(),
+                }
+            }),
+        };
+        e.done();
+        assert_eq!(back, args);
+    }
+}
+
+const REINDEX_ECHO: &str = r"
+local d = reindex_args(KEYS, ARGV)
+return {d.ids, d.row, d.declared, d.tag, flag(d.numeric_ids), d.row_prefix, d.member,
+  list(d.fields, function(f) return {f.field, f.value} end),
+  list(d.numeric, numop),
+  list(d.entries, function(x) return {x.id, x.kind, x.value, x.owner} end)}
+";
+
+#[test]
+fn reindex_args_echo() {
+    let base = ReindexArgs {
+        ids: b"{t}:ids".to_vec(),
+        row: b"{t}:row:1".to_vec(),
+        declared: vec![],
+        tag: b"{t}".to_vec(),
+        numeric_ids: true,
+        row_prefix: b"{t}:row:".to_vec(),
+        member: b"1".to_vec(),
+        fields: vec![],
+        numeric: vec![],
+        entries: vec![],
+    };
+    let full = ReindexArgs {
+        declared: vec![b"{t}:num:a".to_vec(), b"{t}:eq:n:\0:\xff".to_vec()],
+        numeric_ids: false,
+        member: odd(2),
+        fields: vec![(b"#i".to_vec(), odd(0)), (b"name".to_vec(), odd(3))],
+        numeric: vec![
+            NumOp {
+                key: b"{t}:num:a".to_vec(),
+                score: Some(0.1),
+            },
+            NumOp {
+                key: b"{t}:num:b".to_vec(),
+                score: None,
+            },
+        ],
+        entries: vec![
+            Entry {
+                id: b"uniq:e".to_vec(),
+                kind: SlotKind::Unique,
+                value: odd(1),
+                owner: b"9".to_vec(),
+            },
+            Entry {
+                id: b"eq:n:".to_vec(),
+                kind: SlotKind::Set,
+                value: odd(2),
+                owner: vec![],
+            },
+            Entry {
+                id: b"sort:n".to_vec(),
+                kind: SlotKind::Lex,
+                value: odd(3),
+                owner: vec![],
+            },
+        ],
+        ..base.clone()
+    };
+    for args in [base, full] {
+        let mut e = Echo::new(echo(&args, REINDEX_ECHO));
+        let back = ReindexArgs {
+            ids: e.b(),
+            row: e.b(),
+            declared: e.strings(),
+            tag: e.b(),
+            numeric_ids: e.flag(),
+            row_prefix: e.b(),
+            member: e.b(),
+            fields: e.list(|e| (e.b(), e.b())),
+            numeric: e.list(numop),
+            entries: e.list(|e| Entry {
+                id: e.b(),
+                kind: kind(&e.b()),
+                value: e.b(),
+                owner: e.b(),
+            }),
+        };
+        e.done();
+        assert_eq!(back, args);
+    }
+}
+
+#[test]
+fn unindex_args_echo() {
+    let targets = [
+        Target::Numeric,
+        Target::Malformed,
+        Target::Slot(b"uniq:e".to_vec(), SlotKind::Unique),
+        Target::Slot(b"text:b:".to_vec(), SlotKind::Set),
+        Target::Slot(b"suf:n".to_vec(), SlotKind::Lex),
+    ];
+    for (i, target) in targets.into_iter().enumerate() {
+        let args = UnindexArgs {
+            row: b"{t}:row:1".to_vec(),
+            index: b"{t}:num:a".to_vec(),
+            tag: b"{t}".to_vec(),
+            numeric_ids: i % 2 == 0,
+            target,
+            value: odd(i),
+            member: odd(i + 1),
+        };
+        let v = echo(
+            &args,
+            "local d = unindex_args(KEYS, ARGV)
+             return {d.row, d.index, d.tag, flag(d.numeric_ids), d.target, d.kind, d.value, d.member}",
+        );
+        let mut e = Echo::new(v);
+        let (row, index, tag, numeric_ids) = (e.b(), e.b(), e.b(), e.flag());
+        let (what, letter) = (e.b(), e.b());
+        let back = UnindexArgs {
+            row,
+            index,
+            tag,
+            numeric_ids,
+            target: match (what.as_slice(), letter.is_empty()) {
+                (b"n", true) => Target::Numeric,
+                (b"x", true) => Target::Malformed,
+                (_, false) => Target::Slot(what, kind(&letter)),
+                other => panic!("target {other:?}"),
+            },
+            value: e.b(),
+            member: e.b(),
+        };
+        e.done();
+        assert_eq!(back, args);
+    }
+}
+
+#[test]
+fn unlist_args_echo() {
+    for numeric in [vec![], vec![b"{t}:num:a".to_vec(), b"{t}:num:b".to_vec()]] {
+        let args = UnlistArgs {
+            ids: b"{t}:ids".to_vec(),
+            row: b"{t}:row:\xff".to_vec(),
+            numeric,
+            member: b"\xff".to_vec(),
+        };
+        let v = echo(
+            &args,
+            "local d = unlist_args(KEYS, ARGV) return {d.ids, d.row, d.numeric, d.member}",
+        );
+        let mut e = Echo::new(v);
+        let back = UnlistArgs {
+            ids: e.b(),
+            row: e.b(),
+            numeric: e.strings(),
+            member: e.b(),
+        };
+        e.done();
+        assert_eq!(back, args);
+    }
+}

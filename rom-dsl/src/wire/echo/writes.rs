@@ -1,0 +1,211 @@
+//! Echoes of `save`, `delete` and `get`.
+
+use super::{Echo, check, echo, kind, numop, odd};
+use crate::storage::model::SlotKind;
+use crate::wire::delete::DeleteArgs;
+use crate::wire::get::GetArgs;
+use crate::wire::save::{SaveArgs, SaveMode, Touched, Write};
+use crate::wire::{Check, NumOp};
+use redis::Value;
+
+const SAVE_ECHO: &str = r"
+local d = save_args(KEYS, ARGV)
+return {d.ids, d.seq, d.mode, d.member, flag(d.numeric_ids), d.row_prefix, d.tag,
+  list(d.checks, check),
+  list(d.writes, function(w) return {w.field, flag(w.set), w.value} end),
+  list(d.numeric, numop),
+  list(d.touched, function(t) return {t.id, t.kind, t.values} end)}
+";
+
+fn save_back(v: Value) -> SaveArgs {
+    let mut e = Echo::new(v);
+    let out = SaveArgs {
+        ids: e.b(),
+        seq: e.b(),
+        mode: match e.b().as_slice() {
+            b"i" => SaveMode::Insert,
+            b"u" => SaveMode::Update,
+            b"p" => SaveMode::Put,
+            other => panic!("mode {other:?}"),
+        },
+        member: e.b(),
+        numeric_ids: e.flag(),
+        row_prefix: e.b(),
+        tag: e.b(),
+        checks: e.list(check),
+        writes: e.list(|e| {
+            let field = e.b();
+            let set = e.flag();
+            let value = e.b();
+            Write {
+                field,
+                value: set.then_some(value),
+            }
+        }),
+        numeric: e.list(numop),
+        touched: e.list(|e| Touched {
+            id: e.b(),
+            kind: kind(&e.b()),
+            values: e.strings(),
+        }),
+    };
+    e.done();
+    out
+}
+
+fn save_cases() -> Vec<SaveArgs> {
+    let base = SaveArgs {
+        ids: b"{t}:ids".to_vec(),
+        seq: b"{t}:seq".to_vec(),
+        mode: SaveMode::Insert,
+        member: Vec::new(),
+        numeric_ids: true,
+        row_prefix: b"{t}:row:".to_vec(),
+        tag: b"{t}".to_vec(),
+        checks: vec![],
+        writes: vec![],
+        numeric: vec![],
+        touched: vec![],
+    };
+    let full = SaveArgs {
+        mode: SaveMode::Update,
+        member: b"k\0:\xff".to_vec(),
+        numeric_ids: false,
+        checks: vec![
+            Check {
+                field: b"name".to_vec(),
+                value: Some(odd(0)),
+            },
+            Check {
+                field: b"bio".to_vec(),
+                value: None,
+            },
+            Check {
+                field: b"e".to_vec(),
+                value: Some(Vec::new()),
+            },
+        ],
+        writes: vec![
+            Write {
+                field: b"name".to_vec(),
+                value: Some(odd(2)),
+            },
+            Write {
+                field: b"bio".to_vec(),
+                value: None,
+            },
+        ],
+        numeric: vec![
+            NumOp {
+                key: b"{t}:num:age".to_vec(),
+                score: Some(-12.5),
+            },
+            NumOp {
+                key: b"{t}:num:score".to_vec(),
+                score: None,
+            },
+            NumOp {
+                key: b"{t}:num:big".to_vec(),
+                score: Some(9007199254740991.0),
+            },
+        ],
+        touched: vec![
+            Touched {
+                id: b"uniq:email".to_vec(),
+                kind: SlotKind::Unique,
+                values: vec![odd(1)],
+            },
+            Touched {
+                id: b"text:bio:".to_vec(),
+                kind: SlotKind::Set,
+                values: (0..5).map(odd).collect(),
+            },
+            Touched {
+                id: b"pre:name".to_vec(),
+                kind: SlotKind::Lex,
+                values: vec![],
+            },
+        ],
+        ..base.clone()
+    };
+    let put = SaveArgs {
+        mode: SaveMode::Put,
+        member: b"7".to_vec(),
+        ..base.clone()
+    };
+    vec![base, full, put]
+}
+
+#[test]
+fn save_args_echo() {
+    for args in save_cases() {
+        assert_eq!(save_back(echo(&args, SAVE_ECHO)), args);
+    }
+}
+
+const DELETE_ECHO: &str = r"
+local d = delete_args(KEYS, ARGV)
+return {d.ids, flag(d.numeric_ids), d.row_prefix, d.tag, d.numeric,
+  list(d.checks, check), d.members}
+";
+
+fn delete_back(v: Value) -> DeleteArgs {
+    let mut e = Echo::new(v);
+    let out = DeleteArgs {
+        ids: e.b(),
+        numeric_ids: e.flag(),
+        row_prefix: e.b(),
+        tag: e.b(),
+        numeric: e.strings(),
+        checks: e.list(check),
+        members: e.strings(),
+    };
+    e.done();
+    out
+}
+
+#[test]
+fn delete_args_echo() {
+    let base = DeleteArgs {
+        ids: b"{t}:ids".to_vec(),
+        numeric_ids: false,
+        row_prefix: b"{t}:row:".to_vec(),
+        tag: b"{t}".to_vec(),
+        numeric: vec![],
+        checks: vec![],
+        members: vec![],
+    };
+    let full = DeleteArgs {
+        numeric_ids: true,
+        numeric: vec![b"{t}:num:a".to_vec(), b"{t}:num:b".to_vec()],
+        checks: vec![
+            Check {
+                field: b"f".to_vec(),
+                value: Some(odd(0)),
+            },
+            Check {
+                field: odd(1),
+                value: None,
+            },
+        ],
+        members: (0..5).map(odd).collect(),
+        ..base.clone()
+    };
+    for args in [base, full] {
+        assert_eq!(delete_back(echo(&args, DELETE_ECHO)), args);
+    }
+}
+
+#[test]
+fn get_args_echo() {
+    for rows in [
+        vec![],
+        vec![b"{t}:row:1".to_vec(), b"{t}:row:\0:\xff".to_vec()],
+    ] {
+        let args = GetArgs { rows };
+        let v = echo(&args, "return get_args(KEYS, ARGV).rows");
+        let mut e = Echo::new(Value::Array(vec![v]));
+        assert_eq!(GetArgs { rows: e.strings() }, args);
+        e.done();
+    }
+}

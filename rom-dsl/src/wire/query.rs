@@ -1,0 +1,269 @@
+//! `query` and `query_delete` (`query.lua`, decoded by `query_args`): the
+//! query interpreter.
+//!
+//! `KEYS` (derived): the ids sorted set, every index key the filter names,
+//! the order index.
+//!
+//! `ARGV`: row prefix, numeric-ids flag, ids key, mode word, order key (`''`
+//! for key order), direction (`a`/`d`, followed by the slot id when ordering
+//! by a sort index), offset, limit (`''` for none), the cursor (phase, score,
+//! member), the selected fields (counted list); in delete mode then the hash
+//! tag and the numeric indexes (counted list); then the filter ([`Filter`]) in
+//! prefix order.
+//! Reply: [`QueryReply`].
+
+use super::{Args, Argv, Encoded, Keys, reply_bytes, reply_items, reply_strings};
+use crate::error::{Error, Result, show};
+use crate::exec::script::{self, Script};
+
+/// A filter as the interpreter reads it: one letter per node.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Filter {
+    /// `A n kids...`
+    And(Vec<Filter>),
+    /// `O n kids...`
+    Or(Vec<Filter>),
+    /// `N kid`
+    Not(Box<Filter>),
+    /// `S key`: the members of a set (equality or word).
+    Set(Vec<u8>),
+    /// `U key value`: the owner of a unique value.
+    Unique(Vec<u8>, Vec<u8>),
+    /// `R key lo hi`: a score range (Redis bound syntax).
+    Range(Vec<u8>, Vec<u8>, Vec<u8>),
+    /// `X key lo hi glob`: a `BYLEX` range, and a glob (`G`...) the values
+    /// must match, or `''`.
+    Lex(Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>),
+    /// `L`: every row.
+    All,
+    /// `E`: no row.
+    Empty,
+}
+
+impl Filter {
+    fn keys(&self, out: &mut Keys) {
+        match self {
+            Filter::Set(k) | Filter::Unique(k, _) | Filter::Range(k, ..) | Filter::Lex(k, ..) => {
+                out.add(k.clone())
+            }
+            Filter::And(kids) | Filter::Or(kids) => kids.iter().for_each(|k| k.keys(out)),
+            Filter::Not(k) => k.keys(out),
+            Filter::All | Filter::Empty => {}
+        }
+    }
+
+    fn write(&self, a: &mut Argv) {
+        match self {
+            Filter::And(kids) | Filter::Or(kids) => {
+                a.one(if matches!(self, Filter::And(_)) {
+                    "A"
+                } else {
+                    "O"
+                })
+                .num(kids.len() as u64);
+                kids.iter().for_each(|k| k.write(a));
+            }
+            Filter::Not(k) => {
+                a.one("N");
+                k.write(a);
+            }
+            Filter::Set(k) => {
+                a.one("S").one(k.clone());
+            }
+            Filter::Unique(k, v) => {
+                a.one("U").one(k.clone()).one(v.clone());
+            }
+            Filter::Range(k, lo, hi) => {
+                a.one("R").one(k.clone()).one(lo.clone()).one(hi.clone());
+            }
+            Filter::Lex(k, lo, hi, g) => {
+                a.one("X")
+                    .one(k.clone())
+                    .one(lo.clone())
+                    .one(hi.clone())
+                    .one(g.clone());
+            }
+            Filter::All => {
+                a.one("L");
+            }
+            Filter::Empty => {
+                a.one("E");
+            }
+        }
+    }
+}
+
+/// What the interpreter returns.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum QueryMode {
+    /// `rows`: a page of rows.
+    Rows,
+    /// `ids`: a page of members.
+    Ids,
+    /// `select`: a page of the given fields of each row.
+    Select(Vec<Vec<u8>>),
+    /// `count`: the number of matches.
+    Count,
+    /// `exists`: 1 when a row would load.
+    Exists,
+    /// `delete` (the function `query_delete`): deletes the matches.
+    Delete {
+        /// The hash tag (index entry keys are found from it).
+        tag: Vec<u8>,
+        /// Every numeric index of the model.
+        numeric: Vec<Vec<u8>>,
+    },
+}
+
+/// The order of the results: an index and a direction.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct OrderBy {
+    /// The numeric index or the sort index ordered by.
+    pub(crate) key: Vec<u8>,
+    pub(crate) desc: bool,
+    /// For a sort index, the slot id its value is recorded under in `#i`.
+    pub(crate) lex_slot: Option<Vec<u8>>,
+}
+
+/// Where a paged read stopped: the phase (`v` in value order, `n` among the
+/// nulls, `''` at the start), the last row's score (or value) and member.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cursor {
+    pub(crate) phase: Vec<u8>,
+    pub(crate) score: Vec<u8>,
+    pub(crate) member: Vec<u8>,
+}
+
+/// The arguments of `query` / `query_delete`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct QueryArgs {
+    pub(crate) ids: Vec<u8>,
+    pub(crate) row_prefix: Vec<u8>,
+    pub(crate) numeric_ids: bool,
+    pub(crate) mode: QueryMode,
+    /// `None`: by key.
+    pub(crate) order: Option<OrderBy>,
+    pub(crate) offset: u64,
+    pub(crate) limit: Option<u64>,
+    pub(crate) cursor: Cursor,
+    pub(crate) filter: Filter,
+}
+
+impl Args for QueryArgs {
+    fn function(&self) -> &'static Script {
+        match self.mode {
+            QueryMode::Delete { .. } => &script::QUERY_DELETE,
+            _ => &script::QUERY,
+        }
+    }
+
+    fn encode(&self) -> Encoded {
+        let mut keys = Keys::new(vec![self.ids.clone()]);
+        self.filter.keys(&mut keys);
+        if let Some(o) = &self.order {
+            keys.add(o.key.clone());
+        }
+        let mut a = Argv::default();
+        a.one(self.row_prefix.clone())
+            .flag(self.numeric_ids)
+            .one(self.ids.clone())
+            .one(match self.mode {
+                QueryMode::Rows => "rows",
+                QueryMode::Ids => "ids",
+                QueryMode::Select(_) => "select",
+                QueryMode::Count => "count",
+                QueryMode::Exists => "exists",
+                QueryMode::Delete { .. } => "delete",
+            });
+        match &self.order {
+            Some(o) => {
+                let mut dir = if o.desc { b"d".to_vec() } else { b"a".to_vec() };
+                dir.extend_from_slice(o.lex_slot.as_deref().unwrap_or_default());
+                a.one(o.key.clone()).one(dir);
+            }
+            None => {
+                a.one("").one("a");
+            }
+        }
+        a.num(self.offset)
+            .one(self.limit.map(|l| l.to_string()).unwrap_or_default())
+            .one(self.cursor.phase.clone())
+            .one(self.cursor.score.clone())
+            .one(self.cursor.member.clone());
+        let fields: &[Vec<u8>] = match &self.mode {
+            QueryMode::Select(f) => f,
+            _ => &[],
+        };
+        a.list(fields, |a, f| {
+            a.one(f.clone());
+        });
+        if let QueryMode::Delete { tag, numeric } = &self.mode {
+            a.one(tag.clone()).list(numeric, |a, k| {
+                a.one(k.clone());
+            });
+        }
+        self.filter.write(&mut a);
+        (keys.into_vec(), a.0)
+    }
+}
+
+/// What the interpreter answered.
+#[derive(Debug)]
+pub(crate) enum QueryReply {
+    /// `rows`, `ids`, `select`: the cursor of the last row, then per row its
+    /// member and (`rows`) its `HGETALL` or (`select`) its `HMGET`.
+    Page {
+        cursor: Cursor,
+        rows: Vec<(Vec<u8>, Option<redis::Value>)>,
+    },
+    /// `count`, `exists`: an integer.
+    Count(u64),
+    /// `delete`: `{'ok', deleted, found}`.
+    Deleted { deleted: u64, found: u64 },
+}
+
+impl QueryReply {
+    /// Decodes a page: `with_rows` when each member is followed by its row.
+    pub(crate) fn page(v: redis::Value, with_rows: bool) -> Result<QueryReply> {
+        let items = reply_items(v, "(query reply)")?;
+        if items.len() < 3 {
+            return Err(Error::decode(b"(query reply)", None, format!("{items:?}")));
+        }
+        let mut it = items.into_iter();
+        let mut cursor = Cursor::default();
+        for part in [&mut cursor.phase, &mut cursor.score, &mut cursor.member] {
+            *part = it.next().map(reply_bytes).transpose()?.unwrap_or_default();
+        }
+        let mut rows = Vec::new();
+        while let Some(m) = it.next() {
+            let row = if with_rows { it.next() } else { None };
+            rows.push((reply_bytes(m)?, row));
+        }
+        Ok(QueryReply::Page { cursor, rows })
+    }
+
+    /// Decodes a count.
+    pub(crate) fn count(v: redis::Value) -> Result<QueryReply> {
+        match v {
+            redis::Value::Int(n) => Ok(QueryReply::Count(n.max(0) as u64)),
+            other => Err(Error::decode(b"(count)", None, format!("{other:?}"))),
+        }
+    }
+
+    /// Decodes the reply of delete mode: the counts, or the error status
+    /// (`wrongtype`, `badrecord`) as an error.
+    pub(crate) fn deleted(v: redis::Value) -> Result<QueryReply> {
+        let parts = reply_strings(v)?;
+        let num =
+            |i: usize| -> u64 { parts.get(i).and_then(|b| show(b).parse().ok()).unwrap_or(0) };
+        let about = parts.get(1).map_or(&[][..], |v| v);
+        match parts.first().map(Vec::as_slice) {
+            Some(b"ok") => Ok(QueryReply::Deleted {
+                deleted: num(1),
+                found: num(2),
+            }),
+            Some(b"wrongtype") => Err(Error::decode(about, None, "the key is not a hash")),
+            _ => Err(Error::decode(about, Some("#i"), "unreadable index record")),
+        }
+    }
+}

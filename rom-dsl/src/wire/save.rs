@@ -1,0 +1,108 @@
+//! `save` (`save.lua`, decoded by `save_args`): inserts or updates one row.
+//!
+//! `KEYS`: the ids sorted set, the auto-increment counter, then (derived, for
+//! a cluster's routing) the row key when the member is known, the numeric
+//! indexes and the keys of the new index entries.
+//!
+//! `ARGV`: mode letter, member (`''`: allocate a key), numeric-ids flag, row
+//! prefix, hash tag, then four counted lists: checks ([`Check`]), writes
+//! ([`Write`]), numeric ops ([`NumOp`]), touched slots ([`Touched`]).
+//! Reply: [`Status`](super::status::Status), `Ok` carrying the member.
+
+use super::{Args, Argv, Check, Encoded, Keys, NumOp, kind_letter};
+use crate::exec::script::{self, Script};
+use crate::storage::model::SlotKind;
+use crate::storage::slots::entry_key;
+
+/// How `save` treats an existing row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SaveMode {
+    /// `i`: the row must not exist.
+    Insert,
+    /// `u`: the row must exist (a record's update).
+    Update,
+    /// `p`: insert or overwrite.
+    Put,
+}
+
+/// A field to set (`s`, with its bytes) or delete (`d`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Write {
+    pub(crate) field: Vec<u8>,
+    /// `None` deletes the field.
+    pub(crate) value: Option<Vec<u8>>,
+}
+
+/// A slot whose entries the save replaces: its id, its kind, and the row's
+/// new values in it (possibly none).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Touched {
+    pub(crate) id: Vec<u8>,
+    pub(crate) kind: SlotKind,
+    pub(crate) values: Vec<Vec<u8>>,
+}
+
+/// The arguments of `save`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SaveArgs {
+    pub(crate) ids: Vec<u8>,
+    pub(crate) seq: Vec<u8>,
+    pub(crate) mode: SaveMode,
+    /// The row's member; empty to allocate one.
+    pub(crate) member: Vec<u8>,
+    pub(crate) numeric_ids: bool,
+    pub(crate) row_prefix: Vec<u8>,
+    pub(crate) tag: Vec<u8>,
+    pub(crate) checks: Vec<Check>,
+    pub(crate) writes: Vec<Write>,
+    pub(crate) numeric: Vec<NumOp>,
+    pub(crate) touched: Vec<Touched>,
+}
+
+impl Args for SaveArgs {
+    fn function(&self) -> &'static Script {
+        &script::SAVE
+    }
+
+    fn encode(&self) -> Encoded {
+        let mut keys = vec![self.ids.clone(), self.seq.clone()];
+        if !self.member.is_empty() {
+            keys.push([&self.row_prefix[..], &self.member].concat());
+        }
+        keys.extend(self.numeric.iter().map(|n| n.key.clone()));
+        // each entry key once (a text names many, maybe the same twice)
+        let mut entries = Keys::new(keys);
+        for t in &self.touched {
+            for v in &t.values {
+                entries.add(entry_key(&self.tag, t.kind, &t.id, v));
+            }
+        }
+        let mut a = Argv::default();
+        a.one(match self.mode {
+            SaveMode::Insert => "i",
+            SaveMode::Update => "u",
+            SaveMode::Put => "p",
+        })
+        .one(self.member.clone())
+        .flag(self.numeric_ids)
+        .one(self.row_prefix.clone())
+        .one(self.tag.clone())
+        .list(&self.checks, Check::write)
+        .list(&self.writes, |a, w| {
+            a.one(w.field.clone());
+            match &w.value {
+                Some(v) => a.one("s").one(v.clone()),
+                None => a.one("d").one(""),
+            };
+        })
+        .list(&self.numeric, NumOp::write)
+        .list(&self.touched, |a, t| {
+            a.one(t.id.clone())
+                .one(kind_letter(t.kind))
+                .list(&t.values, |a, v| {
+                    a.one(v.clone());
+                });
+        });
+        (entries.into_vec(), a.0)
+    }
+}

@@ -1,0 +1,47 @@
+//! The reply of the write functions `save` and `delete`: a status word, then
+//! what it is about.
+
+use super::reply_strings;
+use crate::error::{Error, Result};
+
+/// What `save` or `delete` answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// `{'ok', what}`: the member saved (`save`), the number of rows deleted
+    /// (`delete`).
+    Ok(Vec<u8>),
+    /// `{'exists'}`: an insert found the row.
+    Exists,
+    /// `{'gone'}`: an update (or a checked delete) found no row.
+    Gone,
+    /// `{'conflict', field}`: a column is not what the client last saw.
+    Conflict(Vec<u8>),
+    /// `{'unique', slot id, value}`: another row holds the unique value.
+    Unique(Vec<u8>, Vec<u8>),
+    /// `{'wrongtype', key}`: a key holds another type.
+    WrongType(Vec<u8>),
+    /// `{'badrecord', row}`: the row's `#i` record does not parse.
+    BadRecord(Vec<u8>),
+}
+
+impl Status {
+    /// Decodes the reply.
+    pub(crate) fn decode(v: redis::Value) -> Result<Status> {
+        let mut parts = reply_strings(v)?.into_iter();
+        let word = parts.next();
+        let mut part = || parts.next().unwrap_or_default();
+        Ok(match word.as_deref() {
+            Some(b"ok") => Status::Ok(part()),
+            Some(b"exists") => Status::Exists,
+            Some(b"gone") => Status::Gone,
+            Some(b"conflict") => Status::Conflict(part()),
+            Some(b"unique") => {
+                let id = part();
+                Status::Unique(id, part())
+            }
+            Some(b"wrongtype") => Status::WrongType(part()),
+            Some(b"badrecord") => Status::BadRecord(part()),
+            _ => return Err(Error::decode(b"(script reply)", None, "unexpected reply")),
+        })
+    }
+}
