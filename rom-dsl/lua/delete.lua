@@ -16,14 +16,14 @@
 -- query interpreter's delete mode uses delete_check and delete_row too.
 
 local function delete_args(keys, argv)
-  local r = reader(argv)
+  reader(argv)
   local d = {ids = keys[1]}
-  d.numeric_ids = take_flag(r)
-  d.row_prefix = take(r)
-  d.tag = take(r)
-  d.numeric = take_list(r, take)
-  d.checks = take_list(r, take_check)
-  d.members = take_rest(r)
+  d.numeric_ids = take_flag()
+  d.row_prefix = take()
+  d.tag = take()
+  d.numeric = take_strings()
+  d.checks = take_list(take_check)
+  d.members = take_rest()
   return d
 end
 

@@ -56,50 +56,50 @@ local function splitlex(e)
   return string.sub(e, 1, cut - 1), rest
 end
 -- a filter node, read from the cursor r
-local function take_filter(r)
-  local op = take(r)
+local function take_filter()
+  local op = take()
   if op == 'A' or op == 'O' then
-    return {op = op, kids = take_list(r, take_filter)}
-  elseif op == 'N' then return {op = 'N', kid = take_filter(r)}
-  elseif op == 'S' then return {op = 'S', key = take(r)}
-  elseif op == 'U' then return {op = 'U', key = take(r), val = take(r)}
+    return {op = op, kids = take_list(take_filter)}
+  elseif op == 'N' then return {op = 'N', kid = take_filter()}
+  elseif op == 'S' then return {op = 'S', key = take()}
+  elseif op == 'U' then return {op = 'U', key = take(), val = take()}
   elseif op == 'R' then
-    local nd = {op = 'R', key = take(r), lo = take(r), hi = take(r)}
+    local nd = {op = 'R', key = take(), lo = take(), hi = take()}
     nd.lon, nd.loex = bnum(nd.lo)
     nd.hin, nd.hiex = bnum(nd.hi)
     return nd
   elseif op == 'X' then
-    local nd = {op = 'X', key = take(r), lo = take(r), hi = take(r), globsrc = take(r)}
+    local nd = {op = 'X', key = take(), lo = take(), hi = take(), globsrc = take()}
     if nd.globsrc ~= '' then nd.glob = glob_compile(parse_glob(string.sub(nd.globsrc, 2))) end
     return nd
   elseif op == 'L' then return {op = 'L'}
   elseif op == 'E' then return {op = 'E'}
   end
-  error('rom: bad filter program at ' .. (r.pos - 1))
+  error('rom: bad filter program at ' .. (wire_pos() - 1))
 end
 
 local function query_args(_, argv)
-  local r = reader(argv)
+  reader(argv)
   local d = {}
-  d.row_prefix = take(r)
-  d.numeric_ids = take_flag(r)
-  d.ids = take(r)
-  d.mode = take(r)
-  d.order_key = take(r)
-  local dir = take(r)
+  d.row_prefix = take()
+  d.numeric_ids = take_flag()
+  d.ids = take()
+  d.mode = take()
+  d.order_key = take()
+  local dir = take()
   d.desc = string.sub(dir, 1, 1) == 'd'
   -- ordering by a sort index: the slot whose value each row records
   d.lex_slot = string.sub(dir, 2)
   if d.lex_slot == '' then d.lex_slot = nil end
-  d.offset = tonumber(take(r))
-  d.limit = tonumber(take(r))
-  d.cursor = {phase = take(r), score = take(r), member = take(r)}
-  d.fields = take_list(r, take)
+  d.offset = tonumber(take())
+  d.limit = tonumber(take())
+  d.cursor = {phase = take(), score = take(), member = take()}
+  d.fields = take_strings()
   if d.mode == 'delete' then
-    d.tag = take(r)
-    d.numeric = take_list(r, take)
+    d.tag = take()
+    d.numeric = take_strings()
   end
-  d.filter = take_filter(r)
+  d.filter = take_filter()
   return d
 end
 

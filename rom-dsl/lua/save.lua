@@ -21,23 +21,31 @@
 -- Every check (row type, conflicts, key types, unique values, the next free
 -- key) runs before the first write.
 
+-- a write {field, set, value}: field, 's' set / 'd' delete, value
+local function take_write()
+  local p = WP
+  WP = p + 3
+  return {field = WA[p], set = WA[p + 1] == 's', value = WA[p + 2]}
+end
+
+-- a touched slot {id, kind, values}: slot id, kind letter, counted values
+local function take_touched()
+  local id, kind = WA[WP], WA[WP + 1]
+  WP = WP + 2
+  return {id = id, kind = kind, values = take_strings()}
+end
+
 local function save_args(keys, argv)
-  local r = reader(argv)
-  local d = {ids = keys[1], seq = keys[2]}
-  d.mode = take(r)
-  d.member = take(r)
-  d.numeric_ids = take_flag(r)
-  d.row_prefix = take(r)
-  d.tag = take(r)
-  d.checks = take_list(r, take_check)
-  d.writes = take_list(r, function(x)
-    return {field = take(x), set = take(x) == 's', value = take(x)}
-  end)
-  d.numeric = take_list(r, take_numop)
-  d.touched = take_list(r, function(x)
-    return {id = take(x), kind = take(x), values = take_list(x, take)}
-  end)
-  return d
+  reader(argv, 6)
+  return {
+    ids = keys[1], seq = keys[2],
+    mode = argv[1], member = argv[2], numeric_ids = argv[3] == '1',
+    row_prefix = argv[4], tag = argv[5],
+    checks = take_list(take_check),
+    writes = take_list(take_write),
+    numeric = take_list(take_numop),
+    touched = take_list(take_touched),
+  }
 end
 
 local function save_main(keys, argv)

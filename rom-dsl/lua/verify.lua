@@ -13,8 +13,8 @@
 -- names no key). ScanArgs: KEYS ids (routing only); ARGV cursor, pattern
 -- (`MATCH`), count (`COUNT`). Returns `{next cursor, keys}`.
 local function scan_args(keys, argv)
-  local r = reader(argv)
-  return {ids = keys[1], cursor = take(r), pattern = take(r), count = take(r)}
+  reader(argv)
+  return {ids = keys[1], cursor = take(), pattern = take(), count = take()}
 end
 
 local function verify_scan(keys, argv)
@@ -52,10 +52,10 @@ end
 -- (or nil), `s` 1 when item is in the set, `l` 1 when item is in the sorted
 -- set. A key of another type answers nil or 0.
 local function probe_args(keys, argv)
-  local r = reader(argv)
+  reader(argv)
   local probes = {}
-  while r.pos <= #argv do
-    probes[#probes + 1] = {kind = take(r), key = take(r), item = take(r)}
+  while wire_pos() <= #argv do
+    probes[#probes + 1] = {kind = take(), key = take(), item = take()}
   end
   return {ids = keys[1], probes = probes}
 end
@@ -93,17 +93,17 @@ end
 -- written), `{'unique', id, value, owner}` (another row holds and claims the
 -- value: nothing written) or `{'wrongtype', key}`.
 local function reindex_args(keys, argv)
-  local r = reader(argv)
+  reader(argv)
   local d = {ids = keys[1], row = keys[2], declared = {}}
   for i = 3, #keys do d.declared[i - 2] = keys[i] end
-  d.tag = take(r)
-  d.numeric_ids = take_flag(r)
-  d.row_prefix = take(r)
-  d.member = take(r)
-  d.fields = take_list(r, function(x) return {field = take(x), value = take(x)} end)
-  d.numeric = take_list(r, take_numop)
-  d.entries = take_list(r, function(x)
-    return {id = take(x), kind = take(x), value = take(x), owner = take(x)}
+  d.tag = take()
+  d.numeric_ids = take_flag()
+  d.row_prefix = take()
+  d.member = take()
+  d.fields = take_list(function() return {field = take(), value = take()} end)
+  d.numeric = take_list(take_numop)
+  d.entries = take_list(function()
+    return {id = take(), kind = take(), value = take(), owner = take()}
   end)
   return d
 end
@@ -173,14 +173,14 @@ end
 -- member, the slot's kind ('' for `n` and `x`).
 -- Returns 1 when it removed the entry, 0 when it left it.
 local function unindex_args(keys, argv)
-  local r = reader(argv)
+  reader(argv)
   local d = {row = keys[1], index = keys[2]}
-  d.tag = take(r)
-  d.numeric_ids = take_flag(r)
-  d.target = take(r)
-  d.value = take(r)
-  d.member = take(r)
-  d.kind = take(r)
+  d.tag = take()
+  d.numeric_ids = take_flag()
+  d.target = take()
+  d.value = take()
+  d.member = take()
+  d.kind = take()
   return d
 end
 
