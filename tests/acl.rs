@@ -239,3 +239,63 @@ fn keys_outside_the_users_key_pattern_are_refused() {
     let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut admin).unwrap();
     assert!(keys.is_empty(), "{keys:?}");
 }
+/// A user allowed some of rom's write commands but not all: every write that
+/// needs a refused command fails with `NoPerm` before writing anything (rom
+/// checks the commands a call will run before its first write), and the
+/// writes that need none of them succeed.
+#[test]
+fn a_user_missing_one_write_command_leaves_nothing_half_written() {
+    for missing in ["+hset", "+zadd", "+sadd", "+set", "+hdel", "+zrem", "+srem", "+del"] {
+        let server = RedisServer::start().unwrap();
+        let mut admin = server.connection().unwrap();
+        user("ann@example.com", "Ann", 30, 1.0)
+            .insert(&mut admin)
+            .unwrap();
+        let rules: Vec<&str> = APP_RULES.iter().copied().filter(|r| *r != missing).collect();
+        acl_user(&mut admin, "partial", &rules);
+        let mut c = connect_as(&server, "partial", "app-secret").unwrap();
+        let mut refused = 0;
+        let mut check = |what: &str, admin: &mut redis::Connection, r: rom::Result<()>, before| {
+            match r {
+                Ok(()) => {}
+                Err(Error::Redis(e)) if is_noperm(&e) => {
+                    refused += 1;
+                    assert_eq!(dump(admin), before, "without {missing}: {what} wrote before failing");
+                }
+                Err(other) => panic!("without {missing}: {what}: expected NoPerm, got {other:?}"),
+            }
+        };
+        let before = dump(&mut admin);
+        let r = user("bob@example.com", "Bob", 40, 2.0).insert(&mut c).map(drop);
+        check("insert", &mut admin, r, before);
+        let before = dump(&mut admin);
+        let mut ann = User::get(&mut admin, 1u64).unwrap().unwrap();
+        ann.age = 99;
+        ann.name = Some("Anne".into());
+        ann.bio = None;
+        let r = ann.save(&mut c).map(drop);
+        check("update", &mut admin, r, before);
+        let before = dump(&mut admin);
+        let r = users::table.filter(users::age.gt(0)).delete(&mut c).map(drop);
+        check("delete by query", &mut admin, r, before);
+        let before = dump(&mut admin);
+        let r = User::get(&mut admin, 1u64)
+            .unwrap()
+            .map(|a| a.delete(&mut c).map(drop))
+            .unwrap_or(Ok(()));
+        check("delete", &mut admin, r, before);
+        assert!(refused > 0, "without {missing}: no write needed it");
+        assert!(verify::<User, _>(&mut admin).unwrap().is_clean(), "without {missing}");
+    }
+}
+
+/// Every key and its contents, as text, for before/after comparisons.
+fn dump(c: &mut redis::Connection) -> std::collections::BTreeMap<String, String> {
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(c).unwrap();
+    keys.into_iter()
+        .map(|k| {
+            let v: Vec<u8> = redis::cmd("DUMP").arg(&k).query(c).unwrap();
+            (k, format!("{v:?}"))
+        })
+        .collect()
+}

@@ -27,6 +27,10 @@ local function delete_args(keys, argv)
   return d
 end
 
+-- the write commands deleting a row may run (the row, its listing, its
+-- numeric entries and its keyed entries of every kind)
+local DELETE_WRITES = {DEL = true, ZREM = true, HDEL = true, SREM = true}
+
 -- the numeric index keys of the model (set by the entry function)
 local NUMKEYS = {}
 
@@ -82,6 +86,7 @@ local function delete_main(keys, argv)
     local err = delete_check(rowp, d.ids, m)
     if err then return err end
   end
+  if #d.members > 0 then may_write(rowp .. d.members[1], DELETE_WRITES) end
   local deleted = 0
   for _, m in ipairs(d.members) do
     if delete_row(rowp, d.ids, m) == 1 then deleted = deleted + 1 end

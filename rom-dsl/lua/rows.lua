@@ -118,6 +118,29 @@ local function index(kind, id, v, m)
   end
 end
 
+-- The calling user's ACL: Redis checks every command a function runs, so a
+-- user allowed some of rom's write commands but not all (see the book's
+-- "Connecting in production") would stop a call after its first writes.
+-- may_write(key, cmds) checks each write command a call will run, with key,
+-- before its first write, and stops it with NOPERM (nothing written).
+
+-- the arguments acl_check_cmd needs after the key, per write command
+local ACL_ARGS = {
+  HSET = {'f', 'v'}, HSETNX = {'f', 'v'}, HDEL = {'f'}, ZADD = {'0', 'm'},
+  ZREM = {'m'}, SADD = {'m'}, SREM = {'m'}, SET = {'v'}, DEL = {},
+}
+-- the write commands that add and remove an entry of each slot kind
+local KIND_WRITES = {u = {'HSET', 'HDEL'}, s = {'SADD', 'SREM'}, l = {'ZADD', 'ZREM'}}
+
+local function may_write(key, cmds)
+  for cmd in pairs(cmds) do
+    if not redis.acl_check_cmd(cmd, key, unpack(ACL_ARGS[cmd])) then
+      error(redis.error_reply('NOPERM rom: this user may not run ' .. cmd .. ' on ' .. key
+        .. ', which this write needs; nothing was written'))
+    end
+  end
+end
+
 -- a read of a key the call may not have declared (a row a query found, an
 -- entry a record names): on a Redis Cluster node whose slot is being migrated
 -- such a key may already live on the other node. The call then stops with a

@@ -109,6 +109,18 @@ local function save_main(keys, argv)
       end
     end
   end
+  -- every write command this call will run must be allowed to the user
+  local need = {HSET = true}
+  if m == '' then need.SET = true end
+  if not exists then need.ZADD = true end
+  for _, z in ipairs(nums) do need[z.add and 'ZADD' or 'ZREM'] = true end
+  for _, w in ipairs(d.writes) do
+    if not w.set then need.HDEL = true; if exists then need.HSETNX = true end end
+  end
+  for _, t in ipairs(touched) do
+    for _, c in ipairs(KIND_WRITES[t.kind]) do need[c] = true end
+  end
+  may_write(row or rowp, need)
   -- allocate a key: the counter's next value that names no row, found by
   -- reading only, so that nothing is written before every check has passed
   local seq

@@ -150,6 +150,7 @@ local function repair_reindex(keys, argv)
       end
     end
   end
+  may_write(row, {HSET = true, HDEL = true, ZADD = true, ZREM = true, SADD = true, SREM = true})
   for _, e in ipairs(rec) do unindex(e[3], e[1], e[2], m) end
   for _, z in ipairs(d.numeric) do
     if z.add then redis.call('ZADD', z.key, z.score, m) else redis.call('ZREM', z.key, m) end
