@@ -245,28 +245,39 @@ fn keys_outside_the_users_key_pattern_are_refused() {
 /// writes that need none of them succeed.
 #[test]
 fn a_user_missing_one_write_command_leaves_nothing_half_written() {
-    for missing in ["+hset", "+zadd", "+sadd", "+set", "+hdel", "+zrem", "+srem", "+del"] {
+    for missing in [
+        "+hset", "+zadd", "+sadd", "+set", "+hdel", "+zrem", "+srem", "+del",
+    ] {
         let server = RedisServer::start().unwrap();
         let mut admin = server.connection().unwrap();
         user("ann@example.com", "Ann", 30, 1.0)
             .insert(&mut admin)
             .unwrap();
-        let rules: Vec<&str> = APP_RULES.iter().copied().filter(|r| *r != missing).collect();
+        let rules: Vec<&str> = APP_RULES
+            .iter()
+            .copied()
+            .filter(|r| *r != missing)
+            .collect();
         acl_user(&mut admin, "partial", &rules);
         let mut c = connect_as(&server, "partial", "app-secret").unwrap();
         let mut refused = 0;
-        let mut check = |what: &str, admin: &mut redis::Connection, r: rom::Result<()>, before| {
-            match r {
+        let mut check =
+            |what: &str, admin: &mut redis::Connection, r: rom::Result<()>, before| match r {
                 Ok(()) => {}
                 Err(Error::Redis(e)) if is_noperm(&e) => {
                     refused += 1;
-                    assert_eq!(dump(admin), before, "without {missing}: {what} wrote before failing");
+                    assert_eq!(
+                        dump(admin),
+                        before,
+                        "without {missing}: {what} wrote before failing"
+                    );
                 }
                 Err(other) => panic!("without {missing}: {what}: expected NoPerm, got {other:?}"),
-            }
-        };
+            };
         let before = dump(&mut admin);
-        let r = user("bob@example.com", "Bob", 40, 2.0).insert(&mut c).map(drop);
+        let r = user("bob@example.com", "Bob", 40, 2.0)
+            .insert(&mut c)
+            .map(drop);
         check("insert", &mut admin, r, before);
         let before = dump(&mut admin);
         let mut ann = User::get(&mut admin, 1u64).unwrap().unwrap();
@@ -276,7 +287,10 @@ fn a_user_missing_one_write_command_leaves_nothing_half_written() {
         let r = ann.save(&mut c).map(drop);
         check("update", &mut admin, r, before);
         let before = dump(&mut admin);
-        let r = users::table.filter(users::age.gt(0)).delete(&mut c).map(drop);
+        let r = users::table
+            .filter(users::age.gt(0))
+            .delete(&mut c)
+            .map(drop);
         check("delete by query", &mut admin, r, before);
         let before = dump(&mut admin);
         let r = User::get(&mut admin, 1u64)
@@ -285,7 +299,10 @@ fn a_user_missing_one_write_command_leaves_nothing_half_written() {
             .unwrap_or(Ok(()));
         check("delete", &mut admin, r, before);
         assert!(refused > 0, "without {missing}: no write needed it");
-        assert!(verify::<User, _>(&mut admin).unwrap().is_clean(), "without {missing}");
+        assert!(
+            verify::<User, _>(&mut admin).unwrap().is_clean(),
+            "without {missing}"
+        );
     }
 }
 

@@ -73,6 +73,16 @@ impl<T> Plan<T> {
         }
     }
 
+    /// The command to send again after `FUNCTION LOAD` answered: the
+    /// function call, or this call as a script when the library could not be
+    /// loaded.
+    fn after_load(&self, loaded: script::Loaded) -> redis::Cmd {
+        match loaded {
+            script::Loaded::Yes | script::Loaded::Never => self.first_cmd(),
+            script::Loaded::NotNow => self.eval_cmd().unwrap_or_else(|| self.first_cmd()),
+        }
+    }
+
     /// Runs the plan on a synchronous connection: one round trip (more only
     /// the first time a server lacks rom's library, or lost its script cache).
     pub fn run<C: Connection + ?Sized>(self, conn: &mut C) -> Result<T> {
@@ -87,8 +97,8 @@ impl<T> Plan<T> {
             tries += 1;
             match self.recover(&e) {
                 Some(Recover::Load) if tries < 4 => {
-                    script::loaded(conn.req_command(&script::load_command()));
-                    cmd = self.first_cmd();
+                    let load = conn.req_command(&script::load_command());
+                    cmd = self.after_load(script::loaded(load));
                 }
                 Some(Recover::Eval) if tries < 4 => match self.eval_cmd() {
                     Some(c) => cmd = c,
@@ -114,8 +124,7 @@ impl<T> Plan<T> {
             match self.recover(&e) {
                 Some(Recover::Load) if tries < 4 => {
                     let load = conn.req_packed_command(&script::load_command()).await;
-                    script::loaded(load);
-                    cmd = self.first_cmd();
+                    cmd = self.after_load(script::loaded(load));
                 }
                 Some(Recover::Eval) if tries < 4 => match self.eval_cmd() {
                     Some(c) => cmd = c,
@@ -181,8 +190,8 @@ pub fn run_all<T, C: Connection + ?Sized>(
     // the library was missing: load it once, send the refused calls again
     let missing = retry_list(&plans, &replies, script::is_missing_function_reply);
     if !missing.is_empty() {
-        script::loaded(conn.req_command(&script::load_command()));
-        let again = resend(&plans, &missing, Plan::first_cmd);
+        let loaded = script::loaded(conn.req_command(&script::load_command()));
+        let again = resend(&plans, &missing, |p| p.after_load(loaded));
         let more = conn.req_packed_commands(&again.get_packed_pipeline(), 0, missing.len())?;
         for (i, v) in missing.iter().zip(more) {
             replies[*i] = v;
@@ -217,8 +226,8 @@ pub async fn run_all_async<T, C: AsyncConnection>(
     let mut replies = conn.req_packed_commands(&pipe, 0, plans.len()).await?;
     let missing = retry_list(&plans, &replies, script::is_missing_function_reply);
     if !missing.is_empty() {
-        script::loaded(conn.req_packed_command(&script::load_command()).await);
-        let again = resend(&plans, &missing, Plan::first_cmd);
+        let loaded = script::loaded(conn.req_packed_command(&script::load_command()).await);
+        let again = resend(&plans, &missing, |p| p.after_load(loaded));
         let more = conn.req_packed_commands(&again, 0, missing.len()).await?;
         for (i, v) in missing.iter().zip(more) {
             replies[*i] = v;

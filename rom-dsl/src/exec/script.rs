@@ -270,21 +270,45 @@ pub(crate) fn eval_only() -> bool {
         || *ENV.get_or_init(|| std::env::var_os("ROM_EVAL_SCRIPTS").is_some_and(|v| v == "1"))
 }
 
-/// What to do after `FUNCTION LOAD` answered: `true` when the library is
-/// there now (loaded, or loaded already by another client); `false` when the
-/// server refused it, after which rom uses scripts.
-pub(crate) fn loaded(reply: redis::RedisResult<redis::Value>) -> bool {
+/// What `FUNCTION LOAD` answered, for the call that needed the library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Loaded {
+    /// The library is there now (loaded, or loaded already by another
+    /// client): send the call again.
+    Yes,
+    /// The server refused for now (a read-only replica, out of memory, a
+    /// server still loading...): send this call as a script (`EVAL`), and
+    /// try loading again next time.
+    NotNow,
+    /// The server will never load it (an ACL without `FUNCTION LOAD`, a
+    /// server without functions): rom uses scripts from now on.
+    Never,
+}
+
+/// Reads `FUNCTION LOAD`'s reply. Only a refusal that will not change (the
+/// user may not load functions, the server has no `FUNCTION` command) turns
+/// functions off for the process; any other refusal affects this call only.
+pub(crate) fn loaded(reply: redis::RedisResult<redis::Value>) -> Loaded {
     let refused = match reply {
         Ok(v) => v.extract_error().err(),
         Err(e) => Some(e),
     };
-    match refused {
-        None => true,
-        Some(e) if e.to_string().contains("already exists") => true,
-        Some(_) => {
-            use_eval_scripts(true);
-            false
-        }
+    let Some(e) = refused else {
+        return Loaded::Yes;
+    };
+    let text = e.to_string();
+    if text.contains("already exists") {
+        return Loaded::Yes;
+    }
+    let permanent = e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoPerm)
+        || e.code() == Some("NOPERM")
+        || text.contains("unknown command")
+        || text.contains("unknown subcommand");
+    if permanent {
+        use_eval_scripts(true);
+        Loaded::Never
+    } else {
+        Loaded::NotNow
     }
 }
 
