@@ -145,6 +145,7 @@ mod book {
         Connecting => "connecting.md",
         Testing => "testing.md",
         WebService => "web-service.md",
+        Placement => "placement.md",
         KeyLayout => "key-layout.md",
         Performance => "performance.md",
         Limits => "limits.md",

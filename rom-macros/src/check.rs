@@ -99,6 +99,8 @@ pub(crate) struct Checked<'a> {
     pub(crate) vis: &'a syn::Visibility,
     pub(crate) table: Ident,
     pub(crate) ns: String,
+    /// The placement group's type, when the model joined one.
+    pub(crate) group: Option<syn::Path>,
     pub(crate) pk_ident: &'a Ident,
     pub(crate) pk_ty: &'a Type,
     pub(crate) auto: bool,
@@ -142,6 +144,7 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
     let ModelAttrs {
         table,
         namespace,
+        group,
         together,
     } = model_attrs(input)?;
     let table =
@@ -320,6 +323,7 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
         vis: &input.vis,
         table,
         ns,
+        group,
         pk_ident,
         pk_ty,
         auto,

@@ -14,6 +14,7 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
         vis,
         table,
         ns,
+        group,
         pk_ident,
         pk_ty,
         auto,
@@ -251,7 +252,21 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
     let table_struct_doc =
         format!("The table of [`{name}`](super::{name}): the start of every query.");
 
+    let schema = quote!(<Self as ::rom::__private::Model>::SCHEMA);
+    let (layout, in_group) = match group {
+        Some(g) => {
+            // spanned at the attribute's path, so that a type that is not a
+            // group is reported there
+            let name_of = quote_spanned!(g.span()=> <#g as ::rom::placement::Group>::NAME);
+            (
+                quote!(::rom::__private::Layout::in_group(#schema, #name_of)),
+                quote_spanned!(g.span()=> impl ::rom::placement::InGroup<#g> for #name {}),
+            )
+        }
+        None => (quote!(::rom::__private::Layout::new(#schema)), quote!()),
+    };
     quote! {
+        #in_group
         impl ::rom::__private::Sealed for #name {}
         impl ::rom::__private::Model for #name {
             type Key = #key_ty;
@@ -265,7 +280,7 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
             };
             fn layout() -> &'static ::rom::__private::Layout {
                 static LAYOUT: ::rom::__private::OnceLock<::rom::__private::Layout> = ::rom::__private::OnceLock::new();
-                LAYOUT.get_or_init(|| ::rom::__private::Layout::new(<Self as ::rom::__private::Model>::SCHEMA))
+                LAYOUT.get_or_init(|| #layout)
             }
             fn key(&self) -> ::core::option::Option<Self::Key> { #key_get }
             fn set_key(&mut self, #key_arg: Self::Key) { #key_set; }

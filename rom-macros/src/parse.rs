@@ -159,6 +159,8 @@ pub(crate) struct ModelAttrs {
     pub(crate) table: Option<Ident>,
     /// `namespace = "..."`.
     pub(crate) namespace: Option<LitStr>,
+    /// `group = Path`: the placement group (a type declared with `rom::group!`).
+    pub(crate) group: Option<syn::Path>,
     /// `unique_together(a, b, ...)`: the names, where `case_insensitive` was
     /// written, and the attribute's span.
     pub(crate) together: Vec<(Vec<Ident>, Option<Span>, Span)>,
@@ -168,6 +170,7 @@ pub(crate) struct ModelAttrs {
 pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
     let mut table: Option<Ident> = None;
     let mut namespace: Option<LitStr> = None;
+    let mut group: Option<syn::Path> = None;
     let mut together: Vec<(Vec<Ident>, Option<Span>, Span)> = Vec::new();
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("rom")) {
         attr.parse_nested_meta(|meta| {
@@ -179,6 +182,8 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
                     return Err(syn::Error::new(ns.span(), "a namespace must be non-empty and contain no `{` or `}`"));
                 }
                 namespace = Some(ns);
+            } else if meta.path.is_ident("group") {
+                group = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("unique_together") {
                 let mut cols = Vec::new();
                 let mut ci = None;
@@ -198,7 +203,7 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
                 together.push((cols, ci, span));
             } else {
                 let what = meta.path.get_ident().map_or_else(String::new, |i| format!(" `{i}`"));
-                return Err(meta.error(format!("unknown rom attribute{what} on a model; expected `table = name`, `namespace = \"...\"` or `unique_together(a, b)` (index attributes go on the fields)")));
+                return Err(meta.error(format!("unknown rom attribute{what} on a model; expected `table = name`, `namespace = \"...\"`, `group = Group` or `unique_together(a, b)` (index attributes go on the fields)")));
             }
             Ok(())
         })?;
@@ -206,6 +211,7 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
     Ok(ModelAttrs {
         table,
         namespace,
+        group,
         together,
     })
 }

@@ -160,7 +160,9 @@ pub struct Slot {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Layout {
-    /// `{ns}`: the hash tag that keeps every key of the model in one cluster slot.
+    /// The prefix of every key of the model: `{ns}`, or `{group}/ns` for a
+    /// model of a placement group; its hash tag keeps every key in one
+    /// cluster slot.
     pub tag: Vec<u8>,
     /// `{ns}:row:` + key: a HASH per row.
     pub row_prefix: Vec<u8>,
@@ -178,7 +180,23 @@ pub struct Layout {
 impl Layout {
     /// Derives the key names of a schema.
     pub fn new(s: &Schema) -> Self {
-        let tag = format!("{{{}}}", s.namespace);
+        Self::with_prefix(s, format!("{{{}}}", s.namespace))
+    }
+
+    /// The key names of a model in the placement group `group`: every key
+    /// starts with `{group}/namespace:` (see [`crate::placement`]).
+    ///
+    /// ```
+    /// use rom_dsl::__private::{Layout, Schema};
+    /// let s = Schema { name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+    /// let l = Layout::in_group(&s, "shop");
+    /// assert_eq!(l.row_key(b"7"), b"{shop}/tags:row:7");
+    /// ```
+    pub fn in_group(s: &Schema, group: &str) -> Self {
+        Self::with_prefix(s, format!("{{{group}}}/{}", s.namespace))
+    }
+
+    fn with_prefix(s: &Schema, tag: String) -> Self {
         let k = |rest: &str| format!("{tag}:{rest}").into_bytes();
         let mut slots = Vec::new();
         for (i, c) in s.columns.iter().enumerate() {

@@ -1,0 +1,117 @@
+//! Placement: where a model's keys live. By default every key of a model
+//! carries the hash tag `{namespace}`, so a model lives in one Redis Cluster
+//! slot and each operation on it is one atomic call. A **group** puts several
+//! models under one hash tag, so that one server call can read and write rows
+//! of all of them atomically, on a single server and on a cluster alike.
+//!
+//! Declare a group with [`group!`](crate::group), and add the model to it with
+//! `#[rom(group = Name)]` (the book's "Placement" chapter has a worked
+//! example):
+//!
+//! ```text
+//! rom::group!(pub Shop = "shop");
+//!
+//! #[derive(Model)]
+//! #[rom(table = orders, group = Shop)]
+//! struct Order { ... }      // keys: {shop}/orders:row:1, {shop}/orders:ids, ...
+//! ```
+//!
+//! The keys of a grouped model are `{group}/namespace:...` (an ungrouped
+//! model's are `{namespace}:...`, so the two never collide). Joining or leaving
+//! a group changes every key name of the model: existing data is not moved.
+//!
+//! What a group decides: what can be atomic together. Operations that span
+//! models (transactions, relations and cascades, which build on this) accept
+//! only models of one group, checked at compile time through [`InGroup`];
+//! what a group costs: all its models share one slot, so on a cluster they
+//! live on one node together.
+
+/// A placement group: a name that becomes the hash tag `{name}` of every key
+/// of its models. Declared with [`group!`](crate::group), which checks the
+/// name at compile time (non-empty, no `{`, `}` or `/`).
+///
+/// ```
+/// rom_dsl::group!(pub Billing = "billing");
+/// use rom_dsl::placement::Group;
+/// assert_eq!(<Billing as Group>::NAME, "billing");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a rom group",
+    label = "`#[rom(group = ...)]` names a group",
+    note = "declare it with `rom::group!(pub {Self} = \"name\");`: the name becomes the hash tag `{{name}}` of the group's models"
+)]
+pub trait Group: Copy + Send + Sync + 'static {
+    /// The group's name: its models' keys start with `{NAME}/`.
+    const NAME: &'static str;
+}
+
+/// Implemented by `#[derive(Model)]` for a model declared with
+/// `#[rom(group = G)]`: the model's keys carry the group's hash tag. A bound
+/// `A: InGroup<G>, B: InGroup<G>` is how an operation over several models
+/// says they must be co-located (one atomic call can touch them all).
+///
+/// ```
+/// use rom_dsl::placement::{Group, InGroup};
+///
+/// /// Writes rows of two models in one atomic call: they must share a group.
+/// fn co_located<A: InGroup<G>, B: InGroup<G>, G: Group>() {}
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not in the group `{G}`",
+    label = "this needs models of one group",
+    note = "add `#[rom(group = {G})]` to `{Self}`'s declaration: models of one group share a hash tag, so one call can write them atomically"
+)]
+pub trait InGroup<G>: crate::Model {}
+
+/// Whether `name` can name a group (used by [`group!`](crate::group) at
+/// compile time): non-empty, without `{`, `}` or `/`.
+///
+/// ```
+/// use rom_dsl::placement::valid_group_name;
+/// assert!(valid_group_name("shop"));
+/// assert!(!valid_group_name(""));
+/// assert!(!valid_group_name("a{b"));
+/// assert!(!valid_group_name("a/b"));
+/// ```
+pub const fn valid_group_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    if b.is_empty() {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'{' || b[i] == b'}' || b[i] == b'/' {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Declares a placement [`Group`]: a unit type named `Name` whose models'
+/// keys share the hash tag `{name}`.
+///
+/// ```
+/// rom_dsl::group! {
+///     /// Everything about one tenant's billing.
+///     pub Billing = "billing";
+/// }
+/// let _ = Billing;
+/// ```
+///
+/// A name with `{`, `}` or `/`, or an empty one, does not compile.
+#[macro_export]
+macro_rules! group {
+    ($(#[$meta:meta])* $vis:vis $name:ident = $tag:literal $(;)?) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+        $vis struct $name;
+        const _: () = ::core::assert!(
+            $crate::placement::valid_group_name($tag),
+            "a rom group name must be non-empty and contain no `{{`, `}}` or `/`"
+        );
+        impl $crate::placement::Group for $name {
+            const NAME: &'static str = $tag;
+        }
+    };
+}
