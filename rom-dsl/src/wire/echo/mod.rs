@@ -133,6 +133,7 @@ pub(super) fn odd(i: usize) -> Vec<u8> {
 }
 
 mod query;
+mod record;
 mod verify;
 mod writes;
 
