@@ -26,8 +26,11 @@ fn bytes(v: Value) -> Vec<u8> {
     }
 }
 
+/// A parsed record: (slot id, value) pairs; `None` when unreadable.
+type Parsed = Option<Vec<(Vec<u8>, Vec<u8>)>>;
+
 /// Lua's reading of each string: `nil` (false) or the entries.
-fn lua_parse(strings: &[Vec<u8>]) -> Vec<Option<Vec<(Vec<u8>, Vec<u8>)>>> {
+fn lua_parse(strings: &[Vec<u8>]) -> Vec<Parsed> {
     let chunk = r"
 local out = {}
 for i, s in ipairs(ARGV) do
