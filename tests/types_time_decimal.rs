@@ -423,11 +423,7 @@ fn decimal(places: u32) -> impl Strategy<Value = Decimal> + Clone {
     })
 }
 
-fn check_ids<M: Model<Key = u64>>(
-    got: Vec<u64>,
-    want: Vec<u64>,
-    what: &str,
-) -> Result<(), TestCaseError> {
+fn check_ids(got: Vec<u64>, want: Vec<u64>, what: &str) -> Result<(), TestCaseError> {
     prop_assert_eq!(got, want, "{}", what);
     Ok(())
 }
@@ -483,7 +479,7 @@ fn decimal_ranges_and_order_match_the_oracle() {
                     .order_by(prices::amount.asc())
                     .ids(c)
                     .expect("query");
-                check_ids::<Price>(
+                check_ids(
                     got,
                     want.iter().map(|w| w.1).collect(),
                     &format!("{query:?}"),
@@ -495,7 +491,7 @@ fn decimal_ranges_and_order_match_the_oracle() {
                 .order_by(prices::amount.desc())
                 .ids(c)
                 .expect("query");
-            check_ids::<Price>(got, want.iter().map(|w| w.1).collect(), "desc")
+            check_ids(got, want.iter().map(|w| w.1).collect(), "desc")
         })
         .expect("matches the oracle");
 }
@@ -561,7 +557,7 @@ fn date_time_ranges_and_order_match_the_oracle() {
                     .order_by(events::at.asc())
                     .ids(c)
                     .expect("query");
-                check_ids::<Event>(
+                check_ids(
                     got,
                     want.iter().map(|w| w.1).collect(),
                     &format!("{query:?}"),

@@ -88,9 +88,9 @@ fn write_time(out: &mut String, secs: u32, nano: u32) {
         secs % 60
     );
     if nano == 0 {
-    } else if nano % 1_000_000 == 0 {
+    } else if nano.is_multiple_of(1_000_000) {
         let _ = write!(out, ".{:03}", nano / 1_000_000);
-    } else if nano % 1_000 == 0 {
+    } else if nano.is_multiple_of(1_000) {
         let _ = write!(out, ".{:06}", nano / 1_000);
     } else {
         let _ = write!(out, ".{nano:09}");
