@@ -46,7 +46,8 @@
 //! On a field: `primary_key` (`Option<u64>`: auto-increment, allocated at the
 //! first save; `u64`, `String` or `Uuid`: a natural key), `unique`,
 //! `unique(case_insensitive)`, `index(eq)`, `index(eq, case_insensitive)`,
-//! `index(numeric)` (`index(numeric, checked_u53)` on `u64`), `index(text)`
+//! `index(numeric)` (`index(numeric, checked_u53)` on `u64`,
+//! `index(numeric, scale = N)` on `Decimal`), `index(text)`
 //! (full-text words: `matches`, `has_prefix` on a word), `index(prefix)`
 //! (`starts_with`), `index(suffix)` (`ends_with`), `index(sort)` (ordering and
 //! `like` on text), `default = expr` (used when a stored row lacks the field).
@@ -56,6 +57,10 @@
 //!
 //! - `testing`: [`testing`], a throwaway `redis-server` for your own tests.
 //! - `chrono`: `DateTime<Utc>`, `NaiveDate`, `NaiveTime` columns.
+//! - `time`: `OffsetDateTime`, `Date`, `Time` columns (the `time` crate),
+//!   stored, ordered and indexed as the chrono ones, byte for byte.
+//! - `decimal`: `rust_decimal::Decimal` columns, stored exactly; a numeric
+//!   index declares a scale (`index(numeric, scale = 2)`) and is exact.
 //! - `uuid`: `Uuid` columns and keys.
 //! - `tls-rustls`: `rediss://` URLs through redis-rs' rustls support (sync and
 //!   Tokio), and `rom::connect::Options::*_from_client` for a private

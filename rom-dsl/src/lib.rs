@@ -81,6 +81,6 @@ pub mod __private {
     pub use crate::storage::model::{
         Cell, ColumnDef, Fold, Layout, Model, RowData, Schema, invalid,
     };
-    pub use crate::value::{EqKey, Field, Scored, Text, Value, score_u53};
+    pub use crate::value::{EqKey, Field, Scaled, ScoreBound, Scored, Text, Value, score_u53};
     pub use std::sync::OnceLock;
 }

@@ -2,7 +2,9 @@
 //! error naming the field and the fix, before any code is generated.
 
 use crate::parse::{ColAttrs, ModelAttrs, col_attrs, model_attrs};
-use crate::util::{is_ident_type, option_inner, plain_ident, snake_plural, type_text};
+use crate::util::{
+    is_ident_type, last_ident_is, option_inner, plain_ident, snake_plural, type_text,
+};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, Type};
@@ -243,6 +245,15 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
                     format!(
                         "`checked_u53` is only for `u64` columns; remove it: `#[rom(index(numeric))]` on `{t}` needs no option"
                     ),
+                ));
+            }
+        }
+        if attrs.numeric && attrs.scale.is_none() {
+            let inner = option_inner(&f.ty).unwrap_or(&f.ty);
+            if last_ident_is(inner, "Decimal") {
+                return Err(syn::Error::new(
+                    attrs.numeric_span.unwrap_or(inner.span()),
+                    "a numeric index on `Decimal` needs a declared scale, the most decimal places a value may have: `#[rom(index(numeric, scale = 2))]` scores 12.34 as the exact integer 1234 (values with more places, or beyond ±2^53 once scaled, are refused at save)",
                 ));
             }
         }

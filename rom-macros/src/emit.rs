@@ -148,7 +148,9 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
         } else {
             TokenStream2::new()
         };
-        let score_body = if c.attrs.checked_u53 {
+        let score_body = if let Some((n, sspan)) = c.attrs.scale {
+            quote_spanned!(sspan=> <Self::Value as ::rom::__private::Scaled<Self>>::scaled_score(#v, #n))
+        } else if c.attrs.checked_u53 {
             quote_spanned!(vspan=> ::rom::__private::score_u53(#v))
         } else {
             quote_spanned!(vspan=> <Self::Value as ::rom::__private::Scored>::score(#v))
@@ -157,6 +159,13 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
             quote!(fn score(#v: &Self::Value) -> ::core::result::Result<#t_f64, ::std::string::String> { #score_body })
         } else {
             TokenStream2::new()
+        };
+        let bound_fn = match c.attrs.scale {
+            Some((n, sspan)) if numeric => {
+                let body = quote_spanned!(sspan=> <Self::Value as ::rom::__private::Scaled<Self>>::scaled_bound(#v, #n));
+                quote!(fn bound(#v: &Self::Value) -> ::core::result::Result<::rom::__private::ScoreBound, ::std::string::String> { ::core::result::Result::Ok(#body) })
+            }
+            _ => TokenStream2::new(),
         };
         let text_fn = if texty {
             let body = quote_spanned!(vspan=> ::core::option::Option::Some(<Self::Value as ::rom::__private::Text>::as_text(#v)));
@@ -216,6 +225,7 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
                 const NAME: &'static #t_str = #sname;
                 #eq_key
                 #score_fn
+                #bound_fn
                 #text_fn
             }
             #[diagnostic::do_not_recommend]

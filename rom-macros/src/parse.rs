@@ -14,6 +14,8 @@ pub(crate) struct ColAttrs {
     /// Where `checked_u53` was written (for an error on a non-`u64` column).
     pub(crate) checked_span: Option<Span>,
     pub(crate) numeric_span: Option<Span>,
+    /// `index(numeric, scale = N)` (a `Decimal` column) and where it was written.
+    pub(crate) scale: Option<(u32, Span)>,
     pub(crate) text: bool,
     pub(crate) prefix: Option<bool>,
     pub(crate) suffix: Option<bool>,
@@ -33,6 +35,7 @@ fn parse_index(meta: &syn::meta::ParseNestedMeta<'_>, a: &mut ColAttrs) -> syn::
     let mut checked = false;
     let mut ci_span: Option<Span> = None;
     let mut checked_span: Option<Span> = None;
+    let mut scale: Option<(u32, Span)> = None;
     if !meta.input.peek(syn::token::Paren) {
         return Err(meta.error(format!(
             "`index` needs a kind in parentheses, such as `index(eq)`: {KINDS_HELP}"
@@ -50,6 +53,18 @@ fn parse_index(meta: &syn::meta::ParseNestedMeta<'_>, a: &mut ColAttrs) -> syn::
             "checked_u53" => {
                 checked = true;
                 checked_span = Some(id.span());
+            }
+            "scale" => {
+                let lit: syn::LitInt = m.value()?.parse().map_err(|e| {
+                    syn::Error::new(e.span(), "`scale` takes a number of decimal places: `scale = 2`")
+                })?;
+                let n = lit.base10_parse::<u32>().ok().filter(|n| *n <= 28).ok_or_else(|| {
+                    syn::Error::new(
+                        lit.span(),
+                        "`scale` is a number of decimal places from 0 to 28 (a `Decimal` has at most 28)",
+                    )
+                })?;
+                scale = Some((n, id.span()));
             }
             "eq" | "numeric" | "text" | "prefix" | "suffix" | "sort" => {
                 if kind.is_some() {
@@ -75,6 +90,20 @@ fn parse_index(meta: &syn::meta::ParseNestedMeta<'_>, a: &mut ColAttrs) -> syn::
             "`checked_u53` goes with `index(numeric)`",
         ));
     }
+    if let Some((_, span)) = scale {
+        if k != "numeric" {
+            return Err(syn::Error::new(
+                span,
+                "`scale = N` goes with `index(numeric)` on a `Decimal` column: `index(numeric, scale = 2)`",
+            ));
+        }
+        if checked {
+            return Err(syn::Error::new(
+                span,
+                "`scale` (for `Decimal`) and `checked_u53` (for `u64`) cannot both be on one column",
+            ));
+        }
+    }
     if ci && !matches!(k.as_str(), "eq" | "prefix" | "suffix") {
         return Err(syn::Error::new(
             ci_span.unwrap_or(kind.span()),
@@ -94,6 +123,7 @@ fn parse_index(meta: &syn::meta::ParseNestedMeta<'_>, a: &mut ColAttrs) -> syn::
             a.numeric = true;
             a.checked_u53 = checked;
             a.checked_span = checked_span;
+            a.scale = scale;
             a.numeric_span = Some(kind.span());
         }
         "text" => a.text = true,

@@ -100,3 +100,10 @@ pub(crate) fn snake_plural(name: &str) -> String {
     s.push('s');
     s
 }
+
+/// Whether `ty` is a plain path whose last segment is `name` (`Decimal`,
+/// `rust_decimal::Decimal`).
+pub(crate) fn last_ident_is(ty: &Type, name: &str) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| s.ident == name && s.arguments.is_empty()))
+}

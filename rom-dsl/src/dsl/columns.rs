@@ -31,6 +31,13 @@ pub trait Column: crate::__private::Sealed + Copy + Send + Sync + 'static {
         let _ = v;
         Err("no numeric index".to_owned())
     }
+    /// Where a query value lies among the scores of the numeric index
+    /// (generated for a `Decimal` column with a declared scale; otherwise
+    /// its score, or beyond every score).
+    #[doc(hidden)]
+    fn bound(v: &Self::Value) -> Result<crate::value::ScoreBound, String> {
+        crate::value::score_bound(v, Self::score(v))
+    }
     /// The text of a value, for text, prefix, suffix and sort indexes
     /// (generated for a column with one of them).
     #[doc(hidden)]

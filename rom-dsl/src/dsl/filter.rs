@@ -9,7 +9,7 @@ use crate::index::{
 };
 use crate::plans::query::describe;
 use crate::storage::model::{Fold, Model, Slot, SlotKind, Source};
-use crate::value::{ScoreBound, float_repr, reversed, score_bound, words};
+use crate::value::{ScoreBound, float_repr, reversed, words};
 use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds};
 /// A node of a filter tree (public for generated code; build filters with the
@@ -423,10 +423,13 @@ fn eq_node<C: Column>(v: &C::Value) -> Node {
         let slot = &l.slots[s];
         return Node::Set([&slot.key[..], &C::eq_key(v, slot.fold)].concat());
     }
-    match (&l.numeric[C::INDEX], score_bound(v, C::score(v))) {
+    match (&l.numeric[C::INDEX], C::bound(v)) {
         (Some(z), Ok(ScoreBound::At(s))) => Node::Range(z.clone(), float_repr(s), float_repr(s)),
-        // beyond every value the index can hold (i64::MAX, an infinity): no row
-        (Some(_), Ok(ScoreBound::BelowAll | ScoreBound::AboveAll)) => Node::Empty,
+        // beyond every value the index can hold (i64::MAX, an infinity), or
+        // between two scores (1.005 at scale 2): no row
+        (Some(_), Ok(ScoreBound::BelowAll | ScoreBound::AboveAll | ScoreBound::After(_))) => {
+            Node::Empty
+        }
         (_, Err(e)) => Node::Invalid(C::NAME.into(), e),
         (None, _) => Node::Invalid(C::NAME.into(), "no index".into()),
     }
@@ -447,9 +450,12 @@ fn range_end<C: Column>(
     // stored values are exact scores within what the index holds, so a bound
     // beyond them all is an open end on one side and empty on the other; a
     // bound within is converted exactly
-    Ok(match score_bound(&v, C::score(&v))? {
+    Ok(match C::bound(&v)? {
         ScoreBound::At(s) if excluded => Some(format!("({}", float_repr(s))),
         ScoreBound::At(s) => Some(float_repr(s)),
+        // between s and the next score: above s, or up to s, whether excluded or not
+        ScoreBound::After(s) if low => Some(format!("({}", float_repr(s))),
+        ScoreBound::After(s) => Some(float_repr(s)),
         ScoreBound::BelowAll if low => Some(open.to_owned()),
         ScoreBound::AboveAll if !low => Some(open.to_owned()),
         ScoreBound::BelowAll | ScoreBound::AboveAll => None,

@@ -16,7 +16,7 @@ use std::cmp::Ordering;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored in a rom column",
     label = "not a column type",
-    note = "column types are `i32`, `i64`, `u32`, `u64`, `f64`, `bool`, `String`, `Vec<u8>`, `Json<T>` (any serde type, stored as JSON), `DateTime<Utc>`, `NaiveDate`, `NaiveTime` (feature `chrono`) and `Uuid` (feature `uuid`), each optionally in an `Option`",
+    note = "column types are `i32`, `i64`, `u32`, `u64`, `f64`, `bool`, `String`, `Vec<u8>`, `Json<T>` (any serde type, stored as JSON), `DateTime<Utc>`, `NaiveDate`, `NaiveTime` (feature `chrono`), `OffsetDateTime`, `Date`, `Time` (feature `time`), `Decimal` (feature `decimal`) and `Uuid` (feature `uuid`), each optionally in an `Option`",
     note = "store other serde types as JSON in a `rom::Json` column: `Json<{Self}>`"
 )]
 pub trait Value: Sized + Clone + PartialEq + Send + Sync + 'static {
@@ -60,7 +60,7 @@ pub trait Value: Sized + Clone + PartialEq + Send + Sync + 'static {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a sorted-set score, so it cannot have a numeric index",
     label = "this type has no numeric index",
-    note = "numeric indexes take `i32`, `i64`, `u32`, `u64` (with `checked_u53`), `f64`, `bool` and the chrono date and time types; for text use `index(eq)` (exact matches) or `index(sort)` (ordering)"
+    note = "numeric indexes take `i32`, `i64`, `u32`, `u64` (with `checked_u53`), `f64`, `bool`, the chrono and `time` date and time types and `Decimal` (with `scale = N`); for text use `index(eq)` (exact matches) or `index(sort)` (ordering)"
 )]
 pub trait Scored: Value {
     /// The score stored in the sorted set, or why this value cannot be one.
@@ -359,6 +359,11 @@ pub enum ScoreBound {
     /// Above every value an index can hold: as a high bound, an open end; as a
     /// low bound or an equality, no row.
     AboveAll,
+    /// Strictly between this score and the next one a stored value can have
+    /// (a bound of 1.005 on a `Decimal` index of scale 2, whose scores are
+    /// the integers 100 and 101): as a low bound, above this score; as a high
+    /// bound, up to it; as an equality, no row.
+    After(f64),
 }
 
 /// Classifies a query bound `v` whose column scores it as `score`: an exact
@@ -547,6 +552,15 @@ mod uuid_impl;
 
 #[cfg(feature = "chrono")]
 mod chrono_impl;
+
+#[cfg(feature = "time")]
+mod time_impl;
+
+#[cfg(feature = "decimal")]
+mod decimal_impl;
+
+mod scaled;
+pub use scaled::Scaled;
 
 /// A type whose equality and unique keys can ignore case: text. The derive
 /// requires it of a column marked `index(eq, case_insensitive)` or

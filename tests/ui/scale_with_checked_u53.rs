@@ -1,0 +1,13 @@
+// `scale` and `checked_u53` on one column.
+use rom::prelude::*;
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[rom(table = things)]
+pub struct Thing {
+    #[rom(primary_key)]
+    pub id: Option<u64>,
+    #[rom(index(numeric, scale = 2, checked_u53))]
+    pub price: rust_decimal::Decimal,
+}
+
+fn main() {}
