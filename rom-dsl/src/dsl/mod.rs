@@ -8,3 +8,4 @@ pub(crate) mod filter;
 pub(crate) mod like;
 pub(crate) mod query;
 pub(crate) mod record;
+mod record_serde;
