@@ -19,27 +19,16 @@ use std::ops::{Deref, DerefMut};
 ///
 /// # serde
 ///
-/// A record serializes exactly as its model (`serde_json::to_string(&record)`
-/// equals `serde_json::to_string(&*record)`): what it remembers of the stored
-/// row is not part of it. Deserializing a record reads the model and takes the
-/// key from it (an auto-increment model without its key is an error). Such a
-/// *detached* record does not know what is stored, so it has nothing to check
-/// a save against, and the values it carries may be edits made by whoever
-/// held the serialized form. Rather than guess, it refuses the conflict-checked
-/// write:
-///
-/// - [`Record::save`] and [`Record::save_all`] fail with [`Error::Validation`]
-///   (nothing sent), and [`Record::changed_columns`] lists every column;
-/// - [`Record::save_forced`] writes every column (the value given wins, unique
-///   constraints hold, a deleted row is not resurrected), after which the record
-///   is an ordinary one;
-/// - [`Record::refresh`] reloads the stored row (dropping the deserialized
-///   values); `delete` works as for any record; [`Crud::upsert`] on
-///   [`Record::into_inner`] inserts or overwrites.
-///
-/// To save edits with a conflict check across a serialization boundary, load
-/// the row again, apply the edits to it and [`Record::save`] that. The book's
-/// "Writes and guarantees" chapter has a runnable example.
+/// A record serializes exactly as its model: what it remembers of the stored
+/// row is not part of it. A deserialized record (the key taken from the model;
+/// none is an error) is *detached*: it does not know what is stored, and its
+/// values may be anyone's edits, so [`Record::save`] and [`Record::save_all`]
+/// refuse it with [`Error::Validation`] (nothing sent) rather than guess;
+/// [`Record::save_forced`] writes every column (the value given wins, a
+/// deleted row stays deleted) and [`Record::refresh`] reloads it, after which
+/// it is an ordinary record. To save a client's edits with a conflict check,
+/// apply them to a freshly loaded record. The book's "Writes and guarantees"
+/// chapter has a runnable example.
 ///
 /// ```
 /// use rom_dsl::{Model, Record};
@@ -111,27 +100,6 @@ impl<M: Model> Record<M> {
             key,
             snapshot: Some(snapshot),
         }
-    }
-
-    /// A record read by serde: its stored state is unknown.
-    pub(super) fn detached(value: M, key: M::Key) -> Self {
-        Record {
-            value,
-            key,
-            snapshot: None,
-        }
-    }
-
-    /// The snapshot a conflict-checked save compares with; a deserialized
-    /// record has none.
-    fn loaded(&self) -> Result<&[Option<Vec<u8>>]> {
-        self.snapshot.as_deref().ok_or_else(|| Error::Validation {
-            model: M::SCHEMA.name,
-            column: M::SCHEMA.key_name.to_owned(),
-            reason: "this record was deserialized, not loaded: what is stored is unknown, so a \
-                     conflict-checked save is refused; use save_forced, or refresh it first"
-                .into(),
-        })
     }
 
     fn check_key(&self) -> Result<()> {
