@@ -13,6 +13,8 @@
 //! - `offset` then `limit`; `count` honours both (`min(limit, max(0, matches -
 //!   offset))`); `exists` and `first` answer about the rows `load` returns;
 //! - `pages(n)` returns exactly what `load` returns, in pages of at most `n`;
+//!   so does `load_page(n)` resumed with each page's token (`after`), and a
+//!   page carries a token only when it is full;
 //! - `delete` removes exactly the rows `load` returns and leaves every index
 //!   clean;
 //! - every value of a column's type is a valid bound, compared exactly (an
@@ -188,6 +190,9 @@ enum Term {
     Select,
     Delete,
     Pages(u64),
+    /// `load_page(n)` resumed with `after(token)`, the token sent through its
+    /// string form each time.
+    Tokens(u64),
 }
 
 #[derive(Clone, Debug)]
@@ -708,6 +713,7 @@ fn run_case<M: Subject>(
                 Term::Select => refused(&what, M::select(query, c))?,
                 Term::Delete => refused(&what, query.delete(c))?,
                 Term::Pages(n) => refused(&what, query.pages(*n).next_page(c))?,
+                Term::Tokens(n) => refused(&what, query.load_page(*n, c))?,
             }
             check(
                 "rows after a refused query",
@@ -789,6 +795,38 @@ fn run_case<M: Subject>(
                     ok(&what, pages.next_page(c))?.map(|p| p.len()),
                     None,
                 )?;
+            }
+            Term::Tokens(n) => {
+                stats.pages += 1;
+                let mut keys = Vec::new();
+                let mut rows = Vec::new();
+                let mut token: Option<String> = None;
+                loop {
+                    let q = match &token {
+                        Some(t) => query
+                            .clone()
+                            .after(&ok(&what, t.parse::<rom::query::PageToken>())?),
+                        None => query.clone(),
+                    };
+                    let page = ok(&what, q.load_page(n, c))?;
+                    if page.rows.len() as u64 > n
+                        || (page.next.is_some() && page.rows.len() as u64 != n)
+                    {
+                        return Err(TestCaseError::fail(format!(
+                            "{what}: a page of {} rows, next: {:?}",
+                            page.rows.len(),
+                            page.next
+                        )));
+                    }
+                    keys.extend(page.rows.iter().map(|r| r.key().clone()));
+                    rows.extend(page.rows.iter().map(|r| r.row()));
+                    match page.next {
+                        Some(t) if keys.len() <= data.len() => token = Some(t.to_string()),
+                        _ => break,
+                    }
+                }
+                check(&format!("{what}: keys"), keys, want_keys)?;
+                check(&format!("{what}: rows"), rows, want_rows)?;
             }
             Term::Delete => {
                 stats.deletes += 1;
@@ -1149,6 +1187,8 @@ fn term() -> impl Strategy<Value = Term> {
         1 => Just(Term::Delete),
         2 => (1u64..8).prop_map(Term::Pages),
         1 => (60u64..70).prop_map(Term::Pages),
+        2 => (1u64..8).prop_map(Term::Tokens),
+        1 => (60u64..70).prop_map(Term::Tokens),
     ]
 }
 

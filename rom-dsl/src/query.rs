@@ -14,6 +14,7 @@
 //! right index does not compile, and the error names the attribute to add.
 
 pub use crate::dsl::filter::*;
+pub use crate::dsl::page::{Page, PageToken};
 pub use crate::dsl::query::*;
 #[allow(unused_imports)] // the links above
 use crate::index::{EqFilterable, RangeFilterable, Sortable};

@@ -6,5 +6,7 @@
 pub(crate) mod columns;
 pub(crate) mod filter;
 pub(crate) mod like;
+pub(crate) mod page;
 pub(crate) mod query;
 pub(crate) mod record;
+mod record_serde;

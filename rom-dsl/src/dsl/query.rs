@@ -2,6 +2,7 @@
 //! Public as `rom_dsl::query` (`src/query.rs`).
 
 use super::filter::{BelongsTo, IntoFilter, IntoOrder, Node};
+use super::page::{Page, PageToken};
 use crate::connection::{AsyncConnection, Connection};
 use crate::error::{Error, Result};
 use crate::index::Table;
@@ -19,6 +20,8 @@ pub struct Query<M> {
     pub(crate) order: Option<(Vec<u8>, bool, &'static str, Option<usize>)>,
     pub(crate) offset: u64,
     pub(crate) limit: Option<u64>,
+    /// Set by [`QueryDsl::after`]: where [`QueryDsl::load_page`] resumes.
+    pub(crate) after: Option<PageToken>,
     pub(crate) _m: PhantomData<fn() -> M>,
 }
 
@@ -29,6 +32,7 @@ impl<M> Clone for Query<M> {
             order: self.order.clone(),
             offset: self.offset,
             limit: self.limit,
+            after: self.after.clone(),
             _m: PhantomData,
         }
     }
@@ -41,6 +45,7 @@ impl<M> std::fmt::Debug for Query<M> {
             .field("order", &self.order.as_ref().map(|o| (o.2, o.1)))
             .field("offset", &self.offset)
             .field("limit", &self.limit)
+            .field("after", &self.after)
             .finish()
     }
 }
@@ -52,6 +57,7 @@ impl<M: Model> Default for Query<M> {
             order: None,
             offset: 0,
             limit: None,
+            after: None,
             _m: PhantomData,
         }
     }
@@ -291,6 +297,76 @@ pub trait QueryDsl: Sized {
             cursor: None,
             done: false,
         }
+    }
+
+    /// One page of at most `page_size` rows (at least 1), in one round trip,
+    /// with the token of the next page: from the start of the query (after
+    /// its offset), or from where a token left off when the query was given
+    /// one with [`QueryDsl::after`]. The query's limit caps the rows of all
+    /// pages together (the token carries how many are left). For a web
+    /// service, where the iterator of [`QueryDsl::pages`] cannot live between
+    /// requests.
+    ///
+    /// The guarantee under concurrent writes is that of [`Pages`]: every row
+    /// that exists for the whole paging and whose order column does not
+    /// change is returned exactly once; rows inserted, deleted or moved
+    /// meanwhile may or may not be returned. A token is a position (the last
+    /// row's order value and key), so deleting that row does not break it.
+    ///
+    /// A token from another query (different model, filter or order), or a
+    /// damaged one, is an [`Error::Validation`], with nothing sent.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, QueryDsl, Result};
+    /// # use rom_dsl::query::PageToken;
+    /// // a handler: the token from the request, the next one in the response
+    /// fn list<M: Model>(
+    ///     q: rom_dsl::Query<M>,
+    ///     token: Option<&str>,
+    ///     conn: &mut redis::Connection,
+    /// ) -> Result<(usize, Option<String>)> {
+    ///     let q = match token {
+    ///         Some(t) => q.after(&t.parse::<PageToken>()?),
+    ///         None => q,
+    ///     };
+    ///     let page = q.load_page(20, conn)?;
+    ///     Ok((page.rows.len(), page.next.map(|t| t.to_string())))
+    /// }
+    /// ```
+    fn load_page<C: Connection + ?Sized>(
+        self,
+        page_size: u64,
+        conn: &mut C,
+    ) -> Result<Page<Self::Model>> {
+        self.into_query().page_plan_of(page_size)?.run(conn)
+    }
+    /// [`QueryDsl::load_page`] on an async connection.
+    fn load_page_async<C: AsyncConnection>(
+        self,
+        page_size: u64,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<Page<Self::Model>>> + Send {
+        let call = self.into_query().page_plan_of(page_size);
+        async move { call?.run_async(conn).await }
+    }
+    /// Resumes [`QueryDsl::load_page`] where the page that gave `token`
+    /// stopped. Only `load_page` reads a token: every other terminal refuses
+    /// a query that has one ([`Error::Validation`]).
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Query, QueryDsl};
+    /// # use rom_dsl::query::PageToken;
+    /// fn resume<M: Model>(q: Query<M>, token: Option<&PageToken>) -> Query<M> {
+    ///     match token {
+    ///         Some(t) => q.after(t),
+    ///         None => q,
+    ///     }
+    /// }
+    /// ```
+    fn after(self, token: &PageToken) -> Query<Self::Model> {
+        let mut q = self.into_query();
+        q.after = Some(token.clone());
+        q
     }
 
     /// Every matching row, in one round trip.

@@ -13,17 +13,37 @@ use std::ops::{Deref, DerefMut};
 /// when it was last read or written, so that [`Record::save`] sends only the
 /// changed columns and detects a row changed underneath.
 ///
-/// Derefs to the model, so fields are read and assigned directly.
+/// Derefs to the model, so fields are read and assigned directly. Its `Debug`
+/// shows the key and the model (`Record { key: 1, value: User { .. } }`), never
+/// the stored bytes.
+///
+/// # serde
+///
+/// A record serializes exactly as its model: what it remembers of the stored
+/// row is not part of it. A deserialized record (the key taken from the model;
+/// none is an error) is *detached*: it does not know what is stored, and its
+/// values may be anyone's edits, so [`Record::save`] and [`Record::save_all`]
+/// refuse it with [`Error::Validation`] (nothing sent) rather than guess;
+/// [`Record::save_forced`] writes every column (the value given wins, a
+/// deleted row stays deleted) and [`Record::refresh`] reloads it, after which
+/// it is an ordinary record. To save a client's edits with a conflict check,
+/// apply them to a freshly loaded record. The book's "Writes and guarantees"
+/// chapter has a runnable example.
 ///
 /// ```
-/// # use rom_dsl::record::Record;
-/// # fn show<M: rom_dsl::Model + std::fmt::Debug>(r: &Record<M>) { println!("{:?} {:?}", r.key(), **r); }
+/// use rom_dsl::{Model, Record};
+/// // the JSON of a record is the JSON of its model
+/// fn to_json<M: Model + serde::Serialize>(r: &Record<M>) -> serde_json::Result<String> {
+///     serde_json::to_string(r)
+/// }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Record<M: Model> {
-    value: M,
-    key: M::Key,
-    snapshot: Vec<Option<Vec<u8>>>,
+    pub(super) value: M,
+    pub(super) key: M::Key,
+    /// The stored bytes of each column as last read or written; `None` for a
+    /// deserialized record, which does not know them.
+    pub(super) snapshot: Option<Vec<Option<Vec<u8>>>>,
 }
 
 impl<M: Model> Deref for Record<M> {
@@ -58,13 +78,17 @@ impl<M: Model> Record<M> {
         self.value
     }
 
-    /// The columns changed since the row was loaded or saved.
+    /// The columns changed since the row was loaded or saved (every column for
+    /// a deserialized record, which does not know what is stored).
     pub fn changed_columns(&self) -> Result<Vec<&'static str>> {
         let cells = self.value.cells()?;
+        let Some(snapshot) = &self.snapshot else {
+            return Ok(M::SCHEMA.columns.iter().map(|d| d.name).collect());
+        };
         Ok(M::SCHEMA
             .columns
             .iter()
-            .zip(cells.iter().zip(&self.snapshot))
+            .zip(cells.iter().zip(snapshot))
             .filter(|(_, (c, s))| c.stored != **s)
             .map(|(d, _)| d.name)
             .collect())
@@ -74,7 +98,7 @@ impl<M: Model> Record<M> {
         Record {
             value,
             key,
-            snapshot,
+            snapshot: Some(snapshot),
         }
     }
 
@@ -95,27 +119,29 @@ impl<M: Model> Record<M> {
     /// ones this record last saw.
     pub fn save_plan(&self) -> Result<Plan<Saved<M::Key>>> {
         self.check_key()?;
-        save_plan(&self.value, Some(&self.snapshot), Mode::Update, false)
+        save_plan(&self.value, Some(self.loaded()?), Mode::Update, false)
     }
 
     /// The plan of [`Record::save_forced`]: like [`Record::save_plan`] without the
-    /// conflict check.
+    /// conflict check (every column for a deserialized record).
     pub fn save_forced_plan(&self) -> Result<Plan<Saved<M::Key>>> {
         self.check_key()?;
-        save_plan(&self.value, Some(&self.snapshot), Mode::Update, true)
+        save_plan(&self.value, self.snapshot.as_deref(), Mode::Update, true)
     }
 
     fn apply(&mut self, s: Saved<M::Key>) {
-        self.snapshot = s.snapshot;
+        self.snapshot = Some(s.snapshot);
     }
 
     /// Saves the changed columns, atomically, in one round trip. Fails with
     /// [`Error::Conflict`] when another writer changed one of those columns (or
     /// deleted the row) since this record was read, and with
     /// [`Error::UniqueViolation`] when a unique value is taken; nothing is written
-    /// then. Saving an unchanged record sends nothing.
+    /// then. Saving an unchanged record sends nothing. A deserialized record
+    /// (see [serde](Record#serde)) is refused with [`Error::Validation`].
     pub fn save<C: Connection + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
         self.check_key()?;
+        self.loaded()?;
         if self.changed_columns()?.is_empty() {
             return Ok(());
         }
@@ -127,6 +153,7 @@ impl<M: Model> Record<M> {
     /// [`Record::save`] on an async connection.
     pub async fn save_async<C: AsyncConnection>(&mut self, conn: &mut C) -> Result<()> {
         self.check_key()?;
+        self.loaded()?;
         if self.changed_columns()?.is_empty() {
             return Ok(());
         }
@@ -139,6 +166,7 @@ impl<M: Model> Record<M> {
     /// record was read (the last writer wins). Unique constraints still hold.
     /// It always makes the call, even for an unchanged record, and fails with
     /// [`Error::Conflict`] when the row was deleted (it never resurrects a row).
+    /// A deserialized record writes every column.
     pub fn save_forced<C: Connection + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
         let s = with_key(self.save_forced_plan()?.run(conn), &self.key)?;
         self.apply(s);
@@ -183,6 +211,7 @@ impl<M: Model> Record<M> {
         for (i, r) in records.iter().enumerate() {
             match r
                 .check_key()
+                .and_then(|()| r.loaded().map(|_| ()))
                 .and_then(|()| r.changed_columns())
                 .and_then(|c| {
                     if c.is_empty() {
@@ -551,11 +580,7 @@ fn batch_finish<M: Model>(
 
 fn finish<M: Model>(mut value: M, s: Saved<M::Key>) -> Record<M> {
     value.set_key(s.key.clone());
-    Record {
-        value,
-        key: s.key,
-        snapshot: s.snapshot,
-    }
+    Record::from_parts(value, s.key, s.snapshot)
 }
 
 /// Fills the key into error messages that only the caller knows.

@@ -9,6 +9,7 @@ use crate::plan::{Call, Plan};
 use crate::plans::write::{decode_row, numeric_keys};
 use crate::record::Record;
 use crate::storage::model::{Key, Model};
+use crate::wire::Args as _;
 use crate::wire::query::{Filter as WireFilter, OrderBy, QueryArgs, QueryMode, QueryReply};
 /// What the query function returns in each mode.
 pub(crate) enum Mode<'a> {
@@ -22,6 +23,13 @@ pub(crate) enum Mode<'a> {
 
 impl<M: Model> Query<M> {
     pub(crate) fn check(&self) -> Result<()> {
+        if self.after.is_some() {
+            return Err(crate::storage::model::invalid::<M>(
+                "(page token)",
+                "a page token positions only load_page; other terminals read the whole query"
+                    .into(),
+            ));
+        }
         fn find(n: &Node) -> Option<(&str, &str)> {
             match n {
                 Node::Invalid(c, e) => Some((c, e)),
@@ -69,6 +77,18 @@ impl<M: Model> Query<M> {
             cursor: cursor.cloned().unwrap_or_default(),
             filter: wire_filter(&self.root()),
         })
+    }
+
+    /// A digest of what the query reads and in which order: the model, its
+    /// keys, the filter and the order (not the offset, limit or cursor), from
+    /// the arguments the script would receive. A page token carries it.
+    pub(crate) fn shape(&self) -> Result<u64> {
+        let mut q = self.clone();
+        (q.offset, q.limit) = (0, None);
+        let (keys, argv) = q.args(Mode::Rows, None)?.encode();
+        let mut parts: Vec<&[u8]> = vec![b"rom page shape", M::SCHEMA.name.as_bytes()];
+        parts.extend(keys.iter().chain(&argv).map(Vec::as_slice));
+        Ok(crate::dsl::page::digest(&parts))
     }
 
     fn plan<T>(
