@@ -60,6 +60,10 @@
 //! - `tls-rustls`: `rediss://` URLs through redis-rs' rustls support (sync and
 //!   Tokio), and `rom::connect::Options::*_from_client` for a private
 //!   certificate authority or mutual TLS.
+//! - `sentinel`: `rom::connect::sentinel` and `sentinel_async`, connections to a
+//!   master found through Redis Sentinel.
+//! - `tracing`: one span per operation and a WARN event for a slow one
+//!   (`rom::tracing_config` lists the fields and the threshold).
 
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -24,6 +24,8 @@ pub mod query;
 pub mod record;
 pub mod server_check;
 pub mod text;
+#[cfg(feature = "tracing")]
+pub mod tracing_config;
 pub mod value;
 pub mod verify;
 

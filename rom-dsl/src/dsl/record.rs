@@ -439,6 +439,7 @@ pub trait Crud: Model {
             vec![],
             |v| Ok(matches!(v, redis::Value::Int(1))),
         )
+        .about("exists", Self::SCHEMA.namespace)
     }
     /// Whether a row with this key exists.
     fn exists<C: Connection + ?Sized>(conn: &mut C, key: impl IntoKey<Self::Key>) -> Result<bool> {
