@@ -54,6 +54,15 @@
 //!
 //! ## Feature flags
 //!
+//! - `tokio` (default): everything async: `AsyncConnection`, the `_async`
+//!   twin of every method (`insert_async`, `load_async`...),
+//!   `Plan::run_async`, `rom::connect::manager`, `verify_async` and
+//!   `repair_async`, `check_server_async`, `sentinel_async`; it turns on
+//!   redis-rs' `aio`, `tokio-comp`, `connection-manager` and `cluster-async`.
+//!   Without it (`default-features = false`) rom is synchronous only and
+//!   does not depend on Tokio.
+//! - `cluster` (default): `rom::connect::cluster` and `cluster_client`
+//!   (redis-rs' `cluster`), and `cluster_async` with `tokio`.
 //! - `testing`: [`testing`], a throwaway `redis-server` for your own tests.
 //! - `chrono`: `DateTime<Utc>`, `NaiveDate`, `NaiveTime` columns.
 //! - `uuid`: `Uuid` columns and keys.

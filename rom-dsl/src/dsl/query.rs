@@ -2,7 +2,9 @@
 //! Public as `rom_dsl::query` (`src/query.rs`).
 
 use super::filter::{BelongsTo, IntoFilter, IntoOrder, Node};
-use crate::connection::{AsyncConnection, Connection};
+#[cfg(feature = "tokio")]
+use crate::connection::AsyncConnection;
+use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::index::Table;
 use crate::plan::Plan;
@@ -135,6 +137,7 @@ impl<M: Model, S: Selection<M>> Select<M, S> {
         self.load_plan()?.run(conn)
     }
     /// [`Select::load`] on an async connection.
+    #[cfg(feature = "tokio")]
     pub async fn load_async<C: AsyncConnection>(&self, conn: &mut C) -> Result<Vec<S::Output>> {
         self.load_plan()?.run_async(conn).await
     }
@@ -210,6 +213,7 @@ impl<M: Model> Pages<M> {
     }
 
     /// [`Pages::next_page`] on an async connection.
+    #[cfg(feature = "tokio")]
     pub async fn next_page_async<C: AsyncConnection>(
         &mut self,
         conn: &mut C,
@@ -298,6 +302,7 @@ pub trait QueryDsl: Sized {
         self.into_query().load_plan()?.run(conn)
     }
     /// [`QueryDsl::load`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn load_async<C: AsyncConnection>(
         self,
         conn: &mut C,
@@ -311,6 +316,7 @@ pub trait QueryDsl: Sized {
         first_of(at_most_one(self.into_query()).load_plan()?.run(conn)?)
     }
     /// [`QueryDsl::first`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn first_async<C: AsyncConnection>(
         self,
         conn: &mut C,
@@ -323,6 +329,7 @@ pub trait QueryDsl: Sized {
         self.into_query().ids_plan()?.run(conn)
     }
     /// [`QueryDsl::ids`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn ids_async<C: AsyncConnection>(
         self,
         conn: &mut C,
@@ -335,6 +342,7 @@ pub trait QueryDsl: Sized {
         self.into_query().count_plan()?.run(conn)
     }
     /// [`QueryDsl::count`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn count_async<C: AsyncConnection>(
         self,
         conn: &mut C,
@@ -347,6 +355,7 @@ pub trait QueryDsl: Sized {
         self.into_query().exists_plan()?.run(conn)
     }
     /// [`QueryDsl::exists`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn exists_async<C: AsyncConnection>(
         self,
         conn: &mut C,
@@ -369,6 +378,7 @@ pub trait QueryDsl: Sized {
         Ok(total)
     }
     /// [`QueryDsl::delete`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn delete_async<C: AsyncConnection>(
         self,
         conn: &mut C,

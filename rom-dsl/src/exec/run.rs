@@ -3,7 +3,9 @@
 //! fall back to `EVALSHA` / `EVAL` when it refuses functions; `run_all` sends
 //! many plans in one pipeline and resends only the calls that need it.
 
-use crate::connection::{AsyncConnection, Connection};
+#[cfg(feature = "tokio")]
+use crate::connection::AsyncConnection;
+use crate::connection::Connection;
 use crate::error::Result;
 use crate::exec::script;
 use crate::plan::{Call, Plan};
@@ -124,6 +126,7 @@ impl<T> Plan<T> {
 
     /// Runs the plan on an asynchronous connection (`MultiplexedConnection`,
     /// `ConnectionManager`, a cluster connection...).
+    #[cfg(feature = "tokio")]
     pub async fn run_async<C: AsyncConnection>(self, conn: &mut C) -> Result<T> {
         let mut tries = 0;
         #[cfg(feature = "tracing")]
@@ -142,6 +145,7 @@ impl<T> Plan<T> {
     }
 
     /// [`Plan::run_async`], counting the error replies in `tries`.
+    #[cfg(feature = "tokio")]
     async fn run_async_counted<C: AsyncConnection>(
         self,
         conn: &mut C,
@@ -275,6 +279,7 @@ fn run_all_counted<T, C: Connection + ?Sized>(
 }
 
 /// [`run_all`] on an async connection.
+#[cfg(feature = "tokio")]
 pub async fn run_all_async<T, C: AsyncConnection>(
     plans: Vec<Plan<T>>,
     conn: &mut C,
@@ -295,6 +300,7 @@ pub async fn run_all_async<T, C: AsyncConnection>(
 }
 
 /// [`run_all_async`], counting the calls sent again in `resent`.
+#[cfg(feature = "tokio")]
 async fn run_all_async_counted<T, C: AsyncConnection>(
     plans: Vec<Plan<T>>,
     conn: &mut C,
