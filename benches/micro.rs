@@ -213,8 +213,59 @@ fn text(c: &mut Criterion) {
     g.finish();
 }
 
+/// A connection that answers every call at once with the same reply: it
+/// isolates the client's cost of running a plan (building the command,
+/// decoding, and with the feature `tracing` the span) from the network.
+struct Answer(redis::Value);
+
+impl redis::ConnectionLike for Answer {
+    fn req_packed_command(&mut self, _: &[u8]) -> redis::RedisResult<redis::Value> {
+        Ok(self.0.clone())
+    }
+    fn req_packed_commands(
+        &mut self,
+        _: &[u8],
+        _: usize,
+        count: usize,
+    ) -> redis::RedisResult<Vec<redis::Value>> {
+        Ok(vec![self.0.clone(); count])
+    }
+    fn get_db(&self) -> i64 {
+        0
+    }
+    fn check_connection(&mut self) -> bool {
+        true
+    }
+    fn is_open(&self) -> bool {
+        true
+    }
+}
+
+/// Running a plan (`exists`: one EXISTS) with the client's work only. Compare
+/// `cargo bench --bench micro -- run:` with and without `--features tracing`:
+/// the difference is the cost of the span with no subscriber; the second case
+/// (feature on) adds a `tracing_subscriber::fmt` subscriber writing to nowhere.
+fn running(c: &mut Criterion) {
+    let mut conn = Answer(redis::Value::Int(1));
+    c.bench_function("run: exists, no subscriber", |b| {
+        b.iter(|| black_box(User::exists(&mut conn, black_box(7)).expect("exists")))
+    });
+    #[cfg(feature = "tracing")]
+    {
+        let sub = tracing_subscriber::fmt()
+            .with_writer(std::io::sink)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        tracing::subscriber::with_default(sub, || {
+            c.bench_function("run: exists, fmt subscriber", |b| {
+                b.iter(|| black_box(User::exists(&mut conn, black_box(7)).expect("exists")))
+            });
+        });
+    }
+}
+
 mod group {
-    use super::{commands, keys, planning, rows, text};
-    criterion::criterion_group!(benches, planning, commands, rows, keys, text);
+    use super::{commands, keys, planning, rows, running, text};
+    criterion::criterion_group!(benches, planning, commands, rows, keys, text, running);
 }
 criterion_main!(group::benches);

@@ -55,6 +55,15 @@
 //!
 //! ## Feature flags
 //!
+//! - `tokio` (default): everything async: `AsyncConnection`, the `_async`
+//!   twin of every method (`insert_async`, `load_async`...),
+//!   `Plan::run_async`, `rom::connect::manager`, `verify_async` and
+//!   `repair_async`, `check_server_async`, `sentinel_async`; it turns on
+//!   redis-rs' `aio`, `tokio-comp`, `connection-manager` and `cluster-async`.
+//!   Without it (`default-features = false`) rom is synchronous only and
+//!   does not depend on Tokio.
+//! - `cluster` (default): `rom::connect::cluster` and `cluster_client`
+//!   (redis-rs' `cluster`), and `cluster_async` with `tokio`.
 //! - `testing`: [`testing`], a throwaway `redis-server` for your own tests.
 //! - `chrono`: `DateTime<Utc>`, `NaiveDate`, `NaiveTime` columns.
 //! - `time`: `OffsetDateTime`, `Date`, `Time` columns (the `time` crate),
@@ -65,6 +74,10 @@
 //! - `tls-rustls`: `rediss://` URLs through redis-rs' rustls support (sync and
 //!   Tokio), and `rom::connect::Options::*_from_client` for a private
 //!   certificate authority or mutual TLS.
+//! - `sentinel`: `rom::connect::sentinel` and `sentinel_async`, connections to a
+//!   master found through Redis Sentinel.
+//! - `tracing`: one span per operation and a WARN event for a slow one
+//!   (`rom::tracing_config` lists the fields and the threshold).
 
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -44,8 +44,9 @@
 //! ```
 
 pub use crate::exec::connect::*;
+#[cfg(all(feature = "sentinel", feature = "tokio"))]
+pub use crate::exec::sentinel::{AsyncSentinelConnection, sentinel_async};
 #[cfg(feature = "sentinel")]
 pub use crate::exec::sentinel::{
-    AsyncSentinelConnection, DEFAULT_SENTINEL_RECHECK, SentinelConnection, SentinelMaster,
-    sentinel, sentinel_async,
+    DEFAULT_SENTINEL_RECHECK, SentinelConnection, SentinelMaster, sentinel,
 };

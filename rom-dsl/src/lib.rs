@@ -25,6 +25,8 @@ pub mod query;
 pub mod record;
 pub mod server_check;
 pub mod text;
+#[cfg(feature = "tracing")]
+pub mod tracing_config;
 pub mod value;
 pub mod verify;
 
@@ -34,7 +36,9 @@ pub mod library {
     pub use crate::exec::script::{library_name, load_command, use_eval_scripts};
 }
 
-pub use connection::{AsyncConnection, Connection};
+#[cfg(feature = "tokio")]
+pub use connection::AsyncConnection;
+pub use connection::Connection;
 pub use error::{Error, Result};
 pub use index::{
     Column, EqFilterable, LikeFilterable, PrefixFilterable, RangeFilterable, Sortable,
@@ -43,10 +47,14 @@ pub use index::{
 pub use plan::Plan;
 pub use query::{Filter, OptionalExtension, Order, Query, QueryDsl};
 pub use record::{Crud, Record};
-pub use server_check::{ServerReport, check_server, check_server_async};
+#[cfg(feature = "tokio")]
+pub use server_check::check_server_async;
+pub use server_check::{ServerReport, check_server};
 pub use storage::model::{IntoKey, Key, Model};
 pub use value::Json;
-pub use verify::{Repair, RepairReport, repair, repair_async, verify_async};
+pub use verify::{Repair, RepairReport, repair};
+#[cfg(feature = "tokio")]
+pub use verify::{repair_async, verify_async};
 
 /// Everything an application needs in scope: `use rom::prelude::*;`.
 pub mod prelude {

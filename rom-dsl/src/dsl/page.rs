@@ -298,6 +298,7 @@ impl<M: Model> PageCall<M> {
             }),
         }
     }
+    #[cfg(feature = "tokio")]
     pub(crate) async fn run_async<C: crate::connection::AsyncConnection>(
         self,
         conn: &mut C,

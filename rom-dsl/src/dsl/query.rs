@@ -3,7 +3,9 @@
 
 use super::filter::{BelongsTo, IntoFilter, IntoOrder, Node};
 use super::page::{Page, PageToken};
-use crate::connection::{AsyncConnection, Connection};
+#[cfg(feature = "tokio")]
+use crate::connection::AsyncConnection;
+use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::index::Table;
 use crate::plan::Plan;
@@ -141,6 +143,7 @@ impl<M: Model, S: Selection<M>> Select<M, S> {
         self.load_plan()?.run(conn)
     }
     /// [`Select::load`] on an async connection.
+    #[cfg(feature = "tokio")]
     pub async fn load_async<C: AsyncConnection>(&self, conn: &mut C) -> Result<Vec<S::Output>> {
         self.load_plan()?.run_async(conn).await
     }
@@ -216,6 +219,7 @@ impl<M: Model> Pages<M> {
     }
 
     /// [`Pages::next_page`] on an async connection.
+    #[cfg(feature = "tokio")]
     pub async fn next_page_async<C: AsyncConnection>(
         &mut self,
         conn: &mut C,
@@ -341,6 +345,7 @@ pub trait QueryDsl: Sized {
         self.into_query().page_plan_of(page_size)?.run(conn)
     }
     /// [`QueryDsl::load_page`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn load_page_async<C: AsyncConnection>(
         self,
         page_size: u64,
@@ -374,6 +379,7 @@ pub trait QueryDsl: Sized {
         self.into_query().load_plan()?.run(conn)
     }
     /// [`QueryDsl::load`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn load_async<C: AsyncConnection>(
         self,
         conn: &mut C,
@@ -387,6 +393,7 @@ pub trait QueryDsl: Sized {
         first_of(at_most_one(self.into_query()).load_plan()?.run(conn)?)
     }
     /// [`QueryDsl::first`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn first_async<C: AsyncConnection>(
         self,
         conn: &mut C,
@@ -399,6 +406,7 @@ pub trait QueryDsl: Sized {
         self.into_query().ids_plan()?.run(conn)
     }
     /// [`QueryDsl::ids`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn ids_async<C: AsyncConnection>(
         self,
         conn: &mut C,
@@ -411,6 +419,7 @@ pub trait QueryDsl: Sized {
         self.into_query().count_plan()?.run(conn)
     }
     /// [`QueryDsl::count`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn count_async<C: AsyncConnection>(
         self,
         conn: &mut C,
@@ -423,6 +432,7 @@ pub trait QueryDsl: Sized {
         self.into_query().exists_plan()?.run(conn)
     }
     /// [`QueryDsl::exists`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn exists_async<C: AsyncConnection>(
         self,
         conn: &mut C,
@@ -445,6 +455,7 @@ pub trait QueryDsl: Sized {
         Ok(total)
     }
     /// [`QueryDsl::delete`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn delete_async<C: AsyncConnection>(
         self,
         conn: &mut C,

@@ -1,7 +1,9 @@
 //! Records and the CRUD operations.
 //! Public as `rom_dsl::record` (`src/record.rs`).
 
-use crate::connection::{AsyncConnection, Connection};
+#[cfg(feature = "tokio")]
+use crate::connection::AsyncConnection;
+use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::plan::{Call, Plan};
 use crate::plans::write::{delete_plan, get_plan, save_plan};
@@ -151,6 +153,7 @@ impl<M: Model> Record<M> {
     }
 
     /// [`Record::save`] on an async connection.
+    #[cfg(feature = "tokio")]
     pub async fn save_async<C: AsyncConnection>(&mut self, conn: &mut C) -> Result<()> {
         self.check_key()?;
         self.loaded()?;
@@ -174,6 +177,7 @@ impl<M: Model> Record<M> {
     }
 
     /// [`Record::save_forced`] on an async connection.
+    #[cfg(feature = "tokio")]
     pub async fn save_forced_async<C: AsyncConnection>(&mut self, conn: &mut C) -> Result<()> {
         let s = with_key(self.save_forced_plan()?.run_async(conn).await, &self.key)?;
         self.apply(s);
@@ -194,6 +198,7 @@ impl<M: Model> Record<M> {
     }
 
     /// [`Record::save_all`] on an async connection.
+    #[cfg(feature = "tokio")]
     pub async fn save_all_async<C: AsyncConnection>(
         conn: &mut C,
         records: &mut [Record<M>],
@@ -252,6 +257,7 @@ impl<M: Model> Record<M> {
     }
 
     /// [`Record::delete`] on an async connection.
+    #[cfg(feature = "tokio")]
     pub async fn delete_async<C: AsyncConnection>(self, conn: &mut C) -> Result<bool> {
         Ok(delete_plan::<M>(std::slice::from_ref(&self.key))
             .run_async(conn)
@@ -267,6 +273,7 @@ impl<M: Model> Record<M> {
     }
 
     /// [`Record::refresh`] on an async connection.
+    #[cfg(feature = "tokio")]
     pub async fn refresh_async<C: AsyncConnection>(&mut self, conn: &mut C) -> Result<()> {
         let fresh = get_plan::<M>(std::slice::from_ref(&self.key))
             .run_async(conn)
@@ -320,6 +327,7 @@ pub trait Crud: Model {
         Ok(finish(self, s))
     }
     /// [`Crud::insert`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn insert_async<C: AsyncConnection>(
         self,
         conn: &mut C,
@@ -338,6 +346,7 @@ pub trait Crud: Model {
         Ok(finish(self, s))
     }
     /// [`Crud::upsert`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn upsert_async<C: AsyncConnection>(
         self,
         conn: &mut C,
@@ -360,6 +369,7 @@ pub trait Crud: Model {
         note = "renamed to `upsert_async` (an unconditional overwrite); `save_async` is \
                          the conflict-checked write of a `Record`"
     )]
+    #[cfg(feature = "tokio")]
     fn save_async<C: AsyncConnection>(
         self,
         conn: &mut C,
@@ -375,6 +385,7 @@ pub trait Crud: Model {
         batch(conn, rows, Crud::insert_plan)
     }
     /// [`Crud::insert_all`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn insert_all_async<C: AsyncConnection>(
         conn: &mut C,
         rows: Vec<Self>,
@@ -390,6 +401,7 @@ pub trait Crud: Model {
         batch(conn, rows, Crud::upsert_plan)
     }
     /// [`Crud::upsert_all`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn upsert_all_async<C: AsyncConnection>(
         conn: &mut C,
         rows: Vec<Self>,
@@ -410,6 +422,7 @@ pub trait Crud: Model {
     /// Renamed [`Crud::upsert_all_async`].
     #[deprecated(note = "renamed to `upsert_all_async` (unconditional overwrites); \
                          `Record::save_all_async` is the conflict-checked write of records")]
+    #[cfg(feature = "tokio")]
     fn save_all_async<C: AsyncConnection>(
         conn: &mut C,
         rows: Vec<Self>,
@@ -431,6 +444,7 @@ pub trait Crud: Model {
         Ok(get_plan(&[key]).run(conn)?.into_iter().next())
     }
     /// [`Crud::get`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn get_async<C: AsyncConnection>(
         conn: &mut C,
         key: impl IntoKey<Self::Key>,
@@ -452,6 +466,7 @@ pub trait Crud: Model {
         get_plan(keys).run(conn)
     }
     /// [`Crud::get_many`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn get_many_async<C: AsyncConnection>(
         conn: &mut C,
         keys: &[Self::Key],
@@ -468,6 +483,7 @@ pub trait Crud: Model {
             vec![],
             |v| Ok(matches!(v, redis::Value::Int(1))),
         )
+        .about("exists", Self::SCHEMA.namespace)
     }
     /// Whether a row with this key exists.
     fn exists<C: Connection + ?Sized>(conn: &mut C, key: impl IntoKey<Self::Key>) -> Result<bool> {
@@ -477,6 +493,7 @@ pub trait Crud: Model {
         }
     }
     /// [`Crud::exists`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn exists_async<C: AsyncConnection>(
         conn: &mut C,
         key: impl IntoKey<Self::Key>,
@@ -499,6 +516,7 @@ pub trait Crud: Model {
         delete_plan::<Self>(keys).run(conn)
     }
     /// [`Crud::delete_many`] on an async connection.
+    #[cfg(feature = "tokio")]
     fn delete_many_async<C: AsyncConnection>(
         conn: &mut C,
         keys: &[Self::Key],
@@ -522,6 +540,7 @@ fn batch<M: Model, C: Connection + ?Sized>(
     Ok(batch_finish(rows, ok, results, slots))
 }
 
+#[cfg(feature = "tokio")]
 async fn batch_async<M: Model, C: AsyncConnection>(
     conn: &mut C,
     rows: Vec<M>,

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+#[cfg(feature = "tokio")]
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{IntoConnectionInfo, RedisError, RedisResult};
 
@@ -255,6 +256,7 @@ impl Options {
     /// redis::cmd("SET").arg("k").arg(1).exec_async(&mut conn).await?;
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "tokio")]
     pub async fn manager_from_client(&self, client: redis::Client) -> Result<ConnectionManager> {
         self.check()?;
         Ok(client
@@ -308,6 +310,7 @@ impl Options {
     /// assert_eq!(config.response_timeout(), Some(Duration::from_secs(2)));
     /// assert_eq!(config.number_of_retries(), 2);
     /// ```
+    #[cfg(feature = "tokio")]
     pub fn manager_config(&self) -> ConnectionManagerConfig {
         ConnectionManagerConfig::new()
             .set_connection_timeout(self.connect_timeout)
@@ -331,6 +334,7 @@ impl Options {
     /// redis::cmd("SET").arg("k").arg(1).exec_async(&mut conn).await?;
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "tokio")]
     pub async fn manager(&self, url: impl IntoConnectionInfo) -> Result<ConnectionManager> {
         self.check()?;
         let client = redis::Client::open(url)?;
@@ -355,6 +359,7 @@ impl Options {
     /// # let _ = client;
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "cluster")]
     pub fn cluster_client<T: IntoConnectionInfo>(
         &self,
         urls: impl IntoIterator<Item = T>,
@@ -385,6 +390,7 @@ impl Options {
     /// redis::cmd("SET").arg("{user}:1").arg("ann").exec(&mut conn)?;
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "cluster")]
     pub fn cluster<T: IntoConnectionInfo>(
         &self,
         urls: impl IntoIterator<Item = T>,
@@ -405,6 +411,7 @@ impl Options {
     /// redis::cmd("SET").arg("{user}:1").arg("ann").exec_async(&mut conn).await?;
     /// # Ok(()) }
     /// ```
+    #[cfg(all(feature = "cluster", feature = "tokio"))]
     pub async fn cluster_async<T: IntoConnectionInfo>(
         &self,
         urls: impl IntoIterator<Item = T>,
@@ -478,6 +485,7 @@ pub fn reconnecting(url: impl IntoConnectionInfo) -> Result<Reconnecting> {
 /// redis::cmd("SET").arg("k").arg(1).exec_async(&mut conn).await?;
 /// # Ok(()) }
 /// ```
+#[cfg(feature = "tokio")]
 pub async fn manager(url: impl IntoConnectionInfo) -> Result<ConnectionManager> {
     Options::default().manager(url).await
 }
@@ -495,6 +503,7 @@ pub async fn manager(url: impl IntoConnectionInfo) -> Result<ConnectionManager> 
 /// redis::cmd("SET").arg("{user}:1").arg("ann").exec(&mut conn)?;
 /// # Ok(()) }
 /// ```
+#[cfg(feature = "cluster")]
 pub fn cluster<T: IntoConnectionInfo>(
     urls: impl IntoIterator<Item = T>,
 ) -> Result<redis::cluster::ClusterConnection> {
@@ -514,6 +523,7 @@ pub fn cluster<T: IntoConnectionInfo>(
 /// redis::cmd("SET").arg("{user}:1").arg("ann").exec_async(&mut conn).await?;
 /// # Ok(()) }
 /// ```
+#[cfg(all(feature = "cluster", feature = "tokio"))]
 pub async fn cluster_async<T: IntoConnectionInfo>(
     urls: impl IntoIterator<Item = T>,
 ) -> Result<redis::cluster_async::ClusterConnection> {

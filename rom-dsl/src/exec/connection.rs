@@ -42,6 +42,8 @@ impl<T: redis::ConnectionLike + ?Sized> Connection for T {}
     note = "a synchronous connection (`redis::Connection`, a cluster `ClusterConnection`, `rom::connect::Reconnecting`) goes to the same method without `_async`: `load`, `first`, `insert`, `get`...",
     note = "an asynchronous connection must also be `Send`"
 )]
+#[cfg(feature = "tokio")]
 pub trait AsyncConnection: redis::aio::ConnectionLike + Send {}
 
+#[cfg(feature = "tokio")]
 impl<T: redis::aio::ConnectionLike + Send> AsyncConnection for T {}

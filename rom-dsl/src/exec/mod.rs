@@ -10,3 +10,5 @@ pub(crate) mod script;
 #[cfg(feature = "sentinel")]
 pub(crate) mod sentinel;
 pub(crate) mod server_check;
+#[cfg(feature = "tracing")]
+pub(crate) mod trace;

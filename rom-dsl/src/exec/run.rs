@@ -3,7 +3,9 @@
 //! fall back to `EVALSHA` / `EVAL` when it refuses functions; `run_all` sends
 //! many plans in one pipeline and resends only the calls that need it.
 
-use crate::connection::{AsyncConnection, Connection};
+#[cfg(feature = "tokio")]
+use crate::connection::AsyncConnection;
+use crate::connection::Connection;
 use crate::error::Result;
 use crate::exec::script;
 use crate::plan::{Call, Plan};
@@ -86,21 +88,34 @@ impl<T> Plan<T> {
     /// Runs the plan on a synchronous connection: one round trip (more only
     /// the first time a server lacks rom's library, or lost its script cache).
     pub fn run<C: Connection + ?Sized>(self, conn: &mut C) -> Result<T> {
-        let mut cmd = self.first_cmd();
         let mut tries = 0;
+        #[cfg(feature = "tracing")]
+        {
+            let op = crate::exec::trace::Op::one(&self);
+            let r = op.span.in_scope(|| self.run_counted(conn, &mut tries));
+            op.finish_one(retries(tries, &r), &r);
+            r
+        }
+        #[cfg(not(feature = "tracing"))]
+        self.run_counted(conn, &mut tries)
+    }
+
+    /// [`Plan::run`], counting the error replies in `tries`.
+    fn run_counted<C: Connection + ?Sized>(self, conn: &mut C, tries: &mut u32) -> Result<T> {
+        let mut cmd = self.first_cmd();
         loop {
             let reply = conn.req_command(&cmd).and_then(|v| self.check_reply(v));
             let e = match reply {
                 Ok(v) => return (self.decode)(v),
                 Err(e) => e,
             };
-            tries += 1;
+            *tries += 1;
             match self.recover(&e) {
-                Some(Recover::Load) if tries < 4 => {
+                Some(Recover::Load) if *tries < 4 => {
                     let load = conn.req_command(&script::load_command());
                     cmd = self.after_load(script::loaded(load));
                 }
-                Some(Recover::Eval) if tries < 4 => match self.eval_cmd() {
+                Some(Recover::Eval) if *tries < 4 => match self.eval_cmd() {
                     Some(c) => cmd = c,
                     None => return Err(e.into()),
                 },
@@ -111,22 +126,45 @@ impl<T> Plan<T> {
 
     /// Runs the plan on an asynchronous connection (`MultiplexedConnection`,
     /// `ConnectionManager`, a cluster connection...).
+    #[cfg(feature = "tokio")]
     pub async fn run_async<C: AsyncConnection>(self, conn: &mut C) -> Result<T> {
-        let mut cmd = self.first_cmd();
         let mut tries = 0;
+        #[cfg(feature = "tracing")]
+        {
+            use tracing::Instrument as _;
+            let op = crate::exec::trace::Op::one(&self);
+            let r = self
+                .run_async_counted(conn, &mut tries)
+                .instrument(op.span.clone())
+                .await;
+            op.finish_one(retries(tries, &r), &r);
+            r
+        }
+        #[cfg(not(feature = "tracing"))]
+        self.run_async_counted(conn, &mut tries).await
+    }
+
+    /// [`Plan::run_async`], counting the error replies in `tries`.
+    #[cfg(feature = "tokio")]
+    async fn run_async_counted<C: AsyncConnection>(
+        self,
+        conn: &mut C,
+        tries: &mut u32,
+    ) -> Result<T> {
+        let mut cmd = self.first_cmd();
         loop {
             let reply = conn.req_packed_command(&cmd).await;
             let e = match reply.and_then(|v| self.check_reply(v)) {
                 Ok(v) => return (self.decode)(v),
                 Err(e) => e,
             };
-            tries += 1;
+            *tries += 1;
             match self.recover(&e) {
-                Some(Recover::Load) if tries < 4 => {
+                Some(Recover::Load) if *tries < 4 => {
                     let load = conn.req_packed_command(&script::load_command()).await;
                     cmd = self.after_load(script::loaded(load));
                 }
-                Some(Recover::Eval) if tries < 4 => match self.eval_cmd() {
+                Some(Recover::Eval) if *tries < 4 => match self.eval_cmd() {
                     Some(c) => cmd = c,
                     None => return Err(e.into()),
                 },
@@ -134,6 +172,13 @@ impl<T> Plan<T> {
             }
         }
     }
+}
+
+/// The calls sent again: every error reply but the last one when it is the
+/// answer.
+#[cfg(feature = "tracing")]
+fn retries<T>(tries: u32, r: &Result<T>) -> u32 {
+    tries.saturating_sub(u32::from(r.is_err()))
 }
 
 /// How a script call recovers from an error reply.
@@ -179,6 +224,26 @@ pub fn run_all<T, C: Connection + ?Sized>(
     plans: Vec<Plan<T>>,
     conn: &mut C,
 ) -> Result<Vec<Result<T>>> {
+    let mut resent = 0;
+    #[cfg(feature = "tracing")]
+    {
+        let op = crate::exec::trace::Op::batch(&plans);
+        let r = op
+            .span
+            .in_scope(|| run_all_counted(plans, conn, &mut resent));
+        op.finish_batch(resent, &r);
+        r
+    }
+    #[cfg(not(feature = "tracing"))]
+    run_all_counted(plans, conn, &mut resent)
+}
+
+/// [`run_all`], counting the calls sent again in `resent`.
+fn run_all_counted<T, C: Connection + ?Sized>(
+    plans: Vec<Plan<T>>,
+    conn: &mut C,
+    resent: &mut u32,
+) -> Result<Vec<Result<T>>> {
     if plans.is_empty() {
         return Ok(Vec::new());
     }
@@ -190,6 +255,7 @@ pub fn run_all<T, C: Connection + ?Sized>(
     // the library was missing: load it once, send the refused calls again
     let missing = retry_list(&plans, &replies, script::is_missing_function_reply);
     if !missing.is_empty() {
+        *resent += count(&missing);
         let loaded = script::loaded(conn.req_command(&script::load_command()));
         let again = resend(&plans, &missing, |p| p.after_load(loaded));
         let more = conn.req_packed_commands(&again.get_packed_pipeline(), 0, missing.len())?;
@@ -200,6 +266,7 @@ pub fn run_all<T, C: Connection + ?Sized>(
     // the script cache was flushed: send those scripts' sources
     let lost = retry_list(&plans, &replies, noscript_reply);
     if !lost.is_empty() {
+        *resent += count(&lost);
         let again = resend(&plans, &lost, |p| {
             p.eval_cmd().unwrap_or_else(|| p.first_cmd())
         });
@@ -212,9 +279,32 @@ pub fn run_all<T, C: Connection + ?Sized>(
 }
 
 /// [`run_all`] on an async connection.
+#[cfg(feature = "tokio")]
 pub async fn run_all_async<T, C: AsyncConnection>(
     plans: Vec<Plan<T>>,
     conn: &mut C,
+) -> Result<Vec<Result<T>>> {
+    let mut resent = 0;
+    #[cfg(feature = "tracing")]
+    {
+        use tracing::Instrument as _;
+        let op = crate::exec::trace::Op::batch(&plans);
+        let r = run_all_async_counted(plans, conn, &mut resent)
+            .instrument(op.span.clone())
+            .await;
+        op.finish_batch(resent, &r);
+        r
+    }
+    #[cfg(not(feature = "tracing"))]
+    run_all_async_counted(plans, conn, &mut resent).await
+}
+
+/// [`run_all_async`], counting the calls sent again in `resent`.
+#[cfg(feature = "tokio")]
+async fn run_all_async_counted<T, C: AsyncConnection>(
+    plans: Vec<Plan<T>>,
+    conn: &mut C,
+    resent: &mut u32,
 ) -> Result<Vec<Result<T>>> {
     if plans.is_empty() {
         return Ok(Vec::new());
@@ -226,6 +316,7 @@ pub async fn run_all_async<T, C: AsyncConnection>(
     let mut replies = conn.req_packed_commands(&pipe, 0, plans.len()).await?;
     let missing = retry_list(&plans, &replies, script::is_missing_function_reply);
     if !missing.is_empty() {
+        *resent += count(&missing);
         let loaded = script::loaded(conn.req_packed_command(&script::load_command()).await);
         let again = resend(&plans, &missing, |p| p.after_load(loaded));
         let more = conn.req_packed_commands(&again, 0, missing.len()).await?;
@@ -235,6 +326,7 @@ pub async fn run_all_async<T, C: AsyncConnection>(
     }
     let lost = retry_list(&plans, &replies, noscript_reply);
     if !lost.is_empty() {
+        *resent += count(&lost);
         let again = resend(&plans, &lost, |p| {
             p.eval_cmd().unwrap_or_else(|| p.first_cmd())
         });
@@ -244,6 +336,11 @@ pub async fn run_all_async<T, C: AsyncConnection>(
         }
     }
     Ok(finish_all(plans, replies))
+}
+
+/// A number of calls, saturated.
+fn count(calls: &[usize]) -> u32 {
+    u32::try_from(calls.len()).unwrap_or(u32::MAX)
 }
 
 fn noscript_reply(v: &redis::Value) -> bool {

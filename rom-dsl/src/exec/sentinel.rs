@@ -16,14 +16,19 @@
 //! connections to the Sentinels and its `ROLE` check without any timeout;
 //! the lookup here is written for rom's bounded waits instead.
 
+#[cfg(feature = "tokio")]
 use std::sync::atomic::{AtomicU64, Ordering};
+#[cfg(feature = "tokio")]
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "tokio")]
 use redis::aio::MultiplexedConnection;
+#[cfg(feature = "tokio")]
+use redis::{AsyncConnectionConfig, Pipeline, RedisFuture};
 use redis::{
-    AsyncConnectionConfig, Cmd, ConnectionAddr, ConnectionInfo, ConnectionLike, ErrorKind,
-    IntoConnectionInfo, Pipeline, RedisConnectionInfo, RedisError, RedisFuture, RedisResult, Value,
+    Cmd, ConnectionAddr, ConnectionInfo, ConnectionLike, ErrorKind, IntoConnectionInfo,
+    RedisConnectionInfo, RedisError, RedisResult, Value,
 };
 
 use crate::connect::Options;
@@ -280,6 +285,7 @@ impl SentinelMaster {
     }
 
     /// The async twin of [`moved`](Self::moved).
+    #[cfg(feature = "tokio")]
     async fn moved_async(&self, options: &Options, current: &ConnectionInfo) -> bool {
         for sentinel in &self.sentinels {
             let reported = match open_async(options, sentinel.clone()).await {
@@ -305,6 +311,7 @@ impl SentinelMaster {
     }
 
     /// The async twin of [`lookup`](Self::lookup).
+    #[cfg(feature = "tokio")]
     async fn lookup_async(
         &self,
         options: &Options,
@@ -408,6 +415,7 @@ fn open(options: &Options, info: ConnectionInfo) -> RedisResult<redis::Connectio
 }
 
 /// A multiplexed connection to `info` with the options' timeouts.
+#[cfg(feature = "tokio")]
 async fn open_async(options: &Options, info: ConnectionInfo) -> RedisResult<MultiplexedConnection> {
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(options.get_connect_timeout())
@@ -504,6 +512,7 @@ impl Options {
     /// redis::cmd("SET").arg("k").arg(1).exec_async(&mut conn).await?;
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "tokio")]
     pub async fn sentinel_async<T: IntoConnectionInfo>(
         &self,
         sentinels: impl IntoIterator<Item = T>,
@@ -526,6 +535,7 @@ impl Options {
     /// let mut conn = Options::new().sentinel_async_from(master).await?;
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "tokio")]
     pub async fn sentinel_async_from(
         &self,
         master: SentinelMaster,
@@ -582,6 +592,7 @@ pub fn sentinel<T: IntoConnectionInfo>(
 /// redis::cmd("SET").arg("k").arg(1).exec_async(&mut conn).await?;
 /// # Ok(()) }
 /// ```
+#[cfg(feature = "tokio")]
 pub async fn sentinel_async<T: IntoConnectionInfo>(
     sentinels: impl IntoIterator<Item = T>,
     name: impl Into<String>,
@@ -766,11 +777,13 @@ impl ConnectionLike for SentinelConnection {
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
+#[cfg(feature = "tokio")]
 pub struct AsyncSentinelConnection {
     shared: Arc<Shared>,
 }
 
 /// What the clones of an [`AsyncSentinelConnection`] share.
+#[cfg(feature = "tokio")]
 struct Shared {
     master: SentinelMaster,
     options: Options,
@@ -785,12 +798,14 @@ struct Shared {
 /// One connection to the master, numbered so that a request only drops the
 /// connection it used, not a newer one another task opened meanwhile.
 #[derive(Clone)]
+#[cfg(feature = "tokio")]
 struct Current {
     generation: u64,
     info: ConnectionInfo,
     conn: MultiplexedConnection,
 }
 
+#[cfg(feature = "tokio")]
 impl Shared {
     /// Makes `conn` the current connection; returns it numbered.
     fn install(&self, info: ConnectionInfo, conn: MultiplexedConnection) -> Current {
@@ -844,6 +859,7 @@ impl Shared {
     }
 }
 
+#[cfg(feature = "tokio")]
 impl std::fmt::Debug for AsyncSentinelConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsyncSentinelConnection")
@@ -854,6 +870,7 @@ impl std::fmt::Debug for AsyncSentinelConnection {
     }
 }
 
+#[cfg(feature = "tokio")]
 impl AsyncSentinelConnection {
     /// Which master this connection looks up.
     ///
@@ -886,6 +903,7 @@ impl AsyncSentinelConnection {
     }
 }
 
+#[cfg(feature = "tokio")]
 impl redis::aio::ConnectionLike for AsyncSentinelConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {

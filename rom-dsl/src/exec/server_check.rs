@@ -1,7 +1,9 @@
 //! Server checks.
 //! Public as `rom_dsl::server_check` (`src/server_check.rs`).
 
-use crate::connection::{AsyncConnection, Connection};
+#[cfg(feature = "tokio")]
+use crate::connection::AsyncConnection;
+use crate::connection::Connection;
 use crate::error::Result;
 use redis::{RedisResult, Value};
 
@@ -318,6 +320,7 @@ pub fn check_server<C: Connection + ?Sized>(conn: &mut C) -> Result<ServerReport
 ///     Ok(())
 /// }
 /// ```
+#[cfg(feature = "tokio")]
 pub async fn check_server_async<C: AsyncConnection>(conn: &mut C) -> Result<ServerReport> {
     let mut servers = from_info(answered(redis::cmd("INFO").query_async(conn).await)?);
     if needs_config(&servers) {

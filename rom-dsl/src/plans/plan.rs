@@ -55,6 +55,9 @@ pub struct Plan<T> {
     /// Error replies go to the decoder (which turns them into typed errors)
     /// instead of failing the call.
     pub(crate) raw_errors: bool,
+    /// What the plan does and to which model, for its span.
+    #[cfg(feature = "tracing")]
+    pub(crate) about: crate::exec::trace::About,
 }
 
 /// Steps of a plan, described on demand.
@@ -83,6 +86,8 @@ impl<T> Plan<T> {
             decode: Box::new(decode),
             read_only: false,
             raw_errors: false,
+            #[cfg(feature = "tracing")]
+            about: crate::exec::trace::About::default(),
         }
     }
 
@@ -106,6 +111,23 @@ impl<T> Plan<T> {
     pub(crate) fn steps_with(mut self, f: impl Fn() -> Vec<String> + Send + 'static) -> Self {
         self.lazy_steps = Some(Box::new(f));
         self
+    }
+
+    /// Names what the plan does (`insert`, `query rows`...) and the model's
+    /// namespace, for the span of the feature `tracing` (nothing without it).
+    #[inline]
+    pub(crate) fn about(self, what: &'static str, collection: &'static str) -> Self {
+        #[cfg(feature = "tracing")]
+        {
+            let mut p = self;
+            p.about = crate::exec::trace::About { what, collection };
+            p
+        }
+        #[cfg(not(feature = "tracing"))]
+        {
+            let _ = (what, collection);
+            self
+        }
     }
 
     /// Hands error replies to the decoder.
@@ -179,6 +201,8 @@ impl<T> Plan<T> {
             decode: Box::new(move |v| decode(v).and_then(f)),
             read_only: self.read_only,
             raw_errors: self.raw_errors,
+            #[cfg(feature = "tracing")]
+            about: self.about,
         }
     }
 

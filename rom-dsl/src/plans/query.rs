@@ -97,19 +97,21 @@ impl<M: Model> Query<M> {
         cursor: Option<&Cursor>,
         decode: impl FnOnce(redis::Value) -> Result<T> + Send + 'static,
     ) -> Result<Plan<T>> {
-        let what = match mode {
-            Mode::Rows => "load rows",
-            Mode::Ids => "load keys",
-            Mode::Select(_) => "load selected columns",
-            Mode::Count => "count",
-            Mode::Exists => "test for a match",
-            Mode::Delete => "delete matches",
+        let (what, summary) = match mode {
+            Mode::Rows => ("load rows", "query rows"),
+            Mode::Ids => ("load keys", "query keys"),
+            Mode::Select(_) => ("load selected columns", "query select"),
+            Mode::Count => ("count", "query count"),
+            Mode::Exists => ("test for a match", "query exists"),
+            Mode::Delete => ("delete matches", "query delete"),
         };
         let args = self.args(mode, cursor)?;
         let q = self.clone();
         // described only when explained: building the text costs more than
         // planning the query
-        Ok(Plan::call(&args, decode).steps_with(move || q.steps(what)))
+        Ok(Plan::call(&args, decode)
+            .steps_with(move || q.steps(what))
+            .about(summary, M::SCHEMA.namespace))
     }
 
     fn steps(&self, what: &str) -> Vec<String> {
@@ -195,7 +197,8 @@ impl<M: Model> Query<M> {
             _ => None,
         };
         if let Some((cmd, keys, args)) = direct {
-            let p = Plan::new(Call::Command(cmd), keys, args, move |v| int(v).map(page));
+            let p = Plan::new(Call::Command(cmd), keys, args, move |v| int(v).map(page))
+                .about("query count", M::SCHEMA.namespace);
             let q = self.clone();
             return Ok(p.steps_with(move || q.steps("count (one index: a plain command)")));
         }

@@ -98,6 +98,11 @@ pub(crate) fn save_plan<M: Model>(
         touched,
     };
     let snapshot_after: Vec<Option<Vec<u8>>> = cells.into_iter().map(|c| c.stored).collect();
+    let what = match mode {
+        Mode::Insert => "insert",
+        Mode::Update => "update",
+        Mode::Put => "put",
+    };
     let step = format!(
         "{} {}: check {} column(s), write {} column(s), update {} numeric and {} keyed index(es)",
         match mode {
@@ -120,7 +125,8 @@ pub(crate) fn save_plan<M: Model>(
             snapshot: snapshot_after,
         })
     })
-    .step(step))
+    .step(step)
+    .about(what, schema.namespace))
 }
 
 /// Turns the status reply of `save` and `delete` into the member (or the
@@ -246,7 +252,8 @@ pub(crate) fn get_plan<M: Model>(keys: &[M::Key]) -> Plan<Vec<Record<M>>> {
             move |v| Ok(decode_row::<M>(&member, v)?.into_iter().collect()),
         )
         .with_raw_errors()
-        .step(format!("HGETALL one row of {}", M::SCHEMA.name));
+        .step(format!("HGETALL one row of {}", M::SCHEMA.name))
+        .about("get", M::SCHEMA.namespace);
     }
     let members: Vec<Vec<u8>> = keys.iter().map(Key::to_member).collect();
     let args = GetArgs {
@@ -264,6 +271,7 @@ pub(crate) fn get_plan<M: Model>(keys: &[M::Key]) -> Plan<Vec<Record<M>>> {
         Ok(out)
     })
     .step(format!("HGETALL {n} row(s) of {}", M::SCHEMA.name))
+    .about("get", M::SCHEMA.namespace)
 }
 
 /// Every numeric index of a model (a deleted row leaves each).
@@ -295,4 +303,5 @@ pub(crate) fn delete_plan<M: Model>(keys: &[M::Key]) -> Plan<u64> {
         "delete {n} row(s) of {} with their index entries",
         M::SCHEMA.name
     ))
+    .about("delete", M::SCHEMA.namespace)
 }

@@ -11,7 +11,9 @@
 //! Neither is atomic as a whole: each read is a consistent page and each fix is
 //! atomic for its row or entry.
 
-use crate::connection::{AsyncConnection, Connection};
+#[cfg(feature = "tokio")]
+use crate::connection::AsyncConnection;
+use crate::connection::Connection;
 use crate::error::Result;
 use crate::storage::model::{Key, Model};
 use rows::Checked;
@@ -250,6 +252,7 @@ fn drive<M: Model, C: Connection + ?Sized>(
     Ok(w.out)
 }
 
+#[cfg(feature = "tokio")]
 async fn drive_async<M: Model, C: AsyncConnection>(
     conn: &mut C,
     mut w: walk::Walk<M>,
@@ -325,6 +328,7 @@ pub fn verify<M: Model, C: Connection + ?Sized>(conn: &mut C) -> Result<Report> 
 /// assert!(report.is_clean());
 /// # Ok(()) }
 /// ```
+#[cfg(feature = "tokio")]
 pub async fn verify_async<M: Model, C: AsyncConnection>(conn: &mut C) -> Result<Report> {
     drive_async(conn, walk::Walk::<M>::new(None))
         .await
@@ -402,6 +406,7 @@ pub fn repair<M: Model, C: Connection + ?Sized>(
 /// assert_eq!(report.fixes(), 0);
 /// # Ok(()) }
 /// ```
+#[cfg(feature = "tokio")]
 pub async fn repair_async<M: Model, C: AsyncConnection>(
     conn: &mut C,
     mode: Repair,

@@ -241,8 +241,13 @@ impl<M: Model> Walk<M> {
                 rows::rows_plan::<M>(members)
             }
         };
+        let what = if matches!(task, Task::Write(_)) {
+            "repair"
+        } else {
+            "verify"
+        };
         self.current = Some(task);
-        Some(plan)
+        Some(plan.about(what, M::SCHEMA.namespace))
     }
 
     /// Consumes the reply of the plan [`Walk::next_plan`] gave last.
