@@ -40,8 +40,11 @@
 //!
 //! On the struct: `table = name` (the generated module; default: the snake-case
 //! plural of the struct name), `namespace = "..."` (the key prefix, default the
-//! table name), `unique_together(a, b)` (a composite unique constraint, skipped
-//! when a member is null; add `case_insensitive` to fold text).
+//! table name), `group = G` (a placement group declared with
+//! [`group!`](crate::group): its models share one hash tag, see
+//! [`placement`]), `unique_together(a, b)` (a composite
+//! unique constraint, skipped when a member is null; add `case_insensitive` to
+//! fold text).
 //!
 //! On a field: `primary_key` (`Option<u64>`: auto-increment, allocated at the
 //! first save; `u64`, `String` or `Uuid`: a natural key), `unique`,
