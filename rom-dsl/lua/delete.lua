@@ -77,10 +77,8 @@ local function delete_main(keys, argv)
     local t = rowtype(row)
     if t == 'none' then return {'gone'} end
     if t ~= 'hash' then return {'wrongtype', row} end
-    for _, c in ipairs(d.checks) do
-      local cur = redis.call('HGET', row, c.field)
-      if (c.present and cur ~= c.value) or (not c.present and cur) then return {'conflict', c.field} end
-    end
+    local err = check_fields(row, d.checks)
+    if err then return err end
   end
   for _, m in ipairs(d.members) do
     local err = delete_check(rowp, d.ids, m)

@@ -14,6 +14,7 @@ local function register(prefix)
     redis.register_function{function_name = prefix .. name, callback = callback, flags = flags}
   end
   fn('save', save_main, {})
+  fn('commit', commit_main, {})
   fn('delete', delete_main, {'allow-oom'})
   fn('get', get_main, {'no-writes'})
   fn('query', query_main, {'no-writes'})

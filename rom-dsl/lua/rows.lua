@@ -166,3 +166,16 @@ local function typeok(key, t)
   local k = rowtype(key)
   return k == 'none' or k == t
 end
+
+-- the client's expectations of a row's columns ({field, present, value}, see
+-- take_check): nil when each holds, else {'conflict', field} for the first
+-- that does not (a column expected present with other bytes, or absent)
+local function check_fields(row, checks)
+  for _, c in ipairs(checks) do
+    local cur = redis.call('HGET', row, c.field)
+    if (c.present and cur ~= c.value) or (not c.present and cur) then
+      return {'conflict', c.field}
+    end
+  end
+  return nil
+end

@@ -1,4 +1,4 @@
--- save.lua: inserting or updating one row, all or nothing.
+-- save.lua: inserting or updating rows, all or nothing.
 --
 -- save_main(KEYS, ARGV), the function `save` (may grow memory: refused under
 -- OOM before it runs). Its arguments are the contract SaveArgs
@@ -18,8 +18,11 @@
 --         | {'unique', slot id, value} | {'wrongtype', key}
 --         | {'badrecord', row}
 --
--- Every check (row type, conflicts, key types, unique values, the next free
--- key) runs before the first write.
+-- A save is done in the phases below, which `commit` (commit.lua) also runs
+-- for each save of a transaction: every phase of every row runs before the
+-- first write. Each phase takes the decoded save (`op`) and the call's shared
+-- state `tx` (see tx_state in commit.lua: the rows it names, the counters it
+-- advanced, the unique values it claims and releases).
 
 -- a write {field, set, value}: field, 's' set / 'd' delete, value
 local function take_write()
@@ -35,116 +38,153 @@ local function take_touched()
   return {id = id, kind = kind, values = take_strings()}
 end
 
-local function save_args(keys, argv)
-  reader(argv, 6)
-  return {
-    ids = keys[1], seq = keys[2],
-    mode = argv[1], member = argv[2], numeric_ids = argv[3] == '1',
-    row_prefix = argv[4], tag = argv[5],
-    checks = take_list(take_check),
-    writes = take_list(take_write),
-    numeric = take_list(take_numop),
-    touched = take_list(take_touched),
-  }
+-- the fields of a save after ids and seq, into op (shared with commit's reader)
+local function take_save(op)
+  op.mode = take()
+  op.member = take()
+  op.numeric_ids = take_flag()
+  op.row_prefix = take()
+  op.tag = take()
+  op.checks = take_list(take_check)
+  op.writes = take_list(take_write)
+  op.numeric = take_list(take_numop)
+  op.touched = take_list(take_touched)
+  return op
 end
 
-local function save_main(keys, argv)
-  local d = save_args(keys, argv)
-  local mode, m, rowp = d.mode, d.member, d.row_prefix
-  NUMIDS, TAG = d.numeric_ids, d.tag
-  local nums, touched = d.numeric, d.touched
+local function save_args(keys, argv)
+  reader(argv)
+  return take_save({ids = keys[1], seq = keys[2]})
+end
 
-  local row, exists = nil, false
-  if m ~= '' then
-    row = rowp .. m
-    local t = rowtype(row)
-    if t ~= 'none' and t ~= 'hash' then return {'wrongtype', row} end
-    exists = t == 'hash'
+-- phase 1: the row's type and existence. nil, or the failure reply
+local function save_find(op, tx)
+  op.exists = false
+  if op.member ~= '' then
+    op.row = op.row_prefix .. op.member
+    if tx.rows[op.row] then return {'twice', op.row} end
+    tx.rows[op.row] = true
+    local t = rowtype(op.row)
+    if t ~= 'none' and t ~= 'hash' then return {'wrongtype', op.row} end
+    op.exists = t == 'hash'
   end
-  if mode == 'i' and exists then return {'exists'} end
-  if mode == 'u' and not exists then return {'gone'} end
-  for _, c in ipairs(d.checks) do
-    local cur = redis.call('HGET', row, c.field)
-    if c.present then
-      if cur ~= c.value then return {'conflict', c.field} end
-    elseif cur then
-      return {'conflict', c.field}
-    end
-  end
-  local rec = {}
+  return nil
+end
+
+-- phase 2: what the client expects of the row. nil, or {'exists'} (an insert
+-- found it), {'gone'} (an update did not), {'conflict', field}
+local function save_expect(op)
+  if op.mode == 'i' and op.exists then return {'exists'} end
+  if op.mode == 'u' and not op.exists then return {'gone'} end
+  return check_fields(op.row, op.checks)
+end
+
+-- phase 3: everything else read before writing: the record, the type of
+-- every key it writes, the user's rights; notes the unique values it claims
+-- (op.claims) and the ones it gives up (tx.released)
+local function save_prepare(op, tx)
+  NUMIDS, TAG = op.numeric_ids, op.tag
+  local rec, touched = {}, op.touched
   -- the record matters only when a keyed index changes
-  if exists and #touched > 0 then
-    rec = parse_rec(redis.call('HGET', row, '#i'))
-    if not rec then return {'badrecord', row} end
+  if op.exists and #touched > 0 then
+    rec = parse_rec(redis.call('HGET', op.row, '#i'))
+    if not rec then return {'badrecord', op.row} end
   end
+  op.rec = rec
   -- every key this call will write must be absent or of its type
-  if not typeok(d.ids, 'zset') then return {'wrongtype', d.ids} end
-  if m == '' and not typeok(d.seq, 'string') then return {'wrongtype', d.seq} end
-  for _, z in ipairs(nums) do
+  if not typeok(op.ids, 'zset') then return {'wrongtype', op.ids} end
+  if op.member == '' and not typeok(op.seq, 'string') then return {'wrongtype', op.seq} end
+  for _, z in ipairs(op.numeric) do
     if not typeok(z.key, 'zset') then return {'wrongtype', z.key} end
   end
-  local is_touched = {}
+  local is_touched, wanted = {}, {}
   for _, t in ipairs(touched) do
     is_touched[t.id] = true
     for _, v in ipairs(t.values) do
       local key = slotkey(t.kind, t.id, v)
       if not typeok(key, WANT[t.kind]) then return {'wrongtype', key} end
+      if t.kind == 'u' then wanted[#wanted + 1] = {key = key, id = t.id, v = v} end
     end
   end
   for _, e in ipairs(rec) do
     local kind = e[3]
-    if is_touched[e[1]] and kind and not typeok(slotkey(kind, e[1], e[2]), WANT[kind]) then
-      return {'wrongtype', slotkey(kind, e[1], e[2])}
+    if is_touched[e[1]] and kind then
+      local key = slotkey(kind, e[1], e[2])
+      if not typeok(key, WANT[kind]) then return {'wrongtype', key} end
+      if kind == 'u' then tx.released[key .. '\0' .. e[2]] = op.member end
     end
   end
-  for _, t in ipairs(touched) do
-    if t.kind == 'u' then
-      for _, v in ipairs(t.values) do
-        local owner = redis.call('HGET', slotkey(t.kind, t.id, v), v)
-        -- a value whose owner row is gone (removed by another program, or
-        -- evicted) is free: the stale entry is overwritten below
-        if owner and owner ~= m and pread('EXISTS', rowp .. owner) == 1 then
-          return {'unique', t.id, v}
-        end
-      end
-    end
-  end
+  op.is_touched, op.claims = is_touched, wanted
   -- every write command this call will run must be allowed to the user
   local need = {HSET = true}
-  if m == '' then need.SET = true end
-  if not exists then need.ZADD = true end
-  for _, z in ipairs(nums) do need[z.add and 'ZADD' or 'ZREM'] = true end
-  for _, w in ipairs(d.writes) do
-    if not w.set then need.HDEL = true; if exists then need.HSETNX = true end end
+  if op.member == '' then need.SET = true end
+  if not op.exists then need.ZADD = true end
+  for _, z in ipairs(op.numeric) do need[z.add and 'ZADD' or 'ZREM'] = true end
+  for _, w in ipairs(op.writes) do
+    if not w.set then need.HDEL = true; if op.exists then need.HSETNX = true end end
   end
   for _, t in ipairs(touched) do
     for _, c in ipairs(KIND_WRITES[t.kind]) do need[c] = true end
   end
-  may_write(row or rowp, need)
-  -- allocate a key: the counter's next value that names no row, found by
-  -- reading only, so that nothing is written before every check has passed
-  local seq
-  if m == '' then
-    local cur = redis.call('GET', d.seq)
-    seq = tonumber(cur or '0')
-    if not seq or seq < 0 or seq ~= math.floor(seq) then return {'wrongtype', d.seq} end
-    repeat
-      seq = seq + 1
-      m = string.format('%d', seq)
-      row = rowp .. m
-    until pread('EXISTS', row) == 0
-    redis.call('SET', d.seq, m)
+  may_write(op.row or op.row_prefix, need)
+  return nil
+end
+
+-- phase 4: a key for a new row: the counter's next value that names no row
+-- (stored, or named by another row of the call), found by reading only
+local function save_allocate(op, tx)
+  if op.member ~= '' then return nil end
+  local seq = tx.seqs[op.seq]
+  if not seq then
+    seq = tonumber(redis.call('GET', op.seq) or '0')
+    if not seq or seq < 0 or seq ~= math.floor(seq) then return {'wrongtype', op.seq} end
   end
+  local m, row
+  repeat
+    seq = seq + 1
+    m = string.format('%d', seq)
+    row = op.row_prefix .. m
+  until not tx.rows[row] and pread('EXISTS', row) == 0
+  tx.seqs[op.seq] = seq
+  tx.rows[row] = true
+  op.member, op.row, op.allocated = m, row, true
+  return nil
+end
+
+-- phase 5: the unique values it claims are free: unowned, owned by this row,
+-- by a row that is gone (removed by another program, or evicted: the stale
+-- entry is overwritten), or by a row that gives the value up in this call;
+-- and no other row of the call claims them
+local function save_claims(op, tx)
+  for _, c in ipairs(op.claims) do
+    local k = c.key .. '\0' .. c.v
+    local other = tx.claimed[k]
+    if other and other ~= op.row then return {'unique', c.id, c.v} end
+    tx.claimed[k] = op.row
+    local owner = redis.call('HGET', c.key, c.v)
+    if owner and owner ~= op.member and tx.released[k] ~= owner
+        and pread('EXISTS', op.row_prefix .. owner) == 1 then
+      return {'unique', c.id, c.v}
+    end
+  end
+  return nil
+end
+
+-- phase 6: the writes
+local function save_apply(op)
+  NUMIDS, TAG = op.numeric_ids, op.tag
+  local m, row, touched = op.member, op.row, op.touched
+  if op.allocated then redis.call('SET', op.seq, m) end
   local hset, hdel = {row}, {row}
-  for _, w in ipairs(d.writes) do
+  for _, w in ipairs(op.writes) do
     if w.set then hset[#hset + 1] = w.field; hset[#hset + 1] = w.value
     else hdel[#hdel + 1] = w.field end
   end
   if #touched > 0 then
     -- move the touched slots' entries, and write the new record with the row
     local kept = {}
-    for _, e in ipairs(rec) do
-      if is_touched[e[1]] then unindex(e[3], e[1], e[2], m) else kept[#kept + 1] = e end
+    for _, e in ipairs(op.rec) do
+      if op.is_touched[e[1]] then unindex(e[3], e[1], e[2], m) else kept[#kept + 1] = e end
     end
     for _, t in ipairs(touched) do
       for _, v in ipairs(t.values) do
@@ -154,18 +194,31 @@ local function save_main(keys, argv)
     end
     -- the record is also the row's marker: always present, maybe empty
     hset[#hset + 1] = '#i'; hset[#hset + 1] = show_rec(kept)
-  elseif not exists then
+  elseif not op.exists then
     hset[#hset + 1] = '#i'; hset[#hset + 1] = ''
   end
   if #hdel > 1 then redis.call('HDEL', unpack(hdel)) end
   if #hset > 1 then redis.call('HSET', unpack(hset)) end
   -- a row exists apart from its values: when its last column became null, the
   -- marker keeps the hash (rows written before the marker may lack it)
-  if exists and #hdel > 1 and #touched == 0 then redis.call('HSETNX', row, '#i', '') end
+  if op.exists and #hdel > 1 and #touched == 0 then redis.call('HSETNX', row, '#i', '') end
   -- an existing row is listed already
-  if not exists then redis.call('ZADD', d.ids, NUMIDS and m or 0, m) end
-  for _, z in ipairs(nums) do
+  if not op.exists then redis.call('ZADD', op.ids, NUMIDS and m or 0, m) end
+  for _, z in ipairs(op.numeric) do
     if z.add then redis.call('ZADD', z.key, z.score, m) else redis.call('ZREM', z.key, m) end
   end
-  return {'ok', m}
+end
+
+-- a fresh shared state for one call (commit.lua documents its fields)
+local function tx_state()
+  return {rows = {}, seqs = {}, claimed = {}, released = {}}
+end
+
+local function save_main(keys, argv)
+  local op, tx = save_args(keys, argv), tx_state()
+  local err = save_find(op, tx) or save_expect(op) or save_prepare(op, tx)
+    or save_allocate(op, tx) or save_claims(op, tx)
+  if err then return err end
+  save_apply(op)
+  return {'ok', op.member}
 end

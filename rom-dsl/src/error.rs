@@ -46,6 +46,16 @@ pub enum Error {
         /// The first column found changed; `None` when the row is gone.
         column: Option<String>,
     },
+    /// A transaction's commit found rows that are not as the transaction read
+    /// them: nothing was written. Each conflicting row is named, with the first
+    /// changed column it found. Run the transaction again from its reads
+    /// ([`retry`](crate::transaction::retry) does so).
+    #[error("transaction conflict, nothing was written: {}", conflicts.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    TransactionConflict {
+        /// Every row not as read, in the order the transaction first touched
+        /// them.
+        conflicts: Vec<RowConflict>,
+    },
     /// A value cannot be stored as declared (NaN in a numeric index, an integer
     /// beyond 2^53, a primary key changed in place...). Checked before any write.
     #[error("{model}.{column}: {reason}")]
@@ -71,6 +81,47 @@ pub enum Error {
     /// server-side error).
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
+}
+
+/// One row of a [`Error::TransactionConflict`]: what changed since the
+/// transaction read it.
+///
+/// ```
+/// use rom_dsl::error::{RowChange, RowConflict};
+/// let c = RowConflict { model: "Account", key: "7".into(), change: RowChange::Column("balance".into()) };
+/// assert_eq!(c.to_string(), "Account 7: column balance changed");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowConflict {
+    /// The model's name.
+    pub model: &'static str,
+    /// The row's key, as `Debug` shows it.
+    pub key: String,
+    /// What changed.
+    pub change: RowChange,
+}
+
+/// What happened to a row a transaction read (see [`RowConflict`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RowChange {
+    /// Another writer changed this column.
+    Column(String),
+    /// The row was deleted.
+    Deleted,
+    /// The row was read as absent, and now exists.
+    Created,
+}
+
+impl std::fmt::Display for RowConflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: ", self.model, self.key)?;
+        match &self.change {
+            RowChange::Column(c) => write!(f, "column {c} changed"),
+            RowChange::Deleted => f.write_str("deleted"),
+            RowChange::Created => f.write_str("created"),
+        }
+    }
 }
 
 /// A result with rom's [`Error`].
@@ -127,6 +178,24 @@ impl Error {
                 )
             )
             || e.code() == Some("BUSY")
+    }
+
+    /// Whether another writer got there first: [`Error::Conflict`] (a record
+    /// changed since it was read) or [`Error::TransactionConflict`]. Nothing was
+    /// written; reading again and redoing the change may succeed.
+    ///
+    /// ```
+    /// use rom_dsl::Error;
+    /// let e = Error::Conflict { model: "User", key: "1".into(), column: Some("name".into()) };
+    /// assert!(e.is_conflict());
+    /// let e = Error::TransactionConflict { conflicts: vec![] };
+    /// assert!(e.is_conflict());
+    /// ```
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            Error::Conflict { .. } | Error::TransactionConflict { .. }
+        )
     }
 
     /// Whether the server refused a write because it reached `maxmemory`

@@ -27,6 +27,7 @@ pub mod server_check;
 pub mod text;
 #[cfg(feature = "tracing")]
 pub mod tracing_config;
+pub mod transaction;
 pub mod value;
 pub mod verify;
 

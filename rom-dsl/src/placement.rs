@@ -63,6 +63,25 @@ pub trait Group: Copy + Send + Sync + 'static {
 )]
 pub trait InGroup<G>: crate::Model {}
 
+/// Implemented by `#[derive(Model)]`: the model's keys carry the hash tag of
+/// the placement `P`, which is its group (`#[rom(group = G)]`: `PlacedIn<G>`)
+/// or, for a model in no group, the model itself (`PlacedIn<Self>`). Rows of
+/// models with one placement can be written in one atomic call: a
+/// [`Transaction<P>`](crate::transaction::Transaction) accepts only them.
+///
+/// ```
+/// use rom_dsl::placement::PlacedIn;
+///
+/// /// Models whose rows one call can write together.
+/// fn co_located<A: PlacedIn<P>, B: PlacedIn<P>, P>() {}
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not placed with `{P}`: one transaction cannot write both",
+    label = "this model's keys live under another hash tag",
+    note = "a transaction writes the models of one group (or one model in no group) atomically: put the models in one group with `#[rom(group = ...)]` on each, or commit them in separate transactions"
+)]
+pub trait PlacedIn<P>: crate::Model {}
+
 /// Whether `name` can name a group (used by [`group!`](crate::group) at
 /// compile time): non-empty, without `{`, `}` or `/`.
 ///

@@ -270,10 +270,16 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
             let name_of = quote_spanned!(g.span()=> <#g as ::rom::placement::Group>::NAME);
             (
                 quote!(::rom::__private::Layout::in_group(#schema, #name_of)),
-                quote_spanned!(g.span()=> impl ::rom::placement::InGroup<#g> for #name {}),
+                quote_spanned!(g.span()=>
+                    impl ::rom::placement::InGroup<#g> for #name {}
+                    impl ::rom::placement::PlacedIn<#g> for #name {}
+                ),
             )
         }
-        None => (quote!(::rom::__private::Layout::new(#schema)), quote!()),
+        None => (
+            quote!(::rom::__private::Layout::new(#schema)),
+            quote!(impl ::rom::placement::PlacedIn<#name> for #name {}),
+        ),
     };
     quote! {
         #in_group

@@ -110,7 +110,16 @@ fn probe_pid(client: &redis::Client) -> Option<u32> {
         .get_connection_with_timeout(Duration::from_millis(500))
         .ok()?;
     con.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
-    let info: String = redis::cmd("INFO").arg("server").query(&mut con).ok()?;
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .arg("persistence")
+        .query(&mut con)
+        .ok()?;
+    // a server still loading its data (an AOF after a restart) answers INFO
+    // but refuses commands: not ready yet
+    if info_field(&info, "loading").is_some_and(|l| l != "0") {
+        return None;
+    }
     info_field(&info, "process_id")?.parse().ok()
 }
 

@@ -10,3 +10,5 @@ pub(crate) mod page;
 pub(crate) mod query;
 pub(crate) mod record;
 mod record_serde;
+pub(crate) mod retry;
+pub(crate) mod transaction;

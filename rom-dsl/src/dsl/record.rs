@@ -104,7 +104,7 @@ impl<M: Model> Record<M> {
         }
     }
 
-    fn check_key(&self) -> Result<()> {
+    pub(crate) fn check_key(&self) -> Result<()> {
         if self.value.key().as_ref() != Some(&self.key) {
             return Err(Error::Validation {
                 model: M::SCHEMA.name,

@@ -36,6 +36,8 @@ macro_rules! library_body {
             "\n",
             include_str!("../../lua/save.lua"),
             "\n",
+            include_str!("../../lua/commit.lua"),
+            "\n",
             include_str!("../../lua/get.lua"),
             "\n",
             include_str!("../../lua/query.lua"),
@@ -102,6 +104,8 @@ macro_rules! function {
 
 /// Inserts or updates one row (`save.lua`).
 pub static SAVE: Script = function!("save", Write, "#!lua", "save_main");
+/// Writes a transaction's rows together (`commit.lua`).
+pub(crate) static COMMIT: Script = function!("commit", Write, "#!lua", "commit_main");
 /// Deletes rows by key with their index entries (`delete.lua`).
 pub static DELETE: Script = function!("delete", AllowOom, "#!lua flags=allow-oom", "delete_main");
 /// Reads rows by key (`get.lua`).
@@ -155,8 +159,9 @@ pub(crate) static REPAIR_UNLIST: Script = function!(
 );
 
 /// Every function of the library (for tests and tools).
-pub static ALL: [&Script; 11] = [
+pub static ALL: [&Script; 12] = [
     &SAVE,
+    &COMMIT,
     &DELETE,
     &GET,
     &QUERY,

@@ -103,6 +103,7 @@ pub(crate) fn error_type(e: &Error) -> &str {
         Error::NotFound { .. } => "not_found",
         Error::UniqueViolation { .. } => "unique_violation",
         Error::Conflict { .. } => "conflict",
+        Error::TransactionConflict { .. } => "transaction_conflict",
         Error::Validation { .. } => "validation",
         Error::Decode { .. } => "decode",
         Error::Redis(r) => match r.code() {

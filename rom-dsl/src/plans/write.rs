@@ -13,12 +13,52 @@ use crate::wire::save::{SaveArgs, SaveMode as Mode, Touched, Write};
 use crate::wire::status::Status;
 use crate::wire::{Check, NumOp};
 
+/// A save's arguments, the stored bytes of each column after it, and the
+/// `explain()` step.
+pub(crate) struct SaveParts {
+    pub(crate) args: SaveArgs,
+    pub(crate) snapshot: Vec<Option<Vec<u8>>>,
+    pub(crate) step: String,
+}
+
 pub(crate) fn save_plan<M: Model>(
     value: &M,
     snapshot: Option<&[Option<Vec<u8>>]>,
     mode: Mode,
     force: bool,
 ) -> Result<Plan<Saved<M::Key>>> {
+    let SaveParts {
+        args,
+        snapshot: snapshot_after,
+        step,
+    } = save_parts(value, snapshot, mode, force)?;
+    let what = match mode {
+        Mode::Insert => "insert",
+        Mode::Update => "update",
+        Mode::Put => "put",
+    };
+    Ok(Plan::call(&args, move |v| {
+        let member = script_reply::<M>(v)?;
+        let key = M::Key::from_member(&member)
+            .map_err(|e| Error::decode(&member, None, format!("bad key from save: {e}")))?;
+        Ok(Saved {
+            key,
+            snapshot: snapshot_after,
+        })
+    })
+    .step(step)
+    .about(what, M::SCHEMA.namespace))
+}
+
+/// The parts of a save of `value` (see [`save_plan`]): checks on the changed
+/// columns of a record (`snapshot`, unless `force`), writes of the changed
+/// columns (all of a new row's non-null ones).
+pub(crate) fn save_parts<M: Model>(
+    value: &M,
+    snapshot: Option<&[Option<Vec<u8>>]>,
+    mode: Mode,
+    force: bool,
+) -> Result<SaveParts> {
     let schema = M::SCHEMA;
     let l = M::layout();
     let cells = value.cells()?;
@@ -98,11 +138,6 @@ pub(crate) fn save_plan<M: Model>(
         touched,
     };
     let snapshot_after: Vec<Option<Vec<u8>>> = cells.into_iter().map(|c| c.stored).collect();
-    let what = match mode {
-        Mode::Insert => "insert",
-        Mode::Update => "update",
-        Mode::Put => "put",
-    };
     let step = format!(
         "{} {}: check {} column(s), write {} column(s), update {} numeric and {} keyed index(es)",
         match mode {
@@ -116,28 +151,31 @@ pub(crate) fn save_plan<M: Model>(
         nnums,
         ntouched
     );
-    Ok(Plan::call(&args, move |v| {
-        let member = script_reply::<M>(v)?;
-        let key = M::Key::from_member(&member)
-            .map_err(|e| Error::decode(&member, None, format!("bad key from save: {e}")))?;
-        Ok(Saved {
-            key,
-            snapshot: snapshot_after,
-        })
+    Ok(SaveParts {
+        args,
+        snapshot: snapshot_after,
+        step,
     })
-    .step(step)
-    .about(what, schema.namespace))
 }
 
 /// Turns the status reply of `save` and `delete` into the member (or the
 /// count) they report, or the typed error.
 fn script_reply<M: Model>(v: redis::Value) -> Result<Vec<u8>> {
-    let name = M::SCHEMA.name;
     match Status::decode(v)? {
         Status::Ok(what) => Ok(what),
+        other => Err(status_error::<M>(other)),
+    }
+}
+
+/// The typed error of a failed status of model `M` (`Ok` is not one: a
+/// decode error).
+pub(crate) fn status_error<M: Model>(status: Status) -> Error {
+    let name = M::SCHEMA.name;
+    match status {
+        Status::Ok(_) => Error::decode(b"(script reply)", None, "unexpected ok"),
         Status::Unique(id, value) => {
             let id = show(&id);
-            Err(Error::UniqueViolation {
+            Error::UniqueViolation {
                 model: name,
                 column: M::layout()
                     .slots
@@ -145,23 +183,23 @@ fn script_reply<M: Model>(v: redis::Value) -> Result<Vec<u8>> {
                     .find(|s| s.id == id)
                     .map_or(id.clone(), |s| s.label.clone()),
                 value: show(&value),
-            })
+            }
         }
-        s @ (Status::Conflict(_) | Status::Gone) => Err(Error::Conflict {
+        s @ (Status::Conflict(_) | Status::Gone) => Error::Conflict {
             model: name,
             key: String::new(),
             column: match s {
                 Status::Conflict(c) => Some(show(&c)),
                 _ => None,
             },
-        }),
-        Status::Exists => Err(Error::UniqueViolation {
+        },
+        Status::Exists => Error::UniqueViolation {
             model: name,
             column: M::SCHEMA.key_name.to_owned(),
             value: String::new(),
-        }),
-        Status::WrongType(k) => Err(Error::decode(&k, None, "the key is not a hash")),
-        Status::BadRecord(row) => Err(Error::decode(&row, Some("#i"), "unreadable index record")),
+        },
+        Status::WrongType(k) => Error::decode(&k, None, "the key is not a hash"),
+        Status::BadRecord(row) => Error::decode(&row, Some("#i"), "unreadable index record"),
     }
 }
 

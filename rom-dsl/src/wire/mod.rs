@@ -7,6 +7,7 @@
 //! | function | arguments | reply | Lua decoder |
 //! |---|---|---|---|
 //! | `save` | [`save::SaveArgs`] | [`status::Status`] | `save_args` (`save.lua`) |
+//! | `commit` | [`commit::CommitArgs`] | [`commit::CommitReply`] | `commit_args` (`commit.lua`) |
 //! | `delete` | [`delete::DeleteArgs`] | [`status::Status`] | `delete_args` (`delete.lua`) |
 //! | `get` | [`get::GetArgs`] | [`get::GetReply`] | `get_args` (`get.lua`) |
 //! | `query`, `query_delete` | [`query::QueryArgs`] | [`query::QueryReply`] | `query_args` (`query.lua`) |
@@ -54,6 +55,7 @@
 //! The tests in `echo/` send each contract to the Lua decoder and compare
 //! what comes back, field by field.
 
+pub(crate) mod commit;
 pub(crate) mod delete;
 pub(crate) mod get;
 pub(crate) mod query;

@@ -27,7 +27,12 @@ pub(crate) enum Status {
 impl Status {
     /// Decodes the reply.
     pub(crate) fn decode(v: redis::Value) -> Result<Status> {
-        let mut parts = reply_strings(v)?.into_iter();
+        Status::from_parts(reply_strings(v)?)
+    }
+
+    /// Reads a status from its words (also the tail of `commit`'s `failed`).
+    pub(crate) fn from_parts(parts: Vec<Vec<u8>>) -> Result<Status> {
+        let mut parts = parts.into_iter();
         let word = parts.next();
         let mut part = || parts.next().unwrap_or_default();
         Ok(match word.as_deref() {

@@ -47,7 +47,7 @@ pub(super) fn echo(args: &impl Args, chunk: &str) -> Value {
 }
 
 /// Reads an echoed nested array, item by item.
-pub(super) struct Echo(std::vec::IntoIter<Value>);
+pub(super) struct Echo(pub(super) std::vec::IntoIter<Value>);
 
 impl Echo {
     pub(super) fn new(v: Value) -> Echo {
@@ -132,6 +132,7 @@ pub(super) fn odd(i: usize) -> Vec<u8> {
     ODD[i % ODD.len()].to_vec()
 }
 
+mod commit;
 mod query;
 mod record;
 mod verify;
@@ -142,6 +143,7 @@ mod writes;
 fn every_function_has_a_contract() {
     let covered = [
         "save",
+        "commit",
         "delete",
         "get",
         "query",

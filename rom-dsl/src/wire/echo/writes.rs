@@ -17,7 +17,7 @@ return {d.ids, d.seq, d.mode, d.member, flag(d.numeric_ids), d.row_prefix, d.tag
   list(d.touched, function(t) return {t.id, t.kind, t.values} end)}
 ";
 
-fn save_back(v: Value) -> SaveArgs {
+pub(super) fn save_back(v: Value) -> SaveArgs {
     let mut e = Echo::new(v);
     let out = SaveArgs {
         ids: e.b(),
@@ -53,7 +53,7 @@ fn save_back(v: Value) -> SaveArgs {
     out
 }
 
-fn save_cases() -> Vec<SaveArgs> {
+pub(super) fn save_cases() -> Vec<SaveArgs> {
     let base = SaveArgs {
         ids: b"{t}:ids".to_vec(),
         seq: b"{t}:seq".to_vec(),

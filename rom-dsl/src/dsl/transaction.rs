@@ -1,0 +1,467 @@
+//! Units of work: rows of the models of one placement, read, changed and
+//! written together in one atomic call. Public as `rom_dsl::transaction`.
+
+#[cfg(feature = "tokio")]
+use crate::connection::AsyncConnection;
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::placement::PlacedIn;
+use crate::plans::commit::{Entry, Read, State, TxRow, apply_reply, commit_plan};
+use crate::plans::write::get_plan;
+use crate::record::Record;
+use crate::storage::model::{IntoKey, Key, Model};
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::marker::PhantomData;
+
+/// A unit of work over the models of one placement `P` (a group, or one
+/// model in no group; see [`PlacedIn`]): it reads rows, holds the changes
+/// made to them, and writes every insert, update and delete in **one atomic
+/// call** at [`commit`](Transaction::commit), after checking that every row
+/// it read is still as it read it. All or nothing: a conflict, a taken unique
+/// value or any other failure writes nothing.
+///
+/// - **Reads** go to Redis once per row: [`get`](Transaction::get) of a row the
+///   transaction holds returns its pending version without a round trip (an
+///   identity map: one object per row, so a change made through it is seen by
+///   every later read). Queries do not run inside a transaction: run them on
+///   the connection and [`attach`](Transaction::attach) the records they load.
+/// - **Writes** are held until commit; nothing is sent before it.
+///   [`rollback`](Transaction::rollback), or dropping the transaction,
+///   discards them.
+/// - **Commit** checks every column of every row read (changed or not: a
+///   decision made from a row is only valid while it holds), and that rows
+///   read as absent are still absent; then it writes. Every row that changed
+///   is named in [`Error::TransactionConflict`]. Run the transaction again from
+///   its reads with [`retry`].
+/// - **Placement** is checked at compile time: all models of a transaction
+///   must be [`PlacedIn`] the same `P`, so one call can touch all their keys,
+///   on a Redis Cluster too.
+///
+/// A transfer between two accounts of a group `Bank` (the book's "Units of
+/// work" chapter runs it):
+///
+/// ```text
+/// let mut tx = Transaction::new();            // Transaction<Bank>, inferred
+/// tx.get_many::<Account, _>(&mut conn, &[1, 2])?;          // one round trip
+/// tx.row::<Account>(1u64).unwrap().balance -= 30;
+/// tx.row::<Account>(2u64).unwrap().balance += 30;
+/// tx.insert(Entry { id: None, from: 1, to: 2, amount: 30 })?;
+/// tx.commit(&mut conn)?;                // one round trip: all three or none
+/// ```
+///
+/// A transaction holds nothing until used, and sends nothing until
+/// committed:
+///
+/// ```
+/// use rom_dsl::transaction::Transaction;
+/// rom_dsl::group!(pub Bank = "bank");
+///
+/// let tx = Transaction::<Bank>::new();
+/// assert!(tx.is_empty());
+/// assert_eq!(tx.explain()?, ""); // a commit would send nothing
+/// tx.rollback();
+/// # Ok::<(), rom_dsl::Error>(())
+/// ```
+pub struct Transaction<P> {
+    rows: Vec<Box<dyn Entry>>,
+    /// The row of each (model, member) the transaction holds.
+    by_key: HashMap<(TypeId, Vec<u8>), usize>,
+    placement: PhantomData<fn() -> P>,
+}
+
+impl<P> std::fmt::Debug for Transaction<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rows: Vec<String> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let (m, k) = r.who();
+                format!("{m} {k}")
+            })
+            .collect();
+        f.debug_struct("Transaction").field("rows", &rows).finish()
+    }
+}
+
+impl<P> Default for Transaction<P> {
+    fn default() -> Self {
+        Transaction {
+            rows: Vec::new(),
+            by_key: HashMap::new(),
+            placement: PhantomData,
+        }
+    }
+}
+
+/// A row inserted by a [`Transaction`]: after the commit,
+/// [`Committed::key`] gives its key (allocated by the commit for an
+/// auto-increment key).
+pub struct Inserted<M> {
+    row: usize,
+    model: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for Inserted<M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<M> Copy for Inserted<M> {}
+impl<M> std::fmt::Debug for Inserted<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Inserted({})", self.row)
+    }
+}
+
+/// What a committed [`Transaction`] wrote: the keys of its inserted rows and
+/// every row as written.
+pub struct Committed {
+    rows: Vec<Box<dyn Entry>>,
+}
+
+impl std::fmt::Debug for Committed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Committed")
+            .field("rows", &self.rows.len())
+            .finish()
+    }
+}
+
+impl Committed {
+    /// The key of a row the transaction inserted.
+    pub fn key<M: Model>(&self, row: Inserted<M>) -> M::Key {
+        self.record(row).key().clone()
+    }
+
+    /// A row the transaction inserted, as written (ready for
+    /// [`Record::save`]).
+    pub fn record<M: Model>(&self, row: Inserted<M>) -> &Record<M> {
+        match &typed::<M>(&*self.rows[row.row]).state {
+            State::Row(r) => r,
+            // an insert a later delete cancelled is refused by `delete`
+            _ => unreachable!("an inserted row is written"),
+        }
+    }
+}
+
+fn typed<M: Model>(e: &dyn Entry) -> &TxRow<M> {
+    e.as_any()
+        .downcast_ref::<TxRow<M>>()
+        .expect("a handle names a row of its model")
+}
+
+fn typed_mut<M: Model>(e: &mut dyn Entry) -> &mut TxRow<M> {
+    e.as_any_mut()
+        .downcast_mut::<TxRow<M>>()
+        .expect("a row is stored under its model")
+}
+
+impl<P> Transaction<P> {
+    /// An empty transaction. Its placement `P` is inferred from the first
+    /// model it touches.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether the transaction holds no row.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    fn slot<M: Model>(&self, member: &[u8]) -> Option<usize> {
+        self.by_key
+            .get(&(TypeId::of::<M>(), member.to_vec()))
+            .copied()
+    }
+
+    fn push<M: Model>(&mut self, row: TxRow<M>) -> usize {
+        let i = self.rows.len();
+        if let Some(m) = &row.member {
+            self.by_key.insert((TypeId::of::<M>(), m.clone()), i);
+        }
+        self.rows.push(Box::new(row));
+        i
+    }
+
+    fn view<M: Model>(&mut self, i: usize) -> Option<&mut Record<M>> {
+        match &mut typed_mut::<M>(&mut *self.rows[i]).state {
+            State::Row(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The row with this key as the transaction holds it, without a round
+    /// trip: `None` when the transaction has not read it, read it as absent,
+    /// or deleted it.
+    pub fn row<M: PlacedIn<P>>(&mut self, key: impl IntoKey<M::Key>) -> Option<&mut Record<M>> {
+        let member = key.into_key()?.to_member();
+        let i = self.slot::<M>(&member)?;
+        self.view(i)
+    }
+
+    /// Takes in rows read from Redis (absent ones as `None`), unless the
+    /// transaction holds them already.
+    fn take_in<M: Model>(&mut self, members: Vec<Vec<u8>>, found: Vec<Record<M>>) {
+        let mut found: HashMap<Vec<u8>, Record<M>> = found
+            .into_iter()
+            .map(|r| (r.key().to_member(), r))
+            .collect();
+        for m in members {
+            if self.slot::<M>(&m).is_some() {
+                continue;
+            }
+            let row = match found.remove(&m) {
+                Some(rec) => TxRow {
+                    read: Read::Present(rec.snapshot.clone().unwrap_or_default()),
+                    shown: format!("{:?}", rec.key()),
+                    state: State::Row(rec),
+                    member: Some(m),
+                },
+                None => TxRow {
+                    read: Read::Absent,
+                    shown: crate::error::show(&m),
+                    state: State::Absent,
+                    member: Some(m),
+                },
+            };
+            self.push(row);
+        }
+    }
+
+    /// The keys of `keys` the transaction does not hold, as members.
+    fn missing<M: Model>(&self, keys: &[M::Key]) -> (Vec<M::Key>, Vec<Vec<u8>>) {
+        keys.iter()
+            .filter(|k| self.slot::<M>(&k.to_member()).is_none())
+            .map(|k| (k.clone(), k.to_member()))
+            .unzip()
+    }
+
+    /// The row with this key: from the transaction when it holds it (no round
+    /// trip), else read from Redis (one round trip) and held from then on. The
+    /// returned record is the transaction's: change it in place, and the
+    /// commit writes the change. `None` when there is no such row (the commit
+    /// then checks that there still is none).
+    pub fn get<M: PlacedIn<P>, C: Connection + ?Sized>(
+        &mut self,
+        conn: &mut C,
+        key: impl IntoKey<M::Key>,
+    ) -> Result<Option<&mut Record<M>>> {
+        let Some(key) = key.into_key() else {
+            return Ok(None);
+        };
+        self.get_many::<M, C>(conn, std::slice::from_ref(&key))?;
+        Ok(self.row::<M>(key))
+    }
+
+    /// [`Transaction::get`] on an async connection.
+    #[cfg(feature = "tokio")]
+    pub async fn get_async<M: PlacedIn<P>, C: AsyncConnection>(
+        &mut self,
+        conn: &mut C,
+        key: impl IntoKey<M::Key>,
+    ) -> Result<Option<&mut Record<M>>> {
+        let Some(key) = key.into_key() else {
+            return Ok(None);
+        };
+        self.get_many_async::<M, C>(conn, std::slice::from_ref(&key))
+            .await?;
+        Ok(self.row::<M>(key))
+    }
+
+    /// Reads the rows with these keys that the transaction does not hold yet,
+    /// in one round trip (none when it holds them all); then
+    /// [`row`](Transaction::row) gives each.
+    pub fn get_many<M: PlacedIn<P>, C: Connection + ?Sized>(
+        &mut self,
+        conn: &mut C,
+        keys: &[M::Key],
+    ) -> Result<()> {
+        let (keys, members) = self.missing::<M>(keys);
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let found = get_plan::<M>(&keys).run(conn)?;
+        self.take_in(members, found);
+        Ok(())
+    }
+
+    /// [`Transaction::get_many`] on an async connection.
+    #[cfg(feature = "tokio")]
+    pub async fn get_many_async<M: PlacedIn<P>, C: AsyncConnection>(
+        &mut self,
+        conn: &mut C,
+        keys: &[M::Key],
+    ) -> Result<()> {
+        let (keys, members) = self.missing::<M>(keys);
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let found = get_plan::<M>(&keys).run_async(conn).await?;
+        self.take_in(members, found);
+        Ok(())
+    }
+
+    /// Takes in a record read outside the transaction (by a query, say): the
+    /// commit checks that the row still holds what the record was read with,
+    /// and writes the changes made to it. When the transaction holds the row
+    /// already, its own version is kept and returned (the record passed is
+    /// dropped). A deserialized record, which does not know what is stored, is
+    /// refused with [`Error::Validation`].
+    pub fn attach<M: PlacedIn<P>>(&mut self, record: Record<M>) -> Result<&mut Record<M>> {
+        let member = record.key().to_member();
+        let i = match self.slot::<M>(&member) {
+            Some(i) => i,
+            None => {
+                let snap = record.loaded()?.to_vec();
+                self.push(TxRow {
+                    read: Read::Present(snap),
+                    shown: format!("{:?}", record.key()),
+                    state: State::Row(record),
+                    member: Some(member),
+                })
+            }
+        };
+        self.view(i).ok_or_else(|| Error::Validation {
+            model: M::SCHEMA.name,
+            column: M::SCHEMA.key_name.to_owned(),
+            reason: "this transaction deleted the row".into(),
+        })
+    }
+
+    /// Inserts a new row at commit (its auto-increment key allocated then). A
+    /// row with a natural key is held like a read one: [`row`](Transaction::row)
+    /// and [`get`](Transaction::get) return it. Fails with
+    /// [`Error::Validation`] when the transaction holds a row with that key
+    /// (change that record instead), and at commit with
+    /// [`Error::UniqueViolation`] when the key is taken.
+    pub fn insert<M: PlacedIn<P>>(&mut self, value: M) -> Result<Inserted<M>> {
+        // values that cannot be stored are refused now, not at commit
+        value.cells()?;
+        let Some(key) = value.key() else {
+            if !M::SCHEMA.auto_key {
+                return Err(crate::storage::model::invalid::<M>(
+                    M::SCHEMA.key_name,
+                    "a natural primary key must be set before saving".into(),
+                ));
+            }
+            let row = self.push(TxRow {
+                read: Read::Not,
+                state: State::NewAuto(value),
+                shown: "(new)".into(),
+                member: None,
+            });
+            return Ok(Inserted {
+                row,
+                model: PhantomData,
+            });
+        };
+        let member = key.to_member();
+        let record = Record {
+            value,
+            key: key.clone(),
+            snapshot: None,
+        };
+        match self.slot::<M>(&member) {
+            // a row read as absent (or deleted here) may be inserted
+            Some(i) => {
+                let row = typed_mut::<M>(&mut *self.rows[i]);
+                if !matches!(row.state, State::Absent) || matches!(row.read, Read::Present(_)) {
+                    return Err(crate::storage::model::invalid::<M>(
+                        M::SCHEMA.key_name,
+                        format!(
+                            "this transaction holds the row {key:?} already; change it instead of inserting"
+                        ),
+                    ));
+                }
+                row.state = State::Row(record);
+                Ok(Inserted {
+                    row: i,
+                    model: PhantomData,
+                })
+            }
+            None => {
+                let row = self.push(TxRow {
+                    read: Read::Not,
+                    state: State::Row(record),
+                    shown: format!("{key:?}"),
+                    member: Some(member),
+                });
+                Ok(Inserted {
+                    row,
+                    model: PhantomData,
+                })
+            }
+        }
+    }
+
+    /// Deletes the row with this key at commit, with its index entries. A row
+    /// the transaction read must still be as read; one it did not read is
+    /// deleted if present. Deleting a row this transaction inserts is refused
+    /// with [`Error::Validation`] (drop the insert instead).
+    pub fn delete<M: PlacedIn<P>>(&mut self, key: impl IntoKey<M::Key>) -> Result<()> {
+        let Some(key) = key.into_key() else {
+            return Ok(());
+        };
+        let member = key.to_member();
+        match self.slot::<M>(&member) {
+            Some(i) => {
+                let row = typed_mut::<M>(&mut *self.rows[i]);
+                if !matches!(row.read, Read::Present(_)) && matches!(row.state, State::Row(_)) {
+                    return Err(crate::storage::model::invalid::<M>(
+                        M::SCHEMA.key_name,
+                        format!(
+                            "this transaction inserts the row {key:?}; it cannot also delete it"
+                        ),
+                    ));
+                }
+                row.state = State::Absent;
+            }
+            None => {
+                self.push(TxRow::<M> {
+                    read: Read::Not,
+                    state: State::Absent,
+                    shown: format!("{key:?}"),
+                    member: Some(member),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// What [`commit`](Transaction::commit) would send, without a server (the
+    /// text of [`Plan::explain`](crate::plan::Plan::explain)); empty when it
+    /// would send nothing.
+    pub fn explain(&self) -> Result<String> {
+        Ok(commit_plan(&self.rows)?
+            .map(|(p, _)| p.explain())
+            .unwrap_or_default())
+    }
+
+    /// Writes everything in one atomic call (one round trip; none when the
+    /// transaction holds nothing). On success every held row reads as written
+    /// ([`Committed`]); on failure nothing was written: a
+    /// [`Error::TransactionConflict`] names every row not as read, or the error
+    /// of the first row that cannot be written ([`Error::UniqueViolation`]...).
+    pub fn commit<C: Connection + ?Sized>(mut self, conn: &mut C) -> Result<Committed> {
+        if let Some((plan, op_of)) = commit_plan(&self.rows)? {
+            let reply = plan.run(conn)?;
+            apply_reply(&mut self.rows, &op_of, reply)?;
+        }
+        Ok(Committed { rows: self.rows })
+    }
+
+    /// [`Transaction::commit`] on an async connection.
+    #[cfg(feature = "tokio")]
+    pub async fn commit_async<C: AsyncConnection>(mut self, conn: &mut C) -> Result<Committed> {
+        if let Some((plan, op_of)) = commit_plan(&self.rows)? {
+            let reply = plan.run_async(conn).await?;
+            apply_reply(&mut self.rows, &op_of, reply)?;
+        }
+        Ok(Committed { rows: self.rows })
+    }
+
+    /// Discards the transaction: nothing was sent, nothing is. (Dropping it
+    /// does the same; this says so in the code.)
+    pub fn rollback(self) {}
+}

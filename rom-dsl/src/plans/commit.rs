@@ -1,0 +1,307 @@
+//! The plan of a transaction's commit: each row the transaction holds
+//! becomes one operation of `commit` (a save, a delete or a check), and the
+//! reply becomes the typed outcome of each row.
+
+use crate::error::{Error, Result, RowChange, RowConflict, show};
+use crate::plan::Plan;
+use crate::plans::write::{numeric_keys, save_parts, status_error};
+use crate::record::Record;
+use crate::storage::model::{Key, Model};
+use crate::wire::Check;
+use crate::wire::commit::{CommitArgs, CommitReply, TxCheck, TxDelete, TxOp, Unexpected};
+use crate::wire::save::SaveMode;
+use crate::wire::status::Status;
+
+/// What a transaction knows of a row it read.
+#[derive(Debug, Clone)]
+pub(crate) enum Read {
+    /// It did not read the row (an insert, a delete by key).
+    Not,
+    /// It read the row as absent.
+    Absent,
+    /// It read the row with these stored bytes per column.
+    Present(Vec<Option<Vec<u8>>>),
+}
+
+/// The transaction's view of a row.
+#[derive(Debug, Clone)]
+pub(crate) enum State<M: Model> {
+    /// No row (read as absent, or deleted by the transaction).
+    Absent,
+    /// The row as the transaction holds it (read, or to insert).
+    Row(Record<M>),
+    /// A new row whose auto-increment key the commit allocates.
+    NewAuto(M),
+}
+
+/// One row of a transaction, typed.
+#[derive(Debug, Clone)]
+pub(crate) struct TxRow<M: Model> {
+    pub(crate) read: Read,
+    pub(crate) state: State<M>,
+    /// The key as `Debug` shows it (`(new)` for an auto-increment insert).
+    pub(crate) shown: String,
+    /// The member, when known.
+    pub(crate) member: Option<Vec<u8>>,
+}
+
+/// A column-by-column check that a row still holds what was read.
+fn full_checks<M: Model>(snap: &[Option<Vec<u8>>]) -> Vec<Check> {
+    M::SCHEMA
+        .columns
+        .iter()
+        .zip(snap)
+        .map(|(c, v)| Check {
+            field: c.name.as_bytes().to_vec(),
+            value: v.clone(),
+        })
+        .collect()
+}
+
+/// A row of any model, as the commit sees it.
+pub(crate) trait Entry: Send + Sync + 'static {
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
+    fn as_any(&self) -> &dyn std::any::Any;
+    /// The operation to send; `None` when there is nothing to send (an
+    /// insert cancelled by a delete).
+    fn op(&self) -> Result<Option<(TxOp, String)>>;
+    /// The model's name and the row's key as `Debug` shows it.
+    fn who(&self) -> (&'static str, String);
+    /// A failure of this row's operation, typed.
+    fn failure(&self, status: Status) -> Error;
+    /// A row not as expected: a conflict, or (an insert of a key that exists
+    /// without having read it) the error to report.
+    fn unexpected(&self, u: Unexpected) -> std::result::Result<RowConflict, Error>;
+    /// Applies the commit's reply for this row (its allocated key).
+    fn finish(&mut self, reply: &[u8]) -> Result<()>;
+}
+
+impl<M: Model> Entry for TxRow<M> {
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn op(&self) -> Result<Option<(TxOp, String)>> {
+        let l = M::layout();
+        let name = M::SCHEMA.name;
+        let member = || self.member.clone().unwrap_or_default();
+        Ok(Some(match (&self.read, &self.state) {
+            (Read::Present(snap), State::Row(rec)) => {
+                rec.check_key()?;
+                if rec.changed_columns()?.is_empty() {
+                    let checks = full_checks::<M>(snap);
+                    let step = format!("check {name} {}: {} column(s)", self.shown, checks.len());
+                    (
+                        TxOp::Check(TxCheck {
+                            row_prefix: l.row_prefix.clone(),
+                            member: member(),
+                            present: Some(checks),
+                        }),
+                        step,
+                    )
+                } else {
+                    let mut parts = save_parts(&**rec, Some(snap), SaveMode::Update, false)?;
+                    parts.args.checks = full_checks::<M>(snap);
+                    (TxOp::Save(parts.args), parts.step)
+                }
+            }
+            (Read::Present(snap), State::Absent) => (
+                TxOp::Delete(TxDelete {
+                    numeric_ids: M::Key::NUMERIC,
+                    ids: l.ids.clone(),
+                    row_prefix: l.row_prefix.clone(),
+                    tag: l.tag.clone(),
+                    numeric: numeric_keys::<M>(),
+                    checks: full_checks::<M>(snap),
+                    must_exist: true,
+                    member: member(),
+                }),
+                format!("delete {name} {} as read", self.shown),
+            ),
+            (Read::Absent, State::Absent) => (
+                TxOp::Check(TxCheck {
+                    row_prefix: l.row_prefix.clone(),
+                    member: member(),
+                    present: None,
+                }),
+                format!("check {name} {} is still absent", self.shown),
+            ),
+            (Read::Not, State::Absent) => (
+                TxOp::Delete(TxDelete {
+                    numeric_ids: M::Key::NUMERIC,
+                    ids: l.ids.clone(),
+                    row_prefix: l.row_prefix.clone(),
+                    tag: l.tag.clone(),
+                    numeric: numeric_keys::<M>(),
+                    checks: Vec::new(),
+                    must_exist: false,
+                    member: member(),
+                }),
+                format!("delete {name} {} if present", self.shown),
+            ),
+            (_, State::Row(rec)) => {
+                rec.check_key()?;
+                let parts = save_parts(&**rec, None, SaveMode::Insert, false)?;
+                (TxOp::Save(parts.args), parts.step)
+            }
+            (_, State::NewAuto(value)) => {
+                let parts = save_parts(value, None, SaveMode::Insert, false)?;
+                (TxOp::Save(parts.args), parts.step)
+            }
+        }))
+    }
+
+    fn who(&self) -> (&'static str, String) {
+        (M::SCHEMA.name, self.shown.clone())
+    }
+
+    fn failure(&self, status: Status) -> Error {
+        match status_error::<M>(status) {
+            Error::UniqueViolation {
+                model,
+                column,
+                value,
+            } if value.is_empty() => Error::UniqueViolation {
+                model,
+                column,
+                value: self.shown.clone(),
+            },
+            e => e,
+        }
+    }
+
+    fn unexpected(&self, u: Unexpected) -> std::result::Result<RowConflict, Error> {
+        let change = match u {
+            Unexpected::Changed(c) => RowChange::Column(show(&c)),
+            Unexpected::Gone => RowChange::Deleted,
+            Unexpected::Appeared => RowChange::Created,
+            // an insert that finds its row: a conflict when the transaction
+            // read the row as absent, else a taken primary key
+            Unexpected::Exists => match self.read {
+                Read::Absent => RowChange::Created,
+                _ => return Err(self.failure(Status::Exists)),
+            },
+        };
+        Ok(RowConflict {
+            model: M::SCHEMA.name,
+            key: self.shown.clone(),
+            change,
+        })
+    }
+
+    fn finish(&mut self, reply: &[u8]) -> Result<()> {
+        // every written row is now read as written
+        let state = std::mem::replace(&mut self.state, State::Absent);
+        self.state = match state {
+            State::NewAuto(mut value) => {
+                let key = M::Key::from_member(reply)
+                    .map_err(|e| Error::decode(reply, None, format!("bad key from commit: {e}")))?;
+                value.set_key(key.clone());
+                self.shown = format!("{key:?}");
+                self.member = Some(reply.to_vec());
+                let snap = stored(&value)?;
+                State::Row(Record::from_parts(value, key, snap))
+            }
+            State::Row(rec) => {
+                let key = rec.key().clone();
+                let value = rec.into_inner();
+                let snap = stored(&value)?;
+                State::Row(Record::from_parts(value, key, snap))
+            }
+            State::Absent => State::Absent,
+        };
+        Ok(())
+    }
+}
+
+/// The stored bytes of each column of a value.
+fn stored<M: Model>(value: &M) -> Result<Vec<Option<Vec<u8>>>> {
+    Ok(value.cells()?.into_iter().map(|c| c.stored).collect())
+}
+
+/// A commit's plan, and the operation number of each row (`None`: nothing
+/// sent for it).
+pub(crate) type CommitPlan = (Plan<CommitReply>, Vec<Option<usize>>);
+
+/// The commit of `rows`: `None` when nothing is to be sent.
+pub(crate) fn commit_plan(rows: &[Box<dyn Entry>]) -> Result<Option<CommitPlan>> {
+    let mut ops = Vec::new();
+    let mut steps = Vec::new();
+    // the operation number of each row (None: nothing sent for it)
+    let mut op_of = Vec::with_capacity(rows.len());
+    for r in rows {
+        match r.op()? {
+            Some((op, step)) => {
+                op_of.push(Some(ops.len()));
+                ops.push(op);
+                steps.push(step);
+            }
+            None => op_of.push(None),
+        }
+    }
+    if ops.is_empty() {
+        return Ok(None);
+    }
+    let n = ops.len();
+    let args = CommitArgs { ops };
+    let plan = Plan::call(&args, CommitReply::decode)
+        .step(format!(
+            "commit {n} row(s) atomically: {}",
+            steps.join("; ")
+        ))
+        .about("commit", "transaction");
+    Ok(Some((plan, op_of)))
+}
+
+/// Applies the reply of a commit to its rows: `Ok` when every row was
+/// written (each row then reads as written), else the typed error.
+pub(crate) fn apply_reply(
+    rows: &mut [Box<dyn Entry>],
+    op_of: &[Option<usize>],
+    reply: CommitReply,
+) -> Result<()> {
+    // the row of each operation number
+    let row_of = |op: usize| op_of.iter().position(|o| *o == Some(op));
+    match reply {
+        CommitReply::Ok(results) => {
+            for (i, r) in rows.iter_mut().enumerate() {
+                if let Some(op) = op_of[i] {
+                    let reply = results.get(op).ok_or_else(|| {
+                        Error::decode(b"(commit reply)", None, "a result is missing")
+                    })?;
+                    r.finish(reply)?;
+                }
+            }
+            Ok(())
+        }
+        CommitReply::Expect(list) => {
+            let mut conflicts = Vec::new();
+            let mut other = None;
+            for (op, u) in list {
+                let row = row_of(op).ok_or_else(|| {
+                    Error::decode(b"(commit reply)", None, "bad operation number")
+                })?;
+                match rows[row].unexpected(u) {
+                    Ok(c) => conflicts.push(c),
+                    Err(e) => {
+                        other.get_or_insert(e);
+                    }
+                }
+            }
+            if !conflicts.is_empty() {
+                return Err(Error::TransactionConflict { conflicts });
+            }
+            Err(other.unwrap_or_else(|| {
+                Error::decode(b"(commit reply)", None, "an empty list of failures")
+            }))
+        }
+        CommitReply::Failed(op, status) => {
+            let row = row_of(op)
+                .ok_or_else(|| Error::decode(b"(commit reply)", None, "bad operation number"))?;
+            Err(rows[row].failure(Status::from_parts(status)?))
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Echo of `commit`: its operations, each a save (as `save` sends it), a
+//! delete or a check.
+
+use super::writes::{save_back, save_cases};
+use super::{Echo, check, echo, odd};
+use crate::wire::Check;
+use crate::wire::commit::{CommitArgs, TxCheck, TxDelete, TxOp};
+use redis::Value;
+
+const COMMIT_ECHO: &str = r"
+local d = commit_args(KEYS, ARGV)
+return list(d.ops, function(op)
+  if op.kind == 's' then
+    return {'s', {op.ids, op.seq, op.mode, op.member, flag(op.numeric_ids), op.row_prefix,
+      op.tag, list(op.checks, check),
+      list(op.writes, function(w) return {w.field, flag(w.set), w.value} end),
+      list(op.numeric, numop),
+      list(op.touched, function(t) return {t.id, t.kind, t.values} end)}}
+  elseif op.kind == 'd' then
+    return {'d', {flag(op.numeric_ids), op.ids, op.row_prefix, op.tag, op.numeric,
+      list(op.checks, check), flag(op.must_exist), op.member}}
+  end
+  return {'c', {op.row_prefix, op.member, flag(op.present), list(op.checks, check)}}
+end)
+";
+
+fn op_back(v: Value) -> TxOp {
+    let mut e = Echo::new(v);
+    let kind = e.b();
+    let inner = e.next();
+    e.done();
+    match kind.as_slice() {
+        b"s" => TxOp::Save(save_back(inner)),
+        b"d" => {
+            let mut e = Echo::new(inner);
+            let out = TxDelete {
+                numeric_ids: e.flag(),
+                ids: e.b(),
+                row_prefix: e.b(),
+                tag: e.b(),
+                numeric: e.strings(),
+                checks: e.list(check),
+                must_exist: e.flag(),
+                member: e.b(),
+            };
+            e.done();
+            TxOp::Delete(out)
+        }
+        b"c" => {
+            let mut e = Echo::new(inner);
+            let row_prefix = e.b();
+            let member = e.b();
+            let present = e.flag();
+            let checks = e.list(check);
+            e.done();
+            TxOp::Check(TxCheck {
+                row_prefix,
+                member,
+                present: present.then_some(checks),
+            })
+        }
+        other => panic!("operation kind {other:?}"),
+    }
+}
+
+#[test]
+fn commit_args_echo() {
+    let checks = vec![
+        Check {
+            field: b"balance".to_vec(),
+            value: Some(odd(0)),
+        },
+        Check {
+            field: odd(1),
+            value: None,
+        },
+    ];
+    let delete = TxDelete {
+        numeric_ids: true,
+        ids: b"{g}/a:ids".to_vec(),
+        row_prefix: b"{g}/a:row:".to_vec(),
+        tag: b"{g}/a".to_vec(),
+        numeric: vec![b"{g}/a:num:x".to_vec()],
+        checks: checks.clone(),
+        must_exist: true,
+        member: odd(2),
+    };
+    let mut ops: Vec<TxOp> = save_cases().into_iter().map(TxOp::Save).collect();
+    ops.push(TxOp::Delete(delete.clone()));
+    ops.push(TxOp::Delete(TxDelete {
+        numeric: vec![],
+        checks: vec![],
+        must_exist: false,
+        numeric_ids: false,
+        ..delete
+    }));
+    ops.push(TxOp::Check(TxCheck {
+        row_prefix: b"{g}/b:row:".to_vec(),
+        member: odd(4),
+        present: Some(checks),
+    }));
+    ops.push(TxOp::Check(TxCheck {
+        row_prefix: b"{g}/b:row:".to_vec(),
+        member: b"7".to_vec(),
+        present: None,
+    }));
+    for args in [CommitArgs::default(), CommitArgs { ops }] {
+        let back: Vec<TxOp> = Echo::new(echo(&args, COMMIT_ECHO)).0.map(op_back).collect();
+        assert_eq!(back, args.ops);
+    }
+}
