@@ -162,6 +162,7 @@ mod book {
         Queries => "queries.md",
         Errors => "errors.md",
         Writes => "writes.md",
+        UnitsOfWork => "units-of-work.md",
         Async => "async.md",
         Connecting => "connecting.md",
         Testing => "testing.md",
