@@ -512,3 +512,28 @@ fn a_killed_server_shows_no_partial_transaction_after_restart() {
     assert_eq!(all, replay.to_vec(), "balances against the ledger");
     clean(&mut c);
 }
+
+#[test]
+fn a_transaction_commits_on_a_cluster() {
+    let cluster = rom::testing::RedisCluster::start(3).unwrap();
+    let mut c = cluster.connection().unwrap();
+    open(&mut c, 3, 50);
+    assert!(transfer(&mut c, 1, 2, 20).unwrap());
+    assert!(transfer(&mut c, 2, 3, 70).unwrap());
+    assert!(!transfer(&mut c, 1, 3, 31).unwrap());
+    let keys: Vec<u64> = vec![1, 2, 3];
+    let all: Vec<i64> = Account::get_many(&mut c, &keys)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.balance)
+        .collect();
+    assert_eq!(all, vec![30, 0, 120]);
+    assert_eq!(ledger::table.count(&mut c).unwrap(), 2);
+    // a conflict on a cluster is reported as on one server
+    let mut tx = Transaction::new();
+    tx.get::<Account, _>(&mut c, 1u64).unwrap().unwrap().balance = 0;
+    let mut other = Account::get(&mut c, 1u64).unwrap().unwrap();
+    other.balance = 1;
+    other.save(&mut c).unwrap();
+    assert!(tx.commit(&mut c).unwrap_err().is_conflict());
+}
