@@ -13,8 +13,9 @@
 --             indexes (counted), checks (counted), must_exist flag, member
 --         'c' a check of a row it read and does not write: row_prefix,
 --             member, 'p' present (then checks, counted) / 'a' absent
+--         'n' adds to integer columns of a row (increment.lua)
 --   reply {'ok', r1, r2, ...}: per operation, the member saved, '1'/'0'
---             deleted or not, '' for a check
+--             deleted or not, '' for a check, the new values of an increment
 --         | {'expect', i, word, field, ...}: every operation whose row is not
 --             as the client expected, by its number (from 1): 'exists' (an
 --             insert found the row), 'gone', 'conflict' (with the field),
@@ -41,6 +42,8 @@ local function take_op()
     op.must_exist = take_flag()
     op.member = take()
     return op
+  elseif kind == 'n' then
+    return take_increment({kind = 'n'})
   end
   local op = {kind = 'c', row_prefix = take(), member = take()}
   op.present = take() == 'p'
@@ -101,10 +104,10 @@ end
 
 -- the phases of each kind of operation (nil: nothing to do)
 local PHASES = {
-  find = {s = save_find, d = row_find, c = row_find},
-  prepare = {s = save_prepare, d = delete_prepare},
+  find = {s = save_find, d = row_find, c = row_find, n = save_find},
+  prepare = {s = save_prepare, d = delete_prepare, n = incr_prepare},
   allocate = {s = save_allocate},
-  claims = {s = save_claims},
+  claims = {s = save_claims, n = save_claims},
 }
 
 -- runs a phase over every operation: nil, or the first failure's reply
@@ -129,7 +132,9 @@ local function commit_main(keys, argv)
   local bad = {'expect'}
   for i, op in ipairs(ops) do
     local e
-    if op.kind == 's' then e = save_expect(op) else e = row_expect(op) end
+    if op.kind == 's' then e = save_expect(op)
+    elseif op.kind == 'n' then e = incr_expect(op)
+    else e = row_expect(op) end
     if e then
       bad[#bad + 1] = tostring(i); bad[#bad + 1] = e[1]; bad[#bad + 1] = e[2] or ''
     end
@@ -141,6 +146,7 @@ local function commit_main(keys, argv)
   local out = {'ok'}
   for _, op in ipairs(ops) do
     if op.kind == 's' then save_apply(op); out[#out + 1] = op.member
+    elseif op.kind == 'n' then save_apply(op); out[#out + 1] = op.result
     elseif op.kind == 'd' then out[#out + 1] = delete_apply(op)
     else out[#out + 1] = '' end
   end

@@ -62,7 +62,7 @@ pub mod prelude {
     pub use crate::error::{Error, Result};
     pub use crate::index::Table as _;
     pub use crate::query::{ColumnMethods as _, OptionalExtension as _, QueryDsl as _};
-    pub use crate::record::{Crud as _, Record};
+    pub use crate::record::{CounterMethods as _, Crud as _, Record};
     pub use crate::storage::model::Model;
     pub use crate::value::Json;
 }

@@ -7,5 +7,5 @@
 pub use crate::dsl::retry::retry;
 #[cfg(feature = "tokio")]
 pub use crate::dsl::retry::retry_async;
-pub use crate::dsl::transaction::{Committed, Inserted, Transaction};
+pub use crate::dsl::transaction::{Committed, Incremented, Inserted, Transaction};
 pub use crate::error::{RowChange, RowConflict};

@@ -4,7 +4,9 @@
 //! encodes arguments or talks to a server (the plans and execution do).
 
 pub(crate) mod columns;
+pub(crate) mod crud;
 pub(crate) mod filter;
+pub(crate) mod increment;
 pub(crate) mod like;
 pub(crate) mod page;
 pub(crate) mod query;

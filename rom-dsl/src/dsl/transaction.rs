@@ -4,7 +4,9 @@
 #[cfg(feature = "tokio")]
 use crate::connection::AsyncConnection;
 use crate::connection::Connection;
+use crate::dsl::increment::{Add, new_value};
 use crate::error::{Error, Result};
+use crate::index::Column;
 use crate::placement::PlacedIn;
 use crate::plans::commit::{Entry, Read, State, TxRow, apply_reply, commit_plan};
 use crate::plans::write::get_plan;
@@ -114,6 +116,25 @@ impl<M> std::fmt::Debug for Inserted<M> {
     }
 }
 
+/// An increment made by a [`Transaction`]: after the commit,
+/// [`Committed::value`] gives the column's new value.
+pub struct Incremented<C> {
+    row: usize,
+    column: PhantomData<fn() -> C>,
+}
+
+impl<C> Clone for Incremented<C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<C> Copy for Incremented<C> {}
+impl<C> std::fmt::Debug for Incremented<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Incremented({})", self.row)
+    }
+}
+
 /// What a committed [`Transaction`] wrote: the keys of its inserted rows and
 /// every row as written.
 pub struct Committed {
@@ -141,6 +162,28 @@ impl Committed {
             State::Row(r) => r,
             // an insert a later delete cancelled is refused by `delete`
             _ => unreachable!("an inserted row is written"),
+        }
+    }
+}
+
+impl Committed {
+    /// The new value of a column a transaction incremented.
+    pub fn value<C: Column>(&self, inc: Incremented<C>) -> Result<C::Value> {
+        match &typed::<C::Model>(&*self.rows[inc.row]).state {
+            State::Add {
+                columns,
+                result: Some(result),
+                ..
+            } => {
+                let i = columns.iter().position(|&c| c == C::INDEX).unwrap_or(0);
+                let part = result.split(|&b| b == b',').nth(i).unwrap_or_default();
+                new_value::<C>(part)
+            }
+            _ => Err(Error::decode(
+                b"(commit)",
+                Some(C::NAME),
+                "no increment result",
+            )),
         }
     }
 }
@@ -200,6 +243,23 @@ impl<P> Transaction<P> {
         self.view(i)
     }
 
+    /// The held row for `get`: a row the transaction increments without
+    /// reading it cannot be read in it.
+    fn held<M: Model>(&mut self, key: M::Key) -> Result<Option<&mut Record<M>>> {
+        let Some(i) = self.slot::<M>(&key.to_member()) else {
+            return Ok(None);
+        };
+        if matches!(typed::<M>(&*self.rows[i]).state, State::Add { .. }) {
+            return Err(crate::storage::model::invalid::<M>(
+                M::SCHEMA.key_name,
+                format!(
+                    "this transaction increments the row {key:?} without reading it; read it before incrementing, or after the commit"
+                ),
+            ));
+        }
+        Ok(self.view(i))
+    }
+
     /// Takes in rows read from Redis (absent ones as `None`), unless the
     /// transaction holds them already.
     fn take_in<M: Model>(&mut self, members: Vec<Vec<u8>>, found: Vec<Record<M>>) {
@@ -251,7 +311,7 @@ impl<P> Transaction<P> {
             return Ok(None);
         };
         self.get_many::<M, C>(conn, std::slice::from_ref(&key))?;
-        Ok(self.row::<M>(key))
+        self.held::<M>(key)
     }
 
     /// [`Transaction::get`] on an async connection.
@@ -266,7 +326,7 @@ impl<P> Transaction<P> {
         };
         self.get_many_async::<M, C>(conn, std::slice::from_ref(&key))
             .await?;
-        Ok(self.row::<M>(key))
+        self.held::<M>(key)
     }
 
     /// Reads the rows with these keys that the transaction does not hold yet,
@@ -325,7 +385,7 @@ impl<P> Transaction<P> {
         self.view(i).ok_or_else(|| Error::Validation {
             model: M::SCHEMA.name,
             column: M::SCHEMA.key_name.to_owned(),
-            reason: "this transaction deleted the row".into(),
+            reason: "this transaction deletes the row, or increments it without reading it".into(),
         })
     }
 
@@ -427,6 +487,73 @@ impl<P> Transaction<P> {
             }
         }
         Ok(())
+    }
+
+    /// Adds to an integer column of the row with this key at commit, on the
+    /// server, without reading the row (so it cannot conflict: concurrent
+    /// increments add up); [`Committed::value`] gives the new value. Several
+    /// columns of one row may be incremented. The commit fails with
+    /// [`Error::NotFound`] when the row does not exist and with
+    /// [`Error::Validation`] when a new value would leave its bounds
+    /// ([`Add`]). A row the transaction holds (read or inserted) is changed
+    /// through its record instead: incrementing it is refused with
+    /// [`Error::Validation`].
+    pub fn increment<C>(
+        &mut self,
+        key: impl IntoKey<<C::Model as Model>::Key>,
+        add: Add<C>,
+    ) -> Result<Incremented<C>>
+    where
+        C: Column,
+        C::Model: PlacedIn<P>,
+    {
+        type M<C> = <C as Column>::Model;
+        let Some(key) = key.into_key() else {
+            return Err(Error::NotFound {
+                model: <M<C> as Model>::SCHEMA.name,
+                key: "(no key)".into(),
+            });
+        };
+        let wire = add.wire()?;
+        let member = key.to_member();
+        let invalid = |reason: String| Error::Validation {
+            model: <M<C> as Model>::SCHEMA.name,
+            column: C::NAME.to_owned(),
+            reason,
+        };
+        let row = match self.slot::<M<C>>(&member) {
+            Some(i) => {
+                let State::Add { adds, columns, .. } =
+                    &mut typed_mut::<M<C>>(&mut *self.rows[i]).state
+                else {
+                    return Err(invalid(format!(
+                        "this transaction holds the row {key:?}: change the field of its record instead"
+                    )));
+                };
+                if columns.contains(&C::INDEX) {
+                    return Err(invalid(format!(
+                        "this transaction increments the column of row {key:?} already; add the amounts"
+                    )));
+                }
+                adds.push(wire);
+                columns.push(C::INDEX);
+                i
+            }
+            None => self.push(TxRow::<M<C>> {
+                read: Read::Not,
+                state: State::Add {
+                    adds: vec![wire],
+                    columns: vec![C::INDEX],
+                    result: None,
+                },
+                shown: format!("{key:?}"),
+                member: Some(member),
+            }),
+        };
+        Ok(Incremented {
+            row,
+            column: PhantomData,
+        })
     }
 
     /// What [`commit`](Transaction::commit) would send, without a server (the

@@ -36,6 +36,8 @@ macro_rules! library_body {
             "\n",
             include_str!("../../lua/save.lua"),
             "\n",
+            include_str!("../../lua/increment.lua"),
+            "\n",
             include_str!("../../lua/commit.lua"),
             "\n",
             include_str!("../../lua/get.lua"),

@@ -2,13 +2,14 @@
 //! becomes one operation of `commit` (a save, a delete or a check), and the
 //! reply becomes the typed outcome of each row.
 
+use crate::dsl::increment::increment_op;
 use crate::error::{Error, Result, RowChange, RowConflict, show};
 use crate::plan::Plan;
 use crate::plans::write::{numeric_keys, save_parts, status_error};
 use crate::record::Record;
 use crate::storage::model::{Key, Model};
 use crate::wire::Check;
-use crate::wire::commit::{CommitArgs, CommitReply, TxCheck, TxDelete, TxOp, Unexpected};
+use crate::wire::commit::{CommitArgs, CommitReply, TxAdd, TxCheck, TxDelete, TxOp, Unexpected};
 use crate::wire::save::SaveMode;
 use crate::wire::status::Status;
 
@@ -32,6 +33,14 @@ pub(crate) enum State<M: Model> {
     Row(Record<M>),
     /// A new row whose auto-increment key the commit allocates.
     NewAuto(M),
+    /// Adds to integer columns of a row not read (`columns`: the schema
+    /// position of each add), and after the commit their new values
+    /// (`v1,v2,...`).
+    Add {
+        adds: Vec<TxAdd>,
+        columns: Vec<usize>,
+        result: Option<Vec<u8>>,
+    },
 }
 
 /// One row of a transaction, typed.
@@ -142,6 +151,14 @@ impl<M: Model> Entry for TxRow<M> {
                 }),
                 format!("delete {name} {} if present", self.shown),
             ),
+            (_, State::Add { adds, .. }) => (
+                increment_op::<M>(member(), adds.clone()),
+                format!(
+                    "add to {} column(s) of {name} {} without reading it",
+                    adds.len(),
+                    self.shown
+                ),
+            ),
             (_, State::Row(rec)) => {
                 rec.check_key()?;
                 let parts = save_parts(&**rec, None, SaveMode::Insert, false)?;
@@ -176,6 +193,12 @@ impl<M: Model> Entry for TxRow<M> {
     fn unexpected(&self, u: Unexpected) -> std::result::Result<RowConflict, Error> {
         let change = match u {
             Unexpected::Changed(c) => RowChange::Column(show(&c)),
+            Unexpected::Gone if matches!(self.state, State::Add { .. }) => {
+                return Err(Error::NotFound {
+                    model: M::SCHEMA.name,
+                    key: self.shown.clone(),
+                });
+            }
             Unexpected::Gone => RowChange::Deleted,
             Unexpected::Appeared => RowChange::Created,
             // an insert that finds its row: a conflict when the transaction
@@ -212,6 +235,11 @@ impl<M: Model> Entry for TxRow<M> {
                 State::Row(Record::from_parts(value, key, snap))
             }
             State::Absent => State::Absent,
+            State::Add { adds, columns, .. } => State::Add {
+                adds,
+                columns,
+                result: Some(reply.to_vec()),
+            },
         };
         Ok(())
     }

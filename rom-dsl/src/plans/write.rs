@@ -200,6 +200,21 @@ pub(crate) fn status_error<M: Model>(status: Status) -> Error {
         },
         Status::WrongType(k) => Error::decode(&k, None, "the key is not a hash"),
         Status::BadRecord(row) => Error::decode(&row, Some("#i"), "unreadable index record"),
+        Status::Range(parts) => {
+            let [field, current, by, new] = [0, 1, 2, 3].map(|i| show(&parts[i]));
+            Error::Validation {
+                model: name,
+                column: field,
+                reason: format!(
+                    "adding {by} to {current} gives {new}, outside the bounds of the increment; nothing was written"
+                ),
+            }
+        }
+        Status::NotInteger(row, field) => Error::decode(
+            &row,
+            Some(&show(&field)),
+            "not an integer within ±(2^53 − 1), so it cannot be incremented",
+        ),
     }
 }
 

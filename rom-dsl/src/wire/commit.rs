@@ -10,9 +10,11 @@
 //! Reply: [`CommitReply`].
 
 use super::save::SaveArgs;
-use super::{Args, Argv, Check, Encoded, Keys, reply_strings};
+use super::{Args, Argv, Check, Encoded, Keys, kind_letter, reply_strings};
 use crate::error::{Error, Result};
 use crate::exec::script::{self, Script};
+use crate::storage::model::SlotKind;
+use crate::storage::slots::entry_key;
 
 /// A delete of one row in a transaction.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,12 +41,39 @@ pub(crate) struct TxCheck {
     pub(crate) present: Option<Vec<Check>>,
 }
 
+/// An add to one integer column (see [`TxIncrement`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TxAdd {
+    pub(crate) field: Vec<u8>,
+    pub(crate) by: i64,
+    /// The new value must lie in `min..=max` (each within ±(2^53 − 1)).
+    pub(crate) min: i64,
+    pub(crate) max: i64,
+    /// The column's numeric index.
+    pub(crate) numeric: Option<Vec<u8>>,
+    /// The column's value-keyed slots: id and kind (unique or set).
+    pub(crate) slots: Vec<(Vec<u8>, SlotKind)>,
+}
+
+/// Adds to integer columns of one row without reading it first
+/// (`increment.lua`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TxIncrement {
+    pub(crate) numeric_ids: bool,
+    pub(crate) ids: Vec<u8>,
+    pub(crate) row_prefix: Vec<u8>,
+    pub(crate) tag: Vec<u8>,
+    pub(crate) member: Vec<u8>,
+    pub(crate) adds: Vec<TxAdd>,
+}
+
 /// One operation of a transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum TxOp {
     Save(SaveArgs),
     Delete(TxDelete),
     Check(TxCheck),
+    Increment(TxIncrement),
 }
 
 /// The arguments of `commit`.
@@ -90,6 +119,38 @@ impl Args for CommitArgs {
                         .list(&d.checks, Check::write)
                         .flag(d.must_exist)
                         .one(d.member.clone());
+                }
+                TxOp::Increment(n) => {
+                    keys.add(n.ids.clone());
+                    keys.add([&n.row_prefix[..], &n.member].concat());
+                    a.one("n")
+                        .flag(n.numeric_ids)
+                        .one(n.ids.clone())
+                        .one(n.row_prefix.clone())
+                        .one(n.tag.clone())
+                        .one(n.member.clone())
+                        .list(&n.adds, |a, add| {
+                            a.one(add.field.clone())
+                                .one(add.by.to_string())
+                                .one(add.min.to_string())
+                                .one(add.max.to_string())
+                                .one(add.numeric.clone().unwrap_or_default())
+                                .list(&add.slots, |a, (id, kind)| {
+                                    a.one(id.clone()).one(kind_letter(*kind));
+                                });
+                        });
+                    for add in &n.adds {
+                        if let Some(k) = &add.numeric {
+                            keys.add(k.clone());
+                        }
+                        // the unique hashes (the new value's set key is not
+                        // known before the call; it shares the tag)
+                        for (id, kind) in &add.slots {
+                            if *kind == SlotKind::Unique {
+                                keys.add(entry_key(&n.tag, *kind, id, b""));
+                            }
+                        }
+                    }
                 }
                 TxOp::Check(c) => {
                     keys.add([&c.row_prefix[..], &c.member].concat());

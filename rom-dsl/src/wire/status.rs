@@ -22,6 +22,12 @@ pub(crate) enum Status {
     WrongType(Vec<u8>),
     /// `{'badrecord', row}`: the row's `#i` record does not parse.
     BadRecord(Vec<u8>),
+    /// `{'range', field, current, by, new}`: an increment would leave its
+    /// bounds.
+    Range(Vec<Vec<u8>>),
+    /// `{'notint', row, field}`: an increment found a value that is not a
+    /// decimal integer within ±(2^53 − 1).
+    NotInteger(Vec<u8>, Vec<u8>),
 }
 
 impl Status {
@@ -46,6 +52,11 @@ impl Status {
             }
             Some(b"wrongtype") => Status::WrongType(part()),
             Some(b"badrecord") => Status::BadRecord(part()),
+            Some(b"range") => Status::Range(vec![part(), part(), part(), part()]),
+            Some(b"notint") => {
+                let row = part();
+                Status::NotInteger(row, part())
+            }
             _ => return Err(Error::decode(b"(script reply)", None, "unexpected reply")),
         })
     }

@@ -313,6 +313,48 @@ macro_rules! exact_score {
 }
 exact_score!(i32, u32);
 
+/// An integer column type that `increment` can add to on the server:
+/// `i32`, `i64`, `u32`, `u64` (nullable too: a null counts as 0). An
+/// increment's result must lie within the type's range and within
+/// ±(2^53 − 1), where every integer is exact for the server's arithmetic.
+///
+/// ```
+/// use rom_dsl::value::Counter;
+/// assert_eq!(<u32 as Counter>::MIN, 0);
+/// assert_eq!(<i32 as Counter>::MAX, i64::from(i32::MAX));
+/// assert_eq!(<u64 as Counter>::MAX, (1 << 53) - 1);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an integer type, so its column cannot be incremented",
+    label = "`add` needs an integer column",
+    note = "increments add to `i32`, `i64`, `u32` and `u64` columns (or `Option`s of them); for other types, load the record, change the field and save it"
+)]
+pub trait Counter: Value {
+    /// The smallest value an increment may produce.
+    const MIN: i64;
+    /// The largest value an increment may produce.
+    const MAX: i64;
+}
+
+/// The largest magnitude an increment works with: 2^53 − 1.
+pub(crate) const MAX_COUNTER: i64 = (1 << 53) - 1;
+
+macro_rules! counter {
+    ($($t:ty: $min:expr, $max:expr);*) => {$(
+        #[diagnostic::do_not_recommend]
+        impl Counter for $t {
+            const MIN: i64 = $min;
+            const MAX: i64 = $max;
+        }
+    )*};
+}
+counter!(
+    i32: i32::MIN as i64, i32::MAX as i64;
+    u32: 0, u32::MAX as i64;
+    i64: -MAX_COUNTER, MAX_COUNTER;
+    u64: 0, MAX_COUNTER
+);
+
 /// The largest integer a score holds exactly (2^53).
 pub const MAX_EXACT_SCORE: i64 = 1 << 53;
 

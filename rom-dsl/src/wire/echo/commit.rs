@@ -3,8 +3,9 @@
 
 use super::writes::{save_back, save_cases};
 use super::{Echo, check, echo, odd};
+use crate::storage::model::SlotKind;
 use crate::wire::Check;
-use crate::wire::commit::{CommitArgs, TxCheck, TxDelete, TxOp};
+use crate::wire::commit::{CommitArgs, TxAdd, TxCheck, TxDelete, TxIncrement, TxOp};
 use redis::Value;
 
 const COMMIT_ECHO: &str = r"
@@ -19,6 +20,13 @@ return list(d.ops, function(op)
   elseif op.kind == 'd' then
     return {'d', {flag(op.numeric_ids), op.ids, op.row_prefix, op.tag, op.numeric,
       list(op.checks, check), flag(op.must_exist), op.member}}
+  elseif op.kind == 'n' then
+    return {'n', {flag(op.numeric_ids), op.ids, op.row_prefix, op.tag, op.member,
+      list(op.adds, function(a)
+        local function int(x) return string.format('%d', x) end
+        return {a.field, int(a.by), int(a.min), int(a.max), a.numkey,
+          list(a.slots, function(sl) return {sl.id, sl.kind} end)}
+      end)}}
   end
   return {'c', {op.row_prefix, op.member, flag(op.present), list(op.checks, check)}}
 end)
@@ -58,6 +66,29 @@ fn op_back(v: Value) -> TxOp {
                 member,
                 present: present.then_some(checks),
             })
+        }
+        b"n" => {
+            let mut e = Echo::new(inner);
+            let out = TxIncrement {
+                numeric_ids: e.flag(),
+                ids: e.b(),
+                row_prefix: e.b(),
+                tag: e.b(),
+                member: e.b(),
+                adds: e.list(|e| TxAdd {
+                    field: e.b(),
+                    by: e.text().parse().expect("by"),
+                    min: e.text().parse().expect("min"),
+                    max: e.text().parse().expect("max"),
+                    numeric: Some(e.b()).filter(|k| !k.is_empty()),
+                    slots: e.list(|e| {
+                        let id = e.b();
+                        (id, super::kind(&e.b()))
+                    }),
+                }),
+            };
+            e.done();
+            TxOp::Increment(out)
         }
         other => panic!("operation kind {other:?}"),
     }
@@ -103,6 +134,34 @@ fn commit_args_echo() {
         row_prefix: b"{g}/b:row:".to_vec(),
         member: b"7".to_vec(),
         present: None,
+    }));
+    ops.push(TxOp::Increment(TxIncrement {
+        numeric_ids: true,
+        ids: b"{g}/a:ids".to_vec(),
+        row_prefix: b"{g}/a:row:".to_vec(),
+        tag: b"{g}/a".to_vec(),
+        member: b"12".to_vec(),
+        adds: vec![
+            TxAdd {
+                field: b"balance".to_vec(),
+                by: -30,
+                min: 0,
+                max: (1 << 53) - 1,
+                numeric: Some(b"{g}/a:num:balance".to_vec()),
+                slots: vec![],
+            },
+            TxAdd {
+                field: odd(0),
+                by: 1,
+                min: -(1 << 53) + 1,
+                max: 7,
+                numeric: None,
+                slots: vec![
+                    (b"uniq:n".to_vec(), SlotKind::Unique),
+                    (b"eq:n:".to_vec(), SlotKind::Set),
+                ],
+            },
+        ],
     }));
     for args in [CommitArgs::default(), CommitArgs { ops }] {
         let back: Vec<TxOp> = Echo::new(echo(&args, COMMIT_ECHO)).0.map(op_back).collect();

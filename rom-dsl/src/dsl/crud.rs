@@ -1,0 +1,370 @@
+//! The operations every model has (`Crud`): insert, upsert, get, exists and
+//! delete by key, one row or a batch, sync and async.
+//! Public through `rom_dsl::record` (`src/record.rs`).
+
+#[cfg(feature = "tokio")]
+use crate::connection::AsyncConnection;
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::plan::{Call, Plan};
+use crate::plans::write::{delete_plan, get_plan, save_plan};
+use crate::record::{Record, Saved};
+use crate::storage::model::{IntoKey, Key, Model};
+use crate::wire::save::SaveMode as Mode;
+
+use super::increment::increment_by_key;
+#[cfg(feature = "tokio")]
+use super::increment::increment_by_key_async;
+use super::increment::{Add, increment_plan};
+use super::record::with_key;
+use crate::index::Column;
+
+/// The operations every model has, sync and async: implemented for every
+/// [`Model`]. Bring it into scope with `use rom::prelude::*`.
+pub trait Crud: Model {
+    /// The plan of [`Crud::insert`].
+    fn insert_plan(&self) -> Result<Plan<Saved<Self::Key>>> {
+        save_plan(self, None, Mode::Insert, false)
+    }
+    /// The plan of [`Crud::upsert`].
+    fn upsert_plan(&self) -> Result<Plan<Saved<Self::Key>>> {
+        let mode = if self.key().is_none() {
+            Mode::Insert
+        } else {
+            Mode::Put
+        };
+        save_plan(self, None, mode, false)
+    }
+    /// Renamed [`Crud::upsert_plan`].
+    #[deprecated(
+        note = "renamed to `upsert_plan`: the unconditional upsert of a plain value is \
+                         `upsert`; `save` is the conflict-checked write of a `Record`"
+    )]
+    fn save_plan(&self) -> Result<Plan<Saved<Self::Key>>> {
+        Crud::upsert_plan(self)
+    }
+    /// Inserts a new row: allocates the auto-increment key, or fails with
+    /// [`Error::UniqueViolation`] on the primary key when a row with this natural
+    /// key exists. One round trip, atomic.
+    fn insert<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Record<Self>> {
+        let s = with_key(self.insert_plan()?.run(conn), &self.key())?;
+        Ok(finish(self, s))
+    }
+    /// [`Crud::insert`] on an async connection.
+    #[cfg(feature = "tokio")]
+    fn insert_async<C: AsyncConnection>(
+        self,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<Record<Self>>> + Send {
+        async move {
+            let s = with_key(self.insert_plan()?.run_async(conn).await, &self.key())?;
+            Ok(finish(self, s))
+        }
+    }
+    /// Inserts the row, or overwrites every column of the row with the same key
+    /// (no conflict check: the value given wins). Unique constraints hold. To
+    /// write only what changed, and only if nobody else changed it, read a
+    /// [`Record`] and call [`Record::save`].
+    fn upsert<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Record<Self>> {
+        let s = Crud::upsert_plan(&self)?.run(conn)?;
+        Ok(finish(self, s))
+    }
+    /// [`Crud::upsert`] on an async connection.
+    #[cfg(feature = "tokio")]
+    fn upsert_async<C: AsyncConnection>(
+        self,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<Record<Self>>> + Send {
+        async move {
+            let s = Crud::upsert_plan(&self)?.run_async(conn).await?;
+            Ok(finish(self, s))
+        }
+    }
+    /// Renamed [`Crud::upsert`].
+    #[deprecated(
+        note = "renamed to `upsert` (an unconditional overwrite); `save` is the \
+                         conflict-checked write of a `Record`"
+    )]
+    fn save<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Record<Self>> {
+        Crud::upsert(self, conn)
+    }
+    /// Renamed [`Crud::upsert_async`].
+    #[deprecated(
+        note = "renamed to `upsert_async` (an unconditional overwrite); `save_async` is \
+                         the conflict-checked write of a `Record`"
+    )]
+    #[cfg(feature = "tokio")]
+    fn save_async<C: AsyncConnection>(
+        self,
+        conn: &mut C,
+    ) -> impl Future<Output = Result<Record<Self>>> + Send {
+        Crud::upsert_async(self, conn)
+    }
+    /// Inserts many rows in one round trip (a pipeline of one script call per
+    /// row): each row is atomic and gets its own result, in order.
+    fn insert_all<C: Connection + ?Sized>(
+        conn: &mut C,
+        rows: Vec<Self>,
+    ) -> Result<Vec<Result<Record<Self>>>> {
+        batch(conn, rows, Crud::insert_plan)
+    }
+    /// [`Crud::insert_all`] on an async connection.
+    #[cfg(feature = "tokio")]
+    fn insert_all_async<C: AsyncConnection>(
+        conn: &mut C,
+        rows: Vec<Self>,
+    ) -> impl Future<Output = Result<Vec<Result<Record<Self>>>>> + Send {
+        batch_async(conn, rows, Crud::insert_plan)
+    }
+    /// Upserts many rows (insert or overwrite, as [`Crud::upsert`]) in one
+    /// round trip; each row is atomic and gets its own result, in order.
+    fn upsert_all<C: Connection + ?Sized>(
+        conn: &mut C,
+        rows: Vec<Self>,
+    ) -> Result<Vec<Result<Record<Self>>>> {
+        batch(conn, rows, Crud::upsert_plan)
+    }
+    /// [`Crud::upsert_all`] on an async connection.
+    #[cfg(feature = "tokio")]
+    fn upsert_all_async<C: AsyncConnection>(
+        conn: &mut C,
+        rows: Vec<Self>,
+    ) -> impl Future<Output = Result<Vec<Result<Record<Self>>>>> + Send {
+        batch_async(conn, rows, Crud::upsert_plan)
+    }
+    /// Renamed [`Crud::upsert_all`].
+    #[deprecated(
+        note = "renamed to `upsert_all` (unconditional overwrites); `Record::save_all` \
+                         is the conflict-checked write of records"
+    )]
+    fn save_all<C: Connection + ?Sized>(
+        conn: &mut C,
+        rows: Vec<Self>,
+    ) -> Result<Vec<Result<Record<Self>>>> {
+        Crud::upsert_all(conn, rows)
+    }
+    /// Renamed [`Crud::upsert_all_async`].
+    #[deprecated(note = "renamed to `upsert_all_async` (unconditional overwrites); \
+                         `Record::save_all_async` is the conflict-checked write of records")]
+    #[cfg(feature = "tokio")]
+    fn save_all_async<C: AsyncConnection>(
+        conn: &mut C,
+        rows: Vec<Self>,
+    ) -> impl Future<Output = Result<Vec<Result<Record<Self>>>>> + Send {
+        Crud::upsert_all_async(conn, rows)
+    }
+    /// The plan of [`Crud::get_many`] (and of [`Crud::get`] with one key).
+    fn get_plan(keys: &[Self::Key]) -> Plan<Vec<Record<Self>>> {
+        get_plan(keys)
+    }
+    /// Loads the row with this key.
+    fn get<C: Connection + ?Sized>(
+        conn: &mut C,
+        key: impl IntoKey<Self::Key>,
+    ) -> Result<Option<Record<Self>>> {
+        let Some(key) = key.into_key() else {
+            return Ok(None);
+        };
+        Ok(get_plan(&[key]).run(conn)?.into_iter().next())
+    }
+    /// [`Crud::get`] on an async connection.
+    #[cfg(feature = "tokio")]
+    fn get_async<C: AsyncConnection>(
+        conn: &mut C,
+        key: impl IntoKey<Self::Key>,
+    ) -> impl Future<Output = Result<Option<Record<Self>>>> + Send {
+        let plan = key.into_key().map(|k| get_plan::<Self>(&[k]));
+        async move {
+            match plan {
+                Some(p) => Ok(p.run_async(conn).await?.into_iter().next()),
+                None => Ok(None),
+            }
+        }
+    }
+    /// Loads many rows in one round trip, in the order of `keys`; keys with no
+    /// row are skipped.
+    fn get_many<C: Connection + ?Sized>(
+        conn: &mut C,
+        keys: &[Self::Key],
+    ) -> Result<Vec<Record<Self>>> {
+        get_plan(keys).run(conn)
+    }
+    /// [`Crud::get_many`] on an async connection.
+    #[cfg(feature = "tokio")]
+    fn get_many_async<C: AsyncConnection>(
+        conn: &mut C,
+        keys: &[Self::Key],
+    ) -> impl Future<Output = Result<Vec<Record<Self>>>> + Send {
+        let plan = get_plan::<Self>(keys);
+        async move { plan.run_async(conn).await }
+    }
+    /// The plan of [`Crud::exists`].
+    fn exists_plan(key: &Self::Key) -> Plan<bool> {
+        let l = Self::layout();
+        Plan::new(
+            Call::Command("EXISTS"),
+            vec![l.row_key(&key.to_member())],
+            vec![],
+            |v| Ok(matches!(v, redis::Value::Int(1))),
+        )
+        .about("exists", Self::SCHEMA.namespace)
+    }
+    /// Whether a row with this key exists.
+    fn exists<C: Connection + ?Sized>(conn: &mut C, key: impl IntoKey<Self::Key>) -> Result<bool> {
+        match key.into_key() {
+            Some(k) => Self::exists_plan(&k).run(conn),
+            None => Ok(false),
+        }
+    }
+    /// [`Crud::exists`] on an async connection.
+    #[cfg(feature = "tokio")]
+    fn exists_async<C: AsyncConnection>(
+        conn: &mut C,
+        key: impl IntoKey<Self::Key>,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        let plan = key.into_key().map(|k| Self::exists_plan(&k));
+        async move {
+            match plan {
+                Some(p) => p.run_async(conn).await,
+                None => Ok(false),
+            }
+        }
+    }
+    /// The plan of [`Crud::delete_many`]: returns how many rows were deleted.
+    fn delete_plan(keys: &[Self::Key]) -> Plan<u64> {
+        delete_plan::<Self>(keys)
+    }
+    /// Deletes the rows with these keys and their index entries, atomically;
+    /// returns how many existed.
+    fn delete_many<C: Connection + ?Sized>(conn: &mut C, keys: &[Self::Key]) -> Result<u64> {
+        delete_plan::<Self>(keys).run(conn)
+    }
+    /// [`Crud::delete_many`] on an async connection.
+    #[cfg(feature = "tokio")]
+    fn delete_many_async<C: AsyncConnection>(
+        conn: &mut C,
+        keys: &[Self::Key],
+    ) -> impl Future<Output = Result<u64>> + Send {
+        let plan = delete_plan::<Self>(keys);
+        async move { plan.run_async(conn).await }
+    }
+    /// The plan of [`Crud::increment`].
+    fn increment_plan<Col>(key: &Self::Key, add: Add<Col>) -> Result<Plan<Col::Value>>
+    where
+        Col: Column<Model = Self>,
+    {
+        increment_plan(key, add)
+    }
+    /// Adds to an integer column of the row with this key on the server, in
+    /// one atomic call without reading the row first, and returns the new
+    /// value; the column's indexes move with it (a unique value must be
+    /// free). Concurrent increments add up: there is no conflict to retry.
+    /// Fails with [`Error::NotFound`] when there is no such row and with
+    /// [`Error::Validation`] when the new value would leave its bounds
+    /// ([`Add`]); nothing is written then.
+    ///
+    /// ```text
+    /// let left = Account::increment(&mut conn, 7u64, accounts::balance.add(-30).at_least(0))?;
+    /// ```
+    fn increment<Col, C>(
+        conn: &mut C,
+        key: impl IntoKey<Self::Key>,
+        add: Add<Col>,
+    ) -> Result<Col::Value>
+    where
+        Col: Column<Model = Self>,
+        C: Connection + ?Sized,
+    {
+        increment_by_key(conn, key, add)
+    }
+    /// [`Crud::increment`] on an async connection.
+    #[cfg(feature = "tokio")]
+    fn increment_async<Col, C>(
+        conn: &mut C,
+        key: impl IntoKey<Self::Key>,
+        add: Add<Col>,
+    ) -> impl Future<Output = Result<Col::Value>> + Send
+    where
+        Col: Column<Model = Self>,
+        C: AsyncConnection,
+    {
+        let key = key.into_key();
+        increment_by_key_async(conn, key, add)
+    }
+}
+
+impl<M: Model> Crud for M {}
+
+type PlanOf<M> = fn(&M) -> Result<Plan<Saved<<M as Model>::Key>>>;
+
+fn batch<M: Model, C: Connection + ?Sized>(
+    conn: &mut C,
+    rows: Vec<M>,
+    plan: PlanOf<M>,
+) -> Result<Vec<Result<Record<M>>>> {
+    let (ok, plans, slots) = batch_plans(&rows, plan);
+    let results = crate::plan::run_all(plans, conn)?;
+    Ok(batch_finish(rows, ok, results, slots))
+}
+
+#[cfg(feature = "tokio")]
+async fn batch_async<M: Model, C: AsyncConnection>(
+    conn: &mut C,
+    rows: Vec<M>,
+    plan: PlanOf<M>,
+) -> Result<Vec<Result<Record<M>>>> {
+    let (ok, plans, slots) = batch_plans(&rows, plan);
+    let results = crate::plan::run_all_async(plans, conn).await?;
+    Ok(batch_finish(rows, ok, results, slots))
+}
+
+/// Plans every row; a row that fails validation keeps its error and sends
+/// nothing.
+#[allow(clippy::type_complexity)]
+fn batch_plans<M: Model>(
+    rows: &[M],
+    plan: PlanOf<M>,
+) -> (Vec<Option<Error>>, Vec<Plan<Saved<M::Key>>>, Vec<usize>) {
+    let mut errs = Vec::with_capacity(rows.len());
+    let mut plans = Vec::new();
+    let mut slots = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        match plan(r) {
+            Ok(p) => {
+                plans.push(p);
+                slots.push(i);
+                errs.push(None);
+            }
+            Err(e) => errs.push(Some(e)),
+        }
+    }
+    (errs, plans, slots)
+}
+
+fn batch_finish<M: Model>(
+    rows: Vec<M>,
+    errs: Vec<Option<Error>>,
+    results: Vec<Result<Saved<M::Key>>>,
+    slots: Vec<usize>,
+) -> Vec<Result<Record<M>>> {
+    let mut by_row: Vec<Option<Result<Saved<M::Key>>>> = (0..rows.len()).map(|_| None).collect();
+    for (i, r) in slots.into_iter().zip(results) {
+        by_row[i] = Some(r);
+    }
+    rows.into_iter()
+        .zip(errs.into_iter().zip(by_row))
+        .map(|(row, (err, res))| match (err, res) {
+            (Some(e), _) => Err(e),
+            (None, Some(r)) => {
+                let key = row.key();
+                with_key(r, &key).map(|s| finish(row, s))
+            }
+            (None, None) => Err(Error::decode(b"(batch)", None, "no reply for this row")),
+        })
+        .collect()
+}
+
+fn finish<M: Model>(mut value: M, s: Saved<M::Key>) -> Record<M> {
+    value.set_key(s.key.clone());
+    Record::from_parts(value, s.key, s.snapshot)
+}
