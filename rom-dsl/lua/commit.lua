@@ -14,13 +14,17 @@
 --         'c' a check of a row it read and does not write: row_prefix,
 --             member, 'p' present (then checks, counted) / 'a' absent
 --         'n' adds to integer columns of a row (increment.lua)
+--         'f' a fence: lock key, token; the lock must still hold the token
+--             (lock.lua), or nothing is written
 --   reply {'ok', r1, r2, ...}: per operation, the member saved, '1'/'0'
 --             deleted or not, '' for a check, the new values of an increment
 --         | {'expect', i, word, field, ...}: every operation whose row is not
 --             as the client expected, by its number (from 1): 'exists' (an
 --             insert found the row), 'gone', 'conflict' (with the field),
---             'appeared' (a row read as absent exists)
+--             'appeared' (a row read as absent exists), 'lease' (a fence's
+--             lock no longer holds its token)
 --         | {'failed', i, <a reply of save>}: the first other failure
+--   (a fence's result is '')
 --
 -- The phases of save.lua (find, expect, prepare, allocate, claims, apply)
 -- run for every operation in turn: each phase for all operations before the
@@ -44,6 +48,8 @@ local function take_op()
     return op
   elseif kind == 'n' then
     return take_increment({kind = 'n'})
+  elseif kind == 'f' then
+    return {kind = 'f', lock = take(), token = take()}
   end
   local op = {kind = 'c', row_prefix = take(), member = take()}
   op.present = take() == 'p'
@@ -78,6 +84,12 @@ local function row_expect(op)
     return nil
   end
   return check_fields(op.row, op.checks)
+end
+
+-- a fence: the lock still holds the lease's token (lock.lua)
+local function fence_expect(op)
+  if pread('GET', op.lock) ~= op.token then return {'lease'} end
+  return nil
 end
 
 -- a delete reads the record (delete.lua) and gives up its unique values
@@ -134,6 +146,7 @@ local function commit_main(keys, argv)
     local e
     if op.kind == 's' then e = save_expect(op)
     elseif op.kind == 'n' then e = incr_expect(op)
+    elseif op.kind == 'f' then e = fence_expect(op)
     else e = row_expect(op) end
     if e then
       bad[#bad + 1] = tostring(i); bad[#bad + 1] = e[1]; bad[#bad + 1] = e[2] or ''

@@ -15,6 +15,8 @@ local function register(prefix)
   end
   fn('save', save_main, {})
   fn('commit', commit_main, {})
+  fn('lock', lock_main, {})
+  fn('unlock', unlock_main, {'allow-oom'})
   fn('delete', delete_main, {'allow-oom'})
   fn('get', get_main, {'no-writes'})
   fn('query', query_main, {'no-writes'})

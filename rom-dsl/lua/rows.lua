@@ -128,6 +128,7 @@ end
 local ACL_ARGS = {
   HSET = {'f', 'v'}, HSETNX = {'f', 'v'}, HDEL = {'f'}, ZADD = {'0', 'm'},
   ZREM = {'m'}, SADD = {'m'}, SREM = {'m'}, SET = {'v'}, DEL = {},
+  INCR = {}, PEXPIRE = {'1'},
 }
 -- the write commands that add and remove an entry of each slot kind
 local KIND_WRITES = {u = {'HSET', 'HDEL'}, s = {'SADD', 'SREM'}, l = {'ZADD', 'ZREM'}}

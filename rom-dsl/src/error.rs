@@ -56,6 +56,26 @@ pub enum Error {
         /// them.
         conflicts: Vec<RowConflict>,
     },
+    /// A row lock is held by another holder: [`Lease::acquire`] waited as
+    /// long as it was told to.
+    ///
+    /// [`Lease::acquire`]: crate::lock::Lease::acquire
+    #[error("{model} {key}: locked by another holder")]
+    Locked {
+        /// The model's name.
+        model: &'static str,
+        /// The row's key.
+        key: String,
+    },
+    /// A lease on a row lock ran out, or another holder took the lock since:
+    /// the write it fenced (or the refresh) did nothing.
+    #[error("{model} {key}: the lease on its lock ran out or was taken over; nothing was written")]
+    LeaseLost {
+        /// The model's name.
+        model: &'static str,
+        /// The row's key.
+        key: String,
+    },
     /// A value cannot be stored as declared (NaN in a numeric index, an integer
     /// beyond 2^53, a primary key changed in place...). Checked before any write.
     #[error("{model}.{column}: {reason}")]

@@ -19,6 +19,7 @@ pub mod connect;
 pub mod connection;
 pub mod error;
 pub mod index;
+pub mod lock;
 pub mod placement;
 pub mod plan;
 pub mod query;

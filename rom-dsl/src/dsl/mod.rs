@@ -8,6 +8,7 @@ pub(crate) mod crud;
 pub(crate) mod filter;
 pub(crate) mod increment;
 pub(crate) mod like;
+pub(crate) mod lock;
 pub(crate) mod page;
 pub(crate) mod query;
 pub(crate) mod record;

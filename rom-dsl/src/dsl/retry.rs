@@ -6,7 +6,7 @@ use std::time::Duration;
 /// The pause before attempt `n + 1` (after `n` conflicts): doubling from 1 ms,
 /// at most 64 ms, with a random part so that writers racing for the same
 /// rows do not retry in step.
-fn backoff(n: u32) -> Duration {
+pub(crate) fn backoff(n: u32) -> Duration {
     use std::hash::{BuildHasher, Hasher};
     let base_us = 1_000u64 << n.saturating_sub(1).min(6);
     let random = std::collections::hash_map::RandomState::new()

@@ -8,7 +8,7 @@ use crate::dsl::increment::{Add, new_value};
 use crate::error::{Error, Result};
 use crate::index::Column;
 use crate::placement::PlacedIn;
-use crate::plans::commit::{Entry, Read, State, TxRow, apply_reply, commit_plan};
+use crate::plans::commit::{Entry, Fence, Read, State, TxRow, apply_reply, commit_plan};
 use crate::plans::write::get_plan;
 use crate::record::Record;
 use crate::storage::model::{IntoKey, Key, Model};
@@ -554,6 +554,20 @@ impl<P> Transaction<P> {
             row,
             column: PhantomData,
         })
+    }
+
+    /// Makes the commit depend on a lease: it writes nothing, and fails with
+    /// [`Error::LeaseLost`], unless the lock still holds the lease's token
+    /// when the commit runs (checked in the same atomic call). See
+    /// [`Lease`](crate::lock::Lease).
+    pub fn fence<M: PlacedIn<P>>(&mut self, lease: &crate::lock::Lease<M>) {
+        let (lock, token) = lease.fence_parts();
+        self.rows.push(Box::new(Fence::<M> {
+            lock,
+            token,
+            shown: format!("{:?}", lease.key()),
+            model: PhantomData,
+        }));
     }
 
     /// What [`commit`](Transaction::commit) would send, without a server (the

@@ -40,6 +40,8 @@ macro_rules! library_body {
             "\n",
             include_str!("../../lua/commit.lua"),
             "\n",
+            include_str!("../../lua/lock.lua"),
+            "\n",
             include_str!("../../lua/get.lua"),
             "\n",
             include_str!("../../lua/query.lua"),
@@ -108,6 +110,11 @@ macro_rules! function {
 pub static SAVE: Script = function!("save", Write, "#!lua", "save_main");
 /// Writes a transaction's rows together (`commit.lua`).
 pub(crate) static COMMIT: Script = function!("commit", Write, "#!lua", "commit_main");
+/// Acquires or refreshes a row lock (`lock.lua`).
+pub(crate) static LOCK: Script = function!("lock", Write, "#!lua", "lock_main");
+/// Releases a row lock (`lock.lua`).
+pub(crate) static UNLOCK: Script =
+    function!("unlock", AllowOom, "#!lua flags=allow-oom", "unlock_main");
 /// Deletes rows by key with their index entries (`delete.lua`).
 pub static DELETE: Script = function!("delete", AllowOom, "#!lua flags=allow-oom", "delete_main");
 /// Reads rows by key (`get.lua`).
@@ -161,9 +168,11 @@ pub(crate) static REPAIR_UNLIST: Script = function!(
 );
 
 /// Every function of the library (for tests and tools).
-pub static ALL: [&Script; 12] = [
+pub static ALL: [&Script; 14] = [
     &SAVE,
     &COMMIT,
+    &LOCK,
+    &UNLOCK,
     &DELETE,
     &GET,
     &QUERY,

@@ -104,6 +104,8 @@ pub(crate) fn error_type(e: &Error) -> &str {
         Error::UniqueViolation { .. } => "unique_violation",
         Error::Conflict { .. } => "conflict",
         Error::TransactionConflict { .. } => "transaction_conflict",
+        Error::Locked { .. } => "locked",
+        Error::LeaseLost { .. } => "lease_lost",
         Error::Validation { .. } => "validation",
         Error::Decode { .. } => "decode",
         Error::Redis(r) => match r.code() {

@@ -201,6 +201,13 @@ impl<M: Model> Entry for TxRow<M> {
             }
             Unexpected::Gone => RowChange::Deleted,
             Unexpected::Appeared => RowChange::Created,
+            Unexpected::Lease => {
+                return Err(Error::decode(
+                    b"(commit reply)",
+                    None,
+                    "a row reported as a fence",
+                ));
+            }
             // an insert that finds its row: a conflict when the transaction
             // read the row as absent, else a taken primary key
             Unexpected::Exists => match self.read {
@@ -241,6 +248,54 @@ impl<M: Model> Entry for TxRow<M> {
                 result: Some(reply.to_vec()),
             },
         };
+        Ok(())
+    }
+}
+
+/// A fence of a transaction: the lock of a row of `M` must still hold the
+/// lease's token at commit.
+#[derive(Debug, Clone)]
+pub(crate) struct Fence<M: Model> {
+    pub(crate) lock: Vec<u8>,
+    pub(crate) token: u64,
+    pub(crate) shown: String,
+    pub(crate) model: std::marker::PhantomData<fn() -> M>,
+}
+
+impl<M: Model> Entry for Fence<M> {
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn op(&self) -> Result<Option<(TxOp, String)>> {
+        Ok(Some((
+            TxOp::Fence {
+                lock: self.lock.clone(),
+                token: self.token.to_string().into_bytes(),
+            },
+            format!(
+                "fence: the lock of {} {} still holds token {}",
+                M::SCHEMA.name,
+                self.shown,
+                self.token
+            ),
+        )))
+    }
+    fn who(&self) -> (&'static str, String) {
+        (M::SCHEMA.name, format!("{} (lock)", self.shown))
+    }
+    fn failure(&self, status: Status) -> Error {
+        status_error::<M>(status)
+    }
+    fn unexpected(&self, _: Unexpected) -> std::result::Result<RowConflict, Error> {
+        Err(Error::LeaseLost {
+            model: M::SCHEMA.name,
+            key: self.shown.clone(),
+        })
+    }
+    fn finish(&mut self, _: &[u8]) -> Result<()> {
         Ok(())
     }
 }

@@ -170,6 +170,11 @@ pub struct Layout {
     pub ids: Vec<u8>,
     /// `{ns}:seq`: the auto-increment counter.
     pub seq: Vec<u8>,
+    /// `{ns}:lock:` + key: a row's advisory lock (a string holding its
+    /// holder's token, expiring with the lease).
+    pub lock_prefix: Vec<u8>,
+    /// `{ns}:lockseq`: the counter of lock tokens.
+    pub lock_seq: Vec<u8>,
     /// `{ns}:num:<column>` per column with a numeric index (`None` otherwise).
     pub numeric: Vec<Option<Vec<u8>>>,
     /// The value-keyed indexes, in a fixed order (their positions are stored in
@@ -281,6 +286,8 @@ impl Layout {
             row_prefix: k("row:"),
             ids: k("ids"),
             seq: k("seq"),
+            lock_prefix: k("lock:"),
+            lock_seq: k("lockseq"),
             numeric: s
                 .columns
                 .iter()

@@ -74,6 +74,11 @@ pub(crate) enum TxOp {
     Delete(TxDelete),
     Check(TxCheck),
     Increment(TxIncrement),
+    /// A fence: the lock key must still hold the token.
+    Fence {
+        lock: Vec<u8>,
+        token: Vec<u8>,
+    },
 }
 
 /// The arguments of `commit`.
@@ -152,6 +157,10 @@ impl Args for CommitArgs {
                         }
                     }
                 }
+                TxOp::Fence { lock, token } => {
+                    keys.add(lock.clone());
+                    a.one("f").one(lock.clone()).one(token.clone());
+                }
                 TxOp::Check(c) => {
                     keys.add([&c.row_prefix[..], &c.member].concat());
                     a.one("c").one(c.row_prefix.clone()).one(c.member.clone());
@@ -181,6 +190,8 @@ pub(crate) enum Unexpected {
     Changed(Vec<u8>),
     /// `appeared`: a row read as absent exists.
     Appeared,
+    /// `lease`: a fence's lock no longer holds its token.
+    Lease,
 }
 
 /// What `commit` answered.
@@ -221,6 +232,7 @@ impl CommitReply {
                             b"gone" => Unexpected::Gone,
                             b"conflict" => Unexpected::Changed(c[2].clone()),
                             b"appeared" => Unexpected::Appeared,
+                            b"lease" => Unexpected::Lease,
                             _ => return Err(bad()),
                         };
                         Ok((op_index(&c[0])?, what))

@@ -8,6 +8,8 @@
 //! |---|---|---|---|
 //! | `save` | [`save::SaveArgs`] | [`status::Status`] | `save_args` (`save.lua`) |
 //! | `commit` | [`commit::CommitArgs`] | [`commit::CommitReply`] | `commit_args` (`commit.lua`) |
+//! | `lock` | [`lock::LockArgs`] | [`lock::LockReply`] | `lock_args` (`lock.lua`) |
+//! | `unlock` | [`lock::UnlockArgs`] | 1 or 0 | `unlock_args` (`lock.lua`) |
 //! | `delete` | [`delete::DeleteArgs`] | [`status::Status`] | `delete_args` (`delete.lua`) |
 //! | `get` | [`get::GetArgs`] | [`get::GetReply`] | `get_args` (`get.lua`) |
 //! | `query`, `query_delete` | [`query::QueryArgs`] | [`query::QueryReply`] | `query_args` (`query.lua`) |
@@ -58,6 +60,7 @@
 pub(crate) mod commit;
 pub(crate) mod delete;
 pub(crate) mod get;
+pub(crate) mod lock;
 pub(crate) mod query;
 pub(crate) mod repair;
 pub(crate) mod save;

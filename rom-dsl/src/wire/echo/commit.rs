@@ -28,6 +28,7 @@ return list(d.ops, function(op)
           list(a.slots, function(sl) return {sl.id, sl.kind} end)}
       end)}}
   end
+  if op.kind == 'f' then return {'f', {op.lock, op.token}} end
   return {'c', {op.row_prefix, op.member, flag(op.present), list(op.checks, check)}}
 end)
 ";
@@ -89,6 +90,15 @@ fn op_back(v: Value) -> TxOp {
             };
             e.done();
             TxOp::Increment(out)
+        }
+        b"f" => {
+            let mut e = Echo::new(inner);
+            let out = TxOp::Fence {
+                lock: e.b(),
+                token: e.b(),
+            };
+            e.done();
+            out
         }
         other => panic!("operation kind {other:?}"),
     }
@@ -163,6 +173,10 @@ fn commit_args_echo() {
             },
         ],
     }));
+    ops.push(TxOp::Fence {
+        lock: [b"{g}/a:lock:".to_vec(), odd(0)].concat(),
+        token: b"17".to_vec(),
+    });
     for args in [CommitArgs::default(), CommitArgs { ops }] {
         let back: Vec<TxOp> = Echo::new(echo(&args, COMMIT_ECHO)).0.map(op_back).collect();
         assert_eq!(back, args.ops);

@@ -133,6 +133,7 @@ pub(super) fn odd(i: usize) -> Vec<u8> {
 }
 
 mod commit;
+mod lock;
 mod query;
 mod record;
 mod verify;
@@ -144,6 +145,8 @@ fn every_function_has_a_contract() {
     let covered = [
         "save",
         "commit",
+        "lock",
+        "unlock",
         "delete",
         "get",
         "query",
