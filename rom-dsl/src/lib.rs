@@ -91,6 +91,11 @@ pub mod __private {
     pub use crate::storage::model::{
         Cell, ColumnDef, Fold, Layout, Model, RowData, Schema, invalid,
     };
+    /// The validation rules the derive's `validate` calls.
+    pub mod rules {
+        pub use crate::storage::rules::*;
+    }
+    pub use crate::storage::rules::CounterRules;
     pub use crate::value::{EqKey, Field, Scaled, ScoreBound, Scored, Text, Value, score_u53};
     pub use std::sync::OnceLock;
 }

@@ -63,6 +63,7 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
     let mut reads = Vec::new();
     let mut col_items = Vec::new();
     let mut aliases = Vec::new();
+    let mut checks = Vec::new();
     for (i, c) in cols.iter().enumerate() {
         let ident = c.ident;
         let ty = c.ty;
@@ -173,6 +174,8 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
         } else {
             TokenStream2::new()
         };
+        let (rule_checks, counter_fn) = rules(c, &sname, &v);
+        checks.extend(rule_checks);
         let mut markers = Vec::new();
         if numeric || c.attrs.eq.is_some() || c.attrs.unique.is_some() {
             markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::EqFilterable for #ident {}));
@@ -227,6 +230,7 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
                 #score_fn
                 #bound_fn
                 #text_fn
+                #counter_fn
             }
             #[diagnostic::do_not_recommend]
             impl ::rom::__private::BelongsTo<super::#name> for #ident {}
@@ -234,6 +238,16 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
         });
     }
 
+    let validate_fn = if checks.is_empty() {
+        TokenStream2::new()
+    } else {
+        quote! {
+            fn validate(&self) -> ::rom::Result<()> {
+                #(#checks)*
+                ::core::result::Result::Ok(())
+            }
+        }
+    };
     let together_defs = together_pos.iter().map(|(pos, ci)| {
         let f = fold(*ci);
         quote!((&[#(#pos),*], #f))
@@ -306,6 +320,7 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
             fn from_row(#key_arg: Self::Key, #row_arg: &::rom::__private::RowData) -> ::rom::Result<Self> {
                 ::core::result::Result::Ok(#name { #key_read, #(#reads),* })
             }
+            #validate_fn
         }
 
         #(#aliases)*
@@ -321,4 +336,79 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
             #(#col_items)*
         }
     }
+}
+
+/// The checks of a column's validation rules (statements of
+/// `Model::validate`, each run on a present value) and, when it has rules,
+/// the `counter_rules` of its `Column` impl.
+fn rules(
+    c: &crate::check::Col<'_>,
+    sname: &str,
+    v: &syn::Ident,
+) -> (Vec<TokenStream2>, TokenStream2) {
+    use crate::parse::RuleKind;
+    let ident = c.ident;
+    let mut checks = Vec::new();
+    let none = quote!(::core::option::Option::None);
+    let (mut min, mut max, mut unchecked) = (none.clone(), none.clone(), None);
+    let some = |e: &Option<syn::Expr>| match e {
+        Some(e) => quote!(::core::option::Option::Some(#e)),
+        None => quote!(::core::option::Option::None),
+    };
+    let opt_usize = |n: &Option<usize>| match n {
+        Some(n) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    };
+    for rule in &c.attrs.rules {
+        let text = &rule.text;
+        // spanned at the rule, so that a rule the type cannot take is
+        // reported there
+        let call = match &rule.kind {
+            RuleKind::Length(lo, hi) => {
+                let (lo, hi) = (opt_usize(lo), opt_usize(hi));
+                unchecked.get_or_insert(text.clone());
+                quote_spanned!(rule.span=> ::rom::__private::rules::length::<Self, _>(#sname, #text, #v, #lo, #hi))
+            }
+            RuleKind::Range(bounds) => {
+                let (lo, hi) = &**bounds;
+                let (slo, shi) = (some(lo), some(hi));
+                if let Some(e) = lo {
+                    min = quote!(::rom::__private::rules::as_i64::<Self::Value>(#e));
+                }
+                if let Some(e) = hi {
+                    max = quote!(::rom::__private::rules::as_i64::<Self::Value>(#e));
+                }
+                quote_spanned!(rule.span=> ::rom::__private::rules::range::<Self, _>(#sname, #text, #v, #slo, #shi))
+            }
+            RuleKind::Pattern(lit) => {
+                unchecked.get_or_insert(text.clone());
+                quote_spanned! {rule.span=> {
+                    static PATTERN: ::rom::__private::rules::Pattern = ::rom::__private::OnceLock::new();
+                    ::rom::__private::rules::pattern::<Self, _>(#sname, #text, #v, &PATTERN, #lit)
+                }}
+            }
+            RuleKind::Custom(path) => {
+                unchecked.get_or_insert(text.clone());
+                quote_spanned!(rule.span=> ::rom::__private::rules::custom::<Self, _>(#sname, #text, #path(#v)))
+            }
+        };
+        checks.push(quote! {
+            if let ::core::option::Option::Some(#v) = ::rom::__private::Field::inner(&self.#ident) {
+                #call?;
+            }
+        });
+    }
+    if c.attrs.rules.is_empty() {
+        return (checks, TokenStream2::new());
+    }
+    let unchecked = match unchecked {
+        Some(t) => quote!(::core::option::Option::Some(#t)),
+        None => none,
+    };
+    let counter = quote! {
+        fn counter_rules() -> ::rom::__private::CounterRules {
+            ::rom::__private::CounterRules { min: #min, max: #max, unchecked: #unchecked }
+        }
+    };
+    (checks, counter)
 }

@@ -25,9 +25,132 @@ pub(crate) struct ColAttrs {
     pub(crate) ci_span: Option<Span>,
     /// The first attribute other than `primary_key` (for an error on a key).
     pub(crate) first_other: Option<(Span, String)>,
+    /// Validation rules, in the order written.
+    pub(crate) rules: Vec<Rule>,
 }
 
-const FIELD_KEYS: &str = "`primary_key`, `unique`, `unique(case_insensitive)`, `index(eq)`, `index(eq, case_insensitive)`, `index(numeric)`, `index(text)`, `index(prefix)`, `index(suffix)`, `index(sort)`, `default = ...`";
+/// A validation rule of a column, with where it was written and how it
+/// reads (for messages: `length(min = 1, max = 64)`).
+pub(crate) struct Rule {
+    pub(crate) kind: RuleKind,
+    pub(crate) span: Span,
+    pub(crate) text: String,
+}
+
+pub(crate) enum RuleKind {
+    /// `length(min = .., max = ..)`: characters of text, bytes of `Vec<u8>`.
+    Length(Option<usize>, Option<usize>),
+    /// `range(min = .., max = ..)`: expressions of the column's type.
+    Range(Box<(Option<Expr>, Option<Expr>)>),
+    /// `pattern = "..."`: a regular expression the whole value must match.
+    Pattern(LitStr),
+    /// `validate = path`: `fn(&T) -> Result<(), String>`.
+    Custom(syn::Path),
+}
+
+/// `min = ..` and `max = ..` inside `length(...)` or `range(...)`.
+fn parse_bounds(
+    meta: &syn::meta::ParseNestedMeta<'_>,
+    what: &str,
+) -> syn::Result<(Option<Expr>, Option<Expr>)> {
+    let (mut min, mut max) = (None, None);
+    meta.parse_nested_meta(|m| {
+        if m.path.is_ident("min") {
+            min = Some(m.value()?.parse::<Expr>()?);
+        } else if m.path.is_ident("max") {
+            max = Some(m.value()?.parse::<Expr>()?);
+        } else {
+            return Err(m.error(format!(
+                "`{what}` takes `min = ...` and/or `max = ...`: `#[rom({what}(min = 1, max = 64))]`"
+            )));
+        }
+        Ok(())
+    })?;
+    if min.is_none() && max.is_none() {
+        return Err(meta.error(format!(
+            "`{what}` needs `min = ...`, `max = ...` or both: `#[rom({what}(min = 1, max = 64))]`"
+        )));
+    }
+    Ok((min, max))
+}
+
+fn usize_of(e: Option<Expr>) -> syn::Result<Option<usize>> {
+    match e {
+        None => Ok(None),
+        Some(Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        })) => Ok(Some(i.base10_parse()?)),
+        Some(other) => Err(syn::Error::new(
+            other.span(),
+            "a `length` bound is a whole number: `length(min = 1, max = 64)`",
+        )),
+    }
+}
+
+fn bounds_text(what: &str, min: &Option<Expr>, max: &Option<Expr>) -> String {
+    use quote::ToTokens;
+    let mut parts = Vec::new();
+    if let Some(m) = min {
+        parts.push(format!("min = {}", m.to_token_stream()));
+    }
+    if let Some(m) = max {
+        parts.push(format!("max = {}", m.to_token_stream()));
+    }
+    format!("{what}({})", parts.join(", "))
+}
+
+fn parse_rule(meta: &syn::meta::ParseNestedMeta<'_>, id: &str) -> syn::Result<Rule> {
+    use quote::ToTokens;
+    let span = meta.path.span();
+    Ok(match id {
+        "length" => {
+            let (min, max) = parse_bounds(meta, "length")?;
+            let text = bounds_text("length", &min, &max);
+            Rule {
+                kind: RuleKind::Length(usize_of(min)?, usize_of(max)?),
+                span,
+                text,
+            }
+        }
+        "range" => {
+            let (min, max) = parse_bounds(meta, "range")?;
+            let text = bounds_text("range", &min, &max);
+            Rule {
+                kind: RuleKind::Range(Box::new((min, max))),
+                span,
+                text,
+            }
+        }
+        "pattern" => {
+            let lit: LitStr = meta.value()?.parse()?;
+            if let Err(e) = regex_syntax::Parser::new().parse(&lit.value()) {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    format!("this `pattern` is not a valid regular expression: {e}"),
+                ));
+            }
+            let text = format!("pattern = {:?}", lit.value());
+            Rule {
+                kind: RuleKind::Pattern(lit),
+                span,
+                text,
+            }
+        }
+        _ => {
+            let path: syn::Path = meta.value()?.parse()?;
+            let shown = path.to_token_stream().to_string().replace(' ', "");
+            let text = format!("validate = {shown}");
+            Rule {
+                kind: RuleKind::Custom(path),
+                span,
+                text,
+            }
+        }
+    })
+}
+
+const FIELD_KEYS: &str = "`primary_key`, `unique`, `unique(case_insensitive)`, `index(eq)`, `index(eq, case_insensitive)`, `index(numeric)`, `index(text)`, `index(prefix)`, `index(suffix)`, `index(sort)`, `default = ...`, and the validation rules `length(min = .., max = ..)`, `range(min = .., max = ..)`, `pattern = \"...\"`, `validate = path`";
 
 fn parse_index(meta: &syn::meta::ParseNestedMeta<'_>, a: &mut ColAttrs) -> syn::Result<()> {
     let mut kind: Option<Ident> = None;
@@ -170,6 +293,10 @@ pub(crate) fn col_attrs(field: &syn::Field) -> syn::Result<ColAttrs> {
                 "index" => parse_index(&meta, &mut a)?,
                 "default" => {
                     a.default = Some(meta.value()?.parse()?);
+                }
+                "length" | "range" | "pattern" | "validate" => {
+                    let rule = parse_rule(&meta, &id)?;
+                    a.rules.push(rule);
                 }
                 other => {
                     return Err(meta.error(format!(

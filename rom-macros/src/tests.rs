@@ -103,6 +103,25 @@ fn json_chrono_uuid_columns() {
 }
 
 /// A model with `n` columns of `attr` (and an auto key).
+#[test]
+fn validation_rules() {
+    insta::assert_snapshot!(expand_str(
+        r#"
+        #[rom(table = users)]
+        pub struct User {
+            #[rom(primary_key)]
+            id: Option<u64>,
+            #[rom(length(min = 1, max = 64), validate = checks::no_spaces)]
+            name: String,
+            #[rom(pattern = "[a-z]+")]
+            code: Option<String>,
+            #[rom(index(numeric), range(min = 0, max = 150))]
+            age: i32,
+        }
+        "#
+    ));
+}
+
 fn model_of(n: usize, attr: &str) -> String {
     let cols: String = (0..n).map(|i| format!("{attr} c{i}: i64,\n")).collect();
     format!("struct Wide {{ #[rom(primary_key)] id: Option<u64>, {cols} }}")

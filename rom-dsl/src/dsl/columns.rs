@@ -24,6 +24,12 @@ pub trait Column: crate::__private::Sealed + Copy + Send + Sync + 'static {
         let _ = (v, fold);
         Vec::new()
     }
+    /// What an increment must respect of the column's validation rules
+    /// (generated for a column with rules).
+    #[doc(hidden)]
+    fn counter_rules() -> crate::storage::rules::CounterRules {
+        crate::storage::rules::CounterRules::default()
+    }
     /// The score of a value in the numeric index (generated for a column
     /// with a numeric index).
     #[doc(hidden)]

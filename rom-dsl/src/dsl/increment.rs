@@ -103,6 +103,11 @@ impl<C: Column> Add<C> {
                 self.by
             )));
         }
+        if let Some(rule) = C::counter_rules().unchecked {
+            return Err(invalid(format!(
+                "the column's rule `{rule}` cannot be checked by an increment: load the record, change it and save it"
+            )));
+        }
         let l = <C::Model as Model>::layout();
         let mut slots = Vec::new();
         for s in &l.slots {
@@ -139,16 +144,21 @@ impl<C: Column> Add<C> {
 /// ```
 pub trait CounterMethods: Column {
     /// Adds `by` (negative to subtract) to the column, within the type's
-    /// range; narrow the bounds with [`Add::at_least`], [`Add::at_most`],
+    /// range and the column's `range` rule; narrow the bounds with [`Add::at_least`], [`Add::at_most`],
     /// [`Add::within`].
     fn add(self, by: i64) -> Add<Self>
     where
         Self::Value: Counter,
     {
+        let rules = Self::counter_rules();
         Add {
             by,
-            min: <Self::Value as Counter>::MIN,
-            max: <Self::Value as Counter>::MAX,
+            min: rules.min.map_or(<Self::Value as Counter>::MIN, |m| {
+                m.max(<Self::Value as Counter>::MIN)
+            }),
+            max: rules.max.map_or(<Self::Value as Counter>::MAX, |m| {
+                m.min(<Self::Value as Counter>::MAX)
+            }),
             column: PhantomData,
         }
     }

@@ -397,6 +397,7 @@ impl<P> Transaction<P> {
     /// [`Error::UniqueViolation`] when the key is taken.
     pub fn insert<M: PlacedIn<P>>(&mut self, value: M) -> Result<Inserted<M>> {
         // values that cannot be stored are refused now, not at commit
+        value.validate()?;
         value.cells()?;
         let Some(key) = value.key() else {
             if !M::SCHEMA.auto_key {

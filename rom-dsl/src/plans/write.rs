@@ -59,6 +59,7 @@ pub(crate) fn save_parts<M: Model>(
     mode: Mode,
     force: bool,
 ) -> Result<SaveParts> {
+    value.validate()?;
     let schema = M::SCHEMA;
     let l = M::layout();
     let cells = value.cells()?;

@@ -488,6 +488,27 @@ pub trait Model: crate::__private::Sealed + Sized + Clone + Send + Sync + 'stati
     /// Builds a value from a stored row.
     #[doc(hidden)]
     fn from_row(key: Self::Key, row: &RowData) -> Result<Self>;
+    /// Checks the model's validation rules (`#[rom(length(..))]`,
+    /// `range(..)`, `pattern = ".."`, `validate = path`):
+    /// [`Error::Validation`] naming the first column that breaks one, and the
+    /// rule. Every write (insert, upsert, save, a transaction's commit)
+    /// calls it before it sends anything; call it yourself to validate
+    /// earlier, where a value is built (a request handler, say). Rows read
+    /// from Redis are not validated: a rule added later does not make
+    /// existing rows unreadable.
+    ///
+    /// ```text
+    /// #[derive(Model)]
+    /// struct User {
+    ///     #[rom(primary_key)] id: Option<u64>,
+    ///     #[rom(length(min = 1, max = 64))] name: String,
+    /// }
+    /// let err = User { id: None, name: String::new() }.validate().unwrap_err();
+    /// // User.name: 0 characters is below the minimum 1 (rule `length(min = 1, max = 64)`)
+    /// ```
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A validation error for column `col` of model `M` (used by generated code).
