@@ -200,27 +200,30 @@ impl<P> Transaction<P> {
         self.view(i)
     }
 
-    /// Takes in rows read from Redis (absent ones as `None`), unless the
-    /// transaction holds them already.
-    fn take_in<M: Model>(&mut self, members: Vec<Vec<u8>>, found: Vec<Record<M>>) {
+    /// Takes in the rows with these keys read from Redis (`found`: the
+    /// present ones), unless the transaction holds them already.
+    fn take_in<M: Model>(&mut self, keys: &[M::Key], found: Vec<Record<M>>) {
         let mut found: HashMap<Vec<u8>, Record<M>> = found
             .into_iter()
             .map(|r| (r.key().to_member(), r))
             .collect();
-        for m in members {
+        for key in keys {
+            let m = key.to_member();
             if self.slot::<M>(&m).is_some() {
                 continue;
             }
+            // the key as `Debug` shows it, present or not (`RowConflict::key`)
+            let shown = format!("{key:?}");
             let row = match found.remove(&m) {
                 Some(rec) => TxRow {
                     read: Read::Present(rec.snapshot.clone().unwrap_or_default()),
-                    shown: format!("{:?}", rec.key()),
+                    shown,
                     state: State::Row(rec),
                     member: Some(m),
                 },
                 None => TxRow {
                     read: Read::Absent,
-                    shown: crate::error::show(&m),
+                    shown,
                     state: State::Absent,
                     member: Some(m),
                 },
@@ -229,12 +232,12 @@ impl<P> Transaction<P> {
         }
     }
 
-    /// The keys of `keys` the transaction does not hold, as members.
-    fn missing<M: Model>(&self, keys: &[M::Key]) -> (Vec<M::Key>, Vec<Vec<u8>>) {
+    /// The keys of `keys` the transaction does not hold.
+    fn missing<M: Model>(&self, keys: &[M::Key]) -> Vec<M::Key> {
         keys.iter()
             .filter(|k| self.slot::<M>(&k.to_member()).is_none())
-            .map(|k| (k.clone(), k.to_member()))
-            .unzip()
+            .cloned()
+            .collect()
     }
 
     /// The row with this key: from the transaction when it holds it (no round
@@ -277,12 +280,12 @@ impl<P> Transaction<P> {
         conn: &mut C,
         keys: &[M::Key],
     ) -> Result<()> {
-        let (keys, members) = self.missing::<M>(keys);
+        let keys = self.missing::<M>(keys);
         if keys.is_empty() {
             return Ok(());
         }
         let found = get_plan::<M>(&keys).run(conn)?;
-        self.take_in(members, found);
+        self.take_in(&keys, found);
         Ok(())
     }
 
@@ -293,12 +296,12 @@ impl<P> Transaction<P> {
         conn: &mut C,
         keys: &[M::Key],
     ) -> Result<()> {
-        let (keys, members) = self.missing::<M>(keys);
+        let keys = self.missing::<M>(keys);
         if keys.is_empty() {
             return Ok(());
         }
         let found = get_plan::<M>(&keys).run_async(conn).await?;
-        self.take_in(members, found);
+        self.take_in(&keys, found);
         Ok(())
     }
 
