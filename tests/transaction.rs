@@ -590,3 +590,36 @@ fn a_conflict_shows_every_key_as_debug_does() {
         ]
     );
 }
+
+/// Regression: a delete by key of a row not read, then an insert of that key,
+/// was taken; the insert replaced the delete, and the commit failed on a
+/// taken primary key. It is refused like an insert of a row read and deleted.
+#[test]
+fn an_insert_of_a_row_the_transaction_deletes_is_refused() {
+    let s = RedisServer::start().unwrap();
+    let mut c = s.connection().unwrap();
+    open(&mut c, 2, 10);
+    let mut tx = Transaction::new();
+    tx.delete::<Account>(2u64).unwrap();
+    let err = tx.insert(account(2, 0)).unwrap_err();
+    assert!(
+        matches!(&err, Error::Validation { reason, .. } if reason.contains("deletes the row")),
+        "{err:?}"
+    );
+    tx.get::<Account, _>(&mut c, 1u64).unwrap();
+    tx.delete::<Account>(1u64).unwrap();
+    assert!(matches!(
+        tx.insert(account(1, 0)),
+        Err(Error::Validation { .. })
+    ));
+    // the deletes commit as they were
+    tx.commit(&mut c).unwrap();
+    assert_eq!(accounts::table.count(&mut c).unwrap(), 0);
+    // a row read as absent may still be inserted
+    let mut tx = Transaction::new();
+    assert!(tx.get::<Account, _>(&mut c, 3u64).unwrap().is_none());
+    tx.insert(account(3, 0)).unwrap();
+    tx.commit(&mut c).unwrap();
+    assert_eq!(balances(&mut c, 3), vec![0]);
+    clean(&mut c);
+}

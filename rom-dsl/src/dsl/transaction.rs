@@ -336,7 +336,7 @@ impl<P> Transaction<P> {
     /// row with a natural key is held like a read one: [`row`](Transaction::row)
     /// and [`get`](Transaction::get) return it. Fails with
     /// [`Error::Validation`] when the transaction holds a row with that key
-    /// (change that record instead), and at commit with
+    /// (change that record instead) or deletes it, and at commit with
     /// [`Error::UniqueViolation`] when the key is taken.
     pub fn insert<M: PlacedIn<P>>(&mut self, value: M) -> Result<Inserted<M>> {
         // values that cannot be stored are refused now, not at commit
@@ -366,15 +366,23 @@ impl<P> Transaction<P> {
             snapshot: None,
         };
         match self.slot::<M>(&member) {
-            // a row read as absent (or deleted here) may be inserted
+            // only a row read as absent may be inserted: a row deleted here
+            // is refused too (the insert would not replace it)
             Some(i) => {
                 let row = typed_mut::<M>(&mut *self.rows[i]);
-                if !matches!(row.state, State::Absent) || matches!(row.read, Read::Present(_)) {
+                let reason = match (&row.read, &row.state) {
+                    (Read::Absent, State::Absent) => None,
+                    (_, State::Absent) => Some(format!(
+                        "this transaction deletes the row {key:?}; it cannot also insert it"
+                    )),
+                    _ => Some(format!(
+                        "this transaction holds the row {key:?} already; change it instead of inserting"
+                    )),
+                };
+                if let Some(reason) = reason {
                     return Err(crate::storage::model::invalid::<M>(
                         M::SCHEMA.key_name,
-                        format!(
-                            "this transaction holds the row {key:?} already; change it instead of inserting"
-                        ),
+                        reason,
                     ));
                 }
                 row.state = State::Row(record);
