@@ -46,6 +46,15 @@ pub struct Note {
     pub slug: String,
 }
 
+/// A model with a natural `String` key, in no group.
+#[derive(Model, Clone, Debug, PartialEq)]
+#[rom(table = tags)]
+pub struct Tag {
+    #[rom(primary_key)]
+    pub name: String,
+    pub n: i64,
+}
+
 fn account(id: u64, balance: i64) -> Account {
     Account {
         id,
@@ -536,4 +545,81 @@ fn a_transaction_commits_on_a_cluster() {
     other.balance = 1;
     other.save(&mut c).unwrap();
     assert!(tx.commit(&mut c).unwrap_err().is_conflict());
+}
+
+/// Regression: a row read as absent named its key in a conflict as stored
+/// (`a`), not as `Debug` shows it (`"a"`) like every other row.
+#[test]
+fn a_conflict_shows_every_key_as_debug_does() {
+    let s = RedisServer::start().unwrap();
+    let mut c = s.connection().unwrap();
+    Tag {
+        name: "b".into(),
+        n: 0,
+    }
+    .insert(&mut c)
+    .unwrap();
+    let mut tx = Transaction::new();
+    tx.get_many::<Tag, _>(&mut c, &["a".into(), "b".into()])
+        .unwrap();
+    assert!(tx.row::<Tag>("a").is_none());
+    Tag {
+        name: "a".into(),
+        n: 1,
+    }
+    .insert(&mut c)
+    .unwrap();
+    Tag {
+        name: "b".into(),
+        n: 2,
+    }
+    .upsert(&mut c)
+    .unwrap();
+    let Error::TransactionConflict { conflicts } = tx.commit(&mut c).unwrap_err() else {
+        panic!("a conflict")
+    };
+    let keys: Vec<(&str, RowChange)> = conflicts
+        .iter()
+        .map(|c| (c.key.as_str(), c.change.clone()))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            ("\"a\"", RowChange::Created),
+            ("\"b\"", RowChange::Column("n".into()))
+        ]
+    );
+}
+
+/// Regression: a delete by key of a row not read, then an insert of that key,
+/// was taken; the insert replaced the delete, and the commit failed on a
+/// taken primary key. It is refused like an insert of a row read and deleted.
+#[test]
+fn an_insert_of_a_row_the_transaction_deletes_is_refused() {
+    let s = RedisServer::start().unwrap();
+    let mut c = s.connection().unwrap();
+    open(&mut c, 2, 10);
+    let mut tx = Transaction::new();
+    tx.delete::<Account>(2u64).unwrap();
+    let err = tx.insert(account(2, 0)).unwrap_err();
+    assert!(
+        matches!(&err, Error::Validation { reason, .. } if reason.contains("deletes the row")),
+        "{err:?}"
+    );
+    tx.get::<Account, _>(&mut c, 1u64).unwrap();
+    tx.delete::<Account>(1u64).unwrap();
+    assert!(matches!(
+        tx.insert(account(1, 0)),
+        Err(Error::Validation { .. })
+    ));
+    // the deletes commit as they were
+    tx.commit(&mut c).unwrap();
+    assert_eq!(accounts::table.count(&mut c).unwrap(), 0);
+    // a row read as absent may still be inserted
+    let mut tx = Transaction::new();
+    assert!(tx.get::<Account, _>(&mut c, 3u64).unwrap().is_none());
+    tx.insert(account(3, 0)).unwrap();
+    tx.commit(&mut c).unwrap();
+    assert_eq!(balances(&mut c, 3), vec![0]);
+    clean(&mut c);
 }

@@ -260,27 +260,30 @@ impl<P> Transaction<P> {
         Ok(self.view(i))
     }
 
-    /// Takes in rows read from Redis (absent ones as `None`), unless the
-    /// transaction holds them already.
-    fn take_in<M: Model>(&mut self, members: Vec<Vec<u8>>, found: Vec<Record<M>>) {
+    /// Takes in the rows with these keys read from Redis (`found`: the
+    /// present ones), unless the transaction holds them already.
+    fn take_in<M: Model>(&mut self, keys: &[M::Key], found: Vec<Record<M>>) {
         let mut found: HashMap<Vec<u8>, Record<M>> = found
             .into_iter()
             .map(|r| (r.key().to_member(), r))
             .collect();
-        for m in members {
+        for key in keys {
+            let m = key.to_member();
             if self.slot::<M>(&m).is_some() {
                 continue;
             }
+            // the key as `Debug` shows it, present or not (`RowConflict::key`)
+            let shown = format!("{key:?}");
             let row = match found.remove(&m) {
                 Some(rec) => TxRow {
                     read: Read::Present(rec.snapshot.clone().unwrap_or_default()),
-                    shown: format!("{:?}", rec.key()),
+                    shown,
                     state: State::Row(rec),
                     member: Some(m),
                 },
                 None => TxRow {
                     read: Read::Absent,
-                    shown: crate::error::show(&m),
+                    shown,
                     state: State::Absent,
                     member: Some(m),
                 },
@@ -289,12 +292,12 @@ impl<P> Transaction<P> {
         }
     }
 
-    /// The keys of `keys` the transaction does not hold, as members.
-    fn missing<M: Model>(&self, keys: &[M::Key]) -> (Vec<M::Key>, Vec<Vec<u8>>) {
+    /// The keys of `keys` the transaction does not hold.
+    fn missing<M: Model>(&self, keys: &[M::Key]) -> Vec<M::Key> {
         keys.iter()
             .filter(|k| self.slot::<M>(&k.to_member()).is_none())
-            .map(|k| (k.clone(), k.to_member()))
-            .unzip()
+            .cloned()
+            .collect()
     }
 
     /// The row with this key: from the transaction when it holds it (no round
@@ -337,12 +340,12 @@ impl<P> Transaction<P> {
         conn: &mut C,
         keys: &[M::Key],
     ) -> Result<()> {
-        let (keys, members) = self.missing::<M>(keys);
+        let keys = self.missing::<M>(keys);
         if keys.is_empty() {
             return Ok(());
         }
         let found = get_plan::<M>(&keys).run(conn)?;
-        self.take_in(members, found);
+        self.take_in(&keys, found);
         Ok(())
     }
 
@@ -353,12 +356,12 @@ impl<P> Transaction<P> {
         conn: &mut C,
         keys: &[M::Key],
     ) -> Result<()> {
-        let (keys, members) = self.missing::<M>(keys);
+        let keys = self.missing::<M>(keys);
         if keys.is_empty() {
             return Ok(());
         }
         let found = get_plan::<M>(&keys).run_async(conn).await?;
-        self.take_in(members, found);
+        self.take_in(&keys, found);
         Ok(())
     }
 
@@ -393,7 +396,7 @@ impl<P> Transaction<P> {
     /// row with a natural key is held like a read one: [`row`](Transaction::row)
     /// and [`get`](Transaction::get) return it. Fails with
     /// [`Error::Validation`] when the transaction holds a row with that key
-    /// (change that record instead), and at commit with
+    /// (change that record instead) or deletes it, and at commit with
     /// [`Error::UniqueViolation`] when the key is taken.
     pub fn insert<M: PlacedIn<P>>(&mut self, value: M) -> Result<Inserted<M>> {
         // values that cannot be stored are refused now, not at commit
@@ -424,15 +427,23 @@ impl<P> Transaction<P> {
             snapshot: None,
         };
         match self.slot::<M>(&member) {
-            // a row read as absent (or deleted here) may be inserted
+            // only a row read as absent may be inserted: a row deleted here
+            // is refused too (the insert would not replace it)
             Some(i) => {
                 let row = typed_mut::<M>(&mut *self.rows[i]);
-                if !matches!(row.state, State::Absent) || matches!(row.read, Read::Present(_)) {
+                let reason = match (&row.read, &row.state) {
+                    (Read::Absent, State::Absent) => None,
+                    (_, State::Absent) => Some(format!(
+                        "this transaction deletes the row {key:?}; it cannot also insert it"
+                    )),
+                    _ => Some(format!(
+                        "this transaction holds the row {key:?} already; change it instead of inserting"
+                    )),
+                };
+                if let Some(reason) = reason {
                     return Err(crate::storage::model::invalid::<M>(
                         M::SCHEMA.key_name,
-                        format!(
-                            "this transaction holds the row {key:?} already; change it instead of inserting"
-                        ),
+                        reason,
                     ));
                 }
                 row.state = State::Row(record);
