@@ -76,6 +76,18 @@ pub enum Error {
         /// The row's key.
         key: String,
     },
+    /// A before-hook of the model ([`Hooks`](crate::hooks::Hooks)) stopped
+    /// the write; nothing was written. `error` is the hook's own error:
+    /// `error.downcast_ref::<YourError>()` gets it back.
+    #[error("{model}: the hook {hook} stopped the write: {error}")]
+    Hook {
+        /// The model's name.
+        model: &'static str,
+        /// Which hook: `before_insert`, `before_update` or `before_delete`.
+        hook: &'static str,
+        /// The hook's error.
+        error: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A value cannot be stored as declared (NaN in a numeric index, an integer
     /// beyond 2^53, a primary key changed in place...). Checked before any write.
     #[error("{model}.{column}: {reason}")]

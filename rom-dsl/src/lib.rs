@@ -18,6 +18,7 @@ mod wire;
 pub mod connect;
 pub mod connection;
 pub mod error;
+pub mod hooks;
 pub mod index;
 pub mod lock;
 pub mod placement;
@@ -95,6 +96,7 @@ pub mod __private {
     pub mod rules {
         pub use crate::storage::rules::*;
     }
+    pub use crate::dsl::hooks::HookTable;
     pub use crate::storage::rules::CounterRules;
     pub use crate::value::{EqKey, Field, Scaled, ScoreBound, Scored, Text, Value, score_u53};
     pub use std::sync::OnceLock;

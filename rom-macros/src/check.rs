@@ -109,6 +109,8 @@ pub(crate) struct Checked<'a> {
     pub(crate) cols: Vec<Col<'a>>,
     /// Composite unique constraints: column positions, case-insensitive.
     pub(crate) together: Vec<(Vec<usize>, bool)>,
+    /// `#[rom(hooks)]`: where it was written.
+    pub(crate) hooks: Option<proc_macro2::Span>,
 }
 
 /// Checks the derive input; the first error found, or the checked model.
@@ -148,6 +150,7 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
         namespace,
         group,
         together,
+        hooks,
     } = model_attrs(input)?;
     let table =
         table.unwrap_or_else(|| plain_ident(&snake_plural(&name.unraw().to_string()), name.span()));
@@ -340,5 +343,6 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
         auto,
         cols,
         together: together_pos,
+        hooks,
     })
 }

@@ -20,6 +20,7 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
         auto,
         cols,
         together: together_pos,
+        hooks,
     } = m;
     let (name, vis, pk_ident, pk_ty, auto) = (*name, *vis, *pk_ident, *pk_ty, *auto);
     let ivis = inner_vis(vis);
@@ -248,6 +249,16 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
             }
         }
     };
+    // with `#[rom(hooks)]`, the model's `Hooks` impl is called (spanned at
+    // the attribute: a missing impl is reported there)
+    let hooks_fns = match hooks {
+        Some(span) => quote_spanned! {*span=>
+            fn hooks() -> ::rom::__private::HookTable<Self> {
+                ::rom::__private::HookTable::of()
+            }
+        },
+        None => TokenStream2::new(),
+    };
     let together_defs = together_pos.iter().map(|(pos, ci)| {
         let f = fold(*ci);
         quote!((&[#(#pos),*], #f))
@@ -321,6 +332,7 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
                 ::core::result::Result::Ok(#name { #key_read, #(#reads),* })
             }
             #validate_fn
+            #hooks_fns
         }
 
         #(#aliases)*

@@ -321,6 +321,8 @@ pub(crate) struct ModelAttrs {
     /// `unique_together(a, b, ...)`: the names, where `case_insensitive` was
     /// written, and the attribute's span.
     pub(crate) together: Vec<(Vec<Ident>, Option<Span>, Span)>,
+    /// `hooks`: the model implements `rom::Hooks` itself (where written).
+    pub(crate) hooks: Option<Span>,
 }
 
 /// Parses the struct's `#[rom(...)]` attributes.
@@ -329,6 +331,7 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
     let mut namespace: Option<LitStr> = None;
     let mut group: Option<syn::Path> = None;
     let mut together: Vec<(Vec<Ident>, Option<Span>, Span)> = Vec::new();
+    let mut hooks = None;
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("rom")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("table") {
@@ -341,6 +344,8 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
                 namespace = Some(ns);
             } else if meta.path.is_ident("group") {
                 group = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("hooks") {
+                hooks = Some(meta.path.span());
             } else if meta.path.is_ident("unique_together") {
                 let mut cols = Vec::new();
                 let mut ci = None;
@@ -360,7 +365,7 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
                 together.push((cols, ci, span));
             } else {
                 let what = meta.path.get_ident().map_or_else(String::new, |i| format!(" `{i}`"));
-                return Err(meta.error(format!("unknown rom attribute{what} on a model; expected `table = name`, `namespace = \"...\"`, `group = Group` or `unique_together(a, b)` (index attributes go on the fields)")));
+                return Err(meta.error(format!("unknown rom attribute{what} on a model; expected `table = name`, `namespace = \"...\"`, `group = Group`, `unique_together(a, b)` or `hooks` (index attributes go on the fields)")));
             }
             Ok(())
         })?;
@@ -370,5 +375,6 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
         namespace,
         group,
         together,
+        hooks,
     })
 }

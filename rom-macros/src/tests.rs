@@ -104,10 +104,10 @@ fn json_chrono_uuid_columns() {
 
 /// A model with `n` columns of `attr` (and an auto key).
 #[test]
-fn validation_rules() {
+fn validation_rules_and_hooks() {
     insta::assert_snapshot!(expand_str(
         r#"
-        #[rom(table = users)]
+        #[rom(table = users, hooks)]
         pub struct User {
             #[rom(primary_key)]
             id: Option<u64>,

@@ -12,6 +12,7 @@ use crate::record::{Record, Saved};
 use crate::storage::model::{IntoKey, Key, Model};
 use crate::wire::save::SaveMode as Mode;
 
+use super::hooks;
 use super::increment::increment_by_key;
 #[cfg(feature = "tokio")]
 use super::increment::increment_by_key_async;
@@ -46,9 +47,10 @@ pub trait Crud: Model {
     /// Inserts a new row: allocates the auto-increment key, or fails with
     /// [`Error::UniqueViolation`] on the primary key when a row with this natural
     /// key exists. One round trip, atomic.
-    fn insert<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Record<Self>> {
+    fn insert<C: Connection + ?Sized>(mut self, conn: &mut C) -> Result<Record<Self>> {
+        hooks::before_insert(&mut self)?;
         let s = with_key(self.insert_plan()?.run(conn), &self.key())?;
-        Ok(finish(self, s))
+        Ok(inserted(self, s))
     }
     /// [`Crud::insert`] on an async connection.
     #[cfg(feature = "tokio")]
@@ -57,17 +59,20 @@ pub trait Crud: Model {
         conn: &mut C,
     ) -> impl Future<Output = Result<Record<Self>>> + Send {
         async move {
-            let s = with_key(self.insert_plan()?.run_async(conn).await, &self.key())?;
-            Ok(finish(self, s))
+            let mut value = self;
+            hooks::before_insert_async(&mut value).await?;
+            let s = with_key(value.insert_plan()?.run_async(conn).await, &value.key())?;
+            Ok(inserted(value, s))
         }
     }
     /// Inserts the row, or overwrites every column of the row with the same key
     /// (no conflict check: the value given wins). Unique constraints hold. To
     /// write only what changed, and only if nobody else changed it, read a
     /// [`Record`] and call [`Record::save`].
-    fn upsert<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Record<Self>> {
+    fn upsert<C: Connection + ?Sized>(mut self, conn: &mut C) -> Result<Record<Self>> {
+        hooks::before_insert(&mut self)?;
         let s = Crud::upsert_plan(&self)?.run(conn)?;
-        Ok(finish(self, s))
+        Ok(inserted(self, s))
     }
     /// [`Crud::upsert`] on an async connection.
     #[cfg(feature = "tokio")]
@@ -76,8 +81,10 @@ pub trait Crud: Model {
         conn: &mut C,
     ) -> impl Future<Output = Result<Record<Self>>> + Send {
         async move {
-            let s = Crud::upsert_plan(&self)?.run_async(conn).await?;
-            Ok(finish(self, s))
+            let mut value = self;
+            hooks::before_insert_async(&mut value).await?;
+            let s = Crud::upsert_plan(&value)?.run_async(conn).await?;
+            Ok(inserted(value, s))
         }
     }
     /// Renamed [`Crud::upsert`].
@@ -237,7 +244,12 @@ pub trait Crud: Model {
     /// Deletes the rows with these keys and their index entries, atomically;
     /// returns how many existed.
     fn delete_many<C: Connection + ?Sized>(conn: &mut C, keys: &[Self::Key]) -> Result<u64> {
-        delete_plan::<Self>(keys).run(conn)
+        for k in keys {
+            hooks::before_delete::<Self>(k)?;
+        }
+        let n = delete_plan::<Self>(keys).run(conn)?;
+        keys.iter().for_each(hooks::after_delete::<Self>);
+        Ok(n)
     }
     /// [`Crud::delete_many`] on an async connection.
     #[cfg(feature = "tokio")]
@@ -246,7 +258,15 @@ pub trait Crud: Model {
         keys: &[Self::Key],
     ) -> impl Future<Output = Result<u64>> + Send {
         let plan = delete_plan::<Self>(keys);
-        async move { plan.run_async(conn).await }
+        let keys = keys.to_vec();
+        async move {
+            for k in &keys {
+                hooks::before_delete_async::<Self>(k).await?;
+            }
+            let n = plan.run_async(conn).await?;
+            keys.iter().for_each(hooks::after_delete::<Self>);
+            Ok(n)
+        }
     }
     /// The plan of [`Crud::increment`].
     fn increment_plan<Col>(key: &Self::Key, add: Add<Col>) -> Result<Plan<Col::Value>>
@@ -299,10 +319,11 @@ type PlanOf<M> = fn(&M) -> Result<Plan<Saved<<M as Model>::Key>>>;
 
 fn batch<M: Model, C: Connection + ?Sized>(
     conn: &mut C,
-    rows: Vec<M>,
+    mut rows: Vec<M>,
     plan: PlanOf<M>,
 ) -> Result<Vec<Result<Record<M>>>> {
-    let (ok, plans, slots) = batch_plans(&rows, plan);
+    let hooked: Vec<Result<()>> = rows.iter_mut().map(hooks::before_insert).collect();
+    let (ok, plans, slots) = batch_plans(&rows, hooked, plan);
     let results = crate::plan::run_all(plans, conn)?;
     Ok(batch_finish(rows, ok, results, slots))
 }
@@ -310,26 +331,31 @@ fn batch<M: Model, C: Connection + ?Sized>(
 #[cfg(feature = "tokio")]
 async fn batch_async<M: Model, C: AsyncConnection>(
     conn: &mut C,
-    rows: Vec<M>,
+    mut rows: Vec<M>,
     plan: PlanOf<M>,
 ) -> Result<Vec<Result<Record<M>>>> {
-    let (ok, plans, slots) = batch_plans(&rows, plan);
+    let mut hooked = Vec::with_capacity(rows.len());
+    for r in &mut rows {
+        hooked.push(hooks::before_insert_async(r).await);
+    }
+    let (ok, plans, slots) = batch_plans(&rows, hooked, plan);
     let results = crate::plan::run_all_async(plans, conn).await?;
     Ok(batch_finish(rows, ok, results, slots))
 }
 
-/// Plans every row; a row that fails validation keeps its error and sends
-/// nothing.
+/// Plans every row; a row that a before-hook stopped (`hooked`) or that
+/// fails validation keeps its error and sends nothing.
 #[allow(clippy::type_complexity)]
 fn batch_plans<M: Model>(
     rows: &[M],
+    hooked: Vec<Result<()>>,
     plan: PlanOf<M>,
 ) -> (Vec<Option<Error>>, Vec<Plan<Saved<M::Key>>>, Vec<usize>) {
     let mut errs = Vec::with_capacity(rows.len());
     let mut plans = Vec::new();
     let mut slots = Vec::new();
-    for (i, r) in rows.iter().enumerate() {
-        match plan(r) {
+    for (i, (r, h)) in rows.iter().zip(hooked).enumerate() {
+        match h.and_then(|()| plan(r)) {
             Ok(p) => {
                 plans.push(p);
                 slots.push(i);
@@ -357,7 +383,7 @@ fn batch_finish<M: Model>(
             (Some(e), _) => Err(e),
             (None, Some(r)) => {
                 let key = row.key();
-                with_key(r, &key).map(|s| finish(row, s))
+                with_key(r, &key).map(|s| inserted(row, s))
             }
             (None, None) => Err(Error::decode(b"(batch)", None, "no reply for this row")),
         })
@@ -367,4 +393,11 @@ fn batch_finish<M: Model>(
 fn finish<M: Model>(mut value: M, s: Saved<M::Key>) -> Record<M> {
     value.set_key(s.key.clone());
     Record::from_parts(value, s.key, s.snapshot)
+}
+
+/// The record of a new row, after its after-insert hook.
+fn inserted<M: Model>(value: M, s: Saved<M::Key>) -> Record<M> {
+    let r = finish(value, s);
+    hooks::after_insert(&r.value);
+    r
 }

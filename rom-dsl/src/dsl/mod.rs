@@ -6,6 +6,7 @@
 pub(crate) mod columns;
 pub(crate) mod crud;
 pub(crate) mod filter;
+pub(crate) mod hooks;
 pub(crate) mod increment;
 pub(crate) mod like;
 pub(crate) mod lock;

@@ -8,6 +8,8 @@ use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::plans::write::{delete_plan, get_plan, save_plan};
 use crate::storage::model::Model;
+
+use super::hooks;
 use crate::wire::save::SaveMode as Mode;
 use std::ops::{Deref, DerefMut};
 
@@ -147,8 +149,10 @@ impl<M: Model> Record<M> {
         if self.changed_columns()?.is_empty() {
             return Ok(());
         }
+        hooks::before_update(&mut self.value)?;
         let s = with_key(self.save_plan()?.run(conn), &self.key)?;
         self.apply(s);
+        hooks::after_update(&self.value);
         Ok(())
     }
 
@@ -160,8 +164,10 @@ impl<M: Model> Record<M> {
         if self.changed_columns()?.is_empty() {
             return Ok(());
         }
+        hooks::before_update_async(&mut self.value).await?;
         let s = with_key(self.save_plan()?.run_async(conn).await, &self.key)?;
         self.apply(s);
+        hooks::after_update(&self.value);
         Ok(())
     }
 
@@ -171,16 +177,20 @@ impl<M: Model> Record<M> {
     /// [`Error::Conflict`] when the row was deleted (it never resurrects a row).
     /// A deserialized record writes every column.
     pub fn save_forced<C: Connection + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
+        hooks::before_update(&mut self.value)?;
         let s = with_key(self.save_forced_plan()?.run(conn), &self.key)?;
         self.apply(s);
+        hooks::after_update(&self.value);
         Ok(())
     }
 
     /// [`Record::save_forced`] on an async connection.
     #[cfg(feature = "tokio")]
     pub async fn save_forced_async<C: AsyncConnection>(&mut self, conn: &mut C) -> Result<()> {
+        hooks::before_update_async(&mut self.value).await?;
         let s = with_key(self.save_forced_plan()?.run_async(conn).await, &self.key)?;
         self.apply(s);
+        hooks::after_update(&self.value);
         Ok(())
     }
 
@@ -191,7 +201,14 @@ impl<M: Model> Record<M> {
         conn: &mut C,
         records: &mut [Record<M>],
     ) -> Result<Vec<Result<()>>> {
-        let (mut out, plans, idx) = Self::plans_of(records);
+        let hooked = records
+            .iter_mut()
+            .map(|r| match r.changed_columns() {
+                Ok(c) if !c.is_empty() => hooks::before_update(&mut r.value),
+                _ => Ok(()),
+            })
+            .collect();
+        let (mut out, plans, idx) = Self::plans_of(records, hooked);
         let results = crate::plan::run_all(plans, conn)?;
         Self::apply_all(records, &mut out, results, idx);
         Ok(out)
@@ -203,19 +220,29 @@ impl<M: Model> Record<M> {
         conn: &mut C,
         records: &mut [Record<M>],
     ) -> Result<Vec<Result<()>>> {
-        let (mut out, plans, idx) = Self::plans_of(records);
+        let mut hooked = Vec::with_capacity(records.len());
+        for r in records.iter_mut() {
+            hooked.push(match r.changed_columns() {
+                Ok(c) if !c.is_empty() => hooks::before_update_async(&mut r.value).await,
+                _ => Ok(()),
+            });
+        }
+        let (mut out, plans, idx) = Self::plans_of(records, hooked);
         let results = crate::plan::run_all_async(plans, conn).await?;
         Self::apply_all(records, &mut out, results, idx);
         Ok(out)
     }
 
     #[allow(clippy::type_complexity)]
-    fn plans_of(records: &[Record<M>]) -> (Vec<Result<()>>, Vec<Plan<Saved<M::Key>>>, Vec<usize>) {
+    fn plans_of(
+        records: &[Record<M>],
+        hooked: Vec<Result<()>>,
+    ) -> (Vec<Result<()>>, Vec<Plan<Saved<M::Key>>>, Vec<usize>) {
         let mut out = Vec::with_capacity(records.len());
         let (mut plans, mut idx) = (Vec::new(), Vec::new());
-        for (i, r) in records.iter().enumerate() {
-            match r
-                .check_key()
+        for (i, (r, h)) in records.iter().zip(hooked).enumerate() {
+            match h
+                .and_then(|()| r.check_key())
                 .and_then(|()| r.loaded().map(|_| ()))
                 .and_then(|()| r.changed_columns())
                 .and_then(|c| {
@@ -245,7 +272,10 @@ impl<M: Model> Record<M> {
     ) {
         for (i, r) in idx.into_iter().zip(results) {
             match with_key(r, &records[i].key) {
-                Ok(s) => records[i].apply(s),
+                Ok(s) => {
+                    records[i].apply(s);
+                    hooks::after_update(&records[i].value);
+                }
                 Err(e) => out[i] = Err(e),
             }
         }
@@ -253,16 +283,21 @@ impl<M: Model> Record<M> {
 
     /// Deletes the row and its index entries; `false` when it was already gone.
     pub fn delete<C: Connection + ?Sized>(self, conn: &mut C) -> Result<bool> {
-        Ok(delete_plan::<M>(std::slice::from_ref(&self.key)).run(conn)? == 1)
+        hooks::before_delete::<M>(&self.key)?;
+        let n = delete_plan::<M>(std::slice::from_ref(&self.key)).run(conn)?;
+        hooks::after_delete::<M>(&self.key);
+        Ok(n == 1)
     }
 
     /// [`Record::delete`] on an async connection.
     #[cfg(feature = "tokio")]
     pub async fn delete_async<C: AsyncConnection>(self, conn: &mut C) -> Result<bool> {
-        Ok(delete_plan::<M>(std::slice::from_ref(&self.key))
+        hooks::before_delete_async::<M>(&self.key).await?;
+        let n = delete_plan::<M>(std::slice::from_ref(&self.key))
             .run_async(conn)
-            .await?
-            == 1)
+            .await?;
+        hooks::after_delete::<M>(&self.key);
+        Ok(n == 1)
     }
 
     /// Reloads the row from Redis, dropping unsaved changes; [`Error::NotFound`]

@@ -8,7 +8,7 @@ use crate::dsl::increment::{Add, new_value};
 use crate::error::{Error, Result};
 use crate::index::Column;
 use crate::placement::PlacedIn;
-use crate::plans::commit::{Entry, Fence, Read, State, TxRow, apply_reply, commit_plan};
+use crate::plans::commit::{Entry, Event, Fence, Read, State, TxRow, apply_reply, commit_plan};
 use crate::plans::write::get_plan;
 use crate::record::Record;
 use crate::storage::model::{IntoKey, Key, Model};
@@ -597,20 +597,41 @@ impl<P> Transaction<P> {
     /// [`Error::TransactionConflict`] names every row not as read, or the error
     /// of the first row that cannot be written ([`Error::UniqueViolation`]...).
     pub fn commit<C: Connection + ?Sized>(mut self, conn: &mut C) -> Result<Committed> {
+        let events = self.events()?;
+        for (r, e) in self.rows.iter_mut().zip(&events) {
+            r.before(*e)?;
+        }
         if let Some((plan, op_of)) = commit_plan(&self.rows)? {
             let reply = plan.run(conn)?;
             apply_reply(&mut self.rows, &op_of, reply)?;
         }
+        self.after(&events);
         Ok(Committed { rows: self.rows })
+    }
+
+    /// The lifecycle event of each row (for its hooks).
+    fn events(&self) -> Result<Vec<Event>> {
+        self.rows.iter().map(|r| r.event()).collect()
+    }
+
+    fn after(&self, events: &[Event]) {
+        for (r, e) in self.rows.iter().zip(events) {
+            r.after(*e);
+        }
     }
 
     /// [`Transaction::commit`] on an async connection.
     #[cfg(feature = "tokio")]
     pub async fn commit_async<C: AsyncConnection>(mut self, conn: &mut C) -> Result<Committed> {
+        let events = self.events()?;
+        for (r, e) in self.rows.iter_mut().zip(&events) {
+            r.before_async(*e).await?;
+        }
         if let Some((plan, op_of)) = commit_plan(&self.rows)? {
             let reply = plan.run_async(conn).await?;
             apply_reply(&mut self.rows, &op_of, reply)?;
         }
+        self.after(&events);
         Ok(Committed { rows: self.rows })
     }
 

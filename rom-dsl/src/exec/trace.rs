@@ -105,6 +105,7 @@ pub(crate) fn error_type(e: &Error) -> &str {
         Error::Conflict { .. } => "conflict",
         Error::TransactionConflict { .. } => "transaction_conflict",
         Error::Locked { .. } => "locked",
+        Error::Hook { .. } => "hook",
         Error::LeaseLost { .. } => "lease_lost",
         Error::Validation { .. } => "validation",
         Error::Decode { .. } => "decode",

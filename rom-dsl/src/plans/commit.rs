@@ -2,6 +2,7 @@
 //! becomes one operation of `commit` (a save, a delete or a check), and the
 //! reply becomes the typed outcome of each row.
 
+use crate::dsl::hooks;
 use crate::dsl::increment::increment_op;
 use crate::error::{Error, Result, RowChange, RowConflict, show};
 use crate::plan::Plan;
@@ -83,6 +84,37 @@ pub(crate) trait Entry: Send + Sync + 'static {
     fn unexpected(&self, u: Unexpected) -> std::result::Result<RowConflict, Error>;
     /// Applies the commit's reply for this row (its allocated key).
     fn finish(&mut self, reply: &[u8]) -> Result<()>;
+    /// Which hooks the commit runs for this row.
+    fn event(&self) -> Result<Event> {
+        Ok(Event::None)
+    }
+    /// The row's before-hook.
+    fn before(&mut self, event: Event) -> Result<()> {
+        let _ = event;
+        Ok(())
+    }
+    /// The row's before-hook, for an async commit.
+    fn before_async(&mut self, event: Event) -> BoxFuture<'_, Result<()>> {
+        let _ = event;
+        Box::pin(async { Ok(()) })
+    }
+    /// The row's after-hook, once the commit succeeded.
+    fn after(&self, event: Event) {
+        let _ = event;
+    }
+}
+
+/// A boxed `Send` future.
+pub(crate) type BoxFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// The lifecycle event a commit is for a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Event {
+    None,
+    Insert,
+    Update,
+    Delete,
 }
 
 impl<M: Model> Entry for TxRow<M> {
@@ -222,6 +254,64 @@ impl<M: Model> Entry for TxRow<M> {
         })
     }
 
+    fn event(&self) -> Result<Event> {
+        Ok(match (&self.read, &self.state) {
+            (Read::Present(_), State::Row(rec)) => {
+                if rec.changed_columns()?.is_empty() {
+                    Event::None
+                } else {
+                    Event::Update
+                }
+            }
+            (Read::Absent, State::Absent) | (_, State::Add { .. }) => Event::None,
+            (_, State::Absent) => Event::Delete,
+            (_, State::Row(_) | State::NewAuto(_)) => Event::Insert,
+        })
+    }
+
+    fn before(&mut self, event: Event) -> Result<()> {
+        match (event, &mut self.state) {
+            (Event::Insert, State::NewAuto(v)) => hooks::before_insert(v),
+            (Event::Insert, State::Row(r)) => hooks::before_insert(&mut **r),
+            (Event::Update, State::Row(r)) => hooks::before_update(&mut **r),
+            (Event::Delete, _) => hooks::before_delete::<M>(&self.key()?),
+            _ => Ok(()),
+        }
+    }
+
+    fn before_async(&mut self, event: Event) -> BoxFuture<'_, Result<()>> {
+        let key = match event {
+            Event::Delete => Some(self.key()),
+            _ => None,
+        };
+        Box::pin(async move {
+            match (event, &mut self.state) {
+                (Event::Insert, State::NewAuto(v)) => hooks::before_insert_async(v).await,
+                (Event::Insert, State::Row(r)) => hooks::before_insert_async(&mut **r).await,
+                (Event::Update, State::Row(r)) => hooks::before_update_async(&mut **r).await,
+                (Event::Delete, _) => match key {
+                    Some(Ok(k)) => hooks::before_delete_async::<M>(&k).await,
+                    Some(Err(e)) => Err(e),
+                    None => Ok(()),
+                },
+                _ => Ok(()),
+            }
+        })
+    }
+
+    fn after(&self, event: Event) {
+        match (event, &self.state) {
+            (Event::Insert, State::Row(r)) => hooks::after_insert(&**r),
+            (Event::Update, State::Row(r)) => hooks::after_update(&**r),
+            (Event::Delete, _) => {
+                if let Ok(k) = self.key() {
+                    hooks::after_delete::<M>(&k);
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn finish(&mut self, reply: &[u8]) -> Result<()> {
         // every written row is now read as written
         let state = std::mem::replace(&mut self.state, State::Absent);
@@ -297,6 +387,14 @@ impl<M: Model> Entry for Fence<M> {
     }
     fn finish(&mut self, _: &[u8]) -> Result<()> {
         Ok(())
+    }
+}
+
+impl<M: Model> TxRow<M> {
+    /// The row's key, from its member.
+    fn key(&self) -> Result<M::Key> {
+        let m = self.member.as_deref().unwrap_or_default();
+        M::Key::from_member(m).map_err(|e| Error::decode(m, None, format!("bad key: {e}")))
     }
 }
 

@@ -509,6 +509,11 @@ pub trait Model: crate::__private::Sealed + Sized + Clone + Send + Sync + 'stati
     fn validate(&self) -> Result<()> {
         Ok(())
     }
+    /// The model's lifecycle hooks (generated for `#[rom(hooks)]`).
+    #[doc(hidden)]
+    fn hooks() -> crate::dsl::hooks::HookTable<Self> {
+        crate::dsl::hooks::HookTable::none()
+    }
 }
 
 /// A validation error for column `col` of model `M` (used by generated code).
