@@ -178,6 +178,7 @@ pub(crate) fn after_update<M: Model>(v: &M) {
 pub(crate) fn after_delete<M: Model>(k: &M::Key) {
     (M::hooks().after_delete)(k);
 }
+#[cfg(feature = "tokio")]
 pub(crate) async fn before_insert_async<M: Model>(v: &mut M) -> Result<()> {
     let h = M::hooks();
     if !h.active {
@@ -187,6 +188,7 @@ pub(crate) async fn before_insert_async<M: Model>(v: &mut M) -> Result<()> {
         .await
         .map_err(|e| failed::<M>("before_insert", e))
 }
+#[cfg(feature = "tokio")]
 pub(crate) async fn before_update_async<M: Model>(v: &mut M) -> Result<()> {
     let h = M::hooks();
     if !h.active {
@@ -196,6 +198,7 @@ pub(crate) async fn before_update_async<M: Model>(v: &mut M) -> Result<()> {
         .await
         .map_err(|e| failed::<M>("before_update", e))
 }
+#[cfg(feature = "tokio")]
 pub(crate) async fn before_delete_async<M: Model>(k: &M::Key) -> Result<()> {
     let h = M::hooks();
     if !h.active {

@@ -94,6 +94,7 @@ pub(crate) trait Entry: Send + Sync + 'static {
         Ok(())
     }
     /// The row's before-hook, for an async commit.
+    #[cfg(feature = "tokio")]
     fn before_async(&mut self, event: Event) -> BoxFuture<'_, Result<()>> {
         let _ = event;
         Box::pin(async { Ok(()) })
@@ -105,6 +106,7 @@ pub(crate) trait Entry: Send + Sync + 'static {
 }
 
 /// A boxed `Send` future.
+#[cfg(feature = "tokio")]
 pub(crate) type BoxFuture<'a, T> =
     std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
@@ -279,6 +281,7 @@ impl<M: Model> Entry for TxRow<M> {
         }
     }
 
+    #[cfg(feature = "tokio")]
     fn before_async(&mut self, event: Event) -> BoxFuture<'_, Result<()>> {
         let key = match event {
             Event::Delete => Some(self.key()),
