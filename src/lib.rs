@@ -163,6 +163,7 @@ mod book {
         Errors => "errors.md",
         Writes => "writes.md",
         UnitsOfWork => "units-of-work.md",
+        Relations => "relations.md",
         Async => "async.md",
         Connecting => "connecting.md",
         Testing => "testing.md",

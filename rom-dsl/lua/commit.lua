@@ -29,7 +29,8 @@
 -- The phases of save.lua (find, expect, prepare, allocate, claims, apply)
 -- run for every operation in turn: each phase for all operations before the
 -- next, and every check before the first write. The shared state of a call
--- (tx_state, save.lua): rows, each row named (an operation per row);
+-- (tx_state, save.lua): rows, each row named (an operation per row) with
+-- its kind ('s' saved, 'd' deleted, 'c' checked);
 -- seqs, the counters advanced; claimed and released, the unique values
 -- ("<slot key>\0<value>") claimed (by row) and given up (by member), so that
 -- two rows may swap a unique value in one call and may not both take one.
@@ -67,7 +68,7 @@ end
 local function row_find(op, tx)
   op.row = op.row_prefix .. op.member
   if tx.rows[op.row] then return {'twice', op.row} end
-  tx.rows[op.row] = true
+  tx.rows[op.row] = op.kind
   local t = rowtype(op.row)
   if t ~= 'none' and t ~= 'hash' then return {'wrongtype', op.row} end
   op.exists = t == 'hash'

@@ -38,7 +38,7 @@ local function take_increment(op)
   op.tag = take()
   op.member = take()
   op.adds = take_list(take_add)
-  op.mode, op.checks = 'u', {}
+  op.mode, op.checks, op.parents = 'u', {}, {}
   return op
 end
 

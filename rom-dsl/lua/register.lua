@@ -15,6 +15,7 @@ local function register(prefix)
   end
   fn('save', save_main, {})
   fn('commit', commit_main, {})
+  fn('delete_graph', delete_graph, {})
   fn('lock', lock_main, {})
   fn('unlock', unlock_main, {'allow-oom'})
   fn('delete', delete_main, {'allow-oom'})

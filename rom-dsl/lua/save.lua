@@ -14,9 +14,11 @@
 --         writes   (field, 's' set / 'd' delete, value)
 --         numeric  (index key, 'a' add / 'r' remove, score)
 --         touched  (slot id, kind 'u'/'s'/'l', counted list of the values)
+--         parents  (field, parent row key): rows this row references, which
+--                  must exist (or be saved by the same call, and not deleted)
 --   reply {'ok', member} | {'exists'} | {'gone'} | {'conflict', field}
 --         | {'unique', slot id, value} | {'wrongtype', key}
---         | {'badrecord', row}
+--         | {'badrecord', row} | {'noparent', field, parent row}
 --
 -- A save is done in the phases below, which `commit` (commit.lua) also runs
 -- for each save of a transaction: every phase of every row runs before the
@@ -38,6 +40,13 @@ local function take_touched()
   return {id = id, kind = kind, values = take_strings()}
 end
 
+-- a referenced parent {field, row}
+local function take_parent()
+  local p = WP
+  WP = p + 2
+  return {field = WA[p], row = WA[p + 1]}
+end
+
 -- the fields of a save after ids and seq, into op (shared with commit's reader)
 local function take_save(op)
   op.mode = take()
@@ -49,6 +58,7 @@ local function take_save(op)
   op.writes = take_list(take_write)
   op.numeric = take_list(take_numop)
   op.touched = take_list(take_touched)
+  op.parents = take_list(take_parent)
   return op
 end
 
@@ -63,7 +73,7 @@ local function save_find(op, tx)
   if op.member ~= '' then
     op.row = op.row_prefix .. op.member
     if tx.rows[op.row] then return {'twice', op.row} end
-    tx.rows[op.row] = true
+    tx.rows[op.row] = 's'
     local t = rowtype(op.row)
     if t ~= 'none' and t ~= 'hash' then return {'wrongtype', op.row} end
     op.exists = t == 'hash'
@@ -84,6 +94,13 @@ end
 -- (op.claims) and the ones it gives up (tx.released)
 local function save_prepare(op, tx)
   NUMIDS, TAG = op.numeric_ids, op.tag
+  -- the rows it references exist, or are saved (not deleted) by this call
+  for _, p in ipairs(op.parents) do
+    local mark = tx.rows[p.row]
+    if mark == 'd' or (mark ~= 's' and pread('EXISTS', p.row) == 0) then
+      return {'noparent', p.field, p.row}
+    end
+  end
   local rec, touched = {}, op.touched
   -- the record matters only when a keyed index changes
   if op.exists and #touched > 0 then
@@ -146,7 +163,7 @@ local function save_allocate(op, tx)
     row = op.row_prefix .. m
   until not tx.rows[row] and pread('EXISTS', row) == 0
   tx.seqs[op.seq] = seq
-  tx.rows[row] = true
+  tx.rows[row] = 's'
   op.member, op.row, op.allocated = m, row, true
   return nil
 end

@@ -88,6 +88,33 @@ pub enum Error {
         /// The hook's error.
         error: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A write names, in a `belongs_to` column, a row that does not exist;
+    /// nothing was written.
+    #[error("{model}.{column}: the row it references ({row}) does not exist; nothing was written")]
+    MissingParent {
+        /// The referencing model.
+        model: &'static str,
+        /// The `belongs_to` column.
+        column: String,
+        /// The referenced row's key in Redis.
+        row: String,
+    },
+    /// A delete reached a row (the one named, or one its cascades reach) that
+    /// another row references under `on_delete = restrict`; nothing was
+    /// deleted.
+    #[error(
+        "{model}: the delete reaches a row referenced by {child} {key} (column {column}, on_delete = restrict); nothing was deleted"
+    )]
+    Restricted {
+        /// The model of the rows the delete named.
+        model: &'static str,
+        /// The referencing model.
+        child: String,
+        /// The referencing column.
+        column: String,
+        /// The referencing row's key.
+        key: String,
+    },
     /// A value cannot be stored as declared (NaN in a numeric index, an integer
     /// beyond 2^53, a primary key changed in place...). Checked before any write.
     #[error("{model}.{column}: {reason}")]

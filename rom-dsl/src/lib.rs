@@ -25,6 +25,7 @@ pub mod placement;
 pub mod plan;
 pub mod query;
 pub mod record;
+pub mod relations;
 pub mod server_check;
 pub mod text;
 #[cfg(feature = "tracing")]
@@ -97,6 +98,10 @@ pub mod __private {
         pub use crate::storage::rules::*;
     }
     pub use crate::dsl::hooks::HookTable;
+    pub use crate::storage::relations::OnDelete;
+    pub use crate::storage::relations::{
+        ChildRel, HasChild, ParentRef, Reference, check_colocated, check_listed, member_of,
+    };
     pub use crate::storage::rules::CounterRules;
     pub use crate::value::{EqKey, Field, Scaled, ScoreBound, Scored, Text, Value, score_u53};
     pub use std::sync::OnceLock;

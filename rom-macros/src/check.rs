@@ -111,6 +111,8 @@ pub(crate) struct Checked<'a> {
     pub(crate) together: Vec<(Vec<usize>, bool)>,
     /// `#[rom(hooks)]`: where it was written.
     pub(crate) hooks: Option<proc_macro2::Span>,
+    /// `has_many(...)`: the referencing columns.
+    pub(crate) has_many: Vec<syn::Path>,
 }
 
 /// Checks the derive input; the first error found, or the checked model.
@@ -151,6 +153,7 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
         group,
         together,
         hooks,
+        has_many,
     } = model_attrs(input)?;
     let table =
         table.unwrap_or_else(|| plain_ident(&snake_plural(&name.unraw().to_string()), name.span()));
@@ -189,6 +192,8 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
                 || attrs.suffix.is_some()
                 || attrs.sort
                 || attrs.default.is_some()
+                || !attrs.rules.is_empty()
+                || attrs.belongs_to.is_some()
             {
                 let (at, what) = attrs
                     .first_other
@@ -344,5 +349,6 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
         cols,
         together: together_pos,
         hooks,
+        has_many,
     })
 }

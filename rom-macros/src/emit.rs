@@ -8,7 +8,7 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
 /// The generated code of a checked model: its `Model` impl and its table module.
-pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
+pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
     let Checked {
         name,
         vis,
@@ -21,6 +21,7 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
         cols,
         together: together_pos,
         hooks,
+        has_many,
     } = m;
     let (name, vis, pk_ident, pk_ty, auto) = (*name, *vis, *pk_ident, *pk_ty, *auto);
     let ivis = inner_vis(vis);
@@ -65,6 +66,8 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
     let mut col_items = Vec::new();
     let mut aliases = Vec::new();
     let mut checks = Vec::new();
+    let mut parent_pushes = Vec::new();
+    let mut relation_checks = Vec::new();
     for (i, c) in cols.iter().enumerate() {
         let ident = c.ident;
         let ty = c.ty;
@@ -177,6 +180,20 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
         };
         let (rule_checks, counter_fn) = rules(c, &sname, &v);
         checks.extend(rule_checks);
+        let alias = format_ident!("__rom_{}_{}", name, i);
+        let parent_alias = format_ident!("__rom_{}_{}_parent", name, i);
+        let (reference_impl, parent_push, relation_check) =
+            relation(c, name, table, group.as_ref(), &v, &alias, &parent_alias)?;
+        if let Some(b) = &c.attrs.belongs_to {
+            let parent = &b.parent;
+            aliases.push(quote! {
+                #[doc(hidden)]
+                #[allow(non_camel_case_types)]
+                type #parent_alias = #parent;
+            });
+        }
+        parent_pushes.extend(parent_push);
+        relation_checks.extend(relation_check);
         let mut markers = Vec::new();
         if numeric || c.attrs.eq.is_some() || c.attrs.unique.is_some() {
             markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::EqFilterable for #ident {}));
@@ -203,7 +220,6 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
         // struct (say `uuid`) cannot shadow a path in it (say `uuid::Uuid`)
         // by position, not field name: `__rom_<Model>_<index>` is one name per
         // column of each model (a field name could contain `_<digits>`)
-        let alias = format_ident!("__rom_{}_{}", name, i);
         aliases.push(quote! {
             #[doc(hidden)]
             #[allow(non_camel_case_types)]
@@ -235,6 +251,7 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
             }
             #[diagnostic::do_not_recommend]
             impl ::rom::__private::BelongsTo<super::#name> for #ident {}
+            #reference_impl
             #(#markers)*
         });
     }
@@ -258,6 +275,45 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
             }
         },
         None => TokenStream2::new(),
+    };
+    let parents_fn = if parent_pushes.is_empty() {
+        TokenStream2::new()
+    } else {
+        quote! {
+            fn parents(&self) -> ::std::vec::Vec<::rom::__private::ParentRef> {
+                let mut out = ::std::vec::Vec::new();
+                #(#parent_pushes)*
+                out
+            }
+        }
+    };
+    let (children_fn, has_child) = if has_many.is_empty() {
+        (TokenStream2::new(), TokenStream2::new())
+    } else {
+        let rels = has_many
+            .iter()
+            .map(|p| quote_spanned!(p.span()=> ::rom::__private::ChildRel::of::<Self, #p>()));
+        let impls = has_many
+            .iter()
+            .map(|p| quote!(impl ::rom::__private::HasChild<#p> for #name {}));
+        (
+            quote! {
+                fn children() -> ::std::vec::Vec<::rom::__private::ChildRel> {
+                    ::std::vec![#(#rels),*]
+                }
+            },
+            quote!(#(#impls)*),
+        )
+    };
+    let relation_checks = if relation_checks.is_empty() {
+        TokenStream2::new()
+    } else {
+        quote! {
+            const _: () = {
+                #[allow(dead_code)]
+                fn relation_checks() { #(#relation_checks)* }
+            };
+        }
     };
     let together_defs = together_pos.iter().map(|(pos, ci)| {
         let f = fold(*ci);
@@ -306,8 +362,10 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
             quote!(impl ::rom::placement::PlacedIn<#name> for #name {}),
         ),
     };
-    quote! {
+    Ok(quote! {
         #in_group
+        #has_child
+        #relation_checks
         impl ::rom::__private::Sealed for #name {}
         impl ::rom::__private::Model for #name {
             type Key = #key_ty;
@@ -333,6 +391,8 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
             }
             #validate_fn
             #hooks_fns
+            #parents_fn
+            #children_fn
         }
 
         #(#aliases)*
@@ -347,7 +407,7 @@ pub(crate) fn model(m: &Checked<'_>) -> TokenStream2 {
             impl ::rom::__private::Table for table { type Model = super::#name; }
             #(#col_items)*
         }
-    }
+    })
 }
 
 /// The checks of a column's validation rules (statements of
@@ -423,4 +483,74 @@ fn rules(
         }
     };
     (checks, counter)
+}
+
+/// A `belongs_to` column's `Reference` impl (in the table module), its push
+/// into `Model::parents`, and the compile-time checks of its rule.
+fn relation(
+    c: &crate::check::Col<'_>,
+    model: &syn::Ident,
+    table: &syn::Ident,
+    group: Option<&syn::Path>,
+    v: &syn::Ident,
+    alias: &syn::Ident,
+    parent_alias: &syn::Ident,
+) -> syn::Result<(TokenStream2, Option<TokenStream2>, Option<TokenStream2>)> {
+    let Some(b) = &c.attrs.belongs_to else {
+        return Ok((TokenStream2::new(), None, None));
+    };
+    let (parent, ident, ty) = (&b.parent, c.ident, c.ty);
+    // inside the table module, the parent and the field type by their
+    // aliases (a path written in the model's module may not resolve there)
+    let parent_in = quote_spanned!(parent.span()=> super::#parent_alias);
+    let (rule, rule_span) = b.on_delete;
+    let variant = format_ident!("{}", rule);
+    let default_fn = match rule {
+        "SetNull" if option_inner(ty).is_none() => {
+            return Err(syn::Error::new(
+                rule_span,
+                "`on_delete = set_null` needs a nullable column: make the field an `Option`",
+            ));
+        }
+        "SetDefault" => {
+            let Some(expr) = &c.attrs.default else {
+                return Err(syn::Error::new(
+                    rule_span,
+                    "`on_delete = set_default` needs the column's default: add `default = ...`",
+                ));
+            };
+            quote! {
+                fn default_stored() -> ::core::option::Option<::std::vec::Vec<::core::primitive::u8>> {
+                    let #v: super::#alias = ::core::convert::Into::into(#expr);
+                    ::rom::__private::Field::to_stored(&#v)
+                }
+            }
+        }
+        _ => TokenStream2::new(),
+    };
+    let member = quote_spanned!(b.span=> ::rom::__private::member_of::<#parent_in, _>(#v));
+    let reference = quote! {
+        impl ::rom::__private::Reference for #ident {
+            type Parent = #parent_in;
+            const ON_DELETE: ::rom::__private::OnDelete = ::rom::__private::OnDelete::#variant;
+            fn parent_member(#v: &Self::Value) -> ::std::vec::Vec<::core::primitive::u8> { #member }
+            #default_fn
+        }
+    };
+    let push = quote! {
+        if let ::core::option::Option::Some(#v) = ::rom::__private::Field::inner(&self.#ident) {
+            out.push(::rom::__private::ParentRef::of::<#table::#ident>(#v));
+        }
+    };
+    let check = (rule != "NoAction").then(|| {
+        let placement = match group {
+            Some(g) => quote!(#g),
+            None => quote!(#model),
+        };
+        quote_spanned! {rule_span=>
+            ::rom::__private::check_colocated::<#parent, #placement>();
+            ::rom::__private::check_listed::<#parent, #table::#ident>();
+        }
+    });
+    Ok((reference, Some(push), check))
 }

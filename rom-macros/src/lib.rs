@@ -41,7 +41,7 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// emitted; or the first error.
 fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let model = check::model(input)?;
-    Ok(emit::model(&model))
+    emit::model(&model)
 }
 
 #[cfg(test)]

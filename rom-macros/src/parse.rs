@@ -27,6 +27,69 @@ pub(crate) struct ColAttrs {
     pub(crate) first_other: Option<(Span, String)>,
     /// Validation rules, in the order written.
     pub(crate) rules: Vec<Rule>,
+    /// `belongs_to(Parent, on_delete = rule)`.
+    pub(crate) belongs_to: Option<BelongsTo>,
+}
+
+/// A column that references a row of another model (or of its own).
+pub(crate) struct BelongsTo {
+    /// The parent model's type.
+    pub(crate) parent: syn::Path,
+    /// The rule, as its variant name (`Cascade`...), and where it was written.
+    pub(crate) on_delete: (&'static str, Span),
+    pub(crate) span: Span,
+}
+
+const ON_DELETE: &str =
+    "`on_delete = no_action`, `restrict`, `cascade`, `set_null` or `set_default`";
+
+fn parse_belongs_to(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<BelongsTo> {
+    let span = meta.path.span();
+    let mut parent = None;
+    let mut on_delete = None;
+    meta.parse_nested_meta(|m| {
+        if m.path.is_ident("on_delete") {
+            let rule: Ident = m.value()?.parse()?;
+            let variant = match rule.to_string().as_str() {
+                "no_action" => "NoAction",
+                "restrict" => "Restrict",
+                "cascade" => "Cascade",
+                "set_null" => "SetNull",
+                "set_default" => "SetDefault",
+                other => {
+                    return Err(syn::Error::new(
+                        rule.span(),
+                        format!("unknown on_delete rule `{other}`; expected {ON_DELETE}"),
+                    ));
+                }
+            };
+            on_delete = Some((variant, rule.span()));
+        } else if parent.is_none() && (m.input.is_empty() || m.input.peek(syn::Token![,])) {
+            parent = Some(m.path.clone());
+        } else {
+            return Err(m.error(format!(
+                "`belongs_to` takes the parent model and the rule: `belongs_to(User, {ON_DELETE})`"
+            )));
+        }
+        Ok(())
+    })?;
+    let parent = parent.ok_or_else(|| {
+        syn::Error::new(
+            span,
+            format!("`belongs_to` names the parent model: `belongs_to(User, {ON_DELETE})`"),
+        )
+    })?;
+    let on_delete = on_delete.ok_or_else(|| {
+        syn::Error::new(
+            span,
+            format!("`belongs_to` needs a rule for when the parent row is deleted: {ON_DELETE}"),
+        )
+    })?;
+    Ok(BelongsTo {
+        parent,
+        on_delete,
+        span,
+    })
 }
 
 /// A validation rule of a column, with where it was written and how it
@@ -150,7 +213,7 @@ fn parse_rule(meta: &syn::meta::ParseNestedMeta<'_>, id: &str) -> syn::Result<Ru
     })
 }
 
-const FIELD_KEYS: &str = "`primary_key`, `unique`, `unique(case_insensitive)`, `index(eq)`, `index(eq, case_insensitive)`, `index(numeric)`, `index(text)`, `index(prefix)`, `index(suffix)`, `index(sort)`, `default = ...`, and the validation rules `length(min = .., max = ..)`, `range(min = .., max = ..)`, `pattern = \"...\"`, `validate = path`";
+const FIELD_KEYS: &str = "`primary_key`, `unique`, `unique(case_insensitive)`, `index(eq)`, `index(eq, case_insensitive)`, `index(numeric)`, `index(text)`, `index(prefix)`, `index(suffix)`, `index(sort)`, `default = ...`, and the validation rules `length(min = .., max = ..)`, `range(min = .., max = ..)`, `pattern = \"...\"`, `validate = path`, and `belongs_to(Parent, on_delete = ...)`";
 
 fn parse_index(meta: &syn::meta::ParseNestedMeta<'_>, a: &mut ColAttrs) -> syn::Result<()> {
     let mut kind: Option<Ident> = None;
@@ -294,6 +357,9 @@ pub(crate) fn col_attrs(field: &syn::Field) -> syn::Result<ColAttrs> {
                 "default" => {
                     a.default = Some(meta.value()?.parse()?);
                 }
+                "belongs_to" => {
+                    a.belongs_to = Some(parse_belongs_to(&meta)?);
+                }
                 "length" | "range" | "pattern" | "validate" => {
                     let rule = parse_rule(&meta, &id)?;
                     a.rules.push(rule);
@@ -306,6 +372,10 @@ pub(crate) fn col_attrs(field: &syn::Field) -> syn::Result<ColAttrs> {
             }
             Ok(())
         })?;
+    }
+    // a reference is found from its parent through an equality index
+    if a.belongs_to.is_some() && a.eq.is_none() {
+        a.eq = Some(false);
     }
     Ok(a)
 }
@@ -323,6 +393,9 @@ pub(crate) struct ModelAttrs {
     pub(crate) together: Vec<(Vec<Ident>, Option<Span>, Span)>,
     /// `hooks`: the model implements `rom::Hooks` itself (where written).
     pub(crate) hooks: Option<Span>,
+    /// `has_many(children::column, ...)`: the columns of other models (or
+    /// its own) that reference this model.
+    pub(crate) has_many: Vec<syn::Path>,
 }
 
 /// Parses the struct's `#[rom(...)]` attributes.
@@ -332,6 +405,7 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
     let mut group: Option<syn::Path> = None;
     let mut together: Vec<(Vec<Ident>, Option<Span>, Span)> = Vec::new();
     let mut hooks = None;
+    let mut has_many = Vec::new();
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("rom")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("table") {
@@ -346,6 +420,11 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
                 group = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("hooks") {
                 hooks = Some(meta.path.span());
+            } else if meta.path.is_ident("has_many") {
+                meta.parse_nested_meta(|m| {
+                    has_many.push(m.path.clone());
+                    Ok(())
+                })?;
             } else if meta.path.is_ident("unique_together") {
                 let mut cols = Vec::new();
                 let mut ci = None;
@@ -365,7 +444,7 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
                 together.push((cols, ci, span));
             } else {
                 let what = meta.path.get_ident().map_or_else(String::new, |i| format!(" `{i}`"));
-                return Err(meta.error(format!("unknown rom attribute{what} on a model; expected `table = name`, `namespace = \"...\"`, `group = Group`, `unique_together(a, b)` or `hooks` (index attributes go on the fields)")));
+                return Err(meta.error(format!("unknown rom attribute{what} on a model; expected `table = name`, `namespace = \"...\"`, `group = Group`, `unique_together(a, b)`, `hooks` or `has_many(children::column)` (index attributes go on the fields)")));
             }
             Ok(())
         })?;
@@ -376,5 +455,6 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
         group,
         together,
         hooks,
+        has_many,
     })
 }

@@ -122,6 +122,23 @@ fn validation_rules_and_hooks() {
     ));
 }
 
+#[test]
+fn relations() {
+    insta::assert_snapshot!(expand_str(
+        r#"
+        #[rom(table = posts, group = Blog, has_many(comments::post))]
+        pub struct Post {
+            #[rom(primary_key)]
+            id: Option<u64>,
+            #[rom(belongs_to(User, on_delete = cascade))]
+            author: u64,
+            #[rom(belongs_to(User, on_delete = set_default), default = 0u64)]
+            editor: u64,
+        }
+        "#
+    ));
+}
+
 fn model_of(n: usize, attr: &str) -> String {
     let cols: String = (0..n).map(|i| format!("{attr} c{i}: i64,\n")).collect();
     format!("struct Wide {{ #[rom(primary_key)] id: Option<u64>, {cols} }}")

@@ -40,6 +40,8 @@ macro_rules! library_body {
             "\n",
             include_str!("../../lua/commit.lua"),
             "\n",
+            include_str!("../../lua/cascade.lua"),
+            "\n",
             include_str!("../../lua/lock.lua"),
             "\n",
             include_str!("../../lua/get.lua"),
@@ -110,6 +112,9 @@ macro_rules! function {
 pub static SAVE: Script = function!("save", Write, "#!lua", "save_main");
 /// Writes a transaction's rows together (`commit.lua`).
 pub(crate) static COMMIT: Script = function!("commit", Write, "#!lua", "commit_main");
+/// Deletes rows with the on_delete rules of the rows referencing them
+/// (`cascade.lua`).
+pub(crate) static DELETE_GRAPH: Script = function!("delete_graph", Write, "#!lua", "delete_graph");
 /// Acquires or refreshes a row lock (`lock.lua`).
 pub(crate) static LOCK: Script = function!("lock", Write, "#!lua", "lock_main");
 /// Releases a row lock (`lock.lua`).
@@ -168,9 +173,10 @@ pub(crate) static REPAIR_UNLIST: Script = function!(
 );
 
 /// Every function of the library (for tests and tools).
-pub static ALL: [&Script; 14] = [
+pub static ALL: [&Script; 15] = [
     &SAVE,
     &COMMIT,
+    &DELETE_GRAPH,
     &LOCK,
     &UNLOCK,
     &DELETE,

@@ -106,6 +106,8 @@ pub(crate) fn error_type(e: &Error) -> &str {
         Error::TransactionConflict { .. } => "transaction_conflict",
         Error::Locked { .. } => "locked",
         Error::Hook { .. } => "hook",
+        Error::MissingParent { .. } => "missing_parent",
+        Error::Restricted { .. } => "restricted",
         Error::LeaseLost { .. } => "lease_lost",
         Error::Validation { .. } => "validation",
         Error::Decode { .. } => "decode",

@@ -151,6 +151,13 @@ impl<M: Model> Entry for TxRow<M> {
                     (TxOp::Save(parts.args), parts.step)
                 }
             }
+            (Read::Present(_) | Read::Not, State::Absent)
+                if crate::plans::cascade::has_rules::<M>() =>
+            {
+                return Err(crate::plans::cascade::rules_refused::<M>(
+                    "a transaction's delete",
+                ));
+            }
             (Read::Present(snap), State::Absent) => (
                 TxOp::Delete(TxDelete {
                     numeric_ids: M::Key::NUMERIC,

@@ -2,6 +2,7 @@
 //! wire contract, or one command) and how its reply decodes, built without a
 //! server from a query or a record. Pure: running a plan is `exec/run.rs`.
 
+pub(crate) mod cascade;
 pub(crate) mod commit;
 pub(crate) mod plan;
 pub(crate) mod query;

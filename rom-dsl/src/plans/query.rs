@@ -214,6 +214,7 @@ impl<M: Model> Query<M> {
 
     /// The plan that deletes the matches (one batch of at most `limit` rows).
     pub fn delete_plan(&self) -> Result<Plan<(u64, u64)>> {
+        crate::plans::cascade::refuse_rules::<M>("a query's delete")?;
         self.plan(Mode::Delete, None, |v| match QueryReply::deleted(v)? {
             QueryReply::Deleted { deleted, found } => Ok((deleted, found)),
             _ => Err(Error::decode(b"(delete reply)", None, "not a count")),

@@ -123,6 +123,20 @@ pub(crate) fn save_parts<M: Model>(
             values: slot_values(&cells, slot),
         })
         .collect();
+    // the parents it names must exist (checked in the call when co-located)
+    let parents = value
+        .parents()
+        .into_iter()
+        .filter(|p| {
+            p.colocated
+                && schema
+                    .columns
+                    .iter()
+                    .position(|c| c.name == p.column)
+                    .is_some_and(|i| changed.contains(&i))
+        })
+        .map(|p| (p.column.as_bytes().to_vec(), p.row))
+        .collect();
     let (nchecks, nwrites, nnums, ntouched) =
         (checks.len(), changed.len(), numeric.len(), touched.len());
     let args = SaveArgs {
@@ -137,6 +151,7 @@ pub(crate) fn save_parts<M: Model>(
         writes,
         numeric,
         touched,
+        parents,
     };
     let snapshot_after: Vec<Option<Vec<u8>>> = cells.into_iter().map(|c| c.stored).collect();
     let step = format!(
@@ -211,6 +226,17 @@ pub(crate) fn status_error<M: Model>(status: Status) -> Error {
                 ),
             }
         }
+        Status::NoParent(field, row) => Error::MissingParent {
+            model: name,
+            column: show(&field),
+            row: show(&row),
+        },
+        Status::Restrict(child, field, member) => Error::Restricted {
+            model: name,
+            child: show(&child),
+            column: show(&field),
+            key: show(&member),
+        },
         Status::NotInteger(row, field) => Error::decode(
             &row,
             Some(&show(&field)),
@@ -334,6 +360,9 @@ pub(crate) fn numeric_keys<M: Model>() -> Vec<Vec<u8>> {
 }
 
 pub(crate) fn delete_plan<M: Model>(keys: &[M::Key]) -> Plan<u64> {
+    if crate::plans::cascade::has_rules::<M>() {
+        return crate::plans::cascade::graph_delete_plan::<M>(keys);
+    }
     let l = M::layout();
     // the numeric indexes it removes the rows from (the keyed entries are
     // found in each row's record, and read before anything is written)

@@ -509,6 +509,17 @@ pub trait Model: crate::__private::Sealed + Sized + Clone + Send + Sync + 'stati
     fn validate(&self) -> Result<()> {
         Ok(())
     }
+    /// The parents this row names in its `belongs_to` columns (generated).
+    #[doc(hidden)]
+    fn parents(&self) -> Vec<crate::storage::relations::ParentRef> {
+        Vec::new()
+    }
+    /// The columns of other models that reference this one (generated
+    /// from `has_many`).
+    #[doc(hidden)]
+    fn children() -> Vec<crate::storage::relations::ChildRel> {
+        Vec::new()
+    }
     /// The model's lifecycle hooks (generated for `#[rom(hooks)]`).
     #[doc(hidden)]
     fn hooks() -> crate::dsl::hooks::HookTable<Self> {

@@ -10,6 +10,7 @@
 //! | `commit` | [`commit::CommitArgs`] | [`commit::CommitReply`] | `commit_args` (`commit.lua`) |
 //! | `lock` | [`lock::LockArgs`] | [`lock::LockReply`] | `lock_args` (`lock.lua`) |
 //! | `unlock` | [`lock::UnlockArgs`] | 1 or 0 | `unlock_args` (`lock.lua`) |
+//! | `delete_graph` | [`cascade::GraphArgs`] | [`cascade::GraphReply`] | `graph_args` (`cascade.lua`) |
 //! | `delete` | [`delete::DeleteArgs`] | [`status::Status`] | `delete_args` (`delete.lua`) |
 //! | `get` | [`get::GetArgs`] | [`get::GetReply`] | `get_args` (`get.lua`) |
 //! | `query`, `query_delete` | [`query::QueryArgs`] | [`query::QueryReply`] | `query_args` (`query.lua`) |
@@ -57,6 +58,7 @@
 //! The tests in `echo/` send each contract to the Lua decoder and compare
 //! what comes back, field by field.
 
+pub(crate) mod cascade;
 pub(crate) mod commit;
 pub(crate) mod delete;
 pub(crate) mod get;

@@ -6,7 +6,8 @@
 //!
 //! `ARGV`: mode letter, member (`''`: allocate a key), numeric-ids flag, row
 //! prefix, hash tag, then four counted lists: checks ([`Check`]), writes
-//! ([`Write`]), numeric ops ([`NumOp`]), touched slots ([`Touched`]).
+//! ([`Write`]), numeric ops ([`NumOp`]), touched slots ([`Touched`]),
+//! then the referenced parents (column, row key).
 //! Reply: [`Status`](super::status::Status), `Ok` carrying the member.
 
 use super::{Args, Argv, Check, Encoded, Keys, NumOp, kind_letter};
@@ -57,6 +58,9 @@ pub(crate) struct SaveArgs {
     pub(crate) writes: Vec<Write>,
     pub(crate) numeric: Vec<NumOp>,
     pub(crate) touched: Vec<Touched>,
+    /// Rows this row references (`belongs_to`, same hash tag): the column
+    /// and the parent's row key, which must exist.
+    pub(crate) parents: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Args for SaveArgs {
@@ -71,6 +75,7 @@ impl Args for SaveArgs {
         }
         keys.extend(self.numeric.iter().map(|n| n.key.clone()));
         // each entry key once (a text names many, maybe the same twice)
+        keys.extend(self.parents.iter().map(|(_, row)| row.clone()));
         let mut entries = Keys::new(keys);
         for t in &self.touched {
             for v in &t.values {
@@ -102,6 +107,9 @@ impl Args for SaveArgs {
                 .list(&t.values, |a, v| {
                     a.one(v.clone());
                 });
+        })
+        .list(&self.parents, |a, (field, row)| {
+            a.one(field.clone()).one(row.clone());
         });
         (entries.into_vec(), a.0)
     }

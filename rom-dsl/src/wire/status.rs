@@ -25,6 +25,11 @@ pub(crate) enum Status {
     /// `{'range', field, current, by, new}`: an increment would leave its
     /// bounds.
     Range(Vec<Vec<u8>>),
+    /// `{'noparent', field, row}`: a referenced row does not exist.
+    NoParent(Vec<u8>, Vec<u8>),
+    /// `{'restrict', child model, field, child member}`: a row references
+    /// a row to delete under `on_delete = restrict`.
+    Restrict(Vec<u8>, Vec<u8>, Vec<u8>),
     /// `{'notint', row, field}`: an increment found a value that is not a
     /// decimal integer within ±(2^53 − 1).
     NotInteger(Vec<u8>, Vec<u8>),
@@ -53,6 +58,14 @@ impl Status {
             Some(b"wrongtype") => Status::WrongType(part()),
             Some(b"badrecord") => Status::BadRecord(part()),
             Some(b"range") => Status::Range(vec![part(), part(), part(), part()]),
+            Some(b"noparent") => {
+                let field = part();
+                Status::NoParent(field, part())
+            }
+            Some(b"restrict") => {
+                let (child, field) = (part(), part());
+                Status::Restrict(child, field, part())
+            }
             Some(b"notint") => {
                 let row = part();
                 Status::NotInteger(row, part())

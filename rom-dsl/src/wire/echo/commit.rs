@@ -16,7 +16,8 @@ return list(d.ops, function(op)
       op.tag, list(op.checks, check),
       list(op.writes, function(w) return {w.field, flag(w.set), w.value} end),
       list(op.numeric, numop),
-      list(op.touched, function(t) return {t.id, t.kind, t.values} end)}}
+      list(op.touched, function(t) return {t.id, t.kind, t.values} end),
+      list(op.parents, function(p) return {p.field, p.row} end)}}
   elseif op.kind == 'd' then
     return {'d', {flag(op.numeric_ids), op.ids, op.row_prefix, op.tag, op.numeric,
       list(op.checks, check), flag(op.must_exist), op.member}}

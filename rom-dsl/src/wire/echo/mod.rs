@@ -132,6 +132,7 @@ pub(super) fn odd(i: usize) -> Vec<u8> {
     ODD[i % ODD.len()].to_vec()
 }
 
+mod cascade;
 mod commit;
 mod lock;
 mod query;
@@ -145,6 +146,7 @@ fn every_function_has_a_contract() {
     let covered = [
         "save",
         "commit",
+        "delete_graph",
         "lock",
         "unlock",
         "delete",

@@ -14,7 +14,8 @@ return {d.ids, d.seq, d.mode, d.member, flag(d.numeric_ids), d.row_prefix, d.tag
   list(d.checks, check),
   list(d.writes, function(w) return {w.field, flag(w.set), w.value} end),
   list(d.numeric, numop),
-  list(d.touched, function(t) return {t.id, t.kind, t.values} end)}
+  list(d.touched, function(t) return {t.id, t.kind, t.values} end),
+  list(d.parents, function(p) return {p.field, p.row} end)}
 ";
 
 pub(super) fn save_back(v: Value) -> SaveArgs {
@@ -48,6 +49,10 @@ pub(super) fn save_back(v: Value) -> SaveArgs {
             kind: kind(&e.b()),
             values: e.strings(),
         }),
+        parents: e.list(|e| {
+            let field = e.b();
+            (field, e.b())
+        }),
     };
     e.done();
     out
@@ -66,6 +71,7 @@ pub(super) fn save_cases() -> Vec<SaveArgs> {
         writes: vec![],
         numeric: vec![],
         touched: vec![],
+        parents: vec![],
     };
     let full = SaveArgs {
         mode: SaveMode::Update,
@@ -125,6 +131,10 @@ pub(super) fn save_cases() -> Vec<SaveArgs> {
                 kind: SlotKind::Lex,
                 values: vec![],
             },
+        ],
+        parents: vec![
+            (b"author".to_vec(), b"{t}:row:1".to_vec()),
+            (odd(2), odd(0)),
         ],
         ..base.clone()
     };

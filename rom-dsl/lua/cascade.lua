@@ -1,0 +1,146 @@
+-- cascade.lua: deleting rows of a model that other models reference, with
+-- each referencing column's on_delete rule applied over the whole graph.
+--
+-- delete_graph(KEYS, ARGV), the function `delete_graph` (may grow memory: a
+-- set_default writes). Its arguments are the contract GraphArgs
+-- (rom-dsl/src/wire/cascade.rs), read by graph_args:
+--   KEYS  the root model's ids, then the root rows, then its numeric indexes
+--         (the rows the graph reaches share their hash tag: the derive
+--         refuses a rule between models of two placements)
+--   ARGV  the models (counted), the first the root model, each:
+--           name, numeric_ids flag, ids, row_prefix, tag, numeric indexes
+--           (counted), relations (counted): the columns of other models that
+--           reference it, each: child model (its position, from 1), rule
+--           ('a' no action, 'r' restrict, 'c' cascade, 'n' set null,
+--           's' set default), field, the prefix of the column's equality
+--           sets, its numeric index ('' none), its value-keyed slots
+--           (counted: id, kind), the default's stored bytes and score
+--         then the root members to the end
+--   reply {'ok', roots deleted, rows deleted, rows changed}
+--         | {'restrict', child model, field, child member}
+--         | {'wrongtype', key} | {'badrecord', row} | {'unique', id, value}
+--
+-- Reads first: the rows to delete (the roots, then every row a cascade
+-- reaches, each once, so cycles end), the rows to change, and every check
+-- of both; a restrict anywhere stops the call with nothing written. Then the
+-- deletes (delete.lua) and the changes (save.lua's phases).
+
+local function take_rel()
+  local r = {child = tonumber(take()), rule = take(), field = take(), eq = take(), numkey = take()}
+  r.slots = take_list(function()
+    local id, kind = take(), take()
+    return {id = id, kind = kind}
+  end)
+  r.default, r.score = take(), take()
+  return r
+end
+
+local function take_node()
+  local n = {name = take(), numeric_ids = take_flag(), ids = take(), row_prefix = take(), tag = take()}
+  n.numeric = take_strings()
+  n.rels = take_list(take_rel)
+  return n
+end
+
+local function graph_args(_keys, argv)
+  reader(argv)
+  local models = take_list(take_node)
+  return {models = models, members = take_rest()}
+end
+
+-- the change a set_null / set_default makes to a row, as a save's fields
+local function change_of(op, rel)
+  local set = rel.rule == 's'
+  op.writes[#op.writes + 1] = {field = rel.field, set = set, value = rel.default}
+  if rel.numkey ~= '' then
+    op.numeric[#op.numeric + 1] = {key = rel.numkey, add = set, score = rel.score}
+  end
+  for _, sl in ipairs(rel.slots) do
+    op.touched[#op.touched + 1] = {id = sl.id, kind = sl.kind, values = set and {rel.default} or {}}
+  end
+end
+
+local function delete_graph(keys, argv)
+  local d = graph_args(keys, argv)
+  local models, tx = d.models, tx_state()
+  local gone, order, changes, queue = {}, {}, {}, {}
+  for i, node in ipairs(models) do gone[i] = {} ; node.index = i end
+  for _, m in ipairs(d.members) do queue[#queue + 1] = {1, m, true} end
+  local roots, qi = 0, 1
+  while qi <= #queue do
+    local mi, m, root = queue[qi][1], queue[qi][2], queue[qi][3]
+    qi = qi + 1
+    local node = models[mi]
+    if not gone[mi][m] then
+      local row = node.row_prefix .. m
+      local t = rowtype(row)
+      if t ~= 'none' and t ~= 'hash' then return {'wrongtype', row} end
+      if t == 'hash' then
+        gone[mi][m] = true
+        order[#order + 1] = {mi, m}
+        if root then roots = roots + 1 end
+        for _, rel in ipairs(node.rels) do
+          if rel.rule ~= 'a' then
+            local child = models[rel.child]
+            local kids = pread('SMEMBERS', rel.eq .. m)
+            if kids.err then return {'wrongtype', rel.eq .. m} end
+            for _, cm in ipairs(kids) do
+              if pread('EXISTS', child.row_prefix .. cm) == 1 then
+                if rel.rule == 'r' then return {'restrict', child.name, rel.field, cm} end
+                if rel.rule == 'c' then
+                  queue[#queue + 1] = {rel.child, cm, false}
+                else
+                  local key = rel.child .. '\0' .. cm
+                  local op = changes[key]
+                  if not op then
+                    op = {kind = 's', mode = 'u', member = cm, numeric_ids = child.numeric_ids,
+                      ids = child.ids, seq = '', row_prefix = child.row_prefix, tag = child.tag,
+                      checks = {}, writes = {}, numeric = {}, touched = {}, parents = {}, node = rel.child}
+                    changes[key] = op
+                    changes[#changes + 1] = op
+                  end
+                  change_of(op, rel)
+                end
+              end
+            end
+          end
+        end
+      end
+    end
+  end
+  -- the rows to delete: their records and key types, the values they free
+  local recs = {}
+  for i, e in ipairs(order) do
+    local node, m = models[e[1]], e[2]
+    NUMIDS, TAG = node.numeric_ids, node.tag
+    CHECKED, NUMKEYS = {}, node.numeric
+    local err = delete_check(node.row_prefix, node.ids, m)
+    if err then return err end
+    recs[i] = CHECKED[m]
+    for _, x in ipairs(recs[i] or {}) do
+      if x[3] == 'u' then tx.released[slotkey('u', x[1], x[2]) .. '\0' .. x[2]] = m end
+    end
+    may_write(node.row_prefix .. m, DELETE_WRITES)
+  end
+  -- the rows to change (unless deleted too): as saves of those columns
+  local saves = {}
+  for _, op in ipairs(changes) do
+    if not gone[op.node][op.member] then
+      local err = save_find(op, tx) or save_prepare(op, tx)
+      if err then return err end
+      saves[#saves + 1] = op
+    end
+  end
+  for _, op in ipairs(saves) do
+    local err = save_claims(op, tx)
+    if err then return err end
+  end
+  for i, e in ipairs(order) do
+    local node, m = models[e[1]], e[2]
+    NUMIDS, TAG = node.numeric_ids, node.tag
+    CHECKED, NUMKEYS = {[m] = recs[i]}, node.numeric
+    delete_row(node.row_prefix, node.ids, m)
+  end
+  for _, op in ipairs(saves) do save_apply(op) end
+  return {'ok', tostring(roots), tostring(#order), tostring(#saves)}
+end

@@ -1,0 +1,267 @@
+//! Relations: `belongs_to` columns checked on write against the referenced
+//! row, and `on_delete` rules (cascade, restrict, set null, set default)
+//! applied over the whole graph in one atomic call.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use rom::prelude::*;
+use rom::testing::{CountingConnection, RedisServer};
+use rom::verify::verify;
+
+rom::group!(pub Blog = "blog");
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[rom(table = users, group = Blog, has_many(posts::author, posts::editor, users::manager))]
+pub struct User {
+    #[rom(primary_key)]
+    pub id: Option<u64>,
+    #[rom(unique)]
+    pub name: String,
+    /// a self-reference: deleting a manager clears it on their reports
+    #[rom(belongs_to(User, on_delete = set_null))]
+    pub manager: Option<u64>,
+}
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[rom(table = posts, group = Blog, has_many(comments::post, tags::post))]
+pub struct Post {
+    #[rom(primary_key)]
+    pub id: Option<u64>,
+    #[rom(belongs_to(User, on_delete = cascade))]
+    pub author: u64,
+    #[rom(belongs_to(User, on_delete = set_default), default = 0u64)]
+    pub editor: u64,
+    #[rom(index(numeric))]
+    pub likes: i64,
+}
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[rom(table = comments, group = Blog)]
+pub struct Comment {
+    #[rom(primary_key)]
+    pub id: Option<u64>,
+    #[rom(belongs_to(Post, on_delete = cascade))]
+    pub post: u64,
+    pub body: String,
+}
+
+/// A post with a tag cannot be deleted (nor its author, whose delete reaches it).
+#[derive(Model, Clone, Debug, PartialEq)]
+#[rom(table = tags, group = Blog)]
+pub struct Tag {
+    #[rom(primary_key)]
+    pub id: Option<u64>,
+    #[rom(belongs_to(Post, on_delete = restrict))]
+    pub post: Option<u64>,
+}
+
+fn user(name: &str, manager: Option<u64>) -> User {
+    User {
+        id: None,
+        name: name.into(),
+        manager,
+    }
+}
+
+fn post(author: u64, editor: u64) -> Post {
+    Post {
+        id: None,
+        author,
+        editor,
+        likes: 1,
+    }
+}
+
+fn clean(c: &mut redis::Connection) {
+    for r in [
+        verify::<User, _>(c).unwrap(),
+        verify::<Post, _>(c).unwrap(),
+        verify::<Comment, _>(c).unwrap(),
+        verify::<Tag, _>(c).unwrap(),
+    ] {
+        assert!(r.is_clean(), "{:#?}", r.problems);
+    }
+}
+
+#[test]
+fn a_write_naming_a_missing_parent_writes_nothing() {
+    let s = RedisServer::start().unwrap();
+    let mut c = s.connection().unwrap();
+    let err = post(7, 7).insert(&mut c).unwrap_err();
+    assert!(
+        matches!(&err, Error::MissingParent { model: "Post", column, .. } if column == "author"),
+        "{err:?}"
+    );
+    assert_eq!(posts::table.count(&mut c).unwrap(), 0);
+    let ann = user("ann", None).insert(&mut c).unwrap();
+    let mut p = post(ann.id.unwrap(), ann.id.unwrap())
+        .insert(&mut c)
+        .unwrap();
+    // an update that points elsewhere is checked too; an unchanged one is not
+    p.author = 99;
+    assert!(matches!(p.save(&mut c), Err(Error::MissingParent { .. })));
+    p.author = ann.id.unwrap();
+    p.likes = 5;
+    p.save(&mut c).unwrap();
+    // a null reference names nothing
+    user("bob", None).insert(&mut c).unwrap();
+    clean(&mut c);
+}
+
+#[test]
+fn deleting_a_user_cascades_sets_null_and_default_in_one_call() {
+    let s = RedisServer::start().unwrap();
+    let mut raw = s.connection().unwrap();
+    let boss = user("boss", None).insert(&mut raw).unwrap().id.unwrap();
+    let ann = user("ann", Some(boss))
+        .insert(&mut raw)
+        .unwrap()
+        .id
+        .unwrap();
+    let bob = user("bob", Some(boss))
+        .insert(&mut raw)
+        .unwrap()
+        .id
+        .unwrap();
+    // boss's posts (edited by ann), ann's post (edited by boss), comments
+    let p1 = post(boss, ann).insert(&mut raw).unwrap().id.unwrap();
+    let p2 = post(ann, boss).insert(&mut raw).unwrap().id.unwrap();
+    for (p, body) in [(p1, "x"), (p1, "y"), (p2, "z")] {
+        Comment {
+            id: None,
+            post: p,
+            body: body.into(),
+        }
+        .insert(&mut raw)
+        .unwrap();
+    }
+    let mut c = CountingConnection::new(s.connection().unwrap());
+    assert_eq!(User::delete_many(&mut c, &[boss]).unwrap(), 1);
+    assert_eq!(c.round_trips(), 1, "the whole graph in one call");
+    // boss's post and its comments are gone
+    assert!(Post::get(&mut raw, p1).unwrap().is_none());
+    let left: Vec<String> = comments::table
+        .load(&mut raw)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.body.clone())
+        .collect();
+    assert_eq!(left, vec!["z"]);
+    // ann's post lost its editor to the default; ann and bob lost their manager
+    assert_eq!(Post::get(&mut raw, p2).unwrap().unwrap().editor, 0);
+    assert_eq!(User::get(&mut raw, ann).unwrap().unwrap().manager, None);
+    assert_eq!(User::get(&mut raw, bob).unwrap().unwrap().manager, None);
+    // the indexes follow: no post is edited by boss any more
+    assert_eq!(
+        posts::table
+            .filter(posts::editor.eq(boss))
+            .count(&mut raw)
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        posts::table
+            .filter(posts::editor.eq(0u64))
+            .count(&mut raw)
+            .unwrap(),
+        1
+    );
+    clean(&mut raw);
+}
+
+#[test]
+fn a_restrict_anywhere_in_the_graph_deletes_nothing() {
+    let s = RedisServer::start().unwrap();
+    let mut c = s.connection().unwrap();
+    let ann = user("ann", None).insert(&mut c).unwrap().id.unwrap();
+    let p = post(ann, ann).insert(&mut c).unwrap().id.unwrap();
+    Comment {
+        id: None,
+        post: p,
+        body: "hi".into(),
+    }
+    .insert(&mut c)
+    .unwrap();
+    let tag = Tag {
+        id: None,
+        post: Some(p),
+    }
+    .insert(&mut c)
+    .unwrap();
+    // ann's delete cascades to her post, which a tag restricts
+    let err = User::delete_many(&mut c, &[ann]).unwrap_err();
+    assert!(
+        matches!(&err, Error::Restricted { model: "User", child, column, .. } if child == "Tag" && column == "post"),
+        "{err:?}"
+    );
+    assert!(User::get(&mut c, ann).unwrap().is_some());
+    assert!(Post::get(&mut c, p).unwrap().is_some());
+    assert_eq!(comments::table.count(&mut c).unwrap(), 1);
+    // without the tag, the delete goes through
+    tag.delete(&mut c).unwrap();
+    let rec = User::get(&mut c, ann).unwrap().unwrap();
+    assert!(rec.delete(&mut c).unwrap());
+    assert_eq!(posts::table.count(&mut c).unwrap(), 0);
+    assert_eq!(comments::table.count(&mut c).unwrap(), 0);
+    clean(&mut c);
+}
+
+#[test]
+fn cycles_end_and_deletes_that_cannot_apply_rules_are_refused() {
+    let s = RedisServer::start().unwrap();
+    let mut c = s.connection().unwrap();
+    // a manager chain a -> b -> a: set_null on both, each deleted once
+    let a = user("a", None).insert(&mut c).unwrap().id.unwrap();
+    let b = user("b", Some(a)).insert(&mut c).unwrap().id.unwrap();
+    let mut ra = User::get(&mut c, a).unwrap().unwrap();
+    ra.manager = Some(b);
+    ra.save(&mut c).unwrap();
+    assert_eq!(User::delete_many(&mut c, &[a, b]).unwrap(), 2);
+    assert_eq!(users::table.count(&mut c).unwrap(), 0);
+    clean(&mut c);
+    // a query's delete and a transaction's delete cannot apply the rules yet
+    let u = user("u", None).insert(&mut c).unwrap().id.unwrap();
+    assert!(matches!(
+        users::table.filter(users::name.eq("u")).delete(&mut c),
+        Err(Error::Validation { .. })
+    ));
+    let mut tx = rom::transaction::Transaction::new();
+    tx.delete::<User>(u).unwrap();
+    assert!(matches!(tx.commit(&mut c), Err(Error::Validation { .. })));
+    assert!(User::get(&mut c, u).unwrap().is_some());
+}
+
+#[test]
+fn a_child_inserted_while_its_parent_is_deleted_is_never_an_orphan() {
+    let s = RedisServer::start().unwrap();
+    let mut c = s.connection().unwrap();
+    for round in 0..50 {
+        let ann = user(&format!("ann{round}"), None)
+            .insert(&mut c)
+            .unwrap()
+            .id
+            .unwrap();
+        std::thread::scope(|scope| {
+            let s = &s;
+            scope.spawn(move || {
+                let mut c = s.connection().unwrap();
+                for _ in 0..20 {
+                    // refused once the parent is gone
+                    match post(ann, ann).insert(&mut c) {
+                        Ok(_) | Err(Error::MissingParent { .. }) => {}
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            });
+            let mut c = s.connection().unwrap();
+            User::delete_many(&mut c, &[ann]).unwrap();
+        });
+        // every post left has its author
+        for p in posts::table.load(&mut c).unwrap() {
+            assert!(
+                User::get(&mut c, p.author).unwrap().is_some(),
+                "orphan {p:?}"
+            );
+        }
+    }
+    clean(&mut c);
+}
