@@ -218,12 +218,30 @@ fn cycles_end_and_deletes_that_cannot_apply_rules_are_refused() {
     assert_eq!(User::delete_many(&mut c, &[a, b]).unwrap(), 2);
     assert_eq!(users::table.count(&mut c).unwrap(), 0);
     clean(&mut c);
-    // a query's delete and a transaction's delete cannot apply the rules yet
+    // a query's delete applies the rules too
     let u = user("u", None).insert(&mut c).unwrap().id.unwrap();
-    assert!(matches!(
-        users::table.filter(users::name.eq("u")).delete(&mut c),
-        Err(Error::Validation { .. })
-    ));
+    let v = user("v", Some(u)).insert(&mut c).unwrap().id.unwrap();
+    let p = post(u, v).insert(&mut c).unwrap().id.unwrap();
+    Comment {
+        id: None,
+        post: p,
+        body: "c".into(),
+    }
+    .insert(&mut c)
+    .unwrap();
+    assert_eq!(
+        users::table
+            .filter(users::name.eq("u"))
+            .delete(&mut c)
+            .unwrap(),
+        1
+    );
+    assert_eq!(posts::table.count(&mut c).unwrap(), 0);
+    assert_eq!(comments::table.count(&mut c).unwrap(), 0);
+    assert_eq!(User::get(&mut c, v).unwrap().unwrap().manager, None);
+    clean(&mut c);
+    // a transaction's delete cannot apply them yet: refused
+    let u = v;
     let mut tx = rom::transaction::Transaction::new();
     tx.delete::<User>(u).unwrap();
     assert!(matches!(tx.commit(&mut c), Err(Error::Validation { .. })));

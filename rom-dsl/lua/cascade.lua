@@ -60,12 +60,14 @@ local function change_of(op, rel)
   end
 end
 
-local function delete_graph(keys, argv)
-  local d = graph_args(keys, argv)
-  local models, tx = d.models, tx_state()
+-- deletes the rows `members` of models[1] with the rules of the graph
+-- `models`: the reply documented above (the query interpreter's delete
+-- mode calls it too, with the rows its query found)
+local function graph_delete(models, members)
+  local tx = tx_state()
   local gone, order, changes, queue = {}, {}, {}, {}
-  for i, node in ipairs(models) do gone[i] = {} ; node.index = i end
-  for _, m in ipairs(d.members) do queue[#queue + 1] = {1, m, true} end
+  for i = 1, #models do gone[i] = {} end
+  for _, m in ipairs(members) do queue[#queue + 1] = {1, m, true} end
   local roots, qi = 0, 1
   while qi <= #queue do
     local mi, m, root = queue[qi][1], queue[qi][2], queue[qi][3]
@@ -143,4 +145,9 @@ local function delete_graph(keys, argv)
   end
   for _, op in ipairs(saves) do save_apply(op) end
   return {'ok', tostring(roots), tostring(#order), tostring(#saves)}
+end
+
+local function delete_graph(keys, argv)
+  local d = graph_args(keys, argv)
+  return graph_delete(d.models, d.members)
 end

@@ -98,6 +98,9 @@ local function query_args(_, argv)
   if d.mode == 'delete' then
     d.tag = take()
     d.numeric = take_strings()
+    -- the models a delete reaches through on_delete rules (cascade.lua);
+    -- none when no rule applies
+    d.graph = take_list(take_node)
   end
   d.filter = take_filter()
   return d
@@ -490,6 +493,11 @@ local function query_main(keys, argv)
     return #out
   end
   local found, lp, ls, lm = collect()
+  if mode == 'delete' and #d.graph > 0 then
+    local r = graph_delete(d.graph, found)
+    if r[1] ~= 'ok' then return r end
+    return {'ok', r[2], tostring(#found)}
+  end
   if mode == 'delete' then
     for _, m in ipairs(found) do
       local err = delete_check(rowp, ids, m)

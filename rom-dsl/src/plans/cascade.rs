@@ -2,7 +2,7 @@
 //! models reachable through `has_many` (each model once), sent to
 //! `delete_graph`.
 
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::plan::Plan;
 use crate::plans::write::status_error;
 use crate::storage::model::{Key, Model};
@@ -83,7 +83,7 @@ pub(crate) fn graph_delete_plan<M: Model>(keys: &[M::Key]) -> Plan<u64> {
 }
 
 /// The refusal of a delete that cannot apply `M`'s rules (a transaction's
-/// delete, a query's): [`Error::Validation`], until they can.
+/// delete): [`Error::Validation`], until it can.
 pub(crate) fn rules_refused<M: Model>(what: &str) -> Error {
     Error::Validation {
         model: M::SCHEMA.name,
@@ -92,12 +92,4 @@ pub(crate) fn rules_refused<M: Model>(what: &str) -> Error {
             "rows of other models reference this model with on_delete rules, which {what} cannot apply yet; delete by key (`delete_many`, `Record::delete`)"
         ),
     }
-}
-
-/// `Result` of the rules check of a delete that cannot apply them.
-pub(crate) fn refuse_rules<M: Model>(what: &str) -> Result<()> {
-    if has_rules::<M>() {
-        return Err(rules_refused::<M>(what));
-    }
-    Ok(())
 }

@@ -64,6 +64,11 @@ impl<M: Model> Query<M> {
                 Mode::Delete => QueryMode::Delete {
                     tag: l.tag.clone(),
                     numeric: numeric_keys::<M>(),
+                    graph: if crate::plans::cascade::has_rules::<M>() {
+                        crate::plans::cascade::graph::<M>()
+                    } else {
+                        Vec::new()
+                    },
                 },
             },
             order: self.order.as_ref().map(|(key, desc, _, lex)| OrderBy {
@@ -214,7 +219,6 @@ impl<M: Model> Query<M> {
 
     /// The plan that deletes the matches (one batch of at most `limit` rows).
     pub fn delete_plan(&self) -> Result<Plan<(u64, u64)>> {
-        crate::plans::cascade::refuse_rules::<M>("a query's delete")?;
         self.plan(Mode::Delete, None, |v| match QueryReply::deleted(v)? {
             QueryReply::Deleted { deleted, found } => Ok((deleted, found)),
             _ => Err(Error::decode(b"(delete reply)", None, "not a count")),

@@ -66,31 +66,37 @@ impl Args for GraphArgs {
             keys.extend(root.numeric.iter().cloned());
         }
         let mut a = Argv::default();
-        a.list(&self.nodes, |a, n| {
-            a.one(n.name.clone())
-                .flag(n.numeric_ids)
-                .one(n.ids.clone())
-                .one(n.row_prefix.clone())
-                .one(n.tag.clone())
-                .list(&n.numeric, |a, k| {
-                    a.one(k.clone());
-                })
-                .list(&n.rels, |a, r| {
-                    a.num(r.child as u64 + 1)
-                        .one(r.rule)
-                        .one(r.field.clone())
-                        .one(r.eq_prefix.clone())
-                        .one(r.numeric.clone().unwrap_or_default())
-                        .list(&r.slots, |a, (id, kind)| {
-                            a.one(id.clone()).one(kind_letter(*kind));
-                        })
-                        .one(r.default.clone())
-                        .one(r.score.clone());
-                });
-        });
+        write_nodes(&mut a, &self.nodes);
         a.0.extend(self.members.iter().cloned());
         (keys, a.0)
     }
+}
+
+/// The models of a graph, as a counted list (also the tail of a query's
+/// delete mode).
+pub(crate) fn write_nodes(a: &mut Argv, nodes: &[GraphNode]) {
+    a.list(nodes, |a, n| {
+        a.one(n.name.clone())
+            .flag(n.numeric_ids)
+            .one(n.ids.clone())
+            .one(n.row_prefix.clone())
+            .one(n.tag.clone())
+            .list(&n.numeric, |a, k| {
+                a.one(k.clone());
+            })
+            .list(&n.rels, |a, r| {
+                a.num(r.child as u64 + 1)
+                    .one(r.rule)
+                    .one(r.field.clone())
+                    .one(r.eq_prefix.clone())
+                    .one(r.numeric.clone().unwrap_or_default())
+                    .list(&r.slots, |a, (id, kind)| {
+                        a.one(id.clone()).one(kind_letter(*kind));
+                    })
+                    .one(r.default.clone())
+                    .one(r.score.clone());
+            });
+    });
 }
 
 /// What `delete_graph` did: the named rows deleted, every row deleted, the

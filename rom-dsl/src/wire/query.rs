@@ -112,6 +112,9 @@ pub(crate) enum QueryMode {
         tag: Vec<u8>,
         /// Every numeric index of the model.
         numeric: Vec<Vec<u8>>,
+        /// The models the delete reaches through on_delete rules, the
+        /// model first (`cascade.lua`); empty when no rule applies.
+        graph: Vec<crate::wire::cascade::GraphNode>,
     },
 }
 
@@ -197,10 +200,16 @@ impl Args for QueryArgs {
         a.list(fields, |a, f| {
             a.one(f.clone());
         });
-        if let QueryMode::Delete { tag, numeric } = &self.mode {
+        if let QueryMode::Delete {
+            tag,
+            numeric,
+            graph,
+        } = &self.mode
+        {
             a.one(tag.clone()).list(numeric, |a, k| {
                 a.one(k.clone());
             });
+            crate::wire::cascade::write_nodes(&mut a, graph);
         }
         self.filter.write(&mut a);
         (keys.into_vec(), a.0)

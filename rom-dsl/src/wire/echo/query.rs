@@ -1,6 +1,7 @@
 //! Echo of `query` / `query_delete`.
 
 use super::{Echo, echo, odd};
+use crate::wire::cascade::{GraphNode, GraphRel};
 use crate::wire::query::{Cursor, Filter, OrderBy, QueryArgs, QueryMode};
 use redis::Value;
 
@@ -20,9 +21,46 @@ local out = {d.ids, d.row_prefix, flag(d.numeric_ids), d.mode, d.fields,
   d.order_key, flag(d.desc), d.lex_slot or '', tostring(d.offset),
   d.limit and tostring(d.limit) or '',
   {d.cursor.phase, d.cursor.score, d.cursor.member}, node(d.filter)}
-if d.mode == 'delete' then out[#out + 1] = {d.tag, d.numeric} end
+if d.mode == 'delete' then
+  out[#out + 1] = {d.tag, d.numeric, list(d.graph, function(n)
+    return {n.name, n.ids, #n.rels}
+  end)}
+end
 return out
 ";
+
+thread_local! {
+    /// The graph the delete cases send (a model and its referencing one).
+    static GRAPH: Vec<GraphNode> = vec![
+        GraphNode {
+            name: b"User".to_vec(),
+            numeric_ids: true,
+            ids: b"{t}:ids".to_vec(),
+            row_prefix: b"{t}:row:".to_vec(),
+            tag: b"{t}".to_vec(),
+            numeric: vec![],
+            rels: vec![GraphRel {
+                child: 1,
+                rule: "c",
+                field: b"author".to_vec(),
+                eq_prefix: b"{t}/p:eq:author:".to_vec(),
+                numeric: None,
+                slots: vec![],
+                default: vec![],
+                score: String::new(),
+            }],
+        },
+        GraphNode {
+            name: odd(0),
+            numeric_ids: false,
+            ids: b"{t}/p:ids".to_vec(),
+            row_prefix: b"{t}/p:row:".to_vec(),
+            tag: b"{t}/p".to_vec(),
+            numeric: vec![],
+            rels: vec![],
+        },
+    ];
+}
 
 fn filter_back(e: &mut Echo) -> Filter {
     let op = e.b();
@@ -70,8 +108,29 @@ fn query_back(v: Value) -> QueryArgs {
             let mut d = Echo::new(e.next());
             let tag = d.b();
             let numeric = d.strings();
+            // the graph's own echo is `cascade.rs`'s: here, that it is read
+            // in place (name, ids, number of relations of each model)
+            let graph = d.list(|e| {
+                let (name, ids) = (e.b(), e.b());
+                let rels = match e.next() {
+                    Value::Int(n) => n,
+                    other => panic!("a count, got {other:?}"),
+                };
+                (name, ids, rels)
+            });
             d.done();
-            QueryMode::Delete { tag, numeric }
+            GRAPH.with(|g| {
+                let want: Vec<(Vec<u8>, Vec<u8>, i64)> = g
+                    .iter()
+                    .map(|n| (n.name.clone(), n.ids.clone(), n.rels.len() as i64))
+                    .collect();
+                assert_eq!(graph, want);
+            });
+            QueryMode::Delete {
+                tag,
+                numeric,
+                graph: GRAPH.with(Clone::clone),
+            }
         }
         other => panic!("mode {other}"),
     };
@@ -177,6 +236,7 @@ fn query_args_echo() {
             mode: QueryMode::Delete {
                 tag: b"{t}".to_vec(),
                 numeric: vec![b"{t}:num:age".to_vec()],
+                graph: GRAPH.with(Clone::clone),
             },
             limit: Some(100),
             filter: tree,
@@ -186,6 +246,7 @@ fn query_args_echo() {
             mode: QueryMode::Delete {
                 tag: b"{t}".to_vec(),
                 numeric: vec![],
+                graph: GRAPH.with(Clone::clone),
             },
             ..base
         },
