@@ -283,3 +283,99 @@ fn a_child_inserted_while_its_parent_is_deleted_is_never_an_orphan() {
     }
     clean(&mut c);
 }
+
+/// A model of another placement referencing `User` (no rule: not co-located).
+#[derive(Model, Clone, Debug, PartialEq)]
+#[rom(table = visits)]
+pub struct Visit {
+    #[rom(primary_key)]
+    pub id: Option<u64>,
+    #[rom(belongs_to(User, on_delete = no_action))]
+    pub user: Option<u64>,
+}
+
+#[test]
+fn rows_load_with_their_parents_in_one_round_trip() {
+    let s = RedisServer::start().unwrap();
+    let mut raw = s.connection().unwrap();
+    let ids: Vec<u64> = (0..10)
+        .map(|i| {
+            user(&format!("u{i}"), None)
+                .insert(&mut raw)
+                .unwrap()
+                .id
+                .unwrap()
+        })
+        .collect();
+    for i in 0..100 {
+        Post {
+            likes: i,
+            ..post(ids[i as usize % 10], ids[0])
+        }
+        .insert(&mut raw)
+        .unwrap();
+    }
+    let mut c = CountingConnection::new(s.connection().unwrap());
+    let rows = posts::table
+        .order_by(posts::likes.asc())
+        .load_with(&mut c, posts::author)
+        .unwrap();
+    assert_eq!(
+        c.round_trips(),
+        1,
+        "100 posts with their authors: one round trip"
+    );
+    assert_eq!(rows.len(), 100);
+    for (p, author) in &rows {
+        let author = author.as_ref().expect("every author exists");
+        assert_eq!(author.id, Some(p.author));
+        assert_eq!(author.name, format!("u{}", p.likes % 10));
+    }
+    // a model of another placement: the parents in a second round trip
+    Visit {
+        id: None,
+        user: Some(ids[3]),
+    }
+    .insert(&mut raw)
+    .unwrap();
+    Visit {
+        id: None,
+        user: None,
+    }
+    .insert(&mut raw)
+    .unwrap();
+    Visit {
+        id: None,
+        user: Some(999),
+    }
+    .insert(&mut raw)
+    .unwrap();
+    c.reset();
+    let visits = visits::table.load_with(&mut c, visits::user).unwrap();
+    assert_eq!(c.round_trips(), 2);
+    let names: Vec<Option<String>> = visits
+        .iter()
+        .map(|(_, u)| u.as_ref().map(|u| u.name.clone()))
+        .collect();
+    // a null reference and a row that does not exist both give None
+    assert_eq!(names, vec![Some("u3".to_owned()), None, None]);
+    assert!(visits::table.load_with_plan(visits::user).is_err());
+    // the rows referencing a row: a query to refine
+    let u3 = User::get(&mut raw, ids[3]).unwrap().unwrap();
+    let top: Vec<i64> = u3
+        .children(posts::author)
+        .order_by(posts::likes.desc())
+        .limit(3)
+        .load(&mut raw)
+        .unwrap()
+        .iter()
+        .map(|p| p.likes)
+        .collect();
+    assert_eq!(top, vec![93, 83, 73]);
+    assert_eq!(u3.children(visits::user).count(&mut raw).unwrap(), 1);
+    let plan = posts::table
+        .load_with_plan(posts::author)
+        .unwrap()
+        .explain();
+    assert!(plan.contains("parent row"), "{plan}");
+}

@@ -3,7 +3,8 @@
 -- deletes what it found.
 --
 -- query_main(KEYS, ARGV), the functions `query` (no-writes; modes rows, ids,
--- select, count, exists) and `query_delete` (mode delete; allowed under OOM).
+-- select, count, exists; 'with' is rows with the parent rows of references)
+-- and `query_delete` (mode delete; allowed under OOM).
 -- Its arguments are the contract QueryArgs (rom-dsl/src/wire/query.rs; the
 -- encoding: rom-dsl/src/wire/mod.rs), read by query_args:
 --   KEYS  ids, then every index key the filter names and the order index
@@ -12,8 +13,11 @@
 --         order), direction ('a' or 'd', followed by the slot id when
 --         ordering by a sort index), offset, limit ('' for none), the cursor
 --         (phase 'v' value / 'n' null / '', score, member), fields (counted
---         list: the selected fields); in delete mode then tag and numeric
---         (counted list of keys); then the filter in prefix order:
+--         list: the selected fields); in 'with' mode then the references
+--         (counted: field, the parent's row prefix); in delete mode then
+--         tag, numeric (counted list of keys) and the graph of on_delete
+--         rules (cascade.lua's models, counted); then the filter in prefix
+--         order:
 --           'A' n kids | 'O' n kids | 'N' kid    and, or, not
 --           'S' key            a set (equality or word)
 --           'U' key value      a unique hash's field
@@ -21,7 +25,8 @@
 --           'X' key lo hi glob a BYLEX range, then 'G'..glob or ''
 --           'L' | 'E'          every row | no row
 --   reply rows/ids/select: {cursor phase, score, member, then per row its
---         member and (rows) HGETALL or (select) HMGET}; count, exists: an
+--         member and (rows) HGETALL or (select) HMGET, and ('with') the
+--         HGETALL of each reference's parent row, {} for none}; count, exists: an
 --         integer; delete: {'ok', deleted, found} or an error reply
 --
 -- An index entry whose row is gone (removed by another program) names no
@@ -31,6 +36,8 @@
 local rowp, ids, mode, zkey, desc, lexslot, offset, limit, cphase, cscore, cid, fields
 -- the filter tree, the number of rows, and (rows mode) the rows read
 local root, TOTAL, ROWS
+-- rows mode: the references whose parent rows are returned with each row
+local include = {}
 
 local function bnum(b)
   if b == '-inf' then return -math.huge, false end
@@ -95,6 +102,15 @@ local function query_args(_, argv)
   d.limit = tonumber(take())
   d.cursor = {phase = take(), score = take(), member = take()}
   d.fields = take_strings()
+  if d.mode == 'with' then
+    -- rows with the parent rows their references name, read in this call:
+    -- per reference, its field and the parent model's row prefix
+    d.mode = 'rows'
+    d.include = take_list(function()
+      local field, prefix = take(), take()
+      return {field = field, prefix = prefix}
+    end)
+  end
   if d.mode == 'delete' then
     d.tag = take()
     d.numeric = take_strings()
@@ -468,8 +484,23 @@ local function collect()
   return out, lastp, lasts, lastm
 end
 
+-- the parent row a row's reference names ({} for none: a null reference,
+-- a row that is gone, or a row that is not a hash)
+local function parent_row(row, inc)
+  if type(row) ~= 'table' then return {} end
+  for i = 1, #row - 1, 2 do
+    if row[i] == inc.field then
+      local r = pread('HGETALL', inc.prefix .. row[i + 1])
+      if r.err then return {} end
+      return r
+    end
+  end
+  return {}
+end
+
 local function query_main(keys, argv)
   local d = query_args(keys, argv)
+  include = d.include or {}
   CHECKED = {}
   rowp, ids, mode = d.row_prefix, d.ids, d.mode
   NUMIDS = d.numeric_ids
@@ -519,6 +550,7 @@ local function query_main(keys, argv)
       res[#res + 1] = r
     elseif mode ~= 'ids' then
       res[#res + 1] = ROWS[m]
+      for _, inc in ipairs(include) do res[#res + 1] = parent_row(ROWS[m], inc) end
     end
   end
   return res

@@ -15,6 +15,7 @@
 
 pub use crate::dsl::filter::*;
 pub use crate::dsl::page::{Page, PageToken};
+pub use crate::dsl::preload::WithParents;
 pub use crate::dsl::query::*;
 #[allow(unused_imports)] // the links above
 use crate::index::{EqFilterable, RangeFilterable, Sortable};

@@ -435,6 +435,16 @@ fn eq_node<C: Column>(v: &C::Value) -> Node {
     }
 }
 
+/// Rows whose reference column `C` holds the key whose member is `member`
+/// (its equality set; a `belongs_to` column always has one).
+pub(crate) fn reference_node<C: Column>(member: &[u8]) -> Node {
+    let l = C::Model::layout();
+    match l.slot_of(C::INDEX, SlotKind::Set) {
+        Some(s) => Node::Set([&l.slots[s].key[..], member].concat()),
+        None => Node::Invalid(C::NAME.into(), "no equality index".into()),
+    }
+}
+
 /// One end of a score range: a bound in Redis syntax, or `None` when no stored
 /// value can be on the wanted side of it (the range is empty).
 fn range_end<C: Column>(

@@ -11,6 +11,7 @@ pub(crate) mod increment;
 pub(crate) mod like;
 pub(crate) mod lock;
 pub(crate) mod page;
+pub(crate) mod preload;
 pub(crate) mod query;
 pub(crate) mod record;
 mod record_serde;

@@ -374,6 +374,44 @@ pub trait QueryDsl: Sized {
         q
     }
 
+    /// Every matching row with the row its reference `column` names: see
+    /// [`Query::load_with`].
+    fn load_with<C, Conn>(
+        self,
+        conn: &mut Conn,
+        column: C,
+    ) -> Result<crate::dsl::preload::WithParents<Self::Model, C>>
+    where
+        C: crate::storage::relations::Reference + crate::index::Column<Model = Self::Model>,
+        Conn: Connection + ?Sized,
+    {
+        Query::load_with(&self.into_query(), conn, column)
+    }
+    /// [`QueryDsl::load_with`] on an async connection.
+    #[cfg(feature = "tokio")]
+    fn load_with_async<C, Conn>(
+        self,
+        conn: &mut Conn,
+        column: C,
+    ) -> impl Future<Output = Result<crate::dsl::preload::WithParents<Self::Model, C>>> + Send
+    where
+        C: crate::storage::relations::Reference + crate::index::Column<Model = Self::Model>,
+        Conn: AsyncConnection,
+    {
+        let q = self.into_query();
+        async move { Query::load_with_async(&q, conn, column).await }
+    }
+    /// The plan of [`QueryDsl::load_with`] (co-located parents only).
+    fn load_with_plan<C>(
+        self,
+        column: C,
+    ) -> Result<Plan<crate::dsl::preload::WithParents<Self::Model, C>>>
+    where
+        C: crate::storage::relations::Reference + crate::index::Column<Model = Self::Model>,
+    {
+        Query::load_with_plan(&self.into_query(), column)
+    }
+
     /// Every matching row, in one round trip.
     fn load<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Vec<Record<Self::Model>>> {
         self.into_query().load_plan()?.run(conn)

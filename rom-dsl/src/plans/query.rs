@@ -14,6 +14,8 @@ use crate::wire::query::{Filter as WireFilter, OrderBy, QueryArgs, QueryMode, Qu
 /// What the query function returns in each mode.
 pub(crate) enum Mode<'a> {
     Rows,
+    /// Rows with the parent rows of references (field, parent row prefix).
+    With(&'a [(Vec<u8>, Vec<u8>)]),
     Ids,
     Select(&'a [&'static str]),
     Count,
@@ -55,6 +57,7 @@ impl<M: Model> Query<M> {
             numeric_ids: M::Key::NUMERIC,
             mode: match mode {
                 Mode::Rows => QueryMode::Rows,
+                Mode::With(inc) => QueryMode::RowsWith(inc.to_vec()),
                 Mode::Ids => QueryMode::Ids,
                 Mode::Select(fields) => {
                     QueryMode::Select(fields.iter().map(|f| f.as_bytes().to_vec()).collect())
@@ -96,7 +99,7 @@ impl<M: Model> Query<M> {
         Ok(crate::dsl::page::digest(&parts))
     }
 
-    fn plan<T>(
+    pub(crate) fn plan<T>(
         &self,
         mode: Mode<'_>,
         cursor: Option<&Cursor>,
@@ -104,6 +107,10 @@ impl<M: Model> Query<M> {
     ) -> Result<Plan<T>> {
         let (what, summary) = match mode {
             Mode::Rows => ("load rows", "query rows"),
+            Mode::With(_) => (
+                "load rows with the parent row each reference names",
+                "query rows with parents",
+            ),
             Mode::Ids => ("load keys", "query keys"),
             Mode::Select(_) => ("load selected columns", "query select"),
             Mode::Count => ("count", "query count"),

@@ -45,6 +45,11 @@ impl OnDelete {
 
 /// Implemented by `#[derive(Model)]` for a column declared
 /// `belongs_to(Parent, on_delete = ...)`.
+#[diagnostic::on_unimplemented(
+    message = "column `{Self}` does not reference another model",
+    label = "`load_with`, `children` and `has_many` take a column declared `belongs_to(...)`",
+    note = "declare the column with `#[rom(belongs_to(Parent, on_delete = ...))]`, or name the column that references the model"
+)]
 pub trait Reference: Column {
     /// The referenced model.
     type Parent: Model;

@@ -106,6 +106,9 @@ pub(crate) enum QueryMode {
     Count,
     /// `exists`: 1 when a row would load.
     Exists,
+    /// `with`: the rows, each followed by the parent row of each reference
+    /// (its field, and the parent model's row prefix).
+    RowsWith(Vec<(Vec<u8>, Vec<u8>)>),
     /// `delete` (the function `query_delete`): deletes the matches.
     Delete {
         /// The hash tag (index entry keys are found from it).
@@ -172,6 +175,7 @@ impl Args for QueryArgs {
             .one(self.ids.clone())
             .one(match self.mode {
                 QueryMode::Rows => "rows",
+                QueryMode::RowsWith(_) => "with",
                 QueryMode::Ids => "ids",
                 QueryMode::Select(_) => "select",
                 QueryMode::Count => "count",
@@ -200,6 +204,11 @@ impl Args for QueryArgs {
         a.list(fields, |a, f| {
             a.one(f.clone());
         });
+        if let QueryMode::RowsWith(include) = &self.mode {
+            a.list(include, |a, (field, prefix)| {
+                a.one(field.clone()).one(prefix.clone());
+            });
+        }
         if let QueryMode::Delete {
             tag,
             numeric,
@@ -234,6 +243,16 @@ pub(crate) enum QueryReply {
 impl QueryReply {
     /// Decodes a page: `with_rows` when each member is followed by its row.
     pub(crate) fn page(v: redis::Value, with_rows: bool) -> Result<QueryReply> {
+        Self::page_with(v, with_rows, 0).map(|(r, _)| r)
+    }
+
+    /// Decodes a page whose rows are each followed by `extra` items (the
+    /// parent rows of a `with` query), returned apart, row by row.
+    pub(crate) fn page_with(
+        v: redis::Value,
+        with_rows: bool,
+        extra: usize,
+    ) -> Result<(QueryReply, Vec<Vec<redis::Value>>)> {
         let items = reply_items(v, "(query reply)")?;
         if items.len() < 3 {
             return Err(Error::decode(b"(query reply)", None, format!("{items:?}")));
@@ -244,11 +263,13 @@ impl QueryReply {
             *part = it.next().map(reply_bytes).transpose()?.unwrap_or_default();
         }
         let mut rows = Vec::new();
+        let mut extras = Vec::new();
         while let Some(m) = it.next() {
             let row = if with_rows { it.next() } else { None };
             rows.push((reply_bytes(m)?, row));
+            extras.push(it.by_ref().take(extra).collect());
         }
-        Ok(QueryReply::Page { cursor, rows })
+        Ok((QueryReply::Page { cursor, rows }, extras))
     }
 
     /// Decodes a count.

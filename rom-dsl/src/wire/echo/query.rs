@@ -17,10 +17,13 @@ local function node(n)
   end
   return {n.op}
 end
-local out = {d.ids, d.row_prefix, flag(d.numeric_ids), d.mode, d.fields,
+local out = {d.ids, d.row_prefix, flag(d.numeric_ids), d.include and 'with' or d.mode, d.fields,
   d.order_key, flag(d.desc), d.lex_slot or '', tostring(d.offset),
   d.limit and tostring(d.limit) or '',
   {d.cursor.phase, d.cursor.score, d.cursor.member}, node(d.filter)}
+if d.include then
+  out[#out + 1] = list(d.include, function(i) return {i.field, i.prefix} end)
+end
 if d.mode == 'delete' then
   out[#out + 1] = {d.tag, d.numeric, list(d.graph, function(n)
     return {n.name, n.ids, #n.rels}
@@ -100,6 +103,10 @@ fn query_back(v: Value) -> QueryArgs {
     let filter = filter_back(&mut Echo::new(e.next()));
     let mode = match mode_word.as_str() {
         "rows" => QueryMode::Rows,
+        "with" => QueryMode::RowsWith(e.list(|e| {
+            let field = e.b();
+            (field, e.b())
+        })),
         "ids" => QueryMode::Ids,
         "select" => QueryMode::Select(fields),
         "count" => QueryMode::Count,
@@ -192,6 +199,14 @@ fn query_args_echo() {
     ]);
     let cases = vec![
         base.clone(),
+        QueryArgs {
+            mode: QueryMode::RowsWith(vec![
+                (b"author".to_vec(), b"{t}:row:".to_vec()),
+                (odd(0), odd(1)),
+            ]),
+            limit: Some(10),
+            ..base.clone()
+        },
         QueryArgs {
             mode: QueryMode::Select(vec![b"name".to_vec(), odd(1)]),
             order: Some(OrderBy {

@@ -1,0 +1,192 @@
+//! Loading rows with the rows their references name (`Query::load_with`):
+//! one round trip when the parent model is co-located, two otherwise.
+
+#[cfg(feature = "tokio")]
+use crate::connection::AsyncConnection;
+use crate::connection::Connection;
+use crate::dsl::query::Query;
+use crate::error::{Error, Result};
+use crate::index::Column;
+use crate::plan::Plan;
+use crate::plans::query::Mode;
+use crate::plans::write::{decode_row, get_plan};
+use crate::record::Record;
+use crate::storage::model::{Key, Model};
+use crate::storage::relations::Reference;
+use crate::value::Value;
+use crate::wire::query::QueryReply;
+
+/// Rows of `M`, each with the row of `C::Parent` its reference names
+/// (`None`: a null reference, or a row that is gone).
+pub type WithParents<M, C> = Vec<(Record<M>, Option<Record<<C as Reference>::Parent>>)>;
+
+/// The member of the parent row a record's reference names.
+fn parent_member<M: Model, C: Reference + Column<Model = M>>(
+    rec: &Record<M>,
+) -> Result<Option<Vec<u8>>> {
+    let cells = rec.cells()?;
+    let Some(stored) = &cells[C::INDEX].stored else {
+        return Ok(None);
+    };
+    let v = C::Value::decode(stored).map_err(|e| {
+        Error::decode(
+            &M::layout().row_key(&rec.key().to_member()),
+            Some(C::NAME),
+            e,
+        )
+    })?;
+    Ok(Some(C::parent_member(&v)))
+}
+
+/// Whether the parent model of `C` shares the child's hash tag.
+fn colocated<C: Reference>() -> bool {
+    let tag = |t: &[u8]| -> Vec<u8> {
+        let a = t.iter().position(|&b| b == b'{');
+        let b = t.iter().position(|&b| b == b'}');
+        match (a, b) {
+            (Some(a), Some(b)) if a < b => t[a + 1..b].to_vec(),
+            _ => t.to_vec(),
+        }
+    };
+    tag(&<C::Parent as Model>::layout().tag) == tag(&<C::Model as Model>::layout().tag)
+}
+
+impl<M: Model> Query<M> {
+    /// The plan of [`Query::load_with`] for a co-located parent: the rows and
+    /// their parents in one call. [`Error::Validation`] when the parent model
+    /// lives under another hash tag (`load_with` then takes two round
+    /// trips, which no single plan describes).
+    pub fn load_with_plan<C>(&self, column: C) -> Result<Plan<WithParents<M, C>>>
+    where
+        C: Reference + Column<Model = M>,
+    {
+        let _ = column;
+        if !colocated::<C>() {
+            return Err(crate::storage::model::invalid::<M>(
+                C::NAME,
+                "the referenced model is not co-located: load_with reads its rows in a second round trip".into(),
+            ));
+        }
+        let include = [(
+            C::NAME.as_bytes().to_vec(),
+            <C::Parent as Model>::layout().row_prefix.clone(),
+        )];
+        self.plan(Mode::With(&include), None, |v| {
+            let (reply, extras) = QueryReply::page_with(v, true, 1)?;
+            let QueryReply::Page { rows, .. } = reply else {
+                return Err(Error::decode(b"(query reply)", None, "not a page"));
+            };
+            let mut out = Vec::with_capacity(rows.len());
+            for ((m, r), extra) in rows.into_iter().zip(extras) {
+                let Some(rec) = decode_row::<M>(&m, r.unwrap_or(redis::Value::Nil))? else {
+                    continue;
+                };
+                let parent = match (parent_member::<M, C>(&rec)?, extra.into_iter().next()) {
+                    (Some(pm), Some(pv)) => decode_row::<C::Parent>(&pm, pv)?,
+                    _ => None,
+                };
+                out.push((rec, parent));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Loads the matching rows, each with the row its reference `column`
+    /// names (`None` for a null reference or a row that is gone): one round
+    /// trip when the referenced model is co-located (one placement), two
+    /// otherwise (the rows, then every referenced row at once). No N+1.
+    ///
+    /// ```text
+    /// for (post, author) in posts::table.filter(posts::likes.gt(10)).load_with(&mut conn, posts::author)? {
+    ///     println!("{} by {}", post.title, author.map_or("?".into(), |a| a.name.clone()));
+    /// }
+    /// ```
+    pub fn load_with<C, Conn>(&self, conn: &mut Conn, column: C) -> Result<WithParents<M, C>>
+    where
+        C: Reference + Column<Model = M>,
+        Conn: Connection + ?Sized,
+    {
+        if colocated::<C>() {
+            return self.load_with_plan(column)?.run(conn);
+        }
+        let rows = self.load_plan()?.run(conn)?;
+        let keys = parent_keys::<M, C>(&rows)?;
+        let parents = get_plan::<C::Parent>(&keys).run(conn)?;
+        pair::<M, C>(rows, parents)
+    }
+
+    /// [`Query::load_with`] on an async connection.
+    #[cfg(feature = "tokio")]
+    pub async fn load_with_async<C, Conn>(
+        &self,
+        conn: &mut Conn,
+        column: C,
+    ) -> Result<WithParents<M, C>>
+    where
+        C: Reference + Column<Model = M>,
+        Conn: AsyncConnection,
+    {
+        if colocated::<C>() {
+            return self.load_with_plan(column)?.run_async(conn).await;
+        }
+        let rows = self.load_plan()?.run_async(conn).await?;
+        let keys = parent_keys::<M, C>(&rows)?;
+        let parents = get_plan::<C::Parent>(&keys).run_async(conn).await?;
+        pair::<M, C>(rows, parents)
+    }
+}
+
+/// The distinct parent keys the rows name.
+fn parent_keys<M: Model, C: Reference + Column<Model = M>>(
+    rows: &[Record<M>],
+) -> Result<Vec<<C::Parent as Model>::Key>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut keys = Vec::new();
+    for r in rows {
+        if let Some(m) = parent_member::<M, C>(r)?
+            && seen.insert(m.clone())
+        {
+            let k = <C::Parent as Model>::Key::from_member(&m)
+                .map_err(|e| Error::decode(&m, Some(C::NAME), e))?;
+            keys.push(k);
+        }
+    }
+    Ok(keys)
+}
+
+/// Each row with its parent, from the parents read apart.
+fn pair<M: Model, C: Reference + Column<Model = M>>(
+    rows: Vec<Record<M>>,
+    parents: Vec<Record<C::Parent>>,
+) -> Result<WithParents<M, C>> {
+    let by_member: std::collections::HashMap<Vec<u8>, Record<C::Parent>> = parents
+        .into_iter()
+        .map(|p| (p.key().to_member(), p))
+        .collect();
+    rows.into_iter()
+        .map(|r| {
+            let p = parent_member::<M, C>(&r)?.and_then(|m| by_member.get(&m).cloned());
+            Ok((r, p))
+        })
+        .collect()
+}
+
+impl<M: Model> Record<M> {
+    /// The rows whose reference `column` names this row: a query to filter,
+    /// order, page or delete further (`column` must reference `M`).
+    ///
+    /// ```text
+    /// let recent = user.children(posts::author).order_by(posts::likes.desc()).limit(10).load(&mut conn)?;
+    /// ```
+    pub fn children<C>(&self, column: C) -> Query<C::Model>
+    where
+        C: Reference<Parent = M>,
+    {
+        let _ = column;
+        let mut q = Query::<C::Model>::default();
+        q.filters.push(crate::dsl::filter::reference_node::<C>(
+            &self.key().to_member(),
+        ));
+        q
+    }
+}
