@@ -28,7 +28,8 @@ pub struct Post {
     pub id: Option<u64>,
     #[rom(belongs_to(User, on_delete = cascade))]
     pub author: u64,
-    #[rom(belongs_to(User, on_delete = set_default), default = 0u64)]
+    /// set to the "ghost" user (a row the tests create) when the editor goes
+    #[rom(belongs_to(User, on_delete = set_default), default = GHOST)]
     pub editor: u64,
     #[rom(index(numeric))]
     pub likes: i64,
@@ -52,6 +53,18 @@ pub struct Tag {
     pub id: Option<u64>,
     #[rom(belongs_to(Post, on_delete = restrict))]
     pub post: Option<u64>,
+}
+
+const GHOST: u64 = 1000;
+
+fn ghost<C: rom::Connection>(c: &mut C) {
+    User {
+        id: Some(GHOST),
+        name: "ghost".into(),
+        manager: None,
+    }
+    .insert(c)
+    .unwrap();
 }
 
 fn user(name: &str, manager: Option<u64>) -> User {
@@ -111,6 +124,7 @@ fn a_write_naming_a_missing_parent_writes_nothing() {
 fn deleting_a_user_cascades_sets_null_and_default_in_one_call() {
     let s = RedisServer::start().unwrap();
     let mut raw = s.connection().unwrap();
+    ghost(&mut raw);
     let boss = user("boss", None).insert(&mut raw).unwrap().id.unwrap();
     let ann = user("ann", Some(boss))
         .insert(&mut raw)
@@ -147,7 +161,7 @@ fn deleting_a_user_cascades_sets_null_and_default_in_one_call() {
         .collect();
     assert_eq!(left, vec!["z"]);
     // ann's post lost its editor to the default; ann and bob lost their manager
-    assert_eq!(Post::get(&mut raw, p2).unwrap().unwrap().editor, 0);
+    assert_eq!(Post::get(&mut raw, p2).unwrap().unwrap().editor, GHOST);
     assert_eq!(User::get(&mut raw, ann).unwrap().unwrap().manager, None);
     assert_eq!(User::get(&mut raw, bob).unwrap().unwrap().manager, None);
     // the indexes follow: no post is edited by boss any more
@@ -160,7 +174,7 @@ fn deleting_a_user_cascades_sets_null_and_default_in_one_call() {
     );
     assert_eq!(
         posts::table
-            .filter(posts::editor.eq(0u64))
+            .filter(posts::editor.eq(GHOST))
             .count(&mut raw)
             .unwrap(),
         1
@@ -378,4 +392,38 @@ fn rows_load_with_their_parents_in_one_round_trip() {
         .unwrap()
         .explain();
     assert!(plan.contains("parent row"), "{plan}");
+}
+
+/// A co-located reference without a rule: its parent may go.
+#[derive(Model, Clone, Debug, PartialEq)]
+#[rom(table = likes, group = Blog)]
+pub struct Like {
+    #[rom(primary_key)]
+    pub id: Option<u64>,
+    #[rom(belongs_to(Post, on_delete = no_action))]
+    pub post: u64,
+}
+
+#[test]
+fn verify_reports_references_to_rows_that_are_gone() {
+    let s = RedisServer::start().unwrap();
+    let mut c = s.connection().unwrap();
+    let ann = user("ann", None).insert(&mut c).unwrap().id.unwrap();
+    let p = post(ann, ann).insert(&mut c).unwrap().id.unwrap();
+    let like = Like { id: None, post: p }.insert(&mut c).unwrap();
+    assert!(verify::<Like, _>(&mut c).unwrap().is_clean());
+    Post::delete_many(&mut c, &[p]).unwrap();
+    let r = verify::<Like, _>(&mut c).unwrap();
+    assert_eq!(
+        r.problems,
+        vec![rom::verify::Problem::Dangling {
+            key: format!("{{blog}}/likes:row:{}", like.id.unwrap()),
+            column: "post".into(),
+            parent: format!("{{blog}}/posts:row:{p}"),
+        }]
+    );
+    // repair leaves it: which rule to apply is the application's choice
+    let fixed = rom::repair::<Like, _>(&mut c, rom::Repair::Apply).unwrap();
+    let _ = fixed;
+    assert_eq!(verify::<Like, _>(&mut c).unwrap().problems.len(), 1);
 }

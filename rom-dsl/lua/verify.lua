@@ -50,7 +50,8 @@ end
 -- (routing), then every index key probed; ARGV triples (kind, key, item):
 -- `n` the score of member item (or nil), `u` the owner of unique value item
 -- (or nil), `s` 1 when item is in the set, `l` 1 when item is in the sorted
--- set. A key of another type answers nil or 0.
+-- set, `r` 1 when the row key (a referenced parent) holds a hash (item
+-- unused). A key of another type answers nil or 0.
 local function probe_args(keys, argv)
   reader(argv)
   local probes = {}
@@ -68,6 +69,7 @@ local function verify_probe(keys, argv)
     local r
     if what == 'n' or what == 'l' then r = redis.pcall('ZSCORE', k, x)
     elseif what == 'u' then r = redis.pcall('HGET', k, x)
+    elseif what == 'r' then r = rowtype(k) == 'hash' and 1 or 0
     else r = redis.pcall('SISMEMBER', k, x) end
     if type(r) == 'table' and r.err then r = false end
     if what == 's' then

@@ -183,7 +183,7 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
         let alias = format_ident!("__rom_{}_{}", name, i);
         let parent_alias = format_ident!("__rom_{}_{}_parent", name, i);
         let (reference_impl, parent_push, relation_check) =
-            relation(c, name, table, group.as_ref(), &v, &alias, &parent_alias)?;
+            relation(c, name, table, group.as_ref(), &v, &parent_alias)?;
         if let Some(b) = &c.attrs.belongs_to {
             let parent = &b.parent;
             aliases.push(quote! {
@@ -191,6 +191,17 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
                 #[allow(non_camel_case_types)]
                 type #parent_alias = #parent;
             });
+            if let (("SetDefault", _), Some(expr)) = (b.on_delete, &c.attrs.default) {
+                let default_fn = format_ident!("{}_default", parent_alias);
+                aliases.push(quote! {
+                    #[doc(hidden)]
+                    #[allow(non_snake_case)]
+                    fn #default_fn() -> ::core::option::Option<::std::vec::Vec<::core::primitive::u8>> {
+                        let #v: #ty = ::core::convert::Into::into(#expr);
+                        ::rom::__private::Field::to_stored(&#v)
+                    }
+                });
+            }
         }
         parent_pushes.extend(parent_push);
         relation_checks.extend(relation_check);
@@ -493,7 +504,6 @@ fn relation(
     table: &syn::Ident,
     group: Option<&syn::Path>,
     v: &syn::Ident,
-    alias: &syn::Ident,
     parent_alias: &syn::Ident,
 ) -> syn::Result<(TokenStream2, Option<TokenStream2>, Option<TokenStream2>)> {
     let Some(b) = &c.attrs.belongs_to else {
@@ -513,16 +523,17 @@ fn relation(
             ));
         }
         "SetDefault" => {
-            let Some(expr) = &c.attrs.default else {
+            if c.attrs.default.is_none() {
                 return Err(syn::Error::new(
                     rule_span,
                     "`on_delete = set_default` needs the column's default: add `default = ...`",
                 ));
-            };
+            }
+            // the default is evaluated in the model's module (see `aliases`)
+            let default_fn = format_ident!("{}_default", parent_alias);
             quote! {
                 fn default_stored() -> ::core::option::Option<::std::vec::Vec<::core::primitive::u8>> {
-                    let #v: super::#alias = ::core::convert::Into::into(#expr);
-                    ::rom::__private::Field::to_stored(&#v)
+                    super::#default_fn()
                 }
             }
         }

@@ -62,6 +62,18 @@ pub enum Problem {
         /// Row key.
         key: String,
     },
+    /// A row's `belongs_to` column names a row that does not exist (left by
+    /// `on_delete = no_action`, or written from outside). `repair` leaves it:
+    /// which rule to apply is the application's decision. Checked for
+    /// references within the model's placement.
+    Dangling {
+        /// The referencing row's key.
+        key: String,
+        /// The `belongs_to` column.
+        column: String,
+        /// The key of the row it names.
+        parent: String,
+    },
 }
 
 /// What [`verify`] found.

@@ -42,8 +42,9 @@ pub(crate) enum RowState {
     Absent,
     /// Not a hash, or a hash the model cannot decode.
     Bad(String),
-    /// The row's cells, as a save would compute them.
-    Row(Vec<Cell>),
+    /// The row's cells, as a save would compute them, and the co-located
+    /// rows it references (column, parent row key).
+    Row(Vec<Cell>, Vec<(&'static str, Vec<u8>)>),
 }
 
 pub(crate) struct RowRead {
@@ -69,6 +70,8 @@ pub(crate) struct Checked {
     /// The stored `#i` record, parsed (empty when unreadable).
     pub(crate) old_record: Vec<(Vec<u8>, Vec<u8>)>,
     pub(crate) record_ok: bool,
+    /// The co-located rows it references: column, parent row key.
+    pub(crate) parents: Vec<(&'static str, Vec<u8>)>,
 }
 
 impl Checked {
@@ -114,7 +117,14 @@ pub(crate) fn decode_one<M: Model>(member: &[u8], item: RowReply) -> RowRead {
             }
             match crate::plans::write::decode_row::<M>(member, fields_v) {
                 Ok(Some(rec)) => match rec.cells() {
-                    Ok(c) => RowState::Row(c),
+                    Ok(c) => RowState::Row(
+                        c,
+                        rec.parents()
+                            .into_iter()
+                            .filter(|p| p.colocated)
+                            .map(|p| (p.column, p.row))
+                            .collect(),
+                    ),
                     Err(e) => RowState::Bad(e.to_string()),
                 },
                 Ok(None) => RowState::Absent,
@@ -157,8 +167,8 @@ pub(crate) fn read_rows<M: Model>(
             }
             w.problem(Problem::RowNotListed { key: key.clone() });
         }
-        let cells = match read.state {
-            RowState::Row(c) => c,
+        let (cells, parents) = match read.state {
+            RowState::Row(c, p) => (c, p),
             RowState::Bad(error) => {
                 if report {
                     w.problem(Problem::Undecodable { key, error });
@@ -208,6 +218,7 @@ pub(crate) fn read_rows<M: Model>(
             entries,
             old_record: parsed.unwrap_or_default(),
             record_ok,
+            parents,
         });
     }
     Ok(out)
@@ -237,6 +248,9 @@ pub(crate) fn probe_plan<M: Model>(checked: &[Checked]) -> Plan<redis::Value> {
                     lex_member::<M>(v, &c.member),
                 ),
             }
+        }
+        for (_, row) in &c.parents {
+            probe(ProbeKind::Row, row.clone(), Vec::new());
         }
     }
     let args = ProbeArgs {
@@ -286,6 +300,16 @@ pub(crate) fn probed<M: Model>(
             }
         }
         need |= !missing.is_empty();
+        for (column, row) in &c.parents {
+            let found = matches!(it.next(), Some(redis::Value::Int(1)));
+            if !found && report {
+                w.problem(Problem::Dangling {
+                    key: show(&l.row_key(&c.member)),
+                    column: (*column).to_owned(),
+                    parent: show(row),
+                });
+            }
+        }
         if report {
             for index in missing {
                 w.problem(Problem::Missing {

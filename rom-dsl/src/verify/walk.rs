@@ -398,8 +398,10 @@ impl<M: Model> Walk<M> {
         for e in entries {
             let state = rows.get(&e.member).cloned().unwrap_or(RowState::Absent);
             let claimed = match (&state, e.index) {
-                (RowState::Row(c), Index::Num(i)) => c[i].score.is_some() && c[i].score == e.score,
-                (RowState::Row(c), Index::Slot(s)) => {
+                (RowState::Row(c, _), Index::Num(i)) => {
+                    c[i].score.is_some() && c[i].score == e.score
+                }
+                (RowState::Row(c, _), Index::Slot(s)) => {
                     crate::storage::slots::slot_values(c, &l.slots[s]).contains(&e.value)
                 }
                 _ => false,
@@ -438,7 +440,7 @@ impl<M: Model> Walk<M> {
             // 2) found the wrong score and counted or fixed the row; seen
             // again here only when the application wrote meanwhile, so read
             // the row again
-            (Index::Num(_), Some(RowState::Row(_))) => {
+            (Index::Num(_), Some(RowState::Row(..))) => {
                 if self.repair == Some(Repair::Apply) {
                     self.stack.push(Task::Rows {
                         members: vec![e.member],

@@ -129,6 +129,8 @@ pub(crate) enum ProbeKind {
     InSet,
     /// `l`: 1 when item is in the sorted set.
     InZset,
+    /// `r`: 1 when the key is a row (a referenced parent's hash).
+    Row,
 }
 
 /// One lookup: what, in which key, of which item.
@@ -162,6 +164,7 @@ impl Args for ProbeArgs {
                     ProbeKind::Owner => "u",
                     ProbeKind::InSet => "s",
                     ProbeKind::InZset => "l",
+                    ProbeKind::Row => "r",
                 }
                 .into(),
             );

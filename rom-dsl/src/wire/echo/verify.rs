@@ -66,13 +66,14 @@ fn probe_args_echo() {
         (ProbeKind::Owner, b"u"),
         (ProbeKind::InSet, b"s"),
         (ProbeKind::InZset, b"l"),
+        (ProbeKind::Row, b"r"),
     ];
-    for n in [0, 4, 9] {
+    for n in [0, 5, 11] {
         let args = ProbeArgs {
             ids: b"{t}:ids".to_vec(),
             probes: (0..n)
                 .map(|i| Probe {
-                    kind: kinds[i % 4].0,
+                    kind: kinds[i % kinds.len()].0,
                     key: [b"{t}:k".to_vec(), odd(i / 2)].concat(),
                     item: odd(i),
                 })
