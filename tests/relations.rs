@@ -427,3 +427,31 @@ fn verify_reports_references_to_rows_that_are_gone() {
     let _ = fixed;
     assert_eq!(verify::<Like, _>(&mut c).unwrap().problems.len(), 1);
 }
+
+#[test]
+fn relations_work_on_a_cluster() {
+    let cluster = rom::testing::RedisCluster::start(3).unwrap();
+    let mut c = cluster.connection().unwrap();
+    ghost(&mut c);
+    let ann = user("ann", None).insert(&mut c).unwrap().id.unwrap();
+    let bob = user("bob", Some(ann)).insert(&mut c).unwrap().id.unwrap();
+    let p = post(ann, bob).insert(&mut c).unwrap().id.unwrap();
+    Comment {
+        id: None,
+        post: p,
+        body: "hi".into(),
+    }
+    .insert(&mut c)
+    .unwrap();
+    assert!(matches!(
+        post(77, ann).insert(&mut c),
+        Err(Error::MissingParent { .. })
+    ));
+    let with = posts::table.load_with(&mut c, posts::author).unwrap();
+    assert_eq!(with.len(), 1);
+    assert_eq!(with[0].1.as_ref().map(|u| u.name.as_str()), Some("ann"));
+    User::delete_many(&mut c, &[ann]).unwrap();
+    assert_eq!(posts::table.count(&mut c).unwrap(), 0);
+    assert_eq!(comments::table.count(&mut c).unwrap(), 0);
+    assert_eq!(User::get(&mut c, bob).unwrap().unwrap().manager, None);
+}
