@@ -254,12 +254,32 @@ fn cycles_end_and_deletes_that_cannot_apply_rules_are_refused() {
     assert_eq!(comments::table.count(&mut c).unwrap(), 0);
     assert_eq!(User::get(&mut c, v).unwrap().unwrap().manager, None);
     clean(&mut c);
-    // a transaction's delete cannot apply them yet: refused
-    let u = v;
+    // a transaction's delete applies them in its commit
+    let w = user("w", None).insert(&mut c).unwrap().id.unwrap();
+    let x = user("x", Some(w)).insert(&mut c).unwrap().id.unwrap();
+    let wp = post(w, x).insert(&mut c).unwrap().id.unwrap();
     let mut tx = rom::transaction::Transaction::new();
-    tx.delete::<User>(u).unwrap();
-    assert!(matches!(tx.commit(&mut c), Err(Error::Validation { .. })));
-    assert!(User::get(&mut c, u).unwrap().is_some());
+    tx.delete::<User>(w).unwrap();
+    tx.insert(user("y", None)).unwrap();
+    tx.commit(&mut c).unwrap();
+    assert!(Post::get(&mut c, wp).unwrap().is_none());
+    assert_eq!(User::get(&mut c, x).unwrap().unwrap().manager, None);
+    assert!(
+        users::table
+            .filter(users::name.eq("y"))
+            .exists(&mut c)
+            .unwrap()
+    );
+    // a cascade that reaches a row the transaction also writes: refused whole
+    let xp = post(x, x).insert(&mut c).unwrap().id.unwrap();
+    let mut tx = rom::transaction::Transaction::new();
+    tx.get::<Post, _>(&mut c, xp).unwrap().unwrap().likes = 9;
+    tx.delete::<User>(x).unwrap();
+    let err = tx.commit(&mut c).unwrap_err();
+    assert!(matches!(err, Error::Validation { .. }), "{err:?}");
+    assert_eq!(Post::get(&mut c, xp).unwrap().unwrap().likes, 1);
+    assert!(User::get(&mut c, x).unwrap().is_some());
+    clean(&mut c);
 }
 
 #[test]

@@ -19,6 +19,7 @@
 --   reply {'ok', roots deleted, rows deleted, rows changed}
 --         | {'restrict', child model, field, child member}
 --         | {'wrongtype', key} | {'badrecord', row} | {'unique', id, value}
+--         | {'twice', row} (in a commit: a row another operation writes)
 --
 -- Reads first: the rows to delete (the roots, then every row a cascade
 -- reaches, each once, so cycles end), the rows to change, and every check
@@ -60,11 +61,13 @@ local function change_of(op, rel)
   end
 end
 
--- deletes the rows `members` of models[1] with the rules of the graph
--- `models`: the reply documented above (the query interpreter's delete
--- mode calls it too, with the rows its query found)
-local function graph_delete(models, members)
-  local tx = tx_state()
+-- the reads of a delete of the rows `members` of models[1] with the rules
+-- of the graph `models`: every row it reaches, checked, and the changes it
+-- makes, as {order, recs, saves, roots}; or nil and the failure. The rows
+-- are named in tx.rows: a row another operation of the call writes is a
+-- failure {'twice', row} (the roots may be named already, by their own
+-- operation of `commit`).
+local function graph_collect(models, members, tx)
   local gone, order, changes, queue = {}, {}, {}, {}
   for i = 1, #models do gone[i] = {} end
   for _, m in ipairs(members) do queue[#queue + 1] = {1, m, true} end
@@ -76,19 +79,21 @@ local function graph_delete(models, members)
     if not gone[mi][m] then
       local row = node.row_prefix .. m
       local t = rowtype(row)
-      if t ~= 'none' and t ~= 'hash' then return {'wrongtype', row} end
+      if t ~= 'none' and t ~= 'hash' then return nil, {'wrongtype', row} end
       if t == 'hash' then
         gone[mi][m] = true
         order[#order + 1] = {mi, m}
-        if root then roots = roots + 1 end
+        if root then roots = roots + 1
+        elseif tx.rows[row] then return nil, {'twice', row} end
+        tx.rows[row] = 'd'
         for _, rel in ipairs(node.rels) do
           if rel.rule ~= 'a' then
             local child = models[rel.child]
             local kids = pread('SMEMBERS', rel.eq .. m)
-            if kids.err then return {'wrongtype', rel.eq .. m} end
+            if kids.err then return nil, {'wrongtype', rel.eq .. m} end
             for _, cm in ipairs(kids) do
               if pread('EXISTS', child.row_prefix .. cm) == 1 then
-                if rel.rule == 'r' then return {'restrict', child.name, rel.field, cm} end
+                if rel.rule == 'r' then return nil, {'restrict', child.name, rel.field, cm} end
                 if rel.rule == 'c' then
                   queue[#queue + 1] = {rel.child, cm, false}
                 else
@@ -117,7 +122,7 @@ local function graph_delete(models, members)
     NUMIDS, TAG = node.numeric_ids, node.tag
     CHECKED, NUMKEYS = {}, node.numeric
     local err = delete_check(node.row_prefix, node.ids, m)
-    if err then return err end
+    if err then return nil, err end
     recs[i] = CHECKED[m]
     for _, x in ipairs(recs[i] or {}) do
       if x[3] == 'u' then tx.released[slotkey('u', x[1], x[2]) .. '\0' .. x[2]] = m end
@@ -129,22 +134,44 @@ local function graph_delete(models, members)
   for _, op in ipairs(changes) do
     if not gone[op.node][op.member] then
       local err = save_find(op, tx) or save_prepare(op, tx)
-      if err then return err end
+      if err then return nil, err end
       saves[#saves + 1] = op
     end
   end
-  for _, op in ipairs(saves) do
+  return {models = models, order = order, recs = recs, saves = saves, roots = roots}
+end
+
+-- the unique values the changes claim (after every operation's reads)
+local function graph_claims(g, tx)
+  for _, op in ipairs(g.saves) do
     local err = save_claims(op, tx)
     if err then return err end
   end
-  for i, e in ipairs(order) do
-    local node, m = models[e[1]], e[2]
+  return nil
+end
+
+-- the writes: the deletes, then the changes
+local function graph_apply(g)
+  for i, e in ipairs(g.order) do
+    local node, m = g.models[e[1]], e[2]
     NUMIDS, TAG = node.numeric_ids, node.tag
-    CHECKED, NUMKEYS = {[m] = recs[i]}, node.numeric
+    CHECKED, NUMKEYS = {[m] = g.recs[i]}, node.numeric
     delete_row(node.row_prefix, node.ids, m)
   end
-  for _, op in ipairs(saves) do save_apply(op) end
-  return {'ok', tostring(roots), tostring(#order), tostring(#saves)}
+  for _, op in ipairs(g.saves) do save_apply(op) end
+  return {'ok', tostring(g.roots), tostring(#g.order), tostring(#g.saves)}
+end
+
+-- deletes the rows `members` of models[1] with the rules of the graph
+-- `models`: the reply documented above (the query interpreter's delete
+-- mode calls it too, with the rows its query found)
+local function graph_delete(models, members)
+  local tx = tx_state()
+  local g, err = graph_collect(models, members, tx)
+  if not g then return err end
+  err = graph_claims(g, tx)
+  if err then return err end
+  return graph_apply(g)
 end
 
 local function delete_graph(keys, argv)

@@ -10,7 +10,9 @@
 --         's' a save: ids, seq, then the fields of `save` from its mode on
 --             (save.lua)
 --         'd' a delete: numeric_ids flag, ids, row_prefix, tag, the numeric
---             indexes (counted), checks (counted), must_exist flag, member
+--             indexes (counted), checks (counted), must_exist flag, member,
+--             then the graph of its on_delete rules (cascade.lua's models,
+--             counted; none when no rule applies)
 --         'c' a check of a row it read and does not write: row_prefix,
 --             member, 'p' present (then checks, counted) / 'a' absent
 --         'n' adds to integer columns of a row (increment.lua)
@@ -46,6 +48,8 @@ local function take_op()
     op.checks = take_list(take_check)
     op.must_exist = take_flag()
     op.member = take()
+    -- the models its on_delete rules reach (cascade.lua), none without rules
+    op.graph = take_list(take_node)
     return op
   elseif kind == 'n' then
     return take_increment({kind = 'n'})
@@ -93,9 +97,15 @@ local function fence_expect(op)
   return nil
 end
 
--- a delete reads the record (delete.lua) and gives up its unique values
+-- a delete reads the record (delete.lua) and gives up its unique values;
+-- with on_delete rules, it reads the whole graph (cascade.lua)
 local function delete_prepare(op, tx)
   if not op.exists then return nil end
+  if #op.graph > 0 then
+    local g, err = graph_collect(op.graph, {op.member}, tx)
+    op.g = g
+    return err
+  end
   NUMIDS, TAG = op.numeric_ids, op.tag
   CHECKED, NUMKEYS = {}, op.numeric
   local err = delete_check(op.row_prefix, op.ids, op.member)
@@ -110,6 +120,10 @@ end
 
 local function delete_apply(op)
   if not op.exists then return '0' end
+  if op.g then
+    graph_apply(op.g)
+    return '1'
+  end
   NUMIDS, TAG = op.numeric_ids, op.tag
   CHECKED, NUMKEYS = {[op.member] = op.rec}, op.numeric
   return tostring(delete_row(op.row_prefix, op.ids, op.member))
@@ -120,7 +134,9 @@ local PHASES = {
   find = {s = save_find, d = row_find, c = row_find, n = save_find},
   prepare = {s = save_prepare, d = delete_prepare, n = incr_prepare},
   allocate = {s = save_allocate},
-  claims = {s = save_claims, n = save_claims},
+  claims = {s = save_claims, n = save_claims, d = function(op, tx)
+    return op.g and graph_claims(op.g, tx)
+  end},
 }
 
 -- runs a phase over every operation: nil, or the first failure's reply

@@ -2,7 +2,6 @@
 //! models reachable through `has_many` (each model once), sent to
 //! `delete_graph`.
 
-use crate::error::Error;
 use crate::plan::Plan;
 use crate::plans::write::status_error;
 use crate::storage::model::{Key, Model};
@@ -80,16 +79,4 @@ pub(crate) fn graph_delete_plan<M: Model>(keys: &[M::Key]) -> Plan<u64> {
         n - 1
     ))
     .about("delete", M::SCHEMA.namespace)
-}
-
-/// The refusal of a delete that cannot apply `M`'s rules (a transaction's
-/// delete): [`Error::Validation`], until it can.
-pub(crate) fn rules_refused<M: Model>(what: &str) -> Error {
-    Error::Validation {
-        model: M::SCHEMA.name,
-        column: M::SCHEMA.key_name.to_owned(),
-        reason: format!(
-            "rows of other models reference this model with on_delete rules, which {what} cannot apply yet; delete by key (`delete_many`, `Record::delete`)"
-        ),
-    }
 }

@@ -55,6 +55,15 @@ pub(crate) struct TxRow<M: Model> {
     pub(crate) member: Option<Vec<u8>>,
 }
 
+/// The graph of `M`'s on_delete rules, empty when none applies.
+fn rules_graph<M: Model>() -> Vec<crate::wire::cascade::GraphNode> {
+    if crate::plans::cascade::has_rules::<M>() {
+        crate::plans::cascade::graph::<M>()
+    } else {
+        Vec::new()
+    }
+}
+
 /// A column-by-column check that a row still holds what was read.
 fn full_checks<M: Model>(snap: &[Option<Vec<u8>>]) -> Vec<Check> {
     M::SCHEMA
@@ -151,13 +160,6 @@ impl<M: Model> Entry for TxRow<M> {
                     (TxOp::Save(parts.args), parts.step)
                 }
             }
-            (Read::Present(_) | Read::Not, State::Absent)
-                if crate::plans::cascade::has_rules::<M>() =>
-            {
-                return Err(crate::plans::cascade::rules_refused::<M>(
-                    "a transaction's delete",
-                ));
-            }
             (Read::Present(snap), State::Absent) => (
                 TxOp::Delete(TxDelete {
                     numeric_ids: M::Key::NUMERIC,
@@ -168,6 +170,7 @@ impl<M: Model> Entry for TxRow<M> {
                     checks: full_checks::<M>(snap),
                     must_exist: true,
                     member: member(),
+                    graph: rules_graph::<M>(),
                 }),
                 format!("delete {name} {} as read", self.shown),
             ),
@@ -189,6 +192,7 @@ impl<M: Model> Entry for TxRow<M> {
                     checks: Vec::new(),
                     must_exist: false,
                     member: member(),
+                    graph: rules_graph::<M>(),
                 }),
                 format!("delete {name} {} if present", self.shown),
             ),

@@ -226,6 +226,14 @@ pub(crate) fn status_error<M: Model>(status: Status) -> Error {
                 ),
             }
         }
+        Status::Twice(row) => Error::Validation {
+            model: name,
+            column: M::SCHEMA.key_name.to_owned(),
+            reason: format!(
+                "the row {} would be written twice in one call (a delete's cascade reaches a row the transaction also writes); nothing was written",
+                show(&row)
+            ),
+        },
         Status::NoParent(field, row) => Error::MissingParent {
             model: name,
             column: show(&field),

@@ -30,6 +30,8 @@ pub(crate) struct TxDelete {
     /// The row must exist (it was read); else a missing row is no failure.
     pub(crate) must_exist: bool,
     pub(crate) member: Vec<u8>,
+    /// The models its on_delete rules reach, the model first (empty: none).
+    pub(crate) graph: Vec<crate::wire::cascade::GraphNode>,
 }
 
 /// A row the transaction read and does not write: it must still be as read.
@@ -124,6 +126,7 @@ impl Args for CommitArgs {
                         .list(&d.checks, Check::write)
                         .flag(d.must_exist)
                         .one(d.member.clone());
+                    crate::wire::cascade::write_nodes(&mut a, &d.graph);
                 }
                 TxOp::Increment(n) => {
                     keys.add(n.ids.clone());

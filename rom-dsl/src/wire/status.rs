@@ -30,6 +30,9 @@ pub(crate) enum Status {
     /// `{'restrict', child model, field, child member}`: a row references
     /// a row to delete under `on_delete = restrict`.
     Restrict(Vec<u8>, Vec<u8>, Vec<u8>),
+    /// `{'twice', row}`: a call would write a row twice (in a commit, a
+    /// cascade reaching a row another operation writes).
+    Twice(Vec<u8>),
     /// `{'notint', row, field}`: an increment found a value that is not a
     /// decimal integer within ±(2^53 − 1).
     NotInteger(Vec<u8>, Vec<u8>),
@@ -66,6 +69,7 @@ impl Status {
                 let (child, field) = (part(), part());
                 Status::Restrict(child, field, part())
             }
+            Some(b"twice") => Status::Twice(part()),
             Some(b"notint") => {
                 let row = part();
                 Status::NotInteger(row, part())

@@ -5,6 +5,7 @@ use super::writes::{save_back, save_cases};
 use super::{Echo, check, echo, odd};
 use crate::storage::model::SlotKind;
 use crate::wire::Check;
+use crate::wire::cascade::GraphNode;
 use crate::wire::commit::{CommitArgs, TxAdd, TxCheck, TxDelete, TxIncrement, TxOp};
 use redis::Value;
 
@@ -20,7 +21,8 @@ return list(d.ops, function(op)
       list(op.parents, function(p) return {p.field, p.row} end)}}
   elseif op.kind == 'd' then
     return {'d', {flag(op.numeric_ids), op.ids, op.row_prefix, op.tag, op.numeric,
-      list(op.checks, check), flag(op.must_exist), op.member}}
+      list(op.checks, check), flag(op.must_exist), op.member,
+      list(op.graph, function(n) return n.name end)}}
   elseif op.kind == 'n' then
     return {'n', {flag(op.numeric_ids), op.ids, op.row_prefix, op.tag, op.member,
       list(op.adds, function(a)
@@ -33,6 +35,19 @@ return list(d.ops, function(op)
   return {'c', {op.row_prefix, op.member, flag(op.present), list(op.checks, check)}}
 end)
 ";
+
+/// A model of a delete's graph, known by its name.
+fn graph_node(name: &[u8]) -> GraphNode {
+    GraphNode {
+        name: name.to_vec(),
+        numeric_ids: true,
+        ids: b"{g}/x:ids".to_vec(),
+        row_prefix: b"{g}/x:row:".to_vec(),
+        tag: b"{g}/x".to_vec(),
+        numeric: vec![],
+        rels: vec![],
+    }
+}
 
 fn op_back(v: Value) -> TxOp {
     let mut e = Echo::new(v);
@@ -52,6 +67,13 @@ fn op_back(v: Value) -> TxOp {
                 checks: e.list(check),
                 must_exist: e.flag(),
                 member: e.b(),
+                // the graph's own echo is `cascade.rs`'s: here, its models
+                // by name, read in place
+                graph: e
+                    .strings()
+                    .into_iter()
+                    .map(|name| graph_node(&name))
+                    .collect(),
             };
             e.done();
             TxOp::Delete(out)
@@ -126,6 +148,7 @@ fn commit_args_echo() {
         checks: checks.clone(),
         must_exist: true,
         member: odd(2),
+        graph: vec![graph_node(b"User"), graph_node(&odd(1))],
     };
     let mut ops: Vec<TxOp> = save_cases().into_iter().map(TxOp::Save).collect();
     ops.push(TxOp::Delete(delete.clone()));
@@ -134,6 +157,7 @@ fn commit_args_echo() {
         checks: vec![],
         must_exist: false,
         numeric_ids: false,
+        graph: vec![],
         ..delete
     }));
     ops.push(TxOp::Check(TxCheck {
