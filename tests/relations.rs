@@ -282,39 +282,51 @@ fn cycles_end_and_deletes_that_cannot_apply_rules_are_refused() {
     clean(&mut c);
 }
 
-#[test]
-fn a_child_inserted_while_its_parent_is_deleted_is_never_an_orphan() {
-    let s = RedisServer::start().unwrap();
-    let mut c = s.connection().unwrap();
-    for round in 0..50 {
+/// Races child inserts against their parent's delete, `rounds` times: every
+/// post left has its author.
+fn race_child_inserts_against_parent_delete<C: rom::Connection>(
+    c: &mut C,
+    connect: &(dyn Fn() -> Box<dyn rom::Connection + Send> + Sync),
+    rounds: usize,
+) {
+    for round in 0..rounds {
         let ann = user(&format!("ann{round}"), None)
-            .insert(&mut c)
+            .insert(c)
             .unwrap()
             .id
             .unwrap();
         std::thread::scope(|scope| {
-            let s = &s;
             scope.spawn(move || {
-                let mut c = s.connection().unwrap();
+                let mut c = connect();
                 for _ in 0..20 {
-                    // refused once the parent is gone
-                    match post(ann, ann).insert(&mut c) {
+                    match post(ann, ann).insert(&mut *c) {
                         Ok(_) | Err(Error::MissingParent { .. }) => {}
                         Err(e) => panic!("{e}"),
                     }
                 }
             });
-            let mut c = s.connection().unwrap();
-            User::delete_many(&mut c, &[ann]).unwrap();
+            User::delete_many(c, &[ann]).unwrap();
         });
-        // every post left has its author
-        for p in posts::table.load(&mut c).unwrap() {
-            assert!(
-                User::get(&mut c, p.author).unwrap().is_some(),
-                "orphan {p:?}"
-            );
+        for p in posts::table.load(c).unwrap() {
+            assert!(User::get(c, p.author).unwrap().is_some(), "orphan {p:?}");
         }
     }
+}
+
+#[test]
+fn a_child_inserted_while_its_parent_is_deleted_is_never_an_orphan_on_a_cluster() {
+    let cluster = rom::testing::RedisCluster::start(3).unwrap();
+    let mut c = cluster.connection().unwrap();
+    let connect = || -> Box<dyn rom::Connection + Send> { Box::new(cluster.connection().unwrap()) };
+    race_child_inserts_against_parent_delete(&mut c, &connect, 20);
+}
+
+#[test]
+fn a_child_inserted_while_its_parent_is_deleted_is_never_an_orphan() {
+    let s = RedisServer::start().unwrap();
+    let mut c = s.connection().unwrap();
+    let connect = || -> Box<dyn rom::Connection + Send> { Box::new(s.connection().unwrap()) };
+    race_child_inserts_against_parent_delete(&mut c, &connect, 50);
     clean(&mut c);
 }
 
