@@ -4,6 +4,7 @@
 //! encodes arguments or talks to a server (the plans and execution do).
 
 pub(crate) mod columns;
+pub(crate) mod committed;
 pub(crate) mod crud;
 pub(crate) mod filter;
 pub(crate) mod hooks;
