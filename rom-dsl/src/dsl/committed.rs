@@ -9,7 +9,7 @@ use crate::record::Record;
 use crate::storage::model::Model;
 use std::marker::PhantomData;
 
-/// A row inserted by a [`Transaction`]: after the commit,
+/// A row inserted by a [`Transaction`](crate::transaction::Transaction): after the commit,
 /// [`Committed::key`] gives its key (allocated by the commit for an
 /// auto-increment key).
 pub struct Inserted<M> {
@@ -29,7 +29,7 @@ impl<M> std::fmt::Debug for Inserted<M> {
     }
 }
 
-/// An increment made by a [`Transaction`]: after the commit,
+/// An increment made by a [`Transaction`](crate::transaction::Transaction): after the commit,
 /// [`Committed::value`] gives the column's new value.
 pub struct Incremented<C> {
     pub(super) row: usize,
@@ -48,7 +48,7 @@ impl<C> std::fmt::Debug for Incremented<C> {
     }
 }
 
-/// What a committed [`Transaction`] wrote: the keys of its inserted rows and
+/// What a committed [`Transaction`](crate::transaction::Transaction) wrote: the keys of its inserted rows and
 /// every row as written.
 pub struct Committed {
     pub(super) rows: Vec<Box<dyn Entry>>,

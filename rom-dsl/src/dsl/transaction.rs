@@ -37,7 +37,7 @@ use std::marker::PhantomData;
 ///   decision made from a row is only valid while it holds), and that rows
 ///   read as absent are still absent; then it writes. Every row that changed
 ///   is named in [`Error::TransactionConflict`]. Run the transaction again from
-///   its reads with [`retry`].
+///   its reads with [`retry`](crate::transaction::retry).
 /// - **Placement** is checked at compile time: all models of a transaction
 ///   must be [`PlacedIn`] the same `P`, so one call can touch all their keys,
 ///   on a Redis Cluster too.
