@@ -454,10 +454,48 @@ fn verify_reports_references_to_rows_that_are_gone() {
             parent: format!("{{blog}}/posts:row:{p}"),
         }]
     );
-    // repair leaves it: which rule to apply is the application's choice
-    let fixed = rom::repair::<Like, _>(&mut c, rom::Repair::Apply).unwrap();
-    let _ = fixed;
+    // repair leaves a no_action reference
+    let r = rom::repair::<Like, _>(&mut c, rom::Repair::Apply).unwrap();
+    assert_eq!(r.references_resolved, 0);
     assert_eq!(verify::<Like, _>(&mut c).unwrap().problems.len(), 1);
+}
+
+#[test]
+fn repair_applies_the_rule_of_a_reference_whose_row_was_removed_from_outside() {
+    let s = RedisServer::start().unwrap();
+    let mut c = s.connection().unwrap();
+    let ann = user("ann", None).insert(&mut c).unwrap().id.unwrap();
+    let bob = user("bob", Some(ann)).insert(&mut c).unwrap().id.unwrap();
+    let p = post(ann, bob).insert(&mut c).unwrap().id.unwrap();
+    Comment {
+        id: None,
+        post: p,
+        body: "hi".into(),
+    }
+    .insert(&mut c)
+    .unwrap();
+    // another program removes ann's row behind rom's back
+    redis::cmd("DEL")
+        .arg(format!("{{blog}}/users:row:{ann}"))
+        .exec(&mut c)
+        .unwrap();
+    // cascade: the post goes, with its comment
+    let dry = rom::repair::<Post, _>(&mut c, rom::Repair::DryRun).unwrap();
+    assert_eq!(dry.references_resolved, 1);
+    assert!(
+        Post::get(&mut c, p).unwrap().is_some(),
+        "a dry run writes nothing"
+    );
+    let r = rom::repair::<Post, _>(&mut c, rom::Repair::Apply).unwrap();
+    assert_eq!(r.references_resolved, 1, "{r:?}");
+    assert!(Post::get(&mut c, p).unwrap().is_none());
+    assert_eq!(comments::table.count(&mut c).unwrap(), 0);
+    assert!(verify::<Post, _>(&mut c).unwrap().is_clean());
+    assert!(verify::<Comment, _>(&mut c).unwrap().is_clean());
+    // set_null: bob's manager
+    let r = rom::repair::<User, _>(&mut c, rom::Repair::Apply).unwrap();
+    assert_eq!(r.references_resolved, 1, "{r:?}");
+    assert_eq!(User::get(&mut c, bob).unwrap().unwrap().manager, None);
 }
 
 #[test]

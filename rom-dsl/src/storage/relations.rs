@@ -137,16 +137,25 @@ fn hash_tag(l: &Layout) -> &[u8] {
     }
 }
 
-/// A parent a row names, for the check on write that it exists.
+/// A parent a row names, for the check on write that it exists (and for
+/// `verify` and `repair` of a reference that names no row).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParentRef {
     /// The referencing column's name.
     pub column: &'static str,
+    /// The referencing column's position in the model.
+    pub index: usize,
     /// The parent's row key.
     pub row: Vec<u8>,
+    /// The parent's row prefix (the row key is it and the parent's member).
+    pub prefix: Vec<u8>,
     /// Whether parent and child share a hash tag (then the check is part of
     /// the write's atomic call).
     pub colocated: bool,
+    /// The column's rule.
+    pub rule: OnDelete,
+    /// The column's stored default (`set_default`).
+    pub default: Option<Vec<u8>>,
 }
 
 impl ParentRef {
@@ -155,8 +164,12 @@ impl ParentRef {
         let pl = <C::Parent as Model>::layout();
         ParentRef {
             column: C::NAME,
+            index: C::INDEX,
             row: pl.row_key(&C::parent_member(v)),
+            prefix: pl.row_prefix.clone(),
             colocated: hash_tag(pl) == hash_tag(<C::Model as Model>::layout()),
+            rule: C::ON_DELETE,
+            default: C::default_stored(),
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::error::Result;
 use crate::storage::model::{Key, Model};
 use rows::Checked;
 
+mod dangling;
 mod rows;
 mod walk;
 
@@ -63,9 +64,10 @@ pub enum Problem {
         key: String,
     },
     /// A row's `belongs_to` column names a row that does not exist (left by
-    /// `on_delete = no_action`, or written from outside). `repair` leaves it:
-    /// which rule to apply is the application's decision. Checked for
-    /// references within the model's placement.
+    /// `on_delete = no_action`, or a parent removed from outside). `repair`
+    /// applies the column's rule (`cascade`, `set_null`, `set_default`) as the
+    /// parent's delete would have, and leaves `no_action` and `restrict`
+    /// references. Checked for references within the model's placement.
     Dangling {
         /// The referencing row's key.
         key: String,
@@ -147,6 +149,11 @@ pub struct RepairReport {
     /// Index entries that no row calls for, removed (stale unique values
     /// included).
     pub orphans_removed: u64,
+    /// References to rows that do not exist, to which their column's
+    /// `on_delete` rule was applied (`cascade`: the row deleted; `set_null`,
+    /// `set_default`: the column changed). `no_action` and `restrict`
+    /// references are left (and counted as skipped).
+    pub references_resolved: u64,
     /// Problems left alone: rows that do not decode, a unique value held by
     /// another row that records it, rows the application kept changing, entries
     /// a row still records.
@@ -158,7 +165,7 @@ pub struct RepairReport {
 impl RepairReport {
     /// The number of fixes (made, or to make in a dry run).
     pub fn fixes(&self) -> u64 {
-        self.reindexed + self.unlisted + self.orphans_removed
+        self.reindexed + self.unlisted + self.orphans_removed + self.references_resolved
     }
 
     fn key(&mut self, k: String) {
@@ -190,9 +197,27 @@ impl RepairReport {
                 let what = if member.is_empty() { value } else { member };
                 self.key(format!("{} {}", show(key), show(what)));
             }
+            Fix::Dangling(d) => {
+                self.references_resolved += 1;
+                self.key(format!(
+                    "{} {}",
+                    show(&l.row_key(&d.member)),
+                    d.parent.column
+                ));
+            }
             Fix::Skip => self.skipped += 1,
         }
     }
+}
+
+/// A reference to a row that does not exist, and what its rule makes of it.
+#[derive(Debug)]
+pub(crate) struct DanglingFix {
+    /// The referencing row.
+    pub(crate) member: Vec<u8>,
+    pub(crate) parent: crate::storage::relations::ParentRef,
+    /// The column's stored bytes (checked unchanged when fixing).
+    pub(crate) stored: Vec<u8>,
 }
 
 /// One fix, sent as one atomic script call.
@@ -210,6 +235,9 @@ pub(crate) enum Fix {
         value: Vec<u8>,
         member: Vec<u8>,
     },
+    /// Apply a dangling reference's rule, if the parent is still missing
+    /// and the column unchanged (one `commit` call).
+    Dangling(Box<DanglingFix>),
     /// A problem repair leaves alone.
     Skip,
 }
@@ -248,6 +276,7 @@ impl Fix {
                 Ok,
             ),
             // never sent: counted when found
+            Fix::Dangling(d) => dangling::dangling_plan::<M>(d),
             Fix::Skip => Plan::new(Call::Command("PING"), vec![], vec![], Ok),
         }
     }

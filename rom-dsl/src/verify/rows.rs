@@ -3,10 +3,11 @@
 //! them up, and decide which rows to re-index.
 
 use super::walk::{Walk, bytes, index_name, score};
-use super::{Fix, Problem};
+use super::{DanglingFix, Fix, Problem};
 use crate::error::{Result, show};
 use crate::plan::Plan;
 use crate::storage::model::{Cell, Key, Model, SlotKind};
+use crate::storage::relations::{OnDelete, ParentRef};
 use crate::storage::slots::{entry_key, kind_of_id, lex_member, parse_record};
 use crate::wire::repair::{Entry, ReindexArgs};
 use crate::wire::verify::{
@@ -43,8 +44,8 @@ pub(crate) enum RowState {
     /// Not a hash, or a hash the model cannot decode.
     Bad(String),
     /// The row's cells, as a save would compute them, and the co-located
-    /// rows it references (column, parent row key).
-    Row(Vec<Cell>, Vec<(&'static str, Vec<u8>)>),
+    /// rows it references.
+    Row(Vec<Cell>, Vec<ParentRef>),
 }
 
 pub(crate) struct RowRead {
@@ -70,8 +71,8 @@ pub(crate) struct Checked {
     /// The stored `#i` record, parsed (empty when unreadable).
     pub(crate) old_record: Vec<(Vec<u8>, Vec<u8>)>,
     pub(crate) record_ok: bool,
-    /// The co-located rows it references: column, parent row key.
-    pub(crate) parents: Vec<(&'static str, Vec<u8>)>,
+    /// The co-located rows it references.
+    pub(crate) parents: Vec<ParentRef>,
 }
 
 impl Checked {
@@ -119,11 +120,7 @@ pub(crate) fn decode_one<M: Model>(member: &[u8], item: RowReply) -> RowRead {
                 Ok(Some(rec)) => match rec.cells() {
                     Ok(c) => RowState::Row(
                         c,
-                        rec.parents()
-                            .into_iter()
-                            .filter(|p| p.colocated)
-                            .map(|p| (p.column, p.row))
-                            .collect(),
+                        rec.parents().into_iter().filter(|p| p.colocated).collect(),
                     ),
                     Err(e) => RowState::Bad(e.to_string()),
                 },
@@ -249,8 +246,8 @@ pub(crate) fn probe_plan<M: Model>(checked: &[Checked]) -> Plan<redis::Value> {
                 ),
             }
         }
-        for (_, row) in &c.parents {
-            probe(ProbeKind::Row, row.clone(), Vec::new());
+        for p in &c.parents {
+            probe(ProbeKind::Row, p.row.clone(), Vec::new());
         }
     }
     let args = ProbeArgs {
@@ -300,13 +297,29 @@ pub(crate) fn probed<M: Model>(
             }
         }
         need |= !missing.is_empty();
-        for (column, row) in &c.parents {
+        for p in &c.parents {
             let found = matches!(it.next(), Some(redis::Value::Int(1)));
             if !found && report {
                 w.problem(Problem::Dangling {
                     key: show(&l.row_key(&c.member)),
-                    column: (*column).to_owned(),
-                    parent: show(row),
+                    column: p.column.to_owned(),
+                    parent: show(&p.row),
+                });
+                // the column's rule, applied as the parent's delete would have
+                let stored = c
+                    .fields
+                    .iter()
+                    .find(|(f, _)| f == p.column.as_bytes())
+                    .map(|(_, v)| v.clone());
+                w.fix(match (p.rule, stored) {
+                    (OnDelete::Cascade | OnDelete::SetNull | OnDelete::SetDefault, Some(v)) => {
+                        Fix::Dangling(Box::new(DanglingFix {
+                            member: c.member.clone(),
+                            parent: p.clone(),
+                            stored: v,
+                        }))
+                    }
+                    _ => Fix::Skip,
                 });
             }
         }

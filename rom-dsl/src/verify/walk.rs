@@ -485,6 +485,11 @@ impl<M: Model> Walk<M> {
                 }
                 ReindexReply::Refused => false,
             },
+            // the parent came back or the column changed meanwhile: left
+            Fix::Dangling(_) => matches!(
+                crate::wire::commit::CommitReply::decode(reply)?,
+                crate::wire::commit::CommitReply::Ok(_)
+            ),
             // 0: the entry is claimed again, or the row exists again (the
             // application wrote meanwhile): nothing left to fix
             _ => {
