@@ -419,6 +419,12 @@ fn rows_load_with_their_parents_in_one_round_trip() {
         .collect();
     assert_eq!(top, vec![93, 83, 73]);
     assert_eq!(u3.children(visits::user).count(&mut raw).unwrap(), 1);
+    // a filter by a parent record, typed by the column's parent model
+    let by_u3 = posts::table
+        .filter(posts::author.references(&u3).and(posts::likes.ge(90)))
+        .count(&mut raw)
+        .unwrap();
+    assert_eq!(by_u3, 1);
     let plan = posts::table
         .load_with_plan(posts::author)
         .unwrap()

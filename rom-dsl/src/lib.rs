@@ -66,6 +66,7 @@ pub mod prelude {
     pub use crate::index::Table as _;
     pub use crate::query::{ColumnMethods as _, OptionalExtension as _, QueryDsl as _};
     pub use crate::record::{CounterMethods as _, Crud as _, Record};
+    pub use crate::relations::ReferenceMethods as _;
     pub use crate::storage::model::Model;
     pub use crate::value::Json;
 }

@@ -5,4 +5,5 @@
 //! column's [`OnDelete`] rule over the whole graph in one atomic call. The
 //! book's "Relations" chapter walks through them.
 
+pub use crate::dsl::preload::ReferenceMethods;
 pub use crate::storage::relations::{OnDelete, Reference};

@@ -58,7 +58,7 @@ impl<M> std::fmt::Debug for Filter<M> {
 }
 
 impl<M> Filter<M> {
-    fn new(node: Node) -> Self {
+    pub(crate) fn new(node: Node) -> Self {
         Filter {
             node,
             _m: PhantomData,

@@ -190,3 +190,22 @@ impl<M: Model> Record<M> {
         q
     }
 }
+
+/// The relation method of `belongs_to` columns: `posts::author.references(&ann)`
+/// is the filter of the posts whose author is the record `ann`, typed by the
+/// column's parent model (a record of another model does not compile). In
+/// the prelude.
+///
+/// ```text
+/// let mine = posts::table.filter(posts::author.references(&ann)).count(&mut conn)?;
+/// ```
+pub trait ReferenceMethods: Reference {
+    /// Rows whose reference names `parent`.
+    fn references(self, parent: &Record<Self::Parent>) -> crate::query::Filter<Self::Model> {
+        crate::query::Filter::new(crate::dsl::filter::reference_node::<Self>(
+            &parent.key().to_member(),
+        ))
+    }
+}
+
+impl<C: Reference> ReferenceMethods for C {}
