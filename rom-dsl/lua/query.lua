@@ -13,8 +13,10 @@
 --         order), direction ('a' or 'd', followed by the slot id when
 --         ordering by a sort index), offset, limit ('' for none), the cursor
 --         (phase 'v' value / 'n' null / '', score, member), fields (counted
---         list: the selected fields); in 'with' mode then the references
---         (counted: field, the parent's row prefix); in delete mode then
+--         list: the selected fields); in 'with' mode then what to read
+--         with each row (counted: 'p' field parent-row-prefix, the parent
+--         row a reference names | 'c' eq-set-prefix child-row-prefix, the
+--         rows whose reference names the row); in delete mode then
 --         tag, numeric (counted list of keys) and the graph of on_delete
 --         rules (cascade.lua's models, counted); then the filter in prefix
 --         order:
@@ -25,8 +27,9 @@
 --           'X' key lo hi glob a BYLEX range, then 'G'..glob or ''
 --           'L' | 'E'          every row | no row
 --   reply rows/ids/select: {cursor phase, score, member, then per row its
---         member and (rows) HGETALL or (select) HMGET, and ('with') the
---         HGETALL of each reference's parent row, {} for none}; count, exists: an
+--         member and (rows) HGETALL or (select) HMGET, and ('with') per
+--         include: 'p' the parent's HGETALL ({} for none), 'c' the
+--         children as {member, HGETALL, ...}}; count, exists: an
 --         integer; delete: {'ok', deleted, found} or an error reply
 --
 -- An index entry whose row is gone (removed by another program) names no
@@ -103,12 +106,14 @@ local function query_args(_, argv)
   d.cursor = {phase = take(), score = take(), member = take()}
   d.fields = take_strings()
   if d.mode == 'with' then
-    -- rows with the parent rows their references name, read in this call:
-    -- per reference, its field and the parent model's row prefix
+    -- rows with related rows, read in this call: per include, its kind
+    -- ('p' parent, 'c' children), then the field ('p') or the prefix of the
+    -- equality sets ('c'), and the related model's row prefix
     d.mode = 'rows'
     d.include = take_list(function()
-      local field, prefix = take(), take()
-      return {field = field, prefix = prefix}
+      local kind, at, prefix = take(), take(), take()
+      if kind ~= 'p' and kind ~= 'c' then error('rom: bad include kind ' .. kind) end
+      return {kind = kind, at = at, prefix = prefix}
     end)
   end
   if d.mode == 'delete' then
@@ -489,13 +494,30 @@ end
 local function parent_row(row, inc)
   if type(row) ~= 'table' then return {} end
   for i = 1, #row - 1, 2 do
-    if row[i] == inc.field then
+    if row[i] == inc.at then
       local r = pread('HGETALL', inc.prefix .. row[i + 1])
       if r.err then return {} end
       return r
     end
   end
   return {}
+end
+
+-- the rows whose reference names the row `m`, as {member, HGETALL, ...}:
+-- the members of its equality set whose row is a hash (an entry whose row
+-- is gone names no row)
+local function child_rows(m, inc)
+  local kids = pread('SMEMBERS', inc.at .. m)
+  local out = {}
+  if kids.err then return out end
+  for _, cm in ipairs(kids) do
+    local r = pread('HGETALL', inc.prefix .. cm)
+    if not r.err and #r > 0 then
+      out[#out + 1] = cm
+      out[#out + 1] = r
+    end
+  end
+  return out
 end
 
 local function query_main(keys, argv)
@@ -550,7 +572,10 @@ local function query_main(keys, argv)
       res[#res + 1] = r
     elseif mode ~= 'ids' then
       res[#res + 1] = ROWS[m]
-      for _, inc in ipairs(include) do res[#res + 1] = parent_row(ROWS[m], inc) end
+      for _, inc in ipairs(include) do
+        if inc.kind == 'p' then res[#res + 1] = parent_row(ROWS[m], inc)
+        else res[#res + 1] = child_rows(m, inc) end
+      end
     end
   end
   return res

@@ -46,7 +46,7 @@ pub use connection::Connection;
 pub use error::{Error, Result};
 pub use index::{
     Column, EqFilterable, LikeFilterable, PrefixFilterable, RangeFilterable, Sortable,
-    SuffixFilterable, Table, TextFilterable,
+    SuffixFilterable, Table, TextFilterable, Unique,
 };
 pub use plan::Plan;
 pub use query::{Filter, OptionalExtension, Order, Query, QueryDsl};
@@ -88,7 +88,7 @@ pub mod __private {
     }
     pub use crate::index::{
         CellNeeds, Column, EqFilterable, LikeFilterable, PrefixFilterable, RangeFilterable,
-        Sortable, SuffixFilterable, Table, TextFilterable,
+        Sortable, SuffixFilterable, Table, TextFilterable, Unique,
     };
     pub use crate::query::BelongsTo;
     pub use crate::storage::model::{
@@ -101,7 +101,8 @@ pub mod __private {
     pub use crate::dsl::hooks::HookTable;
     pub use crate::storage::relations::OnDelete;
     pub use crate::storage::relations::{
-        ChildRel, HasChild, ParentRef, Reference, check_colocated, check_listed, member_of,
+        ChildRel, HasChild, ParentRef, Reference, check_colocated, check_has_one, check_listed,
+        member_of,
     };
     pub use crate::storage::rules::CounterRules;
     pub use crate::value::{EqKey, Field, Scaled, ScoreBound, Scored, Text, Value, score_u53};

@@ -113,6 +113,8 @@ pub(crate) struct Checked<'a> {
     pub(crate) hooks: Option<proc_macro2::Span>,
     /// `has_many(...)`: the referencing columns.
     pub(crate) has_many: Vec<syn::Path>,
+    /// `has_one(...)`: the unique referencing columns.
+    pub(crate) has_one: Vec<syn::Path>,
 }
 
 /// Checks the derive input; the first error found, or the checked model.
@@ -154,6 +156,7 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
         together,
         hooks,
         has_many,
+        has_one,
     } = model_attrs(input)?;
     let table =
         table.unwrap_or_else(|| plain_ident(&snake_plural(&name.unraw().to_string()), name.span()));
@@ -350,5 +353,6 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
         together: together_pos,
         hooks,
         has_many,
+        has_one,
     })
 }

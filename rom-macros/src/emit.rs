@@ -22,6 +22,7 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
         together: together_pos,
         hooks,
         has_many,
+        has_one,
     } = m;
     let (name, vis, pk_ident, pk_ty, auto) = (*name, *vis, *pk_ident, *pk_ty, *auto);
     let ivis = inner_vis(vis);
@@ -209,6 +210,11 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
         if numeric || c.attrs.eq.is_some() || c.attrs.unique.is_some() {
             markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::EqFilterable for #ident {}));
         }
+        if c.attrs.unique.is_some() {
+            markers.push(
+                quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::Unique for #ident {}),
+            );
+        }
         if numeric {
             markers.push(quote!(#[diagnostic::do_not_recommend] impl ::rom::__private::RangeFilterable for #ident {}));
         }
@@ -298,15 +304,17 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
             }
         }
     };
-    let (children_fn, has_child) = if has_many.is_empty() {
+    // a has_one column is a has_many column that is also unique
+    for p in has_one {
+        relation_checks.push(quote_spanned!(p.span()=> ::rom::__private::check_has_one::<#p>();));
+    }
+    let (children_fn, has_child) = if has_many.is_empty() && has_one.is_empty() {
         (TokenStream2::new(), TokenStream2::new())
     } else {
-        let rels = has_many
-            .iter()
+        let listed = || has_many.iter().chain(has_one.iter());
+        let rels = listed()
             .map(|p| quote_spanned!(p.span()=> ::rom::__private::ChildRel::of::<Self, #p>()));
-        let impls = has_many
-            .iter()
-            .map(|p| quote!(impl ::rom::__private::HasChild<#p> for #name {}));
+        let impls = listed().map(|p| quote!(impl ::rom::__private::HasChild<#p> for #name {}));
         (
             quote! {
                 fn children() -> ::std::vec::Vec<::rom::__private::ChildRel> {

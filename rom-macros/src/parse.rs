@@ -396,6 +396,9 @@ pub(crate) struct ModelAttrs {
     /// `has_many(children::column, ...)`: the columns of other models (or
     /// its own) that reference this model.
     pub(crate) has_many: Vec<syn::Path>,
+    /// `has_one(children::column, ...)`: unique columns of other models (or
+    /// its own) that reference this model (one-to-one).
+    pub(crate) has_one: Vec<syn::Path>,
 }
 
 /// Parses the struct's `#[rom(...)]` attributes.
@@ -406,6 +409,7 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
     let mut together: Vec<(Vec<Ident>, Option<Span>, Span)> = Vec::new();
     let mut hooks = None;
     let mut has_many = Vec::new();
+    let mut has_one = Vec::new();
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("rom")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("table") {
@@ -423,6 +427,11 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
             } else if meta.path.is_ident("has_many") {
                 meta.parse_nested_meta(|m| {
                     has_many.push(m.path.clone());
+                    Ok(())
+                })?;
+            } else if meta.path.is_ident("has_one") {
+                meta.parse_nested_meta(|m| {
+                    has_one.push(m.path.clone());
                     Ok(())
                 })?;
             } else if meta.path.is_ident("unique_together") {
@@ -444,7 +453,7 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
                 together.push((cols, ci, span));
             } else {
                 let what = meta.path.get_ident().map_or_else(String::new, |i| format!(" `{i}`"));
-                return Err(meta.error(format!("unknown rom attribute{what} on a model; expected `table = name`, `namespace = \"...\"`, `group = Group`, `unique_together(a, b)`, `hooks` or `has_many(children::column)` (index attributes go on the fields)")));
+                return Err(meta.error(format!("unknown rom attribute{what} on a model; expected `table = name`, `namespace = \"...\"`, `group = Group`, `unique_together(a, b)`, `hooks`, `has_many(children::column)` or `has_one(children::column)` (index attributes go on the fields)")));
             }
             Ok(())
         })?;
@@ -456,5 +465,6 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
         together,
         hooks,
         has_many,
+        has_one,
     })
 }

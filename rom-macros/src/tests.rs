@@ -126,7 +126,7 @@ fn validation_rules_and_hooks() {
 fn relations() {
     insta::assert_snapshot!(expand_str(
         r#"
-        #[rom(table = posts, group = Blog, has_many(comments::post))]
+        #[rom(table = posts, group = Blog, has_many(comments::post), has_one(covers::post))]
         pub struct Post {
             #[rom(primary_key)]
             id: Option<u64>,

@@ -122,6 +122,16 @@ impl CellNeeds {
 )]
 pub trait EqFilterable: Column {}
 
+/// The column holds a unique value (`#[rom(unique)]`): at most one row has
+/// each value. A `belongs_to` column that is unique is a one-to-one relation,
+/// whose other side is `has_one` ([`Query::load_child`](crate::query::Query::load_child)).
+#[diagnostic::on_unimplemented(
+    message = "column `{Self}` is not unique, so a row may be referenced by several rows through it",
+    label = "`{Self}` is not declared `unique`",
+    note = "add `#[rom(unique)]` to the field `{Self}` for a one-to-one relation, or use `has_many` / `load_children` for one-to-many"
+)]
+pub trait Unique: Column {}
+
 /// The column can be filtered by ranges (`gt`, `ge`, `lt`, `le`, `between`): it
 /// has a numeric index.
 #[diagnostic::on_unimplemented(

@@ -3,6 +3,7 @@
 //! CRUD operations. Everything here is checked at compile time; nothing here
 //! encodes arguments or talks to a server (the plans and execution do).
 
+pub(crate) mod children;
 pub(crate) mod columns;
 pub(crate) mod committed;
 pub(crate) mod crud;
@@ -14,6 +15,7 @@ pub(crate) mod lock;
 pub(crate) mod page;
 pub(crate) mod preload;
 pub(crate) mod query;
+pub(crate) mod query_dsl;
 pub(crate) mod record;
 mod record_serde;
 pub(crate) mod retry;

@@ -1,5 +1,7 @@
-//! Loading rows with the rows their references name (`Query::load_with`):
-//! one round trip when the parent model is co-located, two otherwise.
+//! Loading rows with related rows: the rows their references name
+//! (`Query::load_with`), and the rows that reference them
+//! (`Query::load_children`, `Query::load_child`): one round trip when the
+//! related model is co-located, two otherwise.
 
 #[cfg(feature = "tokio")]
 use crate::connection::AsyncConnection;
@@ -14,14 +16,14 @@ use crate::record::Record;
 use crate::storage::model::{Key, Model};
 use crate::storage::relations::Reference;
 use crate::value::Value;
-use crate::wire::query::QueryReply;
+use crate::wire::query::{Include, QueryReply};
 
 /// Rows of `M`, each with the row of `C::Parent` its reference names
 /// (`None`: a null reference, or a row that is gone).
 pub type WithParents<M, C> = Vec<(Record<M>, Option<Record<<C as Reference>::Parent>>)>;
 
 /// The member of the parent row a record's reference names.
-fn parent_member<M: Model, C: Reference + Column<Model = M>>(
+pub(super) fn parent_member<M: Model, C: Reference + Column<Model = M>>(
     rec: &Record<M>,
 ) -> Result<Option<Vec<u8>>> {
     let cells = rec.cells()?;
@@ -39,7 +41,7 @@ fn parent_member<M: Model, C: Reference + Column<Model = M>>(
 }
 
 /// Whether the parent model of `C` shares the child's hash tag.
-fn colocated<C: Reference>() -> bool {
+pub(super) fn colocated<C: Reference>() -> bool {
     let tag = |t: &[u8]| -> Vec<u8> {
         let a = t.iter().position(|&b| b == b'{');
         let b = t.iter().position(|&b| b == b'}');
@@ -67,10 +69,10 @@ impl<M: Model> Query<M> {
                 "the referenced model is not co-located: load_with reads its rows in a second round trip".into(),
             ));
         }
-        let include = [(
-            C::NAME.as_bytes().to_vec(),
-            <C::Parent as Model>::layout().row_prefix.clone(),
-        )];
+        let include = [Include::Parent {
+            field: C::NAME.as_bytes().to_vec(),
+            row_prefix: <C::Parent as Model>::layout().row_prefix.clone(),
+        }];
         self.plan(Mode::With(&include), None, |v| {
             let (reply, extras) = QueryReply::page_with(v, true, 1)?;
             let QueryReply::Page { rows, .. } = reply else {

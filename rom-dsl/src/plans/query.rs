@@ -10,12 +10,14 @@ use crate::plans::write::{decode_row, numeric_keys};
 use crate::record::Record;
 use crate::storage::model::{Key, Model};
 use crate::wire::Args as _;
-use crate::wire::query::{Filter as WireFilter, OrderBy, QueryArgs, QueryMode, QueryReply};
+use crate::wire::query::{
+    Filter as WireFilter, Include, OrderBy, QueryArgs, QueryMode, QueryReply,
+};
 /// What the query function returns in each mode.
 pub(crate) enum Mode<'a> {
     Rows,
-    /// Rows with the parent rows of references (field, parent row prefix).
-    With(&'a [(Vec<u8>, Vec<u8>)]),
+    /// Rows with related rows read in the same call (parents, children).
+    With(&'a [Include]),
     Ids,
     Select(&'a [&'static str]),
     Count,
@@ -107,6 +109,10 @@ impl<M: Model> Query<M> {
     ) -> Result<Plan<T>> {
         let (what, summary) = match mode {
             Mode::Rows => ("load rows", "query rows"),
+            Mode::With([Include::Children { .. }]) => (
+                "load rows with the rows that reference each",
+                "query rows with children",
+            ),
             Mode::With(_) => (
                 "load rows with the parent row each reference names",
                 "query rows with parents",

@@ -124,6 +124,9 @@ impl<M: crate::placement::PlacedIn<P>, P> RuleColocated<P> for M {}
 pub fn check_colocated<M: RuleColocated<P>, P>() {}
 /// A compile-time check the derive calls (its bounds are the check).
 pub fn check_listed<P: HasChild<C>, C>() {}
+/// A compile-time check the derive calls for `has_one(C)` (its bound is the
+/// check: `C` is unique; that it references the model is `ChildRel::of`'s).
+pub fn check_has_one<C: crate::index::Unique>() {}
 
 /// The hash tag of a layout (the text between `{` and `}`).
 fn hash_tag(l: &Layout) -> &[u8] {

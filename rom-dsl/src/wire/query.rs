@@ -106,9 +106,9 @@ pub(crate) enum QueryMode {
     Count,
     /// `exists`: 1 when a row would load.
     Exists,
-    /// `with`: the rows, each followed by the parent row of each reference
-    /// (its field, and the parent model's row prefix).
-    RowsWith(Vec<(Vec<u8>, Vec<u8>)>),
+    /// `with`: the rows, each followed by what each [`Include`] reads for
+    /// it.
+    RowsWith(Vec<Include>),
     /// `delete` (the function `query_delete`): deletes the matches.
     Delete {
         /// The hash tag (index entry keys are found from it).
@@ -118,6 +118,28 @@ pub(crate) enum QueryMode {
         /// The models the delete reaches through on_delete rules, the
         /// model first (`cascade.lua`); empty when no rule applies.
         graph: Vec<crate::wire::cascade::GraphNode>,
+    },
+}
+
+/// What a `with` query reads for each row, in the same call.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Include {
+    /// `p`: the parent row the row's reference names (`HGETALL`, `{}` for
+    /// none).
+    Parent {
+        /// The referencing field of the row.
+        field: Vec<u8>,
+        /// The parent model's row prefix.
+        row_prefix: Vec<u8>,
+    },
+    /// `c`: the rows whose reference names the row: a flat list of member,
+    /// `HGETALL`, ... (rows that are gone are left out).
+    Children {
+        /// The prefix of the referencing column's equality sets (the set
+        /// of a row is it and the row's member).
+        eq_prefix: Vec<u8>,
+        /// The child model's row prefix.
+        row_prefix: Vec<u8>,
     },
 }
 
@@ -205,8 +227,20 @@ impl Args for QueryArgs {
             a.one(f.clone());
         });
         if let QueryMode::RowsWith(include) = &self.mode {
-            a.list(include, |a, (field, prefix)| {
-                a.one(field.clone()).one(prefix.clone());
+            a.list(include, |a, inc| match inc {
+                Include::Parent { field, row_prefix } => {
+                    a.one(b"p".to_vec())
+                        .one(field.clone())
+                        .one(row_prefix.clone());
+                }
+                Include::Children {
+                    eq_prefix,
+                    row_prefix,
+                } => {
+                    a.one(b"c".to_vec())
+                        .one(eq_prefix.clone())
+                        .one(row_prefix.clone());
+                }
             });
         }
         if let QueryMode::Delete {

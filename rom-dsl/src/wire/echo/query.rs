@@ -2,7 +2,7 @@
 
 use super::{Echo, echo, odd};
 use crate::wire::cascade::{GraphNode, GraphRel};
-use crate::wire::query::{Cursor, Filter, OrderBy, QueryArgs, QueryMode};
+use crate::wire::query::{Cursor, Filter, Include, OrderBy, QueryArgs, QueryMode};
 use redis::Value;
 
 const QUERY_ECHO: &str = r"
@@ -22,7 +22,7 @@ local out = {d.ids, d.row_prefix, flag(d.numeric_ids), d.include and 'with' or d
   d.limit and tostring(d.limit) or '',
   {d.cursor.phase, d.cursor.score, d.cursor.member}, node(d.filter)}
 if d.include then
-  out[#out + 1] = list(d.include, function(i) return {i.field, i.prefix} end)
+  out[#out + 1] = list(d.include, function(i) return {i.kind, i.at, i.prefix} end)
 end
 if d.mode == 'delete' then
   out[#out + 1] = {d.tag, d.numeric, list(d.graph, function(n)
@@ -104,8 +104,18 @@ fn query_back(v: Value) -> QueryArgs {
     let mode = match mode_word.as_str() {
         "rows" => QueryMode::Rows,
         "with" => QueryMode::RowsWith(e.list(|e| {
-            let field = e.b();
-            (field, e.b())
+            let (kind, at, row_prefix) = (e.b(), e.b(), e.b());
+            match &kind[..] {
+                b"p" => Include::Parent {
+                    field: at,
+                    row_prefix,
+                },
+                b"c" => Include::Children {
+                    eq_prefix: at,
+                    row_prefix,
+                },
+                other => panic!("an include kind, got {other:?}"),
+            }
         })),
         "ids" => QueryMode::Ids,
         "select" => QueryMode::Select(fields),
@@ -201,8 +211,18 @@ fn query_args_echo() {
         base.clone(),
         QueryArgs {
             mode: QueryMode::RowsWith(vec![
-                (b"author".to_vec(), b"{t}:row:".to_vec()),
-                (odd(0), odd(1)),
+                Include::Parent {
+                    field: b"author".to_vec(),
+                    row_prefix: b"{t}:row:".to_vec(),
+                },
+                Include::Children {
+                    eq_prefix: b"{t}:eq:post:".to_vec(),
+                    row_prefix: b"{t}:comments:".to_vec(),
+                },
+                Include::Parent {
+                    field: odd(0),
+                    row_prefix: odd(1),
+                },
             ]),
             limit: Some(10),
             ..base.clone()
