@@ -210,6 +210,21 @@ fn a_restrict_anywhere_in_the_graph_deletes_nothing() {
     assert!(User::get(&mut c, ann).unwrap().is_some());
     assert!(Post::get(&mut c, p).unwrap().is_some());
     assert_eq!(comments::table.count(&mut c).unwrap(), 1);
+    // so is a query's delete that reaches the post, directly or by a cascade
+    for err in [
+        posts::table.delete(&mut c).unwrap_err(),
+        users::table
+            .filter(users::name.eq("ann"))
+            .delete(&mut c)
+            .unwrap_err(),
+    ] {
+        assert!(
+            matches!(&err, Error::Restricted { child, column, .. } if child == "Tag" && column == "post"),
+            "{err:?}"
+        );
+    }
+    assert_eq!(posts::table.count(&mut c).unwrap(), 1);
+    assert_eq!(users::table.count(&mut c).unwrap(), 1);
     // without the tag, the delete goes through
     tag.delete(&mut c).unwrap();
     let rec = User::get(&mut c, ann).unwrap().unwrap();

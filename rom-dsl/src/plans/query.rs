@@ -234,6 +234,7 @@ impl<M: Model> Query<M> {
     pub fn delete_plan(&self) -> Result<Plan<(u64, u64)>> {
         self.plan(Mode::Delete, None, |v| match QueryReply::deleted(v)? {
             QueryReply::Deleted { deleted, found } => Ok((deleted, found)),
+            QueryReply::Failed(status) => Err(crate::plans::write::status_error::<M>(status)),
             _ => Err(Error::decode(b"(delete reply)", None, "not a count")),
         })
     }

@@ -12,6 +12,7 @@
 //! prefix order.
 //! Reply: [`QueryReply`].
 
+use super::status::Status;
 use super::{Args, Argv, Encoded, Keys, reply_bytes, reply_items, reply_strings};
 use crate::error::{Error, Result, show};
 use crate::exec::script::{self, Script};
@@ -272,6 +273,8 @@ pub(crate) enum QueryReply {
     Count(u64),
     /// `delete`: `{'ok', deleted, found}`.
     Deleted { deleted: u64, found: u64 },
+    /// `delete`: a failure, as the status of `save` and `delete`.
+    Failed(Status),
 }
 
 impl QueryReply {
@@ -314,20 +317,20 @@ impl QueryReply {
         }
     }
 
-    /// Decodes the reply of delete mode: the counts, or the error status
-    /// (`wrongtype`, `badrecord`) as an error.
+    /// Decodes the reply of delete mode: the counts, or the failure status
+    /// (`wrongtype`, `badrecord`, `restrict`, ...) for the caller to type.
     pub(crate) fn deleted(v: redis::Value) -> Result<QueryReply> {
         let parts = reply_strings(v)?;
         let num =
             |i: usize| -> u64 { parts.get(i).and_then(|b| show(b).parse().ok()).unwrap_or(0) };
-        let about = parts.get(1).map_or(&[][..], |v| v);
-        match parts.first().map(Vec::as_slice) {
-            Some(b"ok") => Ok(QueryReply::Deleted {
+        if parts.first().map(Vec::as_slice) == Some(b"ok") {
+            return Ok(QueryReply::Deleted {
                 deleted: num(1),
                 found: num(2),
-            }),
-            Some(b"wrongtype") => Err(Error::decode(about, None, "the key is not a hash")),
-            _ => Err(Error::decode(about, Some("#i"), "unreadable index record")),
+            });
         }
+        // a failure of the delete or of its graph: the status words of
+        // `save` and `delete` (wrongtype, badrecord, restrict, unique, ...)
+        Ok(QueryReply::Failed(Status::from_parts(parts)?))
     }
 }
