@@ -164,6 +164,7 @@ mod book {
         Writes => "writes.md",
         UnitsOfWork => "units-of-work.md",
         Relations => "relations.md",
+        Expiry => "expiry.md",
         Async => "async.md",
         Connecting => "connecting.md",
         Testing => "testing.md",

@@ -9,7 +9,8 @@
 --         refuses a rule between models of two placements)
 --   ARGV  the models (counted), the first the root model, each:
 --           name, numeric_ids flag, ids, row_prefix, tag, numeric indexes
---           (counted), relations (counted): the columns of other models that
+--           (counted), the expiry set ('' none: an expired root is deleted
+--           but not counted), relations (counted): the columns of other models that
 --           reference it, each: child model (its position, from 1), rule
 --           ('a' no action, 'r' restrict, 'c' cascade, 'n' set null,
 --           's' set default), field, the prefix of the column's equality
@@ -39,6 +40,7 @@ end
 local function take_node()
   local n = {name = take(), numeric_ids = take_flag(), ids = take(), row_prefix = take(), tag = take()}
   n.numeric = take_strings()
+  n.expiry = take()
   n.rels = take_list(take_rel)
   return n
 end
@@ -83,7 +85,8 @@ local function graph_collect(models, members, tx)
       if t == 'hash' then
         gone[mi][m] = true
         order[#order + 1] = {mi, m}
-        if root then roots = roots + 1
+        if root then
+          if not expired(node.expiry, m) then roots = roots + 1 end
         elseif tx.rows[row] then return nil, {'twice', row} end
         tx.rows[row] = 'd'
         for _, rel in ipairs(node.rels) do
@@ -102,7 +105,8 @@ local function graph_collect(models, members, tx)
                   if not op then
                     op = {kind = 's', mode = 'u', member = cm, numeric_ids = child.numeric_ids,
                       ids = child.ids, seq = '', row_prefix = child.row_prefix, tag = child.tag,
-                      checks = {}, writes = {}, numeric = {}, touched = {}, parents = {}, node = rel.child}
+                      checks = {}, writes = {}, numeric = {}, touched = {}, parents = {}, node = rel.child,
+                      expiry = {key = '', how = 'k', n = '', reclaim = {}}}
                     changes[key] = op
                     changes[#changes + 1] = op
                   end

@@ -12,9 +12,11 @@
 --         'd' a delete: numeric_ids flag, ids, row_prefix, tag, the numeric
 --             indexes (counted), checks (counted), must_exist flag, member,
 --             then the graph of its on_delete rules (cascade.lua's models,
---             counted; none when no rule applies)
+--             counted; none when no rule applies), the expiry set ('' none)
 --         'c' a check of a row it read and does not write: row_prefix,
---             member, 'p' present (then checks, counted) / 'a' absent
+--             member, the expiry set ('' none), 'p' present (then checks,
+--             counted) / 'a' absent
+--         (an expired row is absent to a check and to a delete)
 --         'n' adds to integer columns of a row (increment.lua)
 --         'f' a fence: lock key, token; the lock must still hold the token
 --             (lock.lua), or nothing is written
@@ -50,13 +52,14 @@ local function take_op()
     op.member = take()
     -- the models its on_delete rules reach (cascade.lua), none without rules
     op.graph = take_list(take_node)
+    op.expiry = take()
     return op
   elseif kind == 'n' then
     return take_increment({kind = 'n'})
   elseif kind == 'f' then
     return {kind = 'f', lock = take(), token = take()}
   end
-  local op = {kind = 'c', row_prefix = take(), member = take()}
+  local op = {kind = 'c', row_prefix = take(), member = take(), expiry = take()}
   op.present = take() == 'p'
   op.checks = op.present and take_list(take_check) or {}
   return op
@@ -76,15 +79,16 @@ local function row_find(op, tx)
   local t = rowtype(op.row)
   if t ~= 'none' and t ~= 'hash' then return {'wrongtype', op.row} end
   op.exists = t == 'hash'
+  op.expired = op.exists and expired(op.expiry, op.member)
   return nil
 end
 
 local function row_expect(op)
   if op.kind == 'c' and not op.present then
-    if op.exists then return {'appeared'} end
+    if op.exists and not op.expired then return {'appeared'} end
     return nil
   end
-  if not op.exists then
+  if not op.exists or op.expired then
     if op.kind == 'c' or op.must_exist then return {'gone'} end
     return nil
   end
@@ -120,13 +124,16 @@ end
 
 local function delete_apply(op)
   if not op.exists then return '0' end
+  -- an expired row is reclaimed, and was not there to delete
+  local n = op.expired and '0' or '1'
   if op.g then
     graph_apply(op.g)
-    return '1'
+    return n
   end
   NUMIDS, TAG = op.numeric_ids, op.tag
   CHECKED, NUMKEYS = {[op.member] = op.rec}, op.numeric
-  return tostring(delete_row(op.row_prefix, op.ids, op.member))
+  delete_row(op.row_prefix, op.ids, op.member)
+  return n
 end
 
 -- the phases of each kind of operation (nil: nothing to do)

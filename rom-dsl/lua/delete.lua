@@ -7,7 +7,9 @@
 --         cluster routing)
 --   ARGV  numeric_ids flag, row_prefix, tag, numeric (counted list of keys),
 --         checks (counted list of field, present flag, value: they must hold
---         on the first member's row), then the members to the end
+--         on the first member's row), the expiry set ('' when the model's
+--         rows never expire: an expired row is deleted, not counted, and
+--         fails the checks as gone), then the members to the end
 --   reply {'ok', deleted} | {'gone'} | {'conflict', field}
 --         | {'wrongtype', key} | {'badrecord', row}
 --
@@ -23,6 +25,7 @@ local function delete_args(keys, argv)
   d.tag = take()
   d.numeric = take_strings()
   d.checks = take_list(take_check)
+  d.expiry = take()
   d.members = take_rest()
   return d
 end
@@ -75,7 +78,7 @@ local function delete_main(keys, argv)
   if #d.checks > 0 then
     local row = rowp .. d.members[1]
     local t = rowtype(row)
-    if t == 'none' then return {'gone'} end
+    if t == 'none' or expired(d.expiry, d.members[1]) then return {'gone'} end
     if t ~= 'hash' then return {'wrongtype', row} end
     local err = check_fields(row, d.checks)
     if err then return err end
@@ -87,7 +90,8 @@ local function delete_main(keys, argv)
   if #d.members > 0 then may_write(rowp .. d.members[1], DELETE_WRITES) end
   local deleted = 0
   for _, m in ipairs(d.members) do
-    if delete_row(rowp, d.ids, m) == 1 then deleted = deleted + 1 end
+    local live = not expired(d.expiry, m)
+    if delete_row(rowp, d.ids, m) == 1 and live then deleted = deleted + 1 end
   end
   return {'ok', tostring(deleted)}
 end

@@ -3,14 +3,16 @@
 --
 -- The operation's fields (after the letter; the contract TxIncrement,
 -- rom-dsl/src/wire/commit.rs): numeric_ids flag, ids, row_prefix, tag,
--- member, then the adds (counted), each: field, by, min, max (decimal
+-- member, the model's expiry set ('' when its rows never expire), then the
+-- adds (counted), each: field, by, min, max (decimal
 -- integers within +-(2^53 - 1)), the numeric index key ('' none), and the
 -- column's value-keyed slots (counted: slot id, kind 'u' or 's').
 --
 -- A null (absent) column counts as 0. The new value must lie in [min, max],
 -- else the call fails with {'range', field, current, by, new}; a stored value that is
 -- not a decimal integer within +-(2^53 - 1) fails with
--- {'notint', row, field}. The row must exist ({'gone'} otherwise). The new
+-- {'notint', row, field}. The row must exist and be live ({'gone'}
+-- otherwise); its deadline is kept. The new
 -- value is written as `save` writes a column (save.lua's phases: its numeric
 -- and keyed entries move, a unique value must be free); the operation's
 -- result is the new values, comma-separated, in the order of the adds.
@@ -37,13 +39,14 @@ local function take_increment(op)
   op.row_prefix = take()
   op.tag = take()
   op.member = take()
+  op.expiry = {key = take(), how = 'k', n = '', reclaim = {}}
   op.adds = take_list(take_add)
   op.mode, op.checks, op.parents = 'u', {}, {}
   return op
 end
 
 local function incr_expect(op)
-  if not op.exists then return {'gone'} end
+  if not op.exists or op.expired then return {'gone'} end
   return nil
 end
 

@@ -9,14 +9,17 @@
 -- encoding: rom-dsl/src/wire/mod.rs), read by query_args:
 --   KEYS  ids, then every index key the filter names and the order index
 --         (declared for cluster routing)
---   ARGV  row_prefix, numeric_ids flag, ids, mode, order key ('' for key
+--   ARGV  row_prefix, numeric_ids flag, ids, the expiry set ('' when the
+--         model's rows never expire; an expired row matches nothing), mode,
+--         order key ('' for key
 --         order), direction ('a' or 'd', followed by the slot id when
 --         ordering by a sort index), offset, limit ('' for none), the cursor
 --         (phase 'v' value / 'n' null / '', score, member), fields (counted
 --         list: the selected fields); in 'with' mode then what to read
---         with each row (counted: 'p' field parent-row-prefix, the parent
---         row a reference names | 'c' eq-set-prefix child-row-prefix, the
---         rows whose reference names the row); in delete mode then
+--         with each row (counted: 'p' field parent-row-prefix expiry-set,
+--         the parent row a reference names | 'c' eq-set-prefix
+--         child-row-prefix expiry-set, the live rows whose reference names
+--         the row); in delete mode then
 --         tag, numeric (counted list of keys) and the graph of on_delete
 --         rules (cascade.lua's models, counted); then the filter in prefix
 --         order:
@@ -41,6 +44,8 @@ local rowp, ids, mode, zkey, desc, lexslot, offset, limit, cphase, cscore, cid, 
 local root, TOTAL, ROWS
 -- rows mode: the references whose parent rows are returned with each row
 local include = {}
+-- the model's expiry set ('' when its rows never expire)
+local EXPKEY = ''
 
 local function bnum(b)
   if b == '-inf' then return -math.huge, false end
@@ -94,6 +99,7 @@ local function query_args(_, argv)
   d.row_prefix = take()
   d.numeric_ids = take_flag()
   d.ids = take()
+  d.expiry = take()
   d.mode = take()
   d.order_key = take()
   local dir = take()
@@ -111,9 +117,9 @@ local function query_args(_, argv)
     -- equality sets ('c'), and the related model's row prefix
     d.mode = 'rows'
     d.include = take_list(function()
-      local kind, at, prefix = take(), take(), take()
+      local kind, at, prefix, exp = take(), take(), take(), take()
       if kind ~= 'p' and kind ~= 'c' then error('rom: bad include kind ' .. kind) end
-      return {kind = kind, at = at, prefix = prefix}
+      return {kind = kind, at = at, prefix = prefix, exp = exp}
     end)
   end
   if d.mode == 'delete' then
@@ -264,11 +270,42 @@ local function members(nd)
   return out
 end
 
--- exact number of matches
+-- the expired rows that are still stored (bounded by the sweeps and the
+-- reclaiming writes), to leave out of a count
+local function due_rows()
+  if EXPKEY == '' then return {} end
+  return redis.call('ZRANGE', EXPKEY, '-inf', now_ms(), 'BYSCORE')
+end
+
+-- exact number of matches: an index's size less its expired rows, or the
+-- matches that have not expired. Every row is in the ids, so all rows less
+-- the due ones is two counts; one index is checked against the due rows or
+-- the due rows against it, whichever is smaller.
 local function count_all()
   local op = root.op
-  if op == 'R' or op == 'S' or op == 'L' or op == 'E' or op == 'U' then return size(root) end
-  return #members(root)
+  if op == 'R' or op == 'S' or op == 'L' or op == 'E' or op == 'U' then
+    local n = size(root)
+    if n == 0 or EXPKEY == '' then return n end
+    local due = redis.call('ZCOUNT', EXPKEY, '-inf', now_ms())
+    if due == 0 then return n end
+    if op == 'L' then return math.max(n - due, 0) end
+    if due <= n then
+      for _, m in ipairs(due_rows()) do if has(root, m) then n = n - 1 end end
+      return n
+    end
+    local live = 0
+    for _, m in ipairs(members(root)) do
+      if not expired(EXPKEY, m) then live = live + 1 end
+    end
+    return live
+  end
+  local due = {}
+  for _, m in ipairs(due_rows()) do due[m] = true end
+  local n = 0
+  for _, m in ipairs(members(root)) do
+    if not due[m] then n = n + 1 end
+  end
+  return n
 end
 
 -- walks zset `key` in (score, id) order from the cursor, calling visit(m, scorestr)
@@ -385,6 +422,7 @@ end
 -- program (or evicted) names no row, and the query answers for the rows that
 -- exist. The rows a page returns are read here, once.
 local function live(m, read)
+  if EXPKEY ~= '' and expired(EXPKEY, m) then return false end
   if read and mode == 'rows' then
     local r = pread('HGETALL', rowp .. m)
     if r.err then ROWS[m] = r.err; return true end
@@ -495,6 +533,7 @@ local function parent_row(row, inc)
   if type(row) ~= 'table' then return {} end
   for i = 1, #row - 1, 2 do
     if row[i] == inc.at then
+      if expired(inc.exp, row[i + 1]) then return {} end
       local r = pread('HGETALL', inc.prefix .. row[i + 1])
       if r.err then return {} end
       return r
@@ -511,7 +550,7 @@ local function child_rows(m, inc)
   local out = {}
   if kids.err then return out end
   for _, cm in ipairs(kids) do
-    local r = pread('HGETALL', inc.prefix .. cm)
+    local r = expired(inc.exp, cm) and {} or pread('HGETALL', inc.prefix .. cm)
     if not r.err and #r > 0 then
       out[#out + 1] = cm
       out[#out + 1] = r
@@ -525,6 +564,7 @@ local function query_main(keys, argv)
   include = d.include or {}
   CHECKED = {}
   rowp, ids, mode = d.row_prefix, d.ids, d.mode
+  EXPKEY = d.expiry
   NUMIDS = d.numeric_ids
   zkey, desc, lexslot = d.order_key, d.desc, d.lex_slot
   offset, limit = d.offset, d.limit

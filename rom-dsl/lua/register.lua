@@ -11,7 +11,13 @@
 
 local function register(prefix)
   local function fn(name, callback, flags)
-    redis.register_function{function_name = prefix .. name, callback = callback, flags = flags}
+    -- a function library's locals outlive a call: the server time read by
+    -- a call (rows.lua, now_ms) is forgotten before the next
+    local function call(keys, args)
+      NOWMS = nil
+      return callback(keys, args)
+    end
+    redis.register_function{function_name = prefix .. name, callback = call, flags = flags}
   end
   fn('save', save_main, {})
   fn('commit', commit_main, {})
@@ -28,4 +34,7 @@ local function register(prefix)
   fn('repair_reindex', repair_reindex, {})
   fn('repair_unindex', repair_unindex, {'allow-oom'})
   fn('repair_unlist', repair_unlist, {'allow-oom'})
+  fn('expire', expire_main, {})
+  fn('ttl', ttl_main, {'no-writes'})
+  fn('sweep', sweep_main, {'allow-oom'})
 end

@@ -19,6 +19,29 @@
 
 local TAG, NUMIDS = '', false
 
+-- Expiry (models declared `expires`): a row's deadline is its score in the
+-- model's expiry set (a ZSET of members, Unix milliseconds of the server's
+-- clock). A row whose deadline is at or before the server's time is
+-- expired: every read treats it as absent, a write may reuse its key and
+-- its unique values, and it stays (with its index entries, consistent)
+-- until a sweep or a write reclaims it. The time is read once per call.
+local NOWMS = nil
+
+local function now_ms()
+  if not NOWMS then
+    local t = redis.call('TIME')
+    NOWMS = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return NOWMS
+end
+
+-- whether member m's row has expired ('' exp: the model's rows never do)
+local function expired(exp, m)
+  if exp == '' then return false end
+  local d = redis.call('ZSCORE', exp, m)
+  return d and tonumber(d) <= now_ms() or false
+end
+
 -- ids order numerically (by length, then digits) or byte-wise
 local function idlt(a, b)
   if NUMIDS then

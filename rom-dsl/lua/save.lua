@@ -14,8 +14,15 @@
 --         writes   (field, 's' set / 'd' delete, value)
 --         numeric  (index key, 'a' add / 'r' remove, score)
 --         touched  (slot id, kind 'u'/'s'/'l', counted list of the values)
---         parents  (field, parent row key): rows this row references, which
---                  must exist (or be saved by the same call, and not deleted)
+--         parents  (field, parent row key, the parent model's expiry set or
+--                  '', parent member): rows this row references, which must
+--                  exist and be live (or be saved by the same call, and not
+--                  deleted)
+--         then the expiry (rom-dsl/src/wire/expiry.rs): the model's expiry
+--         set ('' when its rows never expire), the deadline ('k' keep, 'p'
+--         none, 't' ms from now, 'a' at Unix ms) and its number, and the keys
+--         to reclaim expired rows with (counted: the model's numeric indexes
+--         and expiry set; none: reclaim nothing)
 --   reply {'ok', member} | {'exists'} | {'gone'} | {'conflict', field}
 --         | {'unique', slot id, value} | {'wrongtype', key}
 --         | {'badrecord', row} | {'noparent', field, parent row}
@@ -40,11 +47,18 @@ local function take_touched()
   return {id = id, kind = kind, values = take_strings()}
 end
 
--- a referenced parent {field, row}
+-- a referenced parent {field, row, exp, member}
 local function take_parent()
   local p = WP
-  WP = p + 2
-  return {field = WA[p], row = WA[p + 1]}
+  WP = p + 4
+  return {field = WA[p], row = WA[p + 1], exp = WA[p + 2], member = WA[p + 3]}
+end
+
+-- the expiry part of a write {key, deadline letter, n, reclaim keys}
+local function take_expiry()
+  local e = {key = take(), how = take(), n = take()}
+  e.reclaim = take_strings()
+  return e
 end
 
 -- the fields of a save after ids and seq, into op (shared with commit's reader)
@@ -59,6 +73,7 @@ local function take_save(op)
   op.numeric = take_list(take_numop)
   op.touched = take_list(take_touched)
   op.parents = take_list(take_parent)
+  op.expiry = take_expiry()
   return op
 end
 
@@ -77,6 +92,9 @@ local function save_find(op, tx)
     local t = rowtype(op.row)
     if t ~= 'none' and t ~= 'hash' then return {'wrongtype', op.row} end
     op.exists = t == 'hash'
+    -- an expired row is absent to the client: an insert or a put writes
+    -- over it (every column, see save_parts), an update finds no row
+    op.expired = op.exists and expired(op.expiry.key, op.member)
   end
   return nil
 end
@@ -84,8 +102,8 @@ end
 -- phase 2: what the client expects of the row. nil, or {'exists'} (an insert
 -- found it), {'gone'} (an update did not), {'conflict', field}
 local function save_expect(op)
-  if op.mode == 'i' and op.exists then return {'exists'} end
-  if op.mode == 'u' and not op.exists then return {'gone'} end
+  if op.mode == 'i' and op.exists and not op.expired then return {'exists'} end
+  if op.mode == 'u' and (not op.exists or op.expired) then return {'gone'} end
   return check_fields(op.row, op.checks)
 end
 
@@ -97,7 +115,7 @@ local function save_prepare(op, tx)
   -- the rows it references exist, or are saved (not deleted) by this call
   for _, p in ipairs(op.parents) do
     local mark = tx.rows[p.row]
-    if mark == 'd' or (mark ~= 's' and pread('EXISTS', p.row) == 0) then
+    if mark == 'd' or (mark ~= 's' and (pread('EXISTS', p.row) == 0 or expired(p.exp, p.member))) then
       return {'noparent', p.field, p.row}
     end
   end
@@ -144,6 +162,10 @@ local function save_prepare(op, tx)
     for _, c in ipairs(KIND_WRITES[t.kind]) do need[c] = true end
   end
   may_write(op.row or op.row_prefix, need)
+  if op.expiry.key ~= '' then
+    if not typeok(op.expiry.key, 'zset') then return {'wrongtype', op.expiry.key} end
+    may_write(op.expiry.key, {ZADD = true, ZREM = true})
+  end
   return nil
 end
 
@@ -178,9 +200,12 @@ local function save_claims(op, tx)
     local other = tx.claimed[k]
     if other and other ~= op.row then return {'unique', c.id, c.v} end
     tx.claimed[k] = op.row
+    -- an expired owner frees the value (its entry is overwritten; removing
+    -- the expired row later leaves an entry it does not own)
     local owner = redis.call('HGET', c.key, c.v)
     if owner and owner ~= op.member and tx.released[k] ~= owner
-        and pread('EXISTS', op.row_prefix .. owner) == 1 then
+        and pread('EXISTS', op.row_prefix .. owner) == 1
+        and not expired(op.expiry.key, owner) then
       return {'unique', c.id, c.v}
     end
   end
@@ -224,6 +249,42 @@ local function save_apply(op)
   for _, z in ipairs(op.numeric) do
     if z.add then redis.call('ZADD', z.key, z.score, m) else redis.call('ZREM', z.key, m) end
   end
+  local e = op.expiry
+  if e.key ~= '' then
+    -- an expired row written over starts without its old deadline
+    local how = e.how
+    if how == 'k' and op.expired then how = 'p' end
+    if how == 't' then redis.call('ZADD', e.key, now_ms() + tonumber(e.n), m)
+    elseif how == 'a' then redis.call('ZADD', e.key, tonumber(e.n), m)
+    elseif how == 'p' then redis.call('ZREM', e.key, m) end
+  end
+end
+
+-- reclaiming expired rows in a write: up to RECLAIM rows of the model whose
+-- deadline passed (not the row the write names), read and checked here,
+-- deleted by reclaim_apply after the write. Each is a complete delete of a
+-- row no read sees, so the write's own result does not depend on it.
+local RECLAIM = 2
+local function reclaim_find(op)
+  local e = op.expiry
+  if e.key == '' or #e.reclaim == 0 then return {} end
+  local due = redis.call('ZRANGE', e.key, '-inf', now_ms(), 'BYSCORE', 'LIMIT', 0, RECLAIM + 1)
+  CHECKED, NUMKEYS = {}, e.reclaim
+  local out = {}
+  for _, m in ipairs(due) do
+    if m ~= op.member and #out < RECLAIM and not delete_check(op.row_prefix, op.ids, m) then
+      out[#out + 1] = m
+    end
+  end
+  if #out > 0 then may_write(op.row_prefix .. out[1], DELETE_WRITES) end
+  return out
+end
+local function reclaim_apply(op, due)
+  for _, m in ipairs(due) do
+    delete_row(op.row_prefix, op.ids, m)
+    -- a row gone from outside still leaves its deadline
+    redis.call('ZREM', op.expiry.key, m)
+  end
 end
 
 -- a fresh shared state for one call (commit.lua documents its fields)
@@ -236,6 +297,8 @@ local function save_main(keys, argv)
   local err = save_find(op, tx) or save_expect(op) or save_prepare(op, tx)
     or save_allocate(op, tx) or save_claims(op, tx)
   if err then return err end
+  local due = reclaim_find(op)
   save_apply(op)
+  reclaim_apply(op, due)
   return {'ok', op.member}
 end

@@ -23,13 +23,15 @@ local function verify_scan(keys, argv)
 end
 
 -- verify_rows: rows for a check: for each row, whether `{ns}:ids` lists it,
--- its type and (for a hash) every field. RowsArgs: KEYS ids, then the row
--- keys; ARGV the rows' members, in the same order.
--- Returns one `{listed 0|1, type, HGETALL or {}}` per row.
+-- its type, (for a hash) every field, and whether its deadline has passed.
+-- RowsArgs: KEYS ids, then the row keys, then the expiry set when the
+-- model's rows expire; ARGV the expiry set ('' none), then the rows'
+-- members, in the same order.
+-- Returns one `{listed 0|1, type, HGETALL or {}, expired 0|1}` per row.
 local function rows_args(keys, argv)
   local rows = {}
-  for i = 2, #keys do rows[i - 1] = {key = keys[i], member = argv[i - 1]} end
-  return {ids = keys[1], rows = rows}
+  for i = 2, #argv do rows[i - 1] = {key = keys[i], member = argv[i]} end
+  return {ids = keys[1], exp = argv[1], rows = rows}
 end
 
 local function verify_rows(keys, argv)
@@ -41,7 +43,7 @@ local function verify_rows(keys, argv)
     if redis.pcall('ZSCORE', d.ids, row.member) then listed = 1 end
     local all = {}
     if t == 'hash' then all = redis.call('HGETALL', row.key) end
-    out[i] = {listed, t, all}
+    out[i] = {listed, t, all, expired(d.exp, row.member) and 1 or 0}
   end
   return out
 end

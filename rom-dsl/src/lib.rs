@@ -18,6 +18,7 @@ mod wire;
 pub mod connect;
 pub mod connection;
 pub mod error;
+pub mod expiry;
 pub mod hooks;
 pub mod index;
 pub mod lock;
@@ -63,6 +64,7 @@ pub use verify::{repair_async, verify_async};
 /// Everything an application needs in scope: `use rom::prelude::*;`.
 pub mod prelude {
     pub use crate::error::{Error, Result};
+    pub use crate::expiry::ExpiryMethods as _;
     pub use crate::index::Table as _;
     pub use crate::query::{ColumnMethods as _, OptionalExtension as _, QueryDsl as _};
     pub use crate::record::{CounterMethods as _, Crud as _, Record};
@@ -98,6 +100,7 @@ pub mod __private {
     pub mod rules {
         pub use crate::storage::rules::*;
     }
+    pub use crate::dsl::expiry::Expiring;
     pub use crate::dsl::hooks::HookTable;
     pub use crate::storage::relations::OnDelete;
     pub use crate::storage::relations::{

@@ -115,6 +115,8 @@ pub(crate) struct Checked<'a> {
     pub(crate) has_many: Vec<syn::Path>,
     /// `has_one(...)`: the unique referencing columns.
     pub(crate) has_one: Vec<syn::Path>,
+    /// `expires`: the default time to live in milliseconds (0: none).
+    pub(crate) expires: Option<u64>,
 }
 
 /// Checks the derive input; the first error found, or the checked model.
@@ -157,6 +159,7 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
         hooks,
         has_many,
         has_one,
+        expires,
     } = model_attrs(input)?;
     let table =
         table.unwrap_or_else(|| plain_ident(&snake_plural(&name.unraw().to_string()), name.span()));
@@ -354,5 +357,6 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
         hooks,
         has_many,
         has_one,
+        expires,
     })
 }

@@ -23,6 +23,7 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
         hooks,
         has_many,
         has_one,
+        expires,
     } = m;
     let (name, vis, pk_ident, pk_ty, auto) = (*name, *vis, *pk_ident, *pk_ty, *auto);
     let ivis = inner_vis(vis);
@@ -308,6 +309,13 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
     for p in has_one {
         relation_checks.push(quote_spanned!(p.span()=> ::rom::__private::check_has_one::<#p>();));
     }
+    let (expires_const, expiring_impl) = match expires {
+        Some(ms) => (
+            quote!(const EXPIRES: ::core::option::Option<u64> = ::core::option::Option::Some(#ms);),
+            quote!(impl ::rom::__private::Expiring for #name {}),
+        ),
+        None => (TokenStream2::new(), TokenStream2::new()),
+    };
     let (children_fn, has_child) = if has_many.is_empty() && has_one.is_empty() {
         (TokenStream2::new(), TokenStream2::new())
     } else {
@@ -412,7 +420,9 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
             #hooks_fns
             #parents_fn
             #children_fn
+            #expires_const
         }
+        #expiring_impl
 
         #(#aliases)*
 

@@ -399,6 +399,34 @@ pub(crate) struct ModelAttrs {
     /// `has_one(children::column, ...)`: unique columns of other models (or
     /// its own) that reference this model (one-to-one).
     pub(crate) has_one: Vec<syn::Path>,
+    /// `expires` / `expires(ttl = "30m")`: rows may expire; the default
+    /// time to live in milliseconds (0: none).
+    pub(crate) expires: Option<u64>,
+}
+
+/// A duration written `"<n><unit>"` (`ms`, `s`, `m`, `h`, `d`), in
+/// milliseconds.
+fn duration_ms(lit: &LitStr) -> syn::Result<u64> {
+    let text = lit.value();
+    let t = text.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(digits);
+    let per = match unit.trim() {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => 0,
+    };
+    let n: u64 = n.parse().unwrap_or(0);
+    match n.checked_mul(per) {
+        Some(ms) if ms > 0 && ms <= 1 << 53 => Ok(ms),
+        _ => Err(syn::Error::new(
+            lit.span(),
+            "a time to live is a positive whole number and a unit: \"500ms\", \"30s\", \"15m\", \"2h\" or \"7d\"",
+        )),
+    }
 }
 
 /// Parses the struct's `#[rom(...)]` attributes.
@@ -410,6 +438,7 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
     let mut hooks = None;
     let mut has_many = Vec::new();
     let mut has_one = Vec::new();
+    let mut expires = None;
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("rom")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("table") {
@@ -429,6 +458,18 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
                     has_many.push(m.path.clone());
                     Ok(())
                 })?;
+            } else if meta.path.is_ident("expires") {
+                expires = Some(0);
+                if meta.input.peek(syn::token::Paren) {
+                    meta.parse_nested_meta(|m| {
+                        if m.path.is_ident("ttl") {
+                            expires = Some(duration_ms(&m.value()?.parse()?)?);
+                            Ok(())
+                        } else {
+                            Err(m.error("expected `ttl = \"30m\"` (the default time to live)"))
+                        }
+                    })?;
+                }
             } else if meta.path.is_ident("has_one") {
                 meta.parse_nested_meta(|m| {
                     has_one.push(m.path.clone());
@@ -453,7 +494,7 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
                 together.push((cols, ci, span));
             } else {
                 let what = meta.path.get_ident().map_or_else(String::new, |i| format!(" `{i}`"));
-                return Err(meta.error(format!("unknown rom attribute{what} on a model; expected `table = name`, `namespace = \"...\"`, `group = Group`, `unique_together(a, b)`, `hooks`, `has_many(children::column)` or `has_one(children::column)` (index attributes go on the fields)")));
+                return Err(meta.error(format!("unknown rom attribute{what} on a model; expected `table = name`, `namespace = \"...\"`, `group = Group`, `unique_together(a, b)`, `hooks`, `has_many(children::column)`, `has_one(children::column)` or `expires(ttl = \"30m\")` (index attributes go on the fields)")));
             }
             Ok(())
         })?;
@@ -466,5 +507,6 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
         hooks,
         has_many,
         has_one,
+        expires,
     })
 }

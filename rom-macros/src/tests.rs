@@ -139,6 +139,20 @@ fn relations() {
     ));
 }
 
+#[test]
+fn expiring_model() {
+    insta::assert_snapshot!(expand_str(
+        r#"
+        #[rom(table = sessions, expires(ttl = "30m"))]
+        pub struct Session {
+            #[rom(primary_key)]
+            token: String,
+            user: u64,
+        }
+        "#
+    ));
+}
+
 fn model_of(n: usize, attr: &str) -> String {
     let cols: String = (0..n).map(|i| format!("{attr} c{i}: i64,\n")).collect();
     format!("struct Wide {{ #[rom(primary_key)] id: Option<u64>, {cols} }}")

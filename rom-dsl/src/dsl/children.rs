@@ -101,6 +101,7 @@ impl<M: Model> Query<M> {
         let include = [Include::Children {
             eq_prefix,
             row_prefix: child.row_prefix.clone(),
+            expiry: crate::storage::model::expiry_key::<C::Model>(),
         }];
         self.plan(Mode::With(&include), None, |v| {
             let (reply, extras) = QueryReply::page_with(v, true, 1)?;

@@ -208,6 +208,13 @@ pub trait Crud: Model {
     /// The plan of [`Crud::exists`].
     fn exists_plan(key: &Self::Key) -> Plan<bool> {
         let l = Self::layout();
+        if Self::EXPIRES.is_some() {
+            // a row that may have expired: the function `ttl` knows the
+            // server's time (-2: no live row)
+            return crate::dsl::expiry::ttl_call::<Self>(key)
+                .map(|v| Ok(!matches!(v, redis::Value::Int(-2))))
+                .about("exists", Self::SCHEMA.namespace);
+        }
         Plan::new(
             Call::Command("EXISTS"),
             vec![l.row_key(&key.to_member())],
@@ -396,7 +403,7 @@ fn finish<M: Model>(mut value: M, s: Saved<M::Key>) -> Record<M> {
 }
 
 /// The record of a new row, after its after-insert hook.
-fn inserted<M: Model>(value: M, s: Saved<M::Key>) -> Record<M> {
+pub(super) fn inserted<M: Model>(value: M, s: Saved<M::Key>) -> Record<M> {
     let r = finish(value, s);
     hooks::after_insert(&r.value);
     r

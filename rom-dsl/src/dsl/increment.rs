@@ -175,6 +175,7 @@ pub(crate) fn increment_op<M: Model>(member: Vec<u8>, adds: Vec<TxAdd>) -> TxOp 
         row_prefix: l.row_prefix.clone(),
         tag: l.tag.clone(),
         member,
+        expiry: crate::storage::model::expiry_key::<M>(),
         adds,
     })
 }

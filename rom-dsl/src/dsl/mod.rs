@@ -7,6 +7,7 @@ pub(crate) mod children;
 pub(crate) mod columns;
 pub(crate) mod committed;
 pub(crate) mod crud;
+pub(crate) mod expiry;
 pub(crate) mod filter;
 pub(crate) mod hooks;
 pub(crate) mod increment;

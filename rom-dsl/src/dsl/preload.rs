@@ -72,6 +72,7 @@ impl<M: Model> Query<M> {
         let include = [Include::Parent {
             field: C::NAME.as_bytes().to_vec(),
             row_prefix: <C::Parent as Model>::layout().row_prefix.clone(),
+            expiry: crate::storage::model::expiry_key::<C::Parent>(),
         }];
         self.plan(Mode::With(&include), None, |v| {
             let (reply, extras) = QueryReply::page_with(v, true, 1)?;

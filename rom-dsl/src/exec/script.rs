@@ -42,6 +42,8 @@ macro_rules! library_body {
             "\n",
             include_str!("../../lua/commit.lua"),
             "\n",
+            include_str!("../../lua/expiry.lua"),
+            "\n",
             include_str!("../../lua/lock.lua"),
             "\n",
             include_str!("../../lua/get.lua"),
@@ -172,8 +174,17 @@ pub(crate) static REPAIR_UNLIST: Script = function!(
     "repair_unlist"
 );
 
+/// Sets or removes a live row's deadline (`expiry.lua`).
+pub(crate) static EXPIRE: Script = function!("expire", Write, "#!lua", "expire_main");
+/// Reads a row's time to live (`expiry.lua`).
+pub(crate) static TTL: Script = function!("ttl", NoWrites, "#!lua flags=no-writes", "ttl_main");
+/// Reclaims expired rows (`expiry.lua`); runs under OOM, since it frees
+/// memory.
+pub(crate) static SWEEP: Script =
+    function!("sweep", AllowOom, "#!lua flags=allow-oom", "sweep_main");
+
 /// Every function of the library (for tests and tools).
-pub static ALL: [&Script; 15] = [
+pub static ALL: [&Script; 18] = [
     &SAVE,
     &COMMIT,
     &DELETE_GRAPH,
@@ -189,6 +200,9 @@ pub static ALL: [&Script; 15] = [
     &REPAIR_REINDEX,
     &REPAIR_UNINDEX,
     &REPAIR_UNLIST,
+    &EXPIRE,
+    &TTL,
+    &SWEEP,
 ];
 
 impl Script {

@@ -52,6 +52,7 @@ pub(crate) fn graph<M: Model>() -> Vec<GraphNode> {
             row_prefix: m.layout.row_prefix.clone(),
             tag: m.layout.tag.clone(),
             numeric: m.numeric.clone(),
+            expiry: m.expiry.clone(),
             rels,
         });
         i += 1;

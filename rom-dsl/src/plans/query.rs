@@ -86,6 +86,7 @@ impl<M: Model> Query<M> {
             limit: self.limit,
             cursor: cursor.cloned().unwrap_or_default(),
             filter: wire_filter(&self.root()),
+            expiry: crate::storage::model::expiry_key::<M>(),
         })
     }
 
@@ -203,8 +204,10 @@ impl<M: Model> Query<M> {
             QueryReply::Count(n) => Ok(n),
             _ => Err(Error::decode(b"(count)", None, "not a count")),
         };
-        // one index answers alone: a plain command, no script
+        // one index answers alone: a plain command, no script (unless rows
+        // may have expired: only the function knows the server's time)
         let direct = match self.filters.as_slice() {
+            _ if M::EXPIRES.is_some() => None,
             [] => Some(("ZCARD", vec![M::layout().ids.clone()], vec![])),
             [Node::Range(k, lo, hi)] => Some((
                 "ZCOUNT",

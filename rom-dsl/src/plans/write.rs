@@ -8,8 +8,9 @@ use crate::record::{Record, Saved};
 use crate::storage::model::{Key, Model, RowData};
 use crate::storage::slots::slot_values;
 use crate::wire::delete::DeleteArgs;
+use crate::wire::expiry::{Deadline, RowExpiry};
 use crate::wire::get::{GetArgs, GetReply};
-use crate::wire::save::{SaveArgs, SaveMode as Mode, Touched, Write};
+use crate::wire::save::{Parent, SaveArgs, SaveMode as Mode, Touched, Write};
 use crate::wire::status::Status;
 use crate::wire::{Check, NumOp};
 
@@ -27,11 +28,31 @@ pub(crate) fn save_plan<M: Model>(
     mode: Mode,
     force: bool,
 ) -> Result<Plan<Saved<M::Key>>> {
+    save_plan_with(value, snapshot, mode, force, None)
+}
+
+/// [`save_plan`] with the row's deadline set (a model whose rows expire).
+pub(crate) fn save_plan_with<M: Model>(
+    value: &M,
+    snapshot: Option<&[Option<Vec<u8>>]>,
+    mode: Mode,
+    force: bool,
+    deadline: Option<Deadline>,
+) -> Result<Plan<Saved<M::Key>>> {
     let SaveParts {
-        args,
+        mut args,
         snapshot: snapshot_after,
-        step,
+        mut step,
     } = save_parts(value, snapshot, mode, force)?;
+    if let Some(d) = deadline {
+        args.expiry.deadline = d;
+        step.push_str(&match d {
+            Deadline::In(ms) => format!(", expire {ms} ms after the server's time"),
+            Deadline::At(ms) => format!(", expire at {ms} (Unix ms)"),
+            Deadline::Clear => ", never expire".to_owned(),
+            Deadline::Keep => String::new(),
+        });
+    }
     let what = match mode {
         Mode::Insert => "insert",
         Mode::Update => "update",
@@ -78,11 +99,14 @@ pub(crate) fn save_parts<M: Model>(
             "a natural primary key cannot be empty".into(),
         ));
     }
-    // a new row has nothing to clear: its null columns are simply not written
+    // a new row has nothing to clear: its null columns are simply not
+    // written; but an insert of a model whose rows expire may write over an
+    // expired row, so it writes every column, as a put does
+    let whole = mode != Mode::Insert || M::EXPIRES.is_some();
     let changed: Vec<usize> = (0..cells.len())
         .filter(|&i| match snapshot {
             Some(s) => s[i] != cells[i].stored,
-            None => mode != Mode::Insert || cells[i].stored.is_some(),
+            None => whole || cells[i].stored.is_some(),
         })
         .collect();
 
@@ -135,8 +159,32 @@ pub(crate) fn save_parts<M: Model>(
                     .position(|c| c.name == p.column)
                     .is_some_and(|i| changed.contains(&i))
         })
-        .map(|p| (p.column.as_bytes().to_vec(), p.row))
+        .map(|p| Parent {
+            field: p.column.as_bytes().to_vec(),
+            member: p.row[p.prefix.len()..].to_vec(),
+            row: p.row,
+            expiry: p.expiry,
+        })
         .collect();
+    // an insert or a put starts the row's time to live (the model's default,
+    // or none); an update keeps it. The caller may set another deadline.
+    let expiry = match M::EXPIRES {
+        None => RowExpiry::default(),
+        Some(ttl) => RowExpiry {
+            key: l.expiry.clone(),
+            deadline: match (mode, ttl) {
+                (Mode::Update, _) => Deadline::Keep,
+                (_, 0) => Deadline::Clear,
+                (_, ms) => Deadline::In(ms),
+            },
+            // reclaiming deletes rows without applying on_delete rules
+            reclaim: if crate::plans::cascade::has_rules::<M>() {
+                Vec::new()
+            } else {
+                numeric_keys::<M>()
+            },
+        },
+    };
     let (nchecks, nwrites, nnums, ntouched) =
         (checks.len(), changed.len(), numeric.len(), touched.len());
     let args = SaveArgs {
@@ -152,6 +200,7 @@ pub(crate) fn save_parts<M: Model>(
         numeric,
         touched,
         parents,
+        expiry,
     };
     let snapshot_after: Vec<Option<Vec<u8>>> = cells.into_iter().map(|c| c.stored).collect();
     let step = format!(
@@ -329,9 +378,10 @@ fn bulk(v: redis::Value, key: &[u8]) -> Result<Vec<u8>> {
 
 pub(crate) fn get_plan<M: Model>(keys: &[M::Key]) -> Plan<Vec<Record<M>>> {
     let l = M::layout();
-    if let [key] = keys {
+    if let ([key], None) = (keys, M::EXPIRES) {
         // one row: a plain HGETALL, whose error reply (a key of another type)
-        // becomes a decode error naming the key
+        // becomes a decode error naming the key (a row that may have expired
+        // is read by the function, which knows the server's time)
         let member = key.to_member();
         return Plan::new(
             Call::Command("HGETALL"),
@@ -344,8 +394,15 @@ pub(crate) fn get_plan<M: Model>(keys: &[M::Key]) -> Plan<Vec<Record<M>>> {
         .about("get", M::SCHEMA.namespace);
     }
     let members: Vec<Vec<u8>> = keys.iter().map(Key::to_member).collect();
+    let expiry = crate::storage::model::expiry_key::<M>();
     let args = GetArgs {
         rows: members.iter().map(|m| l.row_key(m)).collect(),
+        members: if expiry.is_empty() {
+            Vec::new()
+        } else {
+            members.clone()
+        },
+        expiry,
     };
     let n = keys.len();
     Plan::call(&args, move |v| {
@@ -363,8 +420,15 @@ pub(crate) fn get_plan<M: Model>(keys: &[M::Key]) -> Plan<Vec<Record<M>>> {
 }
 
 /// Every numeric index of a model (a deleted row leaves each).
+/// The sorted sets a row's delete removes its member from: its numeric
+/// indexes, and its expiry set when the model's rows expire.
 pub(crate) fn numeric_keys<M: Model>() -> Vec<Vec<u8>> {
-    M::layout().numeric.iter().flatten().cloned().collect()
+    let l = M::layout();
+    let mut keys: Vec<Vec<u8>> = l.numeric.iter().flatten().cloned().collect();
+    if M::EXPIRES.is_some() {
+        keys.push(l.expiry.clone());
+    }
+    keys
 }
 
 pub(crate) fn delete_plan<M: Model>(keys: &[M::Key]) -> Plan<u64> {
@@ -382,6 +446,7 @@ pub(crate) fn delete_plan<M: Model>(keys: &[M::Key]) -> Plan<u64> {
         numeric: numeric_keys::<M>(),
         checks: Vec::new(),
         members: keys.iter().map(Key::to_member).collect(),
+        expiry: crate::storage::model::expiry_key::<M>(),
     };
     let n = keys.len();
     Plan::call(&args, |v| {

@@ -175,6 +175,10 @@ pub struct Layout {
     pub lock_prefix: Vec<u8>,
     /// `{ns}:lockseq`: the counter of lock tokens.
     pub lock_seq: Vec<u8>,
+    /// `{ns}:exp`: a ZSET of the rows that expire (score = the deadline,
+    /// Unix milliseconds of server time); used by models declared
+    /// `#[rom(expires)]` only.
+    pub expiry: Vec<u8>,
     /// `{ns}:num:<column>` per column with a numeric index (`None` otherwise).
     pub numeric: Vec<Option<Vec<u8>>>,
     /// The value-keyed indexes, in a fixed order (their positions are stored in
@@ -288,6 +292,7 @@ impl Layout {
             seq: k("seq"),
             lock_prefix: k("lock:"),
             lock_seq: k("lockseq"),
+            expiry: k("exp"),
             numeric: s
                 .columns
                 .iter()
@@ -524,6 +529,21 @@ pub trait Model: crate::__private::Sealed + Sized + Clone + Send + Sync + 'stati
     #[doc(hidden)]
     fn hooks() -> crate::dsl::hooks::HookTable<Self> {
         crate::dsl::hooks::HookTable::none()
+    }
+    /// Rows may expire (`#[rom(expires)]`): `Some(default time to live in
+    /// milliseconds)`, `Some(0)` for no default, `None` when rows never
+    /// expire.
+    #[doc(hidden)]
+    const EXPIRES: Option<u64> = None;
+}
+
+/// The expiry set of model `M` (`layout().expiry`), or empty when its rows
+/// never expire: what every server function is sent.
+pub(crate) fn expiry_key<M: Model>() -> Vec<u8> {
+    if M::EXPIRES.is_some() {
+        M::layout().expiry.clone()
+    } else {
+        Vec::new()
     }
 }
 

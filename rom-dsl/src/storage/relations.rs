@@ -152,6 +152,8 @@ pub struct ParentRef {
     pub row: Vec<u8>,
     /// The parent's row prefix (the row key is it and the parent's member).
     pub prefix: Vec<u8>,
+    /// The parent model's expiry set (empty when its rows never expire).
+    pub expiry: Vec<u8>,
     /// Whether parent and child share a hash tag (then the check is part of
     /// the write's atomic call).
     pub colocated: bool,
@@ -170,6 +172,7 @@ impl ParentRef {
             index: C::INDEX,
             row: pl.row_key(&C::parent_member(v)),
             prefix: pl.row_prefix.clone(),
+            expiry: crate::storage::model::expiry_key::<C::Parent>(),
             colocated: hash_tag(pl) == hash_tag(<C::Model as Model>::layout()),
             rule: C::ON_DELETE,
             default: C::default_stored(),
@@ -186,8 +189,10 @@ pub struct GraphModel {
     pub layout: &'static Layout,
     /// Whether its keys are `u64`.
     pub numeric_ids: bool,
-    /// Its numeric indexes.
+    /// Its numeric indexes (and its expiry set, when its rows expire).
     pub numeric: Vec<Vec<u8>>,
+    /// Its expiry set (empty when its rows never expire).
+    pub expiry: Vec<u8>,
     /// The columns of other models that reference it.
     pub children: fn() -> Vec<ChildRel>,
 }
@@ -200,7 +205,8 @@ impl GraphModel {
             name: M::SCHEMA.name,
             layout: l,
             numeric_ids: M::Key::NUMERIC,
-            numeric: l.numeric.iter().flatten().cloned().collect(),
+            numeric: crate::plans::write::numeric_keys::<M>(),
+            expiry: crate::storage::model::expiry_key::<M>(),
             children: M::children,
         }
     }

@@ -23,6 +23,7 @@ pub(crate) fn dangling_plan<M: Model>(d: &DanglingFix) -> Plan<redis::Value> {
         row_prefix: p.prefix.clone(),
         member: parent_member,
         present: None,
+        expiry: p.expiry.clone(),
     });
     let unchanged = Check {
         field: p.column.as_bytes().to_vec(),
@@ -43,6 +44,7 @@ pub(crate) fn dangling_plan<M: Model>(d: &DanglingFix) -> Plan<redis::Value> {
             } else {
                 Vec::new()
             },
+            expiry: crate::storage::model::expiry_key::<M>(),
         }),
         // set_null, set_default (the walk sends no other rule)
         rule => {
@@ -84,6 +86,7 @@ pub(crate) fn dangling_plan<M: Model>(d: &DanglingFix) -> Plan<redis::Value> {
                     })
                     .collect(),
                 parents: Vec::new(),
+                expiry: Default::default(),
             })
         }
     };

@@ -88,6 +88,9 @@ pub enum Problem {
 pub struct Report {
     /// Rows checked.
     pub rows: u64,
+    /// Rows whose deadline has passed and that await a sweep (a model
+    /// declared `expires`): not damage, and not checked further.
+    pub expired: u64,
     /// Every inconsistency.
     pub problems: Vec<Problem>,
 }

@@ -49,6 +49,8 @@ pub(crate) enum RowState {
 }
 
 pub(crate) struct RowRead {
+    /// The row's deadline has passed.
+    pub(crate) expired: bool,
     pub(crate) listed: bool,
     pub(crate) state: RowState,
     pub(crate) fields: Vec<(Vec<u8>, Vec<u8>)>,
@@ -94,6 +96,7 @@ pub(crate) fn rows_plan<'a, M: Model>(
                 member: m.clone(),
             })
             .collect(),
+        expiry: crate::storage::model::expiry_key::<M>(),
     };
     Plan::call(&args, Ok)
 }
@@ -101,6 +104,7 @@ pub(crate) fn rows_plan<'a, M: Model>(
 /// One row of a `verify_rows` reply.
 pub(crate) fn decode_one<M: Model>(member: &[u8], item: RowReply) -> RowRead {
     let RowReply {
+        expired,
         listed,
         kind,
         fields: fields_v,
@@ -131,6 +135,7 @@ pub(crate) fn decode_one<M: Model>(member: &[u8], item: RowReply) -> RowRead {
         other => RowState::Bad(format!("the key is a {}, not a hash", show(other))),
     };
     RowRead {
+        expired,
         listed,
         state,
         fields,
@@ -163,6 +168,14 @@ pub(crate) fn read_rows<M: Model>(
                 continue; // checked with the ids
             }
             w.problem(Problem::RowNotListed { key: key.clone() });
+        }
+        // an expired row awaits its sweep: not damage, and its entries may
+        // have been given to other rows (its unique values are free)
+        if read.expired {
+            if report {
+                w.out.found.expired += 1;
+            }
+            continue;
         }
         let (cells, parents) = match read.state {
             RowState::Row(c, p) => (c, p),

@@ -39,6 +39,9 @@ pub(crate) struct GraphNode {
     pub(crate) row_prefix: Vec<u8>,
     pub(crate) tag: Vec<u8>,
     pub(crate) numeric: Vec<Vec<u8>>,
+    /// The model's expiry set (empty: its rows never expire): an expired
+    /// row is deleted but not counted.
+    pub(crate) expiry: Vec<u8>,
     pub(crate) rels: Vec<GraphRel>,
 }
 
@@ -84,6 +87,7 @@ pub(crate) fn write_nodes(a: &mut Argv, nodes: &[GraphNode]) {
             .list(&n.numeric, |a, k| {
                 a.one(k.clone());
             })
+            .one(n.expiry.clone())
             .list(&n.rels, |a, r| {
                 a.num(r.child as u64 + 1)
                     .one(r.rule)

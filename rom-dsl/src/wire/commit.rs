@@ -32,6 +32,8 @@ pub(crate) struct TxDelete {
     pub(crate) member: Vec<u8>,
     /// The models its on_delete rules reach, the model first (empty: none).
     pub(crate) graph: Vec<crate::wire::cascade::GraphNode>,
+    /// The model's expiry set (empty: its rows never expire).
+    pub(crate) expiry: Vec<u8>,
 }
 
 /// A row the transaction read and does not write: it must still be as read.
@@ -41,6 +43,9 @@ pub(crate) struct TxCheck {
     pub(crate) member: Vec<u8>,
     /// `Some(checks)`: present, with these columns; `None`: absent.
     pub(crate) present: Option<Vec<Check>>,
+    /// The model's expiry set (empty: its rows never expire); an expired
+    /// row is absent.
+    pub(crate) expiry: Vec<u8>,
 }
 
 /// An add to one integer column (see [`TxIncrement`]).
@@ -66,6 +71,9 @@ pub(crate) struct TxIncrement {
     pub(crate) row_prefix: Vec<u8>,
     pub(crate) tag: Vec<u8>,
     pub(crate) member: Vec<u8>,
+    /// The model's expiry set (empty: its rows never expire); an expired
+    /// row is gone.
+    pub(crate) expiry: Vec<u8>,
     pub(crate) adds: Vec<TxAdd>,
 }
 
@@ -127,6 +135,10 @@ impl Args for CommitArgs {
                         .flag(d.must_exist)
                         .one(d.member.clone());
                     crate::wire::cascade::write_nodes(&mut a, &d.graph);
+                    a.one(d.expiry.clone());
+                    if !d.expiry.is_empty() {
+                        keys.add(d.expiry.clone());
+                    }
                 }
                 TxOp::Increment(n) => {
                     keys.add(n.ids.clone());
@@ -137,6 +149,7 @@ impl Args for CommitArgs {
                         .one(n.row_prefix.clone())
                         .one(n.tag.clone())
                         .one(n.member.clone())
+                        .one(n.expiry.clone())
                         .list(&n.adds, |a, add| {
                             a.one(add.field.clone())
                                 .one(add.by.to_string())
@@ -166,7 +179,13 @@ impl Args for CommitArgs {
                 }
                 TxOp::Check(c) => {
                     keys.add([&c.row_prefix[..], &c.member].concat());
-                    a.one("c").one(c.row_prefix.clone()).one(c.member.clone());
+                    a.one("c")
+                        .one(c.row_prefix.clone())
+                        .one(c.member.clone())
+                        .one(c.expiry.clone());
+                    if !c.expiry.is_empty() {
+                        keys.add(c.expiry.clone());
+                    }
                     match &c.present {
                         Some(checks) => {
                             a.one("p").list(checks, Check::write);

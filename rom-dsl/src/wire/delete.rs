@@ -5,7 +5,8 @@
 //!
 //! `ARGV`: numeric-ids flag, row prefix, hash tag, the numeric indexes
 //! (counted list), the checks (counted list of [`Check`], on the first
-//! member), then every member to the end.
+//! member), the model's expiry set (`''` when its rows never expire), then
+//! every member to the end.
 //! Reply: [`Status`](super::status::Status), `Ok` carrying the number deleted.
 
 use super::{Args, Argv, Check, Encoded};
@@ -23,6 +24,9 @@ pub(crate) struct DeleteArgs {
     /// Checked on the first member's row before anything is deleted.
     pub(crate) checks: Vec<Check>,
     pub(crate) members: Vec<Vec<u8>>,
+    /// The model's expiry set (empty: its rows never expire): an expired
+    /// row is deleted but not counted, and fails the checks as gone.
+    pub(crate) expiry: Vec<u8>,
 }
 
 impl Args for DeleteArgs {
@@ -45,7 +49,8 @@ impl Args for DeleteArgs {
             .list(&self.numeric, |a, k| {
                 a.one(k.clone());
             })
-            .list(&self.checks, Check::write);
+            .list(&self.checks, Check::write)
+            .one(self.expiry.clone());
         a.0.extend(self.members.iter().cloned());
         (keys, a.0)
     }

@@ -1,6 +1,8 @@
 //! `get` (`get.lua`, decoded by `get_args`): rows by key.
 //!
-//! `KEYS`: the row keys. `ARGV`: none.
+//! `KEYS`: the row keys, then the model's expiry set when its rows expire.
+//! `ARGV`: none when they never do; else the expiry set, then each row's
+//! member (an expired row reads as absent).
 //! Reply: [`GetReply`], per key its fields (`HGETALL`: empty when absent) or
 //! the error string when the key is not a hash.
 
@@ -12,6 +14,10 @@ use crate::exec::script::{self, Script};
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct GetArgs {
     pub(crate) rows: Vec<Vec<u8>>,
+    /// The model's expiry set (empty: its rows never expire).
+    pub(crate) expiry: Vec<u8>,
+    /// Each row's member (sent only with an expiry set).
+    pub(crate) members: Vec<Vec<u8>>,
 }
 
 impl Args for GetArgs {
@@ -20,7 +26,14 @@ impl Args for GetArgs {
     }
 
     fn encode(&self) -> Encoded {
-        (self.rows.clone(), Vec::new())
+        if self.expiry.is_empty() {
+            return (self.rows.clone(), Vec::new());
+        }
+        let mut keys = self.rows.clone();
+        keys.push(self.expiry.clone());
+        let mut argv = vec![self.expiry.clone()];
+        argv.extend(self.members.iter().cloned());
+        (keys, argv)
     }
 }
 

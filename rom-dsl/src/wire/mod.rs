@@ -20,6 +20,9 @@
 //! | `repair_reindex` | [`repair::ReindexArgs`] | [`repair::ReindexReply`] | `reindex_args` (`verify.lua`) |
 //! | `repair_unindex` | [`repair::UnindexArgs`] | [`repair::Removed`] | `unindex_args` (`verify.lua`) |
 //! | `repair_unlist` | [`repair::UnlistArgs`] | [`repair::Removed`] | `unlist_args` (`verify.lua`) |
+//! | `expire` | [`expiry::ExpireArgs`] | 1 or 0 | `expire_args` (`expiry.lua`) |
+//! | `ttl` | [`expiry::TtlArgs`] | milliseconds, -1 or -2 | `ttl_args` (`expiry.lua`) |
+//! | `sweep` | [`expiry::SweepArgs`] | [`cascade::GraphReply`] | `sweep_args` (`expiry.lua`) |
 //!
 //! # The encoding
 //!
@@ -61,6 +64,7 @@
 pub(crate) mod cascade;
 pub(crate) mod commit;
 pub(crate) mod delete;
+pub(crate) mod expiry;
 pub(crate) mod get;
 pub(crate) mod lock;
 pub(crate) mod query;

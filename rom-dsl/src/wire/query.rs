@@ -4,7 +4,8 @@
 //! `KEYS` (derived): the ids sorted set, every index key the filter names,
 //! the order index.
 //!
-//! `ARGV`: row prefix, numeric-ids flag, ids key, mode word, order key (`''`
+//! `ARGV`: row prefix, numeric-ids flag, ids key, the model's expiry set
+//! (`''` when its rows never expire), mode word, order key (`''`
 //! for key order), direction (`a`/`d`, followed by the slot id when ordering
 //! by a sort index), offset, limit (`''` for none), the cursor (phase, score,
 //! member), the selected fields (counted list); in delete mode then the hash
@@ -132,6 +133,8 @@ pub(crate) enum Include {
         field: Vec<u8>,
         /// The parent model's row prefix.
         row_prefix: Vec<u8>,
+        /// The parent model's expiry set (empty: its rows never expire).
+        expiry: Vec<u8>,
     },
     /// `c`: the rows whose reference names the row: a flat list of member,
     /// `HGETALL`, ... (rows that are gone are left out).
@@ -141,6 +144,8 @@ pub(crate) enum Include {
         eq_prefix: Vec<u8>,
         /// The child model's row prefix.
         row_prefix: Vec<u8>,
+        /// The child model's expiry set (empty: its rows never expire).
+        expiry: Vec<u8>,
     },
 }
 
@@ -176,6 +181,9 @@ pub(crate) struct QueryArgs {
     pub(crate) limit: Option<u64>,
     pub(crate) cursor: Cursor,
     pub(crate) filter: Filter,
+    /// The model's expiry set (empty: its rows never expire); an expired
+    /// row matches nothing.
+    pub(crate) expiry: Vec<u8>,
 }
 
 impl Args for QueryArgs {
@@ -192,10 +200,22 @@ impl Args for QueryArgs {
         if let Some(o) = &self.order {
             keys.add(o.key.clone());
         }
+        if !self.expiry.is_empty() {
+            keys.add(self.expiry.clone());
+        }
+        if let QueryMode::RowsWith(include) = &self.mode {
+            for inc in include {
+                let (Include::Parent { expiry, .. } | Include::Children { expiry, .. }) = inc;
+                if !expiry.is_empty() {
+                    keys.add(expiry.clone());
+                }
+            }
+        }
         let mut a = Argv::default();
         a.one(self.row_prefix.clone())
             .flag(self.numeric_ids)
             .one(self.ids.clone())
+            .one(self.expiry.clone())
             .one(match self.mode {
                 QueryMode::Rows => "rows",
                 QueryMode::RowsWith(_) => "with",
@@ -229,18 +249,25 @@ impl Args for QueryArgs {
         });
         if let QueryMode::RowsWith(include) = &self.mode {
             a.list(include, |a, inc| match inc {
-                Include::Parent { field, row_prefix } => {
+                Include::Parent {
+                    field,
+                    row_prefix,
+                    expiry,
+                } => {
                     a.one(b"p".to_vec())
                         .one(field.clone())
-                        .one(row_prefix.clone());
+                        .one(row_prefix.clone())
+                        .one(expiry.clone());
                 }
                 Include::Children {
                     eq_prefix,
                     row_prefix,
+                    expiry,
                 } => {
                     a.one(b"c".to_vec())
                         .one(eq_prefix.clone())
-                        .one(row_prefix.clone());
+                        .one(row_prefix.clone())
+                        .one(expiry.clone());
                 }
             });
         }

@@ -7,9 +7,11 @@
 //! `ARGV`: mode letter, member (`''`: allocate a key), numeric-ids flag, row
 //! prefix, hash tag, then four counted lists: checks ([`Check`]), writes
 //! ([`Write`]), numeric ops ([`NumOp`]), touched slots ([`Touched`]),
-//! then the referenced parents (column, row key).
+//! then the referenced parents ([`Parent`]), then the row's expiry
+//! ([`RowExpiry`](super::expiry::RowExpiry)).
 //! Reply: [`Status`](super::status::Status), `Ok` carrying the member.
 
+use super::expiry::RowExpiry;
 use super::{Args, Argv, Check, Encoded, Keys, NumOp, kind_letter};
 use crate::exec::script::{self, Script};
 use crate::storage::model::SlotKind;
@@ -43,6 +45,19 @@ pub(crate) struct Touched {
     pub(crate) values: Vec<Vec<u8>>,
 }
 
+/// A row a save references, which must exist and be live.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Parent {
+    /// The referencing column.
+    pub(crate) field: Vec<u8>,
+    /// The parent's row key.
+    pub(crate) row: Vec<u8>,
+    /// The parent model's expiry set (empty: its rows never expire).
+    pub(crate) expiry: Vec<u8>,
+    /// The parent's member.
+    pub(crate) member: Vec<u8>,
+}
+
 /// The arguments of `save`.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SaveArgs {
@@ -58,9 +73,11 @@ pub(crate) struct SaveArgs {
     pub(crate) writes: Vec<Write>,
     pub(crate) numeric: Vec<NumOp>,
     pub(crate) touched: Vec<Touched>,
-    /// Rows this row references (`belongs_to`, same hash tag): the column
-    /// and the parent's row key, which must exist.
-    pub(crate) parents: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Rows this row references (`belongs_to`, same hash tag), which must
+    /// exist.
+    pub(crate) parents: Vec<Parent>,
+    /// The row's deadline, and the expired rows the save may reclaim.
+    pub(crate) expiry: RowExpiry,
 }
 
 impl Args for SaveArgs {
@@ -75,8 +92,16 @@ impl Args for SaveArgs {
         }
         keys.extend(self.numeric.iter().map(|n| n.key.clone()));
         // each entry key once (a text names many, maybe the same twice)
-        keys.extend(self.parents.iter().map(|(_, row)| row.clone()));
+        keys.extend(self.parents.iter().map(|p| p.row.clone()));
         let mut entries = Keys::new(keys);
+        for p in &self.parents {
+            if !p.expiry.is_empty() {
+                entries.add(p.expiry.clone());
+            }
+        }
+        if !self.expiry.key.is_empty() {
+            entries.add(self.expiry.key.clone());
+        }
         for t in &self.touched {
             for v in &t.values {
                 entries.add(entry_key(&self.tag, t.kind, &t.id, v));
@@ -108,9 +133,13 @@ impl Args for SaveArgs {
                     a.one(v.clone());
                 });
         })
-        .list(&self.parents, |a, (field, row)| {
-            a.one(field.clone()).one(row.clone());
+        .list(&self.parents, |a, p| {
+            a.one(p.field.clone())
+                .one(p.row.clone())
+                .one(p.expiry.clone())
+                .one(p.member.clone());
         });
+        self.expiry.write(&mut a);
         (entries.into_vec(), a.0)
     }
 }

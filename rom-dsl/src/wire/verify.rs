@@ -70,6 +70,8 @@ pub(crate) struct RowRef {
 pub(crate) struct RowsArgs {
     pub(crate) ids: Vec<u8>,
     pub(crate) rows: Vec<RowRef>,
+    /// The model's expiry set (empty: its rows never expire).
+    pub(crate) expiry: Vec<u8>,
 }
 
 impl Args for RowsArgs {
@@ -79,13 +81,21 @@ impl Args for RowsArgs {
     fn encode(&self) -> Encoded {
         let mut keys = vec![self.ids.clone()];
         keys.extend(self.rows.iter().map(|r| r.key.clone()));
-        (keys, self.rows.iter().map(|r| r.member.clone()).collect())
+        if !self.expiry.is_empty() {
+            keys.push(self.expiry.clone());
+        }
+        let mut argv = vec![self.expiry.clone()];
+        argv.extend(self.rows.iter().map(|r| r.member.clone()));
+        (keys, argv)
     }
 }
 
-/// One row as `verify_rows` read it: `{listed 0|1, type, HGETALL or {}}`.
+/// One row as `verify_rows` read it: `{listed 0|1, type, HGETALL or {},
+/// expired 0|1}`.
 #[derive(Debug)]
 pub(crate) struct RowReply {
+    /// The row's deadline has passed (it awaits a sweep).
+    pub(crate) expired: bool,
     pub(crate) listed: bool,
     /// `TYPE`'s answer: `hash`, `none`, or another type.
     pub(crate) kind: Vec<u8>,
@@ -107,7 +117,9 @@ impl RowsReply {
                 let listed = matches!(it.next(), Some(redis::Value::Int(1)));
                 let kind = it.next().map(reply_bytes).transpose()?.unwrap_or_default();
                 let fields = it.next().unwrap_or(redis::Value::Nil);
+                let expired = matches!(it.next(), Some(redis::Value::Int(1)));
                 Ok(RowReply {
+                    expired,
                     listed,
                     kind,
                     fields,

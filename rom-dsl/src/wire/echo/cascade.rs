@@ -9,7 +9,7 @@ const GRAPH_ECHO: &str = r"
 local d = graph_args(KEYS, ARGV)
 local function int(x) return string.format('%d', x) end
 return {list(d.models, function(n)
-  return {n.name, flag(n.numeric_ids), n.ids, n.row_prefix, n.tag, n.numeric,
+  return {n.name, flag(n.numeric_ids), n.ids, n.row_prefix, n.tag, n.numeric, n.expiry,
     list(n.rels, function(r)
       return {int(r.child), r.rule, r.field, r.eq, r.numkey,
         list(r.slots, function(sl) return {sl.id, sl.kind} end), r.default, r.score}
@@ -25,6 +25,7 @@ fn node_back(e: &mut Echo) -> GraphNode {
         row_prefix: e.b(),
         tag: e.b(),
         numeric: e.strings(),
+        expiry: e.b(),
         rels: e.list(|e| GraphRel {
             child: e.text().parse::<usize>().expect("child") - 1,
             rule: match e.b().as_slice() {
@@ -57,6 +58,7 @@ fn graph_args_echo() {
         row_prefix: b"{g}/users:row:".to_vec(),
         tag: b"{g}/users".to_vec(),
         numeric: vec![],
+        expiry: Vec::new(),
         rels: vec![GraphRel {
             child: 1,
             rule: "c",
@@ -75,6 +77,7 @@ fn graph_args_echo() {
         row_prefix: b"{g}/posts:row:".to_vec(),
         tag: b"{g}/posts".to_vec(),
         numeric: vec![b"{g}/posts:num:likes".to_vec()],
+        expiry: b"{g}/posts:exp".to_vec(),
         rels: vec![GraphRel {
             child: 0,
             rule: "s",

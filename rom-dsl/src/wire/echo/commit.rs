@@ -18,13 +18,14 @@ return list(d.ops, function(op)
       list(op.writes, function(w) return {w.field, flag(w.set), w.value} end),
       list(op.numeric, numop),
       list(op.touched, function(t) return {t.id, t.kind, t.values} end),
-      list(op.parents, function(p) return {p.field, p.row} end)}}
+      list(op.parents, function(p) return {p.field, p.row, p.exp, p.member} end),
+      {op.expiry.key, op.expiry.how, op.expiry.n, op.expiry.reclaim}}}
   elseif op.kind == 'd' then
     return {'d', {flag(op.numeric_ids), op.ids, op.row_prefix, op.tag, op.numeric,
       list(op.checks, check), flag(op.must_exist), op.member,
-      list(op.graph, function(n) return n.name end)}}
+      list(op.graph, function(n) return n.name end), op.expiry}}
   elseif op.kind == 'n' then
-    return {'n', {flag(op.numeric_ids), op.ids, op.row_prefix, op.tag, op.member,
+    return {'n', {flag(op.numeric_ids), op.ids, op.row_prefix, op.tag, op.member, op.expiry.key,
       list(op.adds, function(a)
         local function int(x) return string.format('%d', x) end
         return {a.field, int(a.by), int(a.min), int(a.max), a.numkey,
@@ -32,7 +33,7 @@ return list(d.ops, function(op)
       end)}}
   end
   if op.kind == 'f' then return {'f', {op.lock, op.token}} end
-  return {'c', {op.row_prefix, op.member, flag(op.present), list(op.checks, check)}}
+  return {'c', {op.row_prefix, op.member, op.expiry, flag(op.present), list(op.checks, check)}}
 end)
 ";
 
@@ -45,6 +46,7 @@ fn graph_node(name: &[u8]) -> GraphNode {
         row_prefix: b"{g}/x:row:".to_vec(),
         tag: b"{g}/x".to_vec(),
         numeric: vec![],
+        expiry: Vec::new(),
         rels: vec![],
     }
 }
@@ -74,6 +76,7 @@ fn op_back(v: Value) -> TxOp {
                     .into_iter()
                     .map(|name| graph_node(&name))
                     .collect(),
+                expiry: e.b(),
             };
             e.done();
             TxOp::Delete(out)
@@ -82,6 +85,7 @@ fn op_back(v: Value) -> TxOp {
             let mut e = Echo::new(inner);
             let row_prefix = e.b();
             let member = e.b();
+            let expiry = e.b();
             let present = e.flag();
             let checks = e.list(check);
             e.done();
@@ -89,6 +93,7 @@ fn op_back(v: Value) -> TxOp {
                 row_prefix,
                 member,
                 present: present.then_some(checks),
+                expiry,
             })
         }
         b"n" => {
@@ -99,6 +104,7 @@ fn op_back(v: Value) -> TxOp {
                 row_prefix: e.b(),
                 tag: e.b(),
                 member: e.b(),
+                expiry: e.b(),
                 adds: e.list(|e| TxAdd {
                     field: e.b(),
                     by: e.text().parse().expect("by"),
@@ -149,6 +155,7 @@ fn commit_args_echo() {
         must_exist: true,
         member: odd(2),
         graph: vec![graph_node(b"User"), graph_node(&odd(1))],
+        expiry: b"{g}/a:exp".to_vec(),
     };
     let mut ops: Vec<TxOp> = save_cases().into_iter().map(TxOp::Save).collect();
     ops.push(TxOp::Delete(delete.clone()));
@@ -158,17 +165,20 @@ fn commit_args_echo() {
         must_exist: false,
         numeric_ids: false,
         graph: vec![],
+        expiry: Vec::new(),
         ..delete
     }));
     ops.push(TxOp::Check(TxCheck {
         row_prefix: b"{g}/b:row:".to_vec(),
         member: odd(4),
         present: Some(checks),
+        expiry: b"{g}/b:exp".to_vec(),
     }));
     ops.push(TxOp::Check(TxCheck {
         row_prefix: b"{g}/b:row:".to_vec(),
         member: b"7".to_vec(),
         present: None,
+        expiry: Vec::new(),
     }));
     ops.push(TxOp::Increment(TxIncrement {
         numeric_ids: true,
@@ -176,6 +186,7 @@ fn commit_args_echo() {
         row_prefix: b"{g}/a:row:".to_vec(),
         tag: b"{g}/a".to_vec(),
         member: b"12".to_vec(),
+        expiry: b"{g}/a:exp".to_vec(),
         adds: vec![
             TxAdd {
                 field: b"balance".to_vec(),

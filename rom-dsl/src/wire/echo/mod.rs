@@ -134,6 +134,7 @@ pub(super) fn odd(i: usize) -> Vec<u8> {
 
 mod cascade;
 mod commit;
+mod expiry;
 mod lock;
 mod query;
 mod record;
@@ -159,6 +160,9 @@ fn every_function_has_a_contract() {
         "repair_reindex",
         "repair_unindex",
         "repair_unlist",
+        "expire",
+        "ttl",
+        "sweep",
     ];
     for s in crate::exec::script::ALL {
         assert!(covered.contains(&s.name()), "{} has no echo test", s.name());

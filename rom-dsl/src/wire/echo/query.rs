@@ -17,12 +17,12 @@ local function node(n)
   end
   return {n.op}
 end
-local out = {d.ids, d.row_prefix, flag(d.numeric_ids), d.include and 'with' or d.mode, d.fields,
+local out = {d.ids, d.row_prefix, flag(d.numeric_ids), d.expiry, d.include and 'with' or d.mode, d.fields,
   d.order_key, flag(d.desc), d.lex_slot or '', tostring(d.offset),
   d.limit and tostring(d.limit) or '',
   {d.cursor.phase, d.cursor.score, d.cursor.member}, node(d.filter)}
 if d.include then
-  out[#out + 1] = list(d.include, function(i) return {i.kind, i.at, i.prefix} end)
+  out[#out + 1] = list(d.include, function(i) return {i.kind, i.at, i.prefix, i.exp} end)
 end
 if d.mode == 'delete' then
   out[#out + 1] = {d.tag, d.numeric, list(d.graph, function(n)
@@ -42,6 +42,7 @@ thread_local! {
             row_prefix: b"{t}:row:".to_vec(),
             tag: b"{t}".to_vec(),
             numeric: vec![],
+            expiry: Vec::new(),
             rels: vec![GraphRel {
                 child: 1,
                 rule: "c",
@@ -60,6 +61,7 @@ thread_local! {
             row_prefix: b"{t}/p:row:".to_vec(),
             tag: b"{t}/p".to_vec(),
             numeric: vec![],
+            expiry: Vec::new(),
             rels: vec![],
         },
     ];
@@ -86,6 +88,7 @@ fn query_back(v: Value) -> QueryArgs {
     let ids = e.b();
     let row_prefix = e.b();
     let numeric_ids = e.flag();
+    let expiry = e.b();
     let mode_word = e.text();
     let fields = e.strings();
     let order_key = e.b();
@@ -104,15 +107,17 @@ fn query_back(v: Value) -> QueryArgs {
     let mode = match mode_word.as_str() {
         "rows" => QueryMode::Rows,
         "with" => QueryMode::RowsWith(e.list(|e| {
-            let (kind, at, row_prefix) = (e.b(), e.b(), e.b());
+            let (kind, at, row_prefix, expiry) = (e.b(), e.b(), e.b(), e.b());
             match &kind[..] {
                 b"p" => Include::Parent {
                     field: at,
                     row_prefix,
+                    expiry,
                 },
                 b"c" => Include::Children {
                     eq_prefix: at,
                     row_prefix,
+                    expiry,
                 },
                 other => panic!("an include kind, got {other:?}"),
             }
@@ -166,6 +171,7 @@ fn query_back(v: Value) -> QueryArgs {
         limit: (!limit.is_empty()).then(|| limit.parse().expect("limit")),
         cursor,
         filter,
+        expiry,
     }
 }
 
@@ -181,6 +187,7 @@ fn query_args_echo() {
         limit: None,
         cursor: Cursor::default(),
         filter: Filter::All,
+        expiry: Vec::new(),
     };
     let tree = Filter::And(vec![
         Filter::Or(vec![
@@ -214,17 +221,21 @@ fn query_args_echo() {
                 Include::Parent {
                     field: b"author".to_vec(),
                     row_prefix: b"{t}:row:".to_vec(),
+                    expiry: Vec::new(),
                 },
                 Include::Children {
                     eq_prefix: b"{t}:eq:post:".to_vec(),
                     row_prefix: b"{t}:comments:".to_vec(),
+                    expiry: b"{t}:comments:exp".to_vec(),
                 },
                 Include::Parent {
                     field: odd(0),
                     row_prefix: odd(1),
+                    expiry: odd(2),
                 },
             ]),
             limit: Some(10),
+            expiry: b"{t}:exp".to_vec(),
             ..base.clone()
         },
         QueryArgs {

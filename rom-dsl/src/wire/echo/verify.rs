@@ -31,7 +31,7 @@ fn scan_args_echo() {
 
 #[test]
 fn rows_args_echo() {
-    for n in [0, 1, 5] {
+    for (n, expiry) in [(0, Vec::new()), (1, b"{t}:exp".to_vec()), (5, Vec::new())] {
         let args = RowsArgs {
             ids: b"{t}:ids".to_vec(),
             rows: (0..n)
@@ -40,11 +40,12 @@ fn rows_args_echo() {
                     member: odd(i),
                 })
                 .collect(),
+            expiry,
         };
         let v = echo(
             &args,
             "local d = rows_args(KEYS, ARGV)
-             return {d.ids, list(d.rows, function(r) return {r.key, r.member} end)}",
+             return {d.ids, list(d.rows, function(r) return {r.key, r.member} end), d.exp}",
         );
         let mut e = Echo::new(v);
         let back = RowsArgs {
@@ -53,6 +54,7 @@ fn rows_args_echo() {
                 key: e.b(),
                 member: e.b(),
             }),
+            expiry: e.b(),
         };
         e.done();
         assert_eq!(back, args);

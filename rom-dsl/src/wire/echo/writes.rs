@@ -3,8 +3,9 @@
 use super::{Echo, check, echo, kind, numop, odd};
 use crate::storage::model::SlotKind;
 use crate::wire::delete::DeleteArgs;
+use crate::wire::expiry::{Deadline, RowExpiry};
 use crate::wire::get::GetArgs;
-use crate::wire::save::{SaveArgs, SaveMode, Touched, Write};
+use crate::wire::save::{Parent, SaveArgs, SaveMode, Touched, Write};
 use crate::wire::{Check, NumOp};
 use redis::Value;
 
@@ -15,7 +16,8 @@ return {d.ids, d.seq, d.mode, d.member, flag(d.numeric_ids), d.row_prefix, d.tag
   list(d.writes, function(w) return {w.field, flag(w.set), w.value} end),
   list(d.numeric, numop),
   list(d.touched, function(t) return {t.id, t.kind, t.values} end),
-  list(d.parents, function(p) return {p.field, p.row} end)}
+  list(d.parents, function(p) return {p.field, p.row, p.exp, p.member} end),
+  {d.expiry.key, d.expiry.how, d.expiry.n, d.expiry.reclaim}}
 ";
 
 pub(super) fn save_back(v: Value) -> SaveArgs {
@@ -49,10 +51,32 @@ pub(super) fn save_back(v: Value) -> SaveArgs {
             kind: kind(&e.b()),
             values: e.strings(),
         }),
-        parents: e.list(|e| {
-            let field = e.b();
-            (field, e.b())
+        parents: e.list(|e| Parent {
+            field: e.b(),
+            row: e.b(),
+            expiry: e.b(),
+            member: e.b(),
         }),
+        expiry: {
+            let mut x = Echo::new(e.next());
+            let key = x.b();
+            let how = x.b();
+            let n = x.text();
+            let ms = || n.parse().expect("milliseconds");
+            let out = RowExpiry {
+                key,
+                deadline: match how.as_slice() {
+                    b"k" => Deadline::Keep,
+                    b"p" => Deadline::Clear,
+                    b"t" => Deadline::In(ms()),
+                    b"a" => Deadline::At(ms()),
+                    other => panic!("deadline {other:?}"),
+                },
+                reclaim: x.strings(),
+            };
+            x.done();
+            out
+        },
     };
     e.done();
     out
@@ -72,6 +96,7 @@ pub(super) fn save_cases() -> Vec<SaveArgs> {
         numeric: vec![],
         touched: vec![],
         parents: vec![],
+        expiry: RowExpiry::default(),
     };
     let full = SaveArgs {
         mode: SaveMode::Update,
@@ -133,17 +158,45 @@ pub(super) fn save_cases() -> Vec<SaveArgs> {
             },
         ],
         parents: vec![
-            (b"author".to_vec(), b"{t}:row:1".to_vec()),
-            (odd(2), odd(0)),
+            Parent {
+                field: b"author".to_vec(),
+                row: b"{t}:row:1".to_vec(),
+                expiry: Vec::new(),
+                member: b"1".to_vec(),
+            },
+            Parent {
+                field: odd(2),
+                row: odd(0),
+                expiry: b"{t}:exp".to_vec(),
+                member: odd(1),
+            },
         ],
+        expiry: RowExpiry {
+            key: b"{t}:exp".to_vec(),
+            deadline: Deadline::In(1_800_000),
+            reclaim: vec![b"{t}:num:age".to_vec(), b"{t}:exp".to_vec()],
+        },
         ..base.clone()
     };
     let put = SaveArgs {
         mode: SaveMode::Put,
         member: b"7".to_vec(),
+        expiry: RowExpiry {
+            key: b"{t}:exp".to_vec(),
+            deadline: Deadline::At(9_007_199_254_740_992),
+            reclaim: vec![],
+        },
         ..base.clone()
     };
-    vec![base, full, put]
+    let persist = SaveArgs {
+        expiry: RowExpiry {
+            key: odd(1),
+            deadline: Deadline::Clear,
+            reclaim: vec![],
+        },
+        ..base.clone()
+    };
+    vec![base, full, put, persist]
 }
 
 #[test]
@@ -156,7 +209,7 @@ fn save_args_echo() {
 const DELETE_ECHO: &str = r"
 local d = delete_args(KEYS, ARGV)
 return {d.ids, flag(d.numeric_ids), d.row_prefix, d.tag, d.numeric,
-  list(d.checks, check), d.members}
+  list(d.checks, check), d.expiry, d.members}
 ";
 
 fn delete_back(v: Value) -> DeleteArgs {
@@ -168,6 +221,7 @@ fn delete_back(v: Value) -> DeleteArgs {
         tag: e.b(),
         numeric: e.strings(),
         checks: e.list(check),
+        expiry: e.b(),
         members: e.strings(),
     };
     e.done();
@@ -184,6 +238,7 @@ fn delete_args_echo() {
         numeric: vec![],
         checks: vec![],
         members: vec![],
+        expiry: Vec::new(),
     };
     let full = DeleteArgs {
         numeric_ids: true,
@@ -199,6 +254,7 @@ fn delete_args_echo() {
             },
         ],
         members: (0..5).map(odd).collect(),
+        expiry: b"{t}:exp".to_vec(),
         ..base.clone()
     };
     for args in [base, full] {
@@ -212,10 +268,29 @@ fn get_args_echo() {
         vec![],
         vec![b"{t}:row:1".to_vec(), b"{t}:row:\0:\xff".to_vec()],
     ] {
-        let args = GetArgs { rows };
-        let v = echo(&args, "return get_args(KEYS, ARGV).rows");
-        let mut e = Echo::new(Value::Array(vec![v]));
-        assert_eq!(GetArgs { rows: e.strings() }, args);
-        e.done();
+        for expiry in [Vec::new(), b"{t}:exp".to_vec()] {
+            let members = if expiry.is_empty() {
+                Vec::new()
+            } else {
+                (0..rows.len()).map(odd).collect()
+            };
+            let args = GetArgs {
+                rows: rows.clone(),
+                expiry,
+                members,
+            };
+            let v = echo(
+                &args,
+                "local d = get_args(KEYS, ARGV) return {d.rows, d.exp, d.members}",
+            );
+            let mut e = Echo::new(v);
+            let back = GetArgs {
+                rows: e.strings(),
+                expiry: e.b(),
+                members: e.strings(),
+            };
+            e.done();
+            assert_eq!(back, args);
+        }
     }
 }

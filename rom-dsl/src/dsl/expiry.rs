@@ -1,0 +1,331 @@
+//! Rows that expire (`#[rom(expires)]`): a row's deadline set at insert (the
+//! model's default time to live, or one given), moved (`touch`, `expire_at`)
+//! or removed (`persist`) by key, read (`ttl`); expired rows reclaimed by
+//! `sweep` and by writes. Public through `rom_dsl::expiry`.
+
+#[cfg(feature = "tokio")]
+use crate::connection::AsyncConnection;
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+use crate::plans::write::{save_plan_with, status_error};
+use crate::record::Record;
+use crate::storage::model::{Key, Model};
+use crate::wire::expiry::{Deadline, ExpireArgs, SweepArgs, SweepReply, TtlArgs};
+use crate::wire::save::SaveMode as Mode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::crud::inserted;
+use super::hooks;
+use super::record::with_key;
+
+/// Implemented by `#[derive(Model)]` for a model declared
+/// `#[rom(expires)]` or `#[rom(expires(ttl = "30m"))]`: its rows may expire.
+#[diagnostic::on_unimplemented(
+    message = "rows of `{Self}` do not expire",
+    label = "`{Self}` is not declared `expires`",
+    note = "declare the model `#[rom(expires)]`, or `#[rom(expires(ttl = \"30m\"))]` for a default time to live"
+)]
+pub trait Expiring: Model {}
+
+/// Milliseconds of a time to live: at least 1, at most 2^53.
+fn ttl_ms<M: Model>(ttl: Duration) -> Result<u64> {
+    let ms = ttl.as_millis();
+    if ms == 0 || ms > 1 << 53 {
+        return Err(crate::storage::model::invalid::<M>(
+            "(expiry)",
+            format!("a time to live is from 1 ms to 2^53 ms, not {ttl:?}"),
+        ));
+    }
+    Ok(ms as u64)
+}
+
+/// Unix milliseconds of a deadline.
+fn at_ms<M: Model>(at: SystemTime) -> Result<u64> {
+    let ms = at
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| {
+            crate::storage::model::invalid::<M>("(expiry)", "a deadline before 1970".into())
+        })?
+        .as_millis();
+    if ms > 1 << 53 {
+        return Err(crate::storage::model::invalid::<M>(
+            "(expiry)",
+            "a deadline beyond 2^53 ms".into(),
+        ));
+    }
+    Ok(ms as u64)
+}
+
+fn expire_plan<M: Expiring>(key: &M::Key, deadline: Deadline, what: &'static str) -> Plan<bool> {
+    let l = M::layout();
+    let m = key.to_member();
+    Plan::call(
+        &ExpireArgs {
+            row: l.row_key(&m),
+            expiry: l.expiry.clone(),
+            member: m,
+            deadline,
+        },
+        |v| match v {
+            redis::Value::Int(n) => Ok(n == 1),
+            other => Err(Error::decode(b"(expire reply)", None, format!("{other:?}"))),
+        },
+    )
+    .step(format!("set the deadline of one {} row", M::SCHEMA.name))
+    .about(what, M::SCHEMA.namespace)
+}
+
+/// The expiry operations of a model whose rows expire, sync and async: in
+/// the prelude. Each is one round trip, atomic; "now" is always the
+/// server's clock.
+///
+/// ```text
+/// #[derive(Model)]
+/// #[rom(expires(ttl = "30m"))]
+/// struct Session { #[rom(primary_key)] id: String, user: u64 }
+///
+/// let s = Session { id: token, user: 7 }.insert(&mut conn)?;   // expires in 30 minutes
+/// Session::touch(&mut conn, &s.id, Duration::from_secs(1800))?; // 30 more from now
+/// ```
+pub trait ExpiryMethods: Expiring {
+    /// The plan of [`ExpiryMethods::insert_with_ttl`].
+    fn insert_with_ttl_plan(&self, ttl: Duration) -> Result<Plan<crate::record::Saved<Self::Key>>> {
+        let ms = ttl_ms::<Self>(ttl)?;
+        save_plan_with(self, None, Mode::Insert, false, Some(Deadline::In(ms)))
+    }
+    /// Inserts the row (as [`Crud::insert`](crate::record::Crud::insert)),
+    /// expiring `ttl` after the server's time instead of the model's
+    /// default. An expired row with the same key is written over.
+    fn insert_with_ttl<C: Connection + ?Sized>(
+        mut self,
+        conn: &mut C,
+        ttl: Duration,
+    ) -> Result<Record<Self>> {
+        hooks::before_insert(&mut self)?;
+        let s = with_key(self.insert_with_ttl_plan(ttl)?.run(conn), &self.key())?;
+        Ok(inserted(self, s))
+    }
+    /// [`ExpiryMethods::insert_with_ttl`] on an async connection.
+    #[cfg(feature = "tokio")]
+    fn insert_with_ttl_async<C: AsyncConnection>(
+        self,
+        conn: &mut C,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<Record<Self>>> + Send {
+        async move {
+            let mut value = self;
+            hooks::before_insert_async(&mut value).await?;
+            let plan = value.insert_with_ttl_plan(ttl)?;
+            let s = with_key(plan.run_async(conn).await, &value.key())?;
+            Ok(inserted(value, s))
+        }
+    }
+    /// The plan of [`ExpiryMethods::touch`].
+    fn touch_plan(key: &Self::Key, ttl: Duration) -> Result<Plan<bool>> {
+        Ok(expire_plan::<Self>(
+            key,
+            Deadline::In(ttl_ms::<Self>(ttl)?),
+            "touch",
+        ))
+    }
+    /// Makes the live row `key` expire `ttl` after the server's time (a
+    /// sliding session): `false` when there is no live row (absent, or
+    /// expired already; an expired row cannot be brought back).
+    fn touch<C: Connection + ?Sized>(conn: &mut C, key: &Self::Key, ttl: Duration) -> Result<bool> {
+        Self::touch_plan(key, ttl)?.run(conn)
+    }
+    /// [`ExpiryMethods::touch`] on an async connection.
+    #[cfg(feature = "tokio")]
+    fn touch_async<C: AsyncConnection>(
+        conn: &mut C,
+        key: &Self::Key,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        let plan = Self::touch_plan(key, ttl);
+        async move { plan?.run_async(conn).await }
+    }
+    /// Makes the live row `key` expire at `at` (a wall-clock time, compared
+    /// with the server's clock): `false` when there is no live row. A time
+    /// in the past expires it at once.
+    fn expire_at<C: Connection + ?Sized>(
+        conn: &mut C,
+        key: &Self::Key,
+        at: SystemTime,
+    ) -> Result<bool> {
+        expire_plan::<Self>(key, Deadline::At(at_ms::<Self>(at)?), "expire at").run(conn)
+    }
+    /// The plan of [`ExpiryMethods::persist`].
+    fn persist_plan(key: &Self::Key) -> Plan<bool> {
+        expire_plan::<Self>(key, Deadline::Clear, "persist")
+    }
+    /// Removes the live row's deadline (it no longer expires): `false` when
+    /// there is no live row.
+    fn persist<C: Connection + ?Sized>(conn: &mut C, key: &Self::Key) -> Result<bool> {
+        Self::persist_plan(key).run(conn)
+    }
+    /// The plan of [`ExpiryMethods::ttl`].
+    fn ttl_plan(key: &Self::Key) -> Plan<Option<Duration>> {
+        let shown = format!("{key:?}");
+        ttl_call::<Self>(key)
+            .map(move |v| match v {
+                redis::Value::Int(-1) => Ok(None),
+                redis::Value::Int(n) if n >= 0 => Ok(Some(Duration::from_millis(n as u64))),
+                redis::Value::Int(_) => Err(Error::NotFound {
+                    model: Self::SCHEMA.name,
+                    key: shown,
+                }),
+                other => Err(Error::decode(b"(ttl reply)", None, format!("{other:?}"))),
+            })
+            .about("ttl", Self::SCHEMA.namespace)
+    }
+    /// The time the live row `key` has left by the server's clock (`None`:
+    /// it does not expire); [`Error::NotFound`] when there is no live row.
+    fn ttl<C: Connection + ?Sized>(conn: &mut C, key: &Self::Key) -> Result<Option<Duration>> {
+        Self::ttl_plan(key).run(conn)
+    }
+    /// [`ExpiryMethods::ttl`] on an async connection.
+    #[cfg(feature = "tokio")]
+    fn ttl_async<C: AsyncConnection>(
+        conn: &mut C,
+        key: &Self::Key,
+    ) -> impl Future<Output = Result<Option<Duration>>> + Send {
+        let plan = Self::ttl_plan(key);
+        async move { plan.run_async(conn).await }
+    }
+}
+
+impl<M: Expiring> ExpiryMethods for M {}
+
+/// A call of `ttl` for the row `key` of `M` (any model: `exists` of a model
+/// whose rows expire uses it), replying as the function does.
+pub(crate) fn ttl_call<M: Model>(key: &M::Key) -> Plan<redis::Value> {
+    let l = M::layout();
+    let m = key.to_member();
+    Plan::call(
+        &TtlArgs {
+            row: l.row_key(&m),
+            expiry: l.expiry.clone(),
+            member: m,
+        },
+        Ok,
+    )
+    .step(format!("read the deadline of one {} row", M::SCHEMA.name))
+}
+
+/// What one sweep call reclaimed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Swept {
+    /// Expired rows deleted (with their index entries and unique values).
+    pub expired: u64,
+    /// Rows deleted in all: the expired rows and the rows their `cascade`
+    /// rules reached.
+    pub deleted: u64,
+    /// Rows a `set_null` or `set_default` rule changed.
+    pub changed: u64,
+    /// Whether rows that expired may remain (the call reached its limit):
+    /// call again.
+    pub more: bool,
+}
+
+impl std::ops::AddAssign for Swept {
+    fn add_assign(&mut self, o: Swept) {
+        self.expired += o.expired;
+        self.deleted += o.deleted;
+        self.changed += o.changed;
+        self.more = o.more;
+    }
+}
+
+/// The most expired rows one sweep call reclaims.
+pub const SWEEP_BATCH: u64 = 500;
+
+/// The plan of [`sweep`]: one call reclaiming at most `limit` expired rows
+/// of `M`.
+pub fn sweep_plan<M: Expiring>(limit: u64) -> Plan<Swept> {
+    let l = M::layout();
+    let limit = limit.max(1);
+    Plan::call(
+        &SweepArgs {
+            expiry: l.expiry.clone(),
+            ids: l.ids.clone(),
+            limit,
+            graph: crate::plans::cascade::graph::<M>(),
+        },
+        move |v| match SweepReply::decode(v)? {
+            Ok(r) => Ok(Swept {
+                expired: r.expired,
+                deleted: r.deleted,
+                changed: r.changed,
+                more: r.taken >= limit,
+            }),
+            Err(status) => Err(status_error::<M>(status)),
+        },
+    )
+    .step(format!(
+        "reclaim up to {limit} expired {} row(s), applying on_delete rules",
+        M::SCHEMA.name
+    ))
+    .about("sweep", M::SCHEMA.namespace)
+}
+
+/// Reclaims the expired rows of `M`: deletes them with their index entries
+/// and unique values, applying the `on_delete` rules of the rows that
+/// reference them, in calls of at most [`SWEEP_BATCH`] rows (each atomic)
+/// until none is due. Expired rows are already invisible to every read;
+/// this frees their memory.
+///
+/// ```text
+/// let swept = rom::expiry::sweep::<Session, _>(&mut conn)?;
+/// println!("reclaimed {} sessions", swept.expired);
+/// ```
+pub fn sweep<M: Expiring, C: Connection + ?Sized>(conn: &mut C) -> Result<Swept> {
+    let mut total = Swept::default();
+    loop {
+        let s = sweep_plan::<M>(SWEEP_BATCH).run(conn)?;
+        total += s;
+        if !s.more {
+            return Ok(total);
+        }
+    }
+}
+
+/// [`sweep`] on an async connection.
+#[cfg(feature = "tokio")]
+pub async fn sweep_async<M: Expiring, C: AsyncConnection>(conn: &mut C) -> Result<Swept> {
+    let mut total = Swept::default();
+    loop {
+        let s = sweep_plan::<M>(SWEEP_BATCH).run_async(conn).await?;
+        total += s;
+        if !s.more {
+            return Ok(total);
+        }
+    }
+}
+
+/// Runs [`sweep_async`] every `every` on its own task, for as long as the
+/// returned handle is not aborted. A failed sweep (a dropped connection,
+/// say) is retried at the next tick. Expired rows then occupy memory for
+/// at most about `every` after their deadline, as long as fewer than
+/// [`SWEEP_BATCH`] rows per call are due, or rows keep being reclaimed in
+/// batches until none is.
+///
+/// ```text
+/// let sweeper = rom::expiry::spawn_sweeper::<Session, _>(manager.clone(), Duration::from_secs(1));
+/// // ...
+/// sweeper.abort();
+/// ```
+#[cfg(feature = "tokio")]
+pub fn spawn_sweeper<M: Expiring, C: AsyncConnection + Send + 'static>(
+    mut conn: C,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every.max(Duration::from_millis(1)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let _ = sweep_async::<M, C>(&mut conn).await;
+        }
+    })
+}
