@@ -324,3 +324,60 @@ async fn a_sweeper_task_reclaims_in_the_background() {
     assert_eq!(rows, 0, "every expired row reclaimed");
     clean(&mut c);
 }
+
+#[test]
+fn a_replica_reads_expired_rows_as_gone_by_its_own_clock() {
+    let port = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let master = RedisServer::start_with_args(&["--port", &port]).unwrap();
+    let mut m = master.connection().unwrap();
+    let replica = RedisServer::start_with_args(&["--replicaof", "127.0.0.1", &port]).unwrap();
+    let mut r = replica.connection().unwrap();
+    // the replica in sync (with the library) before the row's clock starts
+    session("warm", "warm", 0)
+        .insert_with_ttl(&mut m, Duration::from_secs(3600))
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while Session::get(&mut r, "warm".to_owned()).map_or(true, |s| s.is_none()) {
+        assert!(std::time::Instant::now() < deadline, "no sync");
+        sleep(Duration::from_millis(20));
+    }
+    session("r", "rae", 1)
+        .insert_with_ttl(&mut m, Duration::from_millis(800))
+        .unwrap();
+    // replicated (with the library), and live on the replica
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while Session::get(&mut r, "r".to_owned()).map_or(true, |s| s.is_none()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "did not replicate: {:?}",
+            Session::get(&mut r, "r".to_owned())
+        );
+        sleep(Duration::from_millis(20));
+    }
+    sleep(Duration::from_millis(900));
+    assert!(Session::get(&mut r, "r".to_owned()).unwrap().is_none());
+    assert_eq!(sessions::table.count(&mut r).unwrap(), 1);
+    // the master's sweep replicates: nothing of the row is left anywhere
+    assert_eq!(expiry::sweep::<Session, _>(&mut m).unwrap().expired, 1);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let n: u64 = redis::cmd("ZCARD")
+            .arg("{web}/sessions:ids")
+            .query(&mut r)
+            .unwrap();
+        // the warm row stays
+        if n == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sweep did not replicate: {n} rows listed"
+        );
+        sleep(Duration::from_millis(20));
+    }
+}
