@@ -311,9 +311,14 @@ end
 -- walks zset `key` in (score, id) order from the cursor, calling visit(m, scorestr)
 -- until it returns true; ties are sorted by id here because Redis orders
 -- members of equal score as text
-local function walk(key, rev, fscore, fid, visit, pre)
+local function walk(key, rev, fscore, fid, visit, pre, range)
   local lo = fscore or (rev and '+inf' or '-inf')
   local hi = rev and '-inf' or '+inf'
+  -- a filter's range on the order index itself: only that part is walked
+  if range then
+    if not fscore then lo = rev and range.hi or range.lo end
+    hi = rev and range.lo or range.hi
+  end
   local chunk = 64
   local skip = fscore ~= nil
   -- scores compare as numbers: -0 and 0 are one score to Redis
@@ -432,6 +437,19 @@ local function live(m, read)
   end
   return pread('EXISTS', rowp .. m) == 1
 end
+-- the score range a match must have in the order index `okey`, when the
+-- filter is (or is an `and` of) a range on that index: the walk reads only
+-- that part of it
+local function order_range(okey)
+  if root.op == 'R' and root.key == okey then return root end
+  if root.op == 'A' then
+    for _, k in ipairs(root.kids) do
+      if k.op == 'R' and k.key == okey then return k end
+    end
+  end
+  return nil
+end
+
 local function collect()
   local out = {}
   local skipped = 0
@@ -460,7 +478,7 @@ local function collect()
       local from = cphase == 'v' and cscore or nil
       local function pre(list) prefetch(root, list) end
       if lexslot then done = walklex(okey, desc, from, cid, visit, pre)
-      else done = walk(okey, desc and zkey ~= '', from, cid, visit, pre) end
+      else done = walk(okey, desc and zkey ~= '', from, cid, visit, pre, order_range(okey)) end
     end
     if not done and nulls then
       walk(ids, false, cphase == 'n' and cscore or nil, cid, function(m, s)
