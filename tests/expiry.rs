@@ -314,6 +314,25 @@ async fn a_sweeper_task_reclaims_in_the_background() {
         .get_multiplexed_async_connection()
         .await
         .unwrap();
+    // the async twins
+    let mut ac = conn.clone();
+    let k = "s1".to_owned();
+    assert!(
+        Session::touch_async(&mut ac, &k, Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    assert!(Session::ttl_async(&mut ac, &k).await.unwrap().is_some());
+    assert!(Session::persist_async(&mut ac, &k).await.unwrap());
+    assert!(
+        Session::expire_at_async(&mut ac, &k, SystemTime::UNIX_EPOCH)
+            .await
+            .unwrap()
+    );
+    session("s50", "h50", 50)
+        .insert_with_ttl_async(&mut ac, TTL)
+        .await
+        .unwrap();
     let task = expiry::spawn_sweeper::<Session, _>(conn, Duration::from_millis(50));
     tokio::time::sleep(Duration::from_millis(600)).await;
     task.abort();

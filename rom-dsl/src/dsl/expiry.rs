@@ -153,7 +153,25 @@ pub trait ExpiryMethods: Expiring {
         key: &Self::Key,
         at: SystemTime,
     ) -> Result<bool> {
-        expire_plan::<Self>(key, Deadline::At(at_ms::<Self>(at)?), "expire at").run(conn)
+        Self::expire_at_plan(key, at)?.run(conn)
+    }
+    /// The plan of [`ExpiryMethods::expire_at`].
+    fn expire_at_plan(key: &Self::Key, at: SystemTime) -> Result<Plan<bool>> {
+        Ok(expire_plan::<Self>(
+            key,
+            Deadline::At(at_ms::<Self>(at)?),
+            "expire at",
+        ))
+    }
+    /// [`ExpiryMethods::expire_at`] on an async connection.
+    #[cfg(feature = "tokio")]
+    fn expire_at_async<C: AsyncConnection>(
+        conn: &mut C,
+        key: &Self::Key,
+        at: SystemTime,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        let plan = Self::expire_at_plan(key, at);
+        async move { plan?.run_async(conn).await }
     }
     /// The plan of [`ExpiryMethods::persist`].
     fn persist_plan(key: &Self::Key) -> Plan<bool> {
@@ -163,6 +181,15 @@ pub trait ExpiryMethods: Expiring {
     /// there is no live row.
     fn persist<C: Connection + ?Sized>(conn: &mut C, key: &Self::Key) -> Result<bool> {
         Self::persist_plan(key).run(conn)
+    }
+    /// [`ExpiryMethods::persist`] on an async connection.
+    #[cfg(feature = "tokio")]
+    fn persist_async<C: AsyncConnection>(
+        conn: &mut C,
+        key: &Self::Key,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        let plan = Self::persist_plan(key);
+        async move { plan.run_async(conn).await }
     }
     /// The plan of [`ExpiryMethods::ttl`].
     fn ttl_plan(key: &Self::Key) -> Plan<Option<Duration>> {
