@@ -5,18 +5,6 @@ use super::{Echo, echo, kind, odd};
 use crate::storage::model::SlotKind;
 use crate::wire::cascade::{GraphArgs, GraphNode, GraphRel};
 
-const GRAPH_ECHO: &str = r"
-local d = graph_args(KEYS, ARGV)
-local function int(x) return string.format('%d', x) end
-return {list(d.models, function(n)
-  return {n.name, flag(n.numeric_ids), n.ids, n.row_prefix, n.tag, n.numeric, n.expiry,
-    list(n.rels, function(r)
-      return {int(r.child), r.rule, r.field, r.eq, r.numkey,
-        list(r.slots, function(sl) return {sl.id, sl.kind} end), r.default, r.score}
-    end)}
-end), d.members}
-";
-
 fn node_back(e: &mut Echo) -> GraphNode {
     GraphNode {
         name: e.b(),
@@ -96,7 +84,7 @@ fn graph_args_echo() {
         nodes: vec![users, posts],
         members: vec![b"1".to_vec(), odd(3)],
     };
-    let mut e = Echo::new(echo(&args, GRAPH_ECHO));
+    let mut e = Echo::new(echo(&args, "graph"));
     let nodes = e.list(node_back);
     let members = e.strings();
     e.done();

@@ -27,10 +27,7 @@ fn expire_args_echo() {
             member: odd(3),
             deadline: d,
         };
-        let v = echo(
-            &args,
-            "local d = expire_args(KEYS, ARGV) return {d.row, d.exp, d.member, d.how, d.n}",
-        );
+        let v = echo(&args, "expire");
         let mut e = Echo::new(v);
         let (row, expiry, member, how) = (e.b(), e.b(), e.b(), e.b());
         let back = ExpireArgs {
@@ -51,10 +48,7 @@ fn ttl_args_echo() {
         expiry: b"{t}:exp".to_vec(),
         member: odd(1),
     };
-    let v = echo(
-        &args,
-        "local d = ttl_args(KEYS, ARGV) return {d.row, d.exp, d.member}",
-    );
+    let v = echo(&args, "ttl");
     let mut e = Echo::new(v);
     let back = TtlArgs {
         row: e.b(),
@@ -84,11 +78,7 @@ fn sweep_args_echo() {
         graph: vec![node(b"Session"), node(&odd(2))],
     };
     // the graph's own echo is `cascade.rs`'s: here, that it is read in place
-    let v = echo(
-        &args,
-        "local d = sweep_args(KEYS, ARGV) \
-         return {d.exp, d.ids, tostring(d.limit), list(d.graph, function(n) return {n.name, n.numeric} end)}",
-    );
+    let v = echo(&args, "sweep");
     let mut e = Echo::new(v);
     let (expiry, ids, limit) = (e.b(), e.b(), e.text());
     let names = e.list(|e| {

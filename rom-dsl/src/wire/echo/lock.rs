@@ -20,10 +20,7 @@ fn lock_args_echo() {
         ..acquire.clone()
     };
     for args in [acquire, refresh] {
-        let v = echo(
-            &args,
-            "local d = lock_args(KEYS, ARGV)\nreturn {d.lock, d.seq, d.mode, d.token, d.ms}",
-        );
+        let v = echo(&args, "lock");
         let mut e = Echo::new(v);
         let back = LockArgs {
             lock: e.b(),
@@ -47,10 +44,7 @@ fn unlock_args_echo() {
         lock: [b"{t}:lock:".to_vec(), odd(2)].concat(),
         token: b"9".to_vec(),
     };
-    let v = echo(
-        &args,
-        "local d = unlock_args(KEYS, ARGV)\nreturn {d.lock, d.token}",
-    );
+    let v = echo(&args, "unlock");
     let mut e = Echo::new(v);
     let back = UnlockArgs {
         lock: e.b(),

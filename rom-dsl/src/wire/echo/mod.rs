@@ -1,5 +1,5 @@
 //! Echo tests, one per contract: Rust builds an arguments value and encodes
-//! it; one `EVAL` of the library's source plus a small chunk calls the
+//! it; one `EVAL` of the library's source plus `echo.lua` calls the
 //! function's Lua decoder and returns the decoded named fields as a nested
 //! array (in the order of the Rust type's fields); Rust reads that back into
 //! the arguments type and compares it with the original.
@@ -12,18 +12,6 @@ use crate::storage::model::SlotKind;
 use redis::Value;
 use std::sync::OnceLock;
 
-/// Helpers every echo chunk uses: booleans as '1'/'0', lists mapped.
-pub(super) const PRELUDE: &str = r"
-local function flag(b) if b then return '1' end return '0' end
-local function list(t, f)
-  local out = {}
-  for i, x in ipairs(t) do out[i] = f(x) end
-  return out
-end
-local function numop(z) return {z.key, flag(z.add), z.score} end
-local function check(c) return {c.field, flag(c.present), c.value} end
-";
-
 pub(super) fn conn() -> redis::Connection {
     static SERVER: OnceLock<rom_testing::RedisServer> = OnceLock::new();
     SERVER
@@ -32,11 +20,17 @@ pub(super) fn conn() -> redis::Connection {
         .expect("connect")
 }
 
-/// Sends `args` to the library with `chunk` (which calls the decoder) and
-/// returns what the chunk returned.
-pub(super) fn echo(args: &impl Args, chunk: &str) -> Value {
+/// The Lua side of the echoes: one function per contract (`echo.lua`).
+const ECHO_LUA: &str = include_str!("echo.lua");
+
+/// Sends `args` to the library and the echo function `name` of `echo.lua`
+/// (which calls the contract's decoder) and returns what it returned.
+pub(super) fn echo(args: &impl Args, name: &str) -> Value {
     let (keys, argv) = args.encode();
-    let source = format!("{}\n{PRELUDE}\n{chunk}", crate::exec::script::LIBRARY_BODY);
+    let source = format!(
+        "{}\n{ECHO_LUA}\nreturn ECHO['{name}'](KEYS, ARGV)",
+        crate::exec::script::LIBRARY_BODY
+    );
     redis::cmd("EVAL")
         .arg(source)
         .arg(keys.len())

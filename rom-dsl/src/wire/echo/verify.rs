@@ -14,10 +14,7 @@ fn scan_args_echo() {
         pattern: b"\\{t\\}:*".to_vec(),
         count: 200,
     };
-    let v = echo(
-        &args,
-        "local d = scan_args(KEYS, ARGV) return {d.ids, d.cursor, d.pattern, d.count}",
-    );
+    let v = echo(&args, "scan");
     let mut e = Echo::new(v);
     let back = ScanArgs {
         ids: e.b(),
@@ -42,11 +39,7 @@ fn rows_args_echo() {
                 .collect(),
             expiry,
         };
-        let v = echo(
-            &args,
-            "local d = rows_args(KEYS, ARGV)
-             return {d.ids, list(d.rows, function(r) return {r.key, r.member} end), d.exp}",
-        );
+        let v = echo(&args, "rows");
         let mut e = Echo::new(v);
         let back = RowsArgs {
             ids: e.b(),
@@ -81,11 +74,7 @@ fn probe_args_echo() {
                 })
                 .collect(),
         };
-        let v = echo(
-            &args,
-            "local d = probe_args(KEYS, ARGV)
-             return {d.ids, list(d.probes, function(p) return {p.kind, p.key, p.item} end)}",
-        );
+        let v = echo(&args, "probe");
         let mut e = Echo::new(v);
         let back = ProbeArgs {
             ids: e.b(),
@@ -106,14 +95,6 @@ fn probe_args_echo() {
         assert_eq!(back, args);
     }
 }
-
-const REINDEX_ECHO: &str = r"
-local d = reindex_args(KEYS, ARGV)
-return {d.ids, d.row, d.declared, d.tag, flag(d.numeric_ids), d.row_prefix, d.member,
-  list(d.fields, function(f) return {f.field, f.value} end),
-  list(d.numeric, numop),
-  list(d.entries, function(x) return {x.id, x.kind, x.value, x.owner} end)}
-";
 
 #[test]
 fn reindex_args_echo() {
@@ -167,7 +148,7 @@ fn reindex_args_echo() {
         ..base.clone()
     };
     for args in [base, full] {
-        let mut e = Echo::new(echo(&args, REINDEX_ECHO));
+        let mut e = Echo::new(echo(&args, "reindex"));
         let back = ReindexArgs {
             ids: e.b(),
             row: e.b(),
@@ -209,11 +190,7 @@ fn unindex_args_echo() {
             value: odd(i),
             member: odd(i + 1),
         };
-        let v = echo(
-            &args,
-            "local d = unindex_args(KEYS, ARGV)
-             return {d.row, d.index, d.tag, flag(d.numeric_ids), d.target, d.kind, d.value, d.member}",
-        );
+        let v = echo(&args, "unindex");
         let mut e = Echo::new(v);
         let (row, index, tag, numeric_ids) = (e.b(), e.b(), e.b(), e.flag());
         let (what, letter) = (e.b(), e.b());
@@ -245,10 +222,7 @@ fn unlist_args_echo() {
             numeric,
             member: b"\xff".to_vec(),
         };
-        let v = echo(
-            &args,
-            "local d = unlist_args(KEYS, ARGV) return {d.ids, d.row, d.numeric, d.member}",
-        );
+        let v = echo(&args, "unlist");
         let mut e = Echo::new(v);
         let back = UnlistArgs {
             ids: e.b(),

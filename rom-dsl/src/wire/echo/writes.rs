@@ -9,17 +9,6 @@ use crate::wire::save::{Parent, SaveArgs, SaveMode, Touched, Write};
 use crate::wire::{Check, NumOp};
 use redis::Value;
 
-const SAVE_ECHO: &str = r"
-local d = save_args(KEYS, ARGV)
-return {d.ids, d.seq, d.mode, d.member, flag(d.numeric_ids), d.row_prefix, d.tag,
-  list(d.checks, check),
-  list(d.writes, function(w) return {w.field, flag(w.set), w.value} end),
-  list(d.numeric, numop),
-  list(d.touched, function(t) return {t.id, t.kind, t.values} end),
-  list(d.parents, function(p) return {p.field, p.row, p.exp, p.member} end),
-  {d.expiry.key, d.expiry.how, d.expiry.n, d.expiry.reclaim}}
-";
-
 pub(super) fn save_back(v: Value) -> SaveArgs {
     let mut e = Echo::new(v);
     let out = SaveArgs {
@@ -202,15 +191,9 @@ pub(super) fn save_cases() -> Vec<SaveArgs> {
 #[test]
 fn save_args_echo() {
     for args in save_cases() {
-        assert_eq!(save_back(echo(&args, SAVE_ECHO)), args);
+        assert_eq!(save_back(echo(&args, "save")), args);
     }
 }
-
-const DELETE_ECHO: &str = r"
-local d = delete_args(KEYS, ARGV)
-return {d.ids, flag(d.numeric_ids), d.row_prefix, d.tag, d.numeric,
-  list(d.checks, check), d.expiry, d.members}
-";
 
 fn delete_back(v: Value) -> DeleteArgs {
     let mut e = Echo::new(v);
@@ -258,7 +241,7 @@ fn delete_args_echo() {
         ..base.clone()
     };
     for args in [base, full] {
-        assert_eq!(delete_back(echo(&args, DELETE_ECHO)), args);
+        assert_eq!(delete_back(echo(&args, "delete")), args);
     }
 }
 
@@ -279,10 +262,7 @@ fn get_args_echo() {
                 expiry,
                 members,
             };
-            let v = echo(
-                &args,
-                "local d = get_args(KEYS, ARGV) return {d.rows, d.exp, d.members}",
-            );
+            let v = echo(&args, "get");
             let mut e = Echo::new(v);
             let back = GetArgs {
                 rows: e.strings(),
