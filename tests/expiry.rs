@@ -400,3 +400,40 @@ fn a_replica_reads_expired_rows_as_gone_by_its_own_clock() {
         sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn expiry_works_on_a_cluster() {
+    let cluster = rom::testing::RedisCluster::start(3).unwrap();
+    let mut c = cluster.connection().unwrap();
+    session("c1", "cat", 1).insert(&mut c).unwrap();
+    for _ in 0..2 {
+        Cart {
+            id: None,
+            session: "c1".into(),
+        }
+        .insert(&mut c)
+        .unwrap();
+    }
+    Code {
+        id: None,
+        kind: "k".into(),
+    }
+    .insert(&mut c)
+    .unwrap();
+    assert!(Session::expire_at(&mut c, &"c1".to_owned(), SystemTime::UNIX_EPOCH).unwrap());
+    assert!(Session::get(&mut c, "c1".to_owned()).unwrap().is_none());
+    assert_eq!(sessions::table.count(&mut c).unwrap(), 0);
+    assert!(
+        carts::table
+            .load_with(&mut c, carts::session)
+            .unwrap()
+            .iter()
+            .all(|(_, p)| p.is_none())
+    );
+    let swept = expiry::sweep::<Session, _>(&mut c).unwrap();
+    assert_eq!((swept.expired, swept.deleted), (1, 3));
+    assert_eq!(carts::table.count(&mut c).unwrap(), 0);
+    assert!(Code::touch(&mut c, &1, TTL).unwrap());
+    assert_eq!(Code::ttl(&mut c, &1).unwrap().map(|d| d <= TTL), Some(true));
+    clean(&mut c);
+}
