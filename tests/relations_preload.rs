@@ -274,3 +274,48 @@ fn children_load_on_a_cluster() {
     assert_eq!(apart.len(), 8);
     assert!(apart.iter().all(|(_, r)| r.len() == 1));
 }
+
+#[test]
+fn several_relations_load_in_one_round_trip() {
+    use rom::relations::{child, children, parent};
+    let s = RedisServer::start().unwrap();
+    let mut raw = s.connection().unwrap();
+    fill(&mut raw, 30);
+    let want = orders_by_user(&mut raw);
+    let mut c = CountingConnection::new(s.connection().unwrap());
+    // users with their orders and their profile
+    let got = users::table
+        .order_by(users::age.asc())
+        .load_related(&mut c, (children(orders::buyer), child(profiles::owner)))
+        .unwrap();
+    assert_eq!(c.round_trips(), 1);
+    assert_eq!(got.len(), 30);
+    for (u, (orders, profile)) in &got {
+        let orders: Vec<Order> = orders.iter().map(|o| (**o).clone()).collect();
+        assert_eq!(orders, want[&u.id.unwrap()]);
+        assert_eq!(profile.is_some(), u.age % 2 == 0);
+    }
+    // orders with their buyer (a null buyer gives none)
+    c.reset();
+    let orders = orders::table
+        .load_related(&mut c, (parent(orders::buyer),))
+        .unwrap();
+    assert_eq!(c.round_trips(), 1);
+    assert!(orders.iter().any(|(o, _)| o.buyer.is_none()));
+    assert!(
+        orders
+            .iter()
+            .all(|(o, (b,))| b.as_ref().and_then(|b| b.id) == o.buyer)
+    );
+    // a model of another placement cannot be read in the same call
+    assert!(
+        users::table
+            .load_related(&mut c, (children(orders::buyer), children(reviews::by)))
+            .is_err()
+    );
+    let plan = users::table
+        .load_related_plan((children(orders::buyer),))
+        .unwrap()
+        .explain();
+    assert!(plan.contains("reference each"), "{plan}");
+}

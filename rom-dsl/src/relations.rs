@@ -6,4 +6,7 @@
 //! book's "Relations" chapter walks through them.
 
 pub use crate::dsl::preload::ReferenceMethods;
+pub use crate::dsl::related::{
+    Child, Children, Parent, Related, RelatedSet, child, children, parent,
+};
 pub use crate::storage::relations::{OnDelete, Reference};

@@ -46,7 +46,7 @@ fn not_colocated<M: Model, C: Column>() -> Error {
 }
 
 /// Decodes one row's children: member, `HGETALL`, ... in key order.
-fn decode_children<C: Reference>(v: redis::Value) -> Result<Vec<Record<C::Model>>> {
+pub(super) fn decode_children<C: Reference>(v: redis::Value) -> Result<Vec<Record<C::Model>>> {
     let items = reply_items(v, "(children)")?;
     let mut pairs = Vec::with_capacity(items.len() / 2);
     let mut it = items.into_iter();
@@ -64,7 +64,7 @@ fn decode_children<C: Reference>(v: redis::Value) -> Result<Vec<Record<C::Model>
 }
 
 /// At most one child: more is a row that breaks the column's uniqueness.
-fn only<M: Model, C: Reference>(
+pub(super) fn only<M: Model, C: Reference>(
     parent: &Record<M>,
     mut kids: Vec<Record<C::Model>>,
 ) -> Result<Option<Record<C::Model>>> {

@@ -19,5 +19,6 @@ pub(crate) mod query;
 pub(crate) mod query_dsl;
 pub(crate) mod record;
 mod record_serde;
+pub(crate) mod related;
 pub(crate) mod retry;
 pub(crate) mod transaction;

@@ -6,6 +6,7 @@ use super::columns::Unique;
 use super::filter::{IntoFilter, IntoOrder, Node};
 use super::page::{Page, PageToken};
 use super::query::{Pages, Query, Select, Selection};
+use super::related::RelatedSet;
 #[cfg(feature = "tokio")]
 use crate::connection::AsyncConnection;
 use crate::connection::Connection;
@@ -243,6 +244,41 @@ pub trait QueryDsl: Sized {
         C: Reference<Parent = Self::Model> + Unique,
     {
         Query::load_child_plan(&self.into_query(), column)
+    }
+
+    /// Every matching row with several relations at once: see
+    /// [`Query::load_related`].
+    fn load_related<S, Conn>(
+        self,
+        conn: &mut Conn,
+        related: S,
+    ) -> Result<Vec<(Record<Self::Model>, S::Out)>>
+    where
+        S: RelatedSet<Self::Model> + Send + 'static,
+        Conn: Connection + ?Sized,
+    {
+        Query::load_related(&self.into_query(), conn, related)
+    }
+    /// [`QueryDsl::load_related`] on an async connection.
+    #[cfg(feature = "tokio")]
+    fn load_related_async<S, Conn>(
+        self,
+        conn: &mut Conn,
+        related: S,
+    ) -> impl Future<Output = Result<Vec<(Record<Self::Model>, S::Out)>>> + Send
+    where
+        S: RelatedSet<Self::Model> + Send + 'static,
+        Conn: AsyncConnection,
+    {
+        let plan = self.into_query().load_related_plan(related);
+        async move { plan?.run_async(conn).await }
+    }
+    /// The plan of [`QueryDsl::load_related`].
+    fn load_related_plan<S>(self, related: S) -> Result<Plan<Vec<(Record<Self::Model>, S::Out)>>>
+    where
+        S: RelatedSet<Self::Model> + Send + 'static,
+    {
+        Query::load_related_plan(&self.into_query(), related)
     }
 
     /// Every matching row, in one round trip.
