@@ -18,5 +18,6 @@ pub use crate::dsl::filter::*;
 pub use crate::dsl::page::{Page, PageToken};
 pub use crate::dsl::preload::WithParents;
 pub use crate::dsl::query::*;
+pub use crate::dsl::related::WithRelated;
 #[allow(unused_imports)] // the links above
 use crate::index::{EqFilterable, RangeFilterable, Sortable};

@@ -6,7 +6,7 @@ use super::columns::Unique;
 use super::filter::{IntoFilter, IntoOrder, Node};
 use super::page::{Page, PageToken};
 use super::query::{Pages, Query, Select, Selection};
-use super::related::RelatedSet;
+use super::related::{RelatedSet, WithRelated};
 #[cfg(feature = "tokio")]
 use crate::connection::AsyncConnection;
 use crate::connection::Connection;
@@ -252,7 +252,7 @@ pub trait QueryDsl: Sized {
         self,
         conn: &mut Conn,
         related: S,
-    ) -> Result<Vec<(Record<Self::Model>, S::Out)>>
+    ) -> Result<WithRelated<Self::Model, S>>
     where
         S: RelatedSet<Self::Model> + Send + 'static,
         Conn: Connection + ?Sized,
@@ -265,7 +265,7 @@ pub trait QueryDsl: Sized {
         self,
         conn: &mut Conn,
         related: S,
-    ) -> impl Future<Output = Result<Vec<(Record<Self::Model>, S::Out)>>> + Send
+    ) -> impl Future<Output = Result<WithRelated<Self::Model, S>>> + Send
     where
         S: RelatedSet<Self::Model> + Send + 'static,
         Conn: AsyncConnection,
@@ -274,7 +274,7 @@ pub trait QueryDsl: Sized {
         async move { plan?.run_async(conn).await }
     }
     /// The plan of [`QueryDsl::load_related`].
-    fn load_related_plan<S>(self, related: S) -> Result<Plan<Vec<(Record<Self::Model>, S::Out)>>>
+    fn load_related_plan<S>(self, related: S) -> Result<Plan<WithRelated<Self::Model, S>>>
     where
         S: RelatedSet<Self::Model> + Send + 'static,
     {

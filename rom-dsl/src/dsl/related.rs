@@ -131,6 +131,9 @@ impl<M: Model, C: Reference<Parent = M> + Unique> Related<M> for Child<C> {
     }
 }
 
+/// Rows of `M`, each with what the relations `S` load for it.
+pub type WithRelated<M, S> = Vec<(Record<M>, <S as RelatedSet<M>>::Out)>;
+
 /// One or more relations, as a tuple: what [`Query::load_related`] takes.
 pub trait RelatedSet<M: Model> {
     /// What each row is loaded with: a tuple of each relation's output.
@@ -165,7 +168,7 @@ impl<M: Model> Query<M> {
     pub fn load_related_plan<S: RelatedSet<M> + Send + 'static>(
         &self,
         related: S,
-    ) -> Result<Plan<Vec<(Record<M>, S::Out)>>> {
+    ) -> Result<Plan<WithRelated<M, S>>> {
         let includes = related.includes();
         if let Some(n) = includes.iter().position(|(_, co)| !co) {
             return Err(crate::storage::model::invalid::<M>(
@@ -208,11 +211,7 @@ impl<M: Model> Query<M> {
     ///     .load_related(&mut conn, (parent(posts::author), children(comments::post)))?
     /// { ... }
     /// ```
-    pub fn load_related<S, Conn>(
-        &self,
-        conn: &mut Conn,
-        related: S,
-    ) -> Result<Vec<(Record<M>, S::Out)>>
+    pub fn load_related<S, Conn>(&self, conn: &mut Conn, related: S) -> Result<WithRelated<M, S>>
     where
         S: RelatedSet<M> + Send + 'static,
         Conn: Connection + ?Sized,
@@ -226,7 +225,7 @@ impl<M: Model> Query<M> {
         &self,
         conn: &mut Conn,
         related: S,
-    ) -> Result<Vec<(Record<M>, S::Out)>>
+    ) -> Result<WithRelated<M, S>>
     where
         S: RelatedSet<M> + Send + 'static,
         Conn: AsyncConnection,
