@@ -6,13 +6,19 @@
 //! calls over 1 ms, the operation's wall time, and the second client's p99
 //! and longest latency during it (against the same on an idle server).
 //!
-//! `cargo bench --features testing --bench server_time -- --bench [--n 1000000]`
-//! (loading 1M rows takes a few minutes). Under `cargo test` it runs once on
-//! small data, as a smoke test.
+//! Each shape runs twice in the same run: in one call (`Budget::UNBOUNDED`,
+//! how rom ran before budgets) and with the default budget (in steps), and
+//! the table shows the number of calls of each.
+//!
+//! `cargo bench --features testing --bench server_time -- --bench [--n 1000000] [--verify]`
+//! (loading 1M rows takes a few minutes; `--verify` adds `verify`, which
+//! takes minutes more). Under `cargo test` it runs once on small data, as a
+//! smoke test.
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use rom::prelude::*;
+use rom::query::Budget;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
@@ -30,8 +36,8 @@ pub struct Person {
     pub age: i32,
 }
 
-/// One plan shape's operation.
-type Op = Box<dyn FnMut(&mut redis::Connection)>;
+/// One plan shape's operation, under a budget.
+type Op = Box<dyn FnMut(&mut redis::Connection, Budget)>;
 
 fn rand(seed: &mut u64, m: u64) -> u64 {
     *seed = seed
@@ -82,6 +88,7 @@ fn prober(s: &rom::testing::RedisServer, busy: &AtomicBool) -> (f64, f64) {
 /// What one operation did to the server and to another client.
 struct Measured {
     wall_ms: f64,
+    calls: u64,
     longest_call_us: u64,
     calls_over_1ms: usize,
     p99_us: f64,
@@ -95,6 +102,7 @@ fn measure(
     op: &mut dyn FnMut(&mut redis::Connection),
 ) -> Measured {
     let _: () = redis::cmd("SLOWLOG").arg("RESET").query(c).unwrap();
+    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(c).unwrap();
     let busy = AtomicBool::new(true);
     let (wall, (p99, max)) = std::thread::scope(|scope| {
         let probe = scope.spawn(|| prober(s, &busy));
@@ -106,6 +114,20 @@ fn measure(
         (wall, probe.join().unwrap())
     });
     let log: Vec<redis::Value> = redis::cmd("SLOWLOG").arg("GET").arg(-1).query(c).unwrap();
+    // the operation's calls: every function call (the prober sends GETs)
+    let stats: String = redis::cmd("INFO").arg("commandstats").query(c).unwrap();
+    let calls = stats
+        .lines()
+        .filter(|l| l.starts_with("cmdstat_fcall") || l.starts_with("cmdstat_evalsha"))
+        .filter_map(|l| {
+            l.split("calls=")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
     let mut longest = 0u64;
     let mut slow = 0;
     for e in log {
@@ -118,6 +140,7 @@ fn measure(
     }
     Measured {
         wall_ms: wall,
+        calls,
         longest_call_us: longest,
         calls_over_1ms: slow,
         p99_us: p99,
@@ -157,6 +180,7 @@ fn main() {
         .arg(100_000)
         .query(&mut c)
         .unwrap();
+    let with_verify = args.iter().any(|a| a == "--verify");
     let idle = measure(&s, &mut c, &mut |_| {
         std::thread::sleep(Duration::from_millis(300))
     });
@@ -165,16 +189,17 @@ fn main() {
         idle.p99_us, idle.max_us
     );
     println!(
-        "| plan shape | wall ms | longest call µs | calls over 1 ms | second client p99 µs | second client longest µs |"
+        "| plan shape | budget | wall ms | calls | longest call µs | calls over 1 ms | second client p99 µs | second client longest µs |"
     );
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
     let shapes: Vec<(&str, Op)> = vec![
         (
             "like \"*1234*\" (scan), count",
-            Box::new(|c| {
+            Box::new(|c, b| {
                 std::hint::black_box(
                     people::table
                         .filter(people::name.like("*1234*"))
+                        .budget(b)
                         .count(c)
                         .unwrap(),
                 );
@@ -182,10 +207,11 @@ fn main() {
         ),
         (
             "not, count",
-            Box::new(|c| {
+            Box::new(|c, b| {
                 std::hint::black_box(
                     people::table
                         .filter(people::city.eq("c1").not())
+                        .budget(b)
                         .count(c)
                         .unwrap(),
                 );
@@ -193,7 +219,7 @@ fn main() {
         ),
         (
             "broad count (and of two indexes)",
-            Box::new(|c| {
+            Box::new(|c, b| {
                 std::hint::black_box(
                     people::table
                         .filter(
@@ -201,6 +227,7 @@ fn main() {
                                 .ge(30)
                                 .and(people::city.eq_any(["c1", "c2", "c3", "c4", "c5"])),
                         )
+                        .budget(b)
                         .count(c)
                         .unwrap(),
                 );
@@ -208,10 +235,11 @@ fn main() {
         ),
         (
             "broad load, no limit (ages 30-39)",
-            Box::new(|c| {
+            Box::new(|c, b| {
                 std::hint::black_box(
                     people::table
                         .filter(people::age.between(30..40))
+                        .budget(b)
                         .ids(c)
                         .unwrap(),
                 );
@@ -219,27 +247,37 @@ fn main() {
         ),
         (
             "delete by query (one city)",
-            Box::new(|c| {
+            Box::new(|c, b| {
+                // a city per run, each of the same size
+                let city = if b == Budget::UNBOUNDED { "c7" } else { "c8" };
                 std::hint::black_box(
                     people::table
-                        .filter(people::city.eq("c7"))
+                        .filter(people::city.eq(city))
+                        .budget(b)
                         .delete(c)
                         .unwrap(),
                 );
             }),
         ),
-        (
-            "verify",
-            Box::new(|c| {
-                std::hint::black_box(rom::verify::verify::<Person, _>(c).unwrap());
-            }),
-        ),
     ];
+    let mut shapes = shapes;
+    if with_verify || smoke {
+        shapes.push((
+            "verify (paged on its own)",
+            Box::new(|c, b| {
+                if b == Budget::UNBOUNDED {
+                    std::hint::black_box(rom::verify::verify::<Person, _>(c).unwrap());
+                }
+            }),
+        ));
+    }
     for (name, mut op) in shapes {
-        let m = measure(&s, &mut c, &mut *op);
-        println!(
-            "| {name} | {:.0} | {} | {} | {:.0} | {:.0} |",
-            m.wall_ms, m.longest_call_us, m.calls_over_1ms, m.p99_us, m.max_us
-        );
+        for (label, b) in [("none", Budget::UNBOUNDED), ("default", Budget::DEFAULT)] {
+            let m = measure(&s, &mut c, &mut |c| op(c, b));
+            println!(
+                "| {name} | {label} | {:.0} | {} | {} | {} | {:.0} | {:.0} |",
+                m.wall_ms, m.calls, m.longest_call_us, m.calls_over_1ms, m.p99_us, m.max_us
+            );
+        }
     }
 }

@@ -178,6 +178,8 @@ struct QSpec {
     order: Option<(OrdCol, bool)>,
     offset: Option<u64>,
     limit: Option<u64>,
+    /// Index entries per call: a small one makes the query run in steps.
+    budget: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -412,6 +414,9 @@ fn build_query<M: Subject>(q: &QSpec) -> Query<M> {
     }
     if let Some(l) = q.limit {
         query = query.limit(l);
+    }
+    if let Some(b) = q.budget {
+        query = query.budget(rom::query::Budget::entries(b));
     }
     query
 }
@@ -1166,14 +1171,24 @@ fn qspec() -> impl Strategy<Value = QSpec> {
         4 => (1u64..6).prop_map(Some),
         2 => (1u64..250).prop_map(Some),
     ];
-    (prop::collection::vec(pred(), 0..=3), order, offset, limit).prop_map(
-        |(filters, order, offset, limit)| QSpec {
+    let budget = prop_oneof![
+        1 => Just(None),
+        1 => (1u64..40).prop_map(Some),
+    ];
+    (
+        prop::collection::vec(pred(), 0..=3),
+        order,
+        offset,
+        limit,
+        budget,
+    )
+        .prop_map(|(filters, order, offset, limit, budget)| QSpec {
             filters,
             order,
             offset,
             limit,
-        },
-    )
+            budget,
+        })
 }
 
 fn term() -> impl Strategy<Value = Term> {

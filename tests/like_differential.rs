@@ -88,6 +88,7 @@ proptest! {
         values in prop::collection::vec(value(), 1..25),
         patterns in prop::collection::vec(prop::collection::vec(tok(), 0..6), 1..6),
         prefixes in prop::collection::vec(value(), 1..4),
+        budget in prop::option::of(1u64..8),
     ) {
         thread_local! {
             static SERVER: (RedisServer, std::cell::RefCell<redis::Connection>) = {
@@ -111,8 +112,16 @@ proptest! {
             let want = |f: &dyn Fn(usize) -> bool| -> BTreeSet<u64> {
                 (0..values.len()).filter(|&i| f(i)).map(|i| saved[i]).collect()
             };
+            // with a small budget, each query runs in steps (a row tested
+            // against its entry record, a count walking the index)
             let got = |q: rom::Query<Word>, c: &mut redis::Connection| -> BTreeSet<u64> {
-                q.ids(c).expect("query").into_iter().collect()
+                let q = match budget {
+                    Some(b) => q.budget(rom::query::Budget::entries(b)),
+                    None => q,
+                };
+                let ids: BTreeSet<u64> = q.clone().ids(c).expect("query").into_iter().collect();
+                assert_eq!(q.count(c).expect("count"), ids.len() as u64, "count agrees with ids");
+                ids
             };
             for p in &patterns {
                 let text = pattern_text(p);

@@ -14,8 +14,10 @@
 --         order key ('' for key
 --         order), direction ('a' or 'd', followed by the slot id when
 --         ordering by a sort index), offset, limit ('' for none), the cursor
---         (phase 'v' value / 'n' null / '', score, member), fields (counted
---         list: the selected fields); in 'with' mode then what to read
+--         (phase 'v' value / 'n' null / 'd<node>' a stepped count or
+--         delete / '', score, member), the budget (index entries one call
+--         may examine; 0 for no bound), fields (counted list: the selected
+--         fields); in 'with' mode then what to read
 --         with each row (counted: 'p' field parent-row-prefix expiry-set,
 --         the parent row a reference names | 'c' eq-set-prefix
 --         child-row-prefix expiry-set, the live rows whose reference names
@@ -27,111 +29,30 @@
 --           'S' key            a set (equality or word)
 --           'U' key value      a unique hash's field
 --           'R' key lo hi      a score range ('(' exclusive, -inf, +inf)
---           'X' key lo hi glob a BYLEX range, then 'G'..glob or ''
+--           'X' key lo hi glob slot
+--                              a BYLEX range, then 'G'..glob or '', and
+--                              the slot id rows record its entries under
 --           'L' | 'E'          every row | no row
---   reply rows/ids/select: {cursor phase, score, member, then per row its
---         member and (rows) HGETALL or (select) HMGET, and ('with') per
---         include: 'p' the parent's HGETALL ({} for none), 'c' the
---         children as {member, HGETALL, ...}}; count, exists: an
---         integer; delete: {'ok', deleted, found} or an error reply
+--   reply rows/ids/select: {cursor phase, score, member, more, skipped,
+--         then per row its member and (rows) HGETALL or (select) HMGET,
+--         and ('with') per include: 'p' the parent's HGETALL ({} for
+--         none), 'c' the children as {member, HGETALL, ...}}; count,
+--         exists: an integer, or in steps {more, n, phase, score, member,
+--         skipped} (a count's n is this step's matches, before offset and
+--         limit); delete: {'ok', deleted, found, more, phase, score,
+--         member, skipped} or an error reply
+--
+-- The budget: a call examines at most about `budget` index entries (a
+-- deleted row counts DELETE_WEIGHT more). A plan that would read more
+-- walks an index in a stable order instead and stops when the budget is
+-- spent: `more` is '1' and the cursor names the last entry examined (not
+-- the last row returned), `skipped` the rows this call skipped for the
+-- offset. The client calls again from that cursor with the offset and limit
+-- that are left, until `more` is ''. A group of entries of one score is read
+-- whole.
 --
 -- An index entry whose row is gone (removed by another program) names no
 -- row: the interpreter skips it and fills the page from the rows after it.
-
--- the call's parameters (set by query_main)
-local rowp, ids, mode, zkey, desc, lexslot, offset, limit, cphase, cscore, cid, fields
--- the filter tree, the number of rows, and (rows mode) the rows read
-local root, TOTAL, ROWS
--- rows mode: the references whose parent rows are returned with each row
-local include = {}
--- the model's expiry set ('' when its rows never expire)
-local EXPKEY = ''
-
-local function bnum(b)
-  if b == '-inf' then return -math.huge, false end
-  if b == '+inf' then return math.huge, false end
-  if string.sub(b, 1, 1) == '(' then return tonumber(string.sub(b, 2)), true end
-  return tonumber(b), false
-end
--- byte-wise string order (Lua's < may follow the server's locale)
-local function bytelt(a, b)
-  local n = math.min(#a, #b)
-  for i = 1, n do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then return x < y end
-  end
-  return #a < #b
-end
--- a lexicographic index member: value, \0\0, key
-local function splitlex(e)
-  local cut = string.find(e, '\0\0', 1, true)
-  if not cut then return nil, nil end
-  local rest = string.sub(e, cut + 2)
-  if NUMIDS then rest = string.sub(rest, 2) end
-  return string.sub(e, 1, cut - 1), rest
-end
--- a filter node, read from the cursor r
-local function take_filter()
-  local op = take()
-  if op == 'A' or op == 'O' then
-    return {op = op, kids = take_list(take_filter)}
-  elseif op == 'N' then return {op = 'N', kid = take_filter()}
-  elseif op == 'S' then return {op = 'S', key = take()}
-  elseif op == 'U' then return {op = 'U', key = take(), val = take()}
-  elseif op == 'R' then
-    local nd = {op = 'R', key = take(), lo = take(), hi = take()}
-    nd.lon, nd.loex = bnum(nd.lo)
-    nd.hin, nd.hiex = bnum(nd.hi)
-    return nd
-  elseif op == 'X' then
-    local nd = {op = 'X', key = take(), lo = take(), hi = take(), globsrc = take()}
-    if nd.globsrc ~= '' then nd.glob = glob_compile(parse_glob(string.sub(nd.globsrc, 2))) end
-    return nd
-  elseif op == 'L' then return {op = 'L'}
-  elseif op == 'E' then return {op = 'E'}
-  end
-  error('rom: bad filter program at ' .. (wire_pos() - 1))
-end
-
-local function query_args(_, argv)
-  reader(argv)
-  local d = {}
-  d.row_prefix = take()
-  d.numeric_ids = take_flag()
-  d.ids = take()
-  d.expiry = take()
-  d.mode = take()
-  d.order_key = take()
-  local dir = take()
-  d.desc = string.sub(dir, 1, 1) == 'd'
-  -- ordering by a sort index: the slot whose value each row records
-  d.lex_slot = string.sub(dir, 2)
-  if d.lex_slot == '' then d.lex_slot = nil end
-  d.offset = tonumber(take())
-  d.limit = tonumber(take())
-  d.cursor = {phase = take(), score = take(), member = take()}
-  d.fields = take_strings()
-  if d.mode == 'with' then
-    -- rows with related rows, read in this call: per include, its kind
-    -- ('p' parent, 'c' children), then the field ('p') or the prefix of the
-    -- equality sets ('c'), and the related model's row prefix
-    d.mode = 'rows'
-    d.include = take_list(function()
-      local kind, at, prefix, exp = take(), take(), take(), take()
-      if kind ~= 'p' and kind ~= 'c' then error('rom: bad include kind ' .. kind) end
-      return {kind = kind, at = at, prefix = prefix, exp = exp}
-    end)
-  end
-  if d.mode == 'delete' then
-    d.tag = take()
-    d.numeric = take_strings()
-    -- the models a delete reaches through on_delete rules (cascade.lua);
-    -- none when no rule applies
-    d.graph = take_list(take_node)
-  end
-  d.filter = take_filter()
-  return d
-end
 
 local function total()
   if not TOTAL then TOTAL = redis.call('ZCARD', ids) end
@@ -187,6 +108,7 @@ end
 -- per index and chunk instead of a call per row; has() reads the cache
 local function prefetch(nd, list)
   local op = nd.op
+  if nd.always then return end
   if op == 'R' or op == 'S' then
     nd.cache = nd.cache or {}
     for i = 1, #list, 500 do
@@ -206,8 +128,25 @@ local function prefetch(nd, list)
     prefetch(nd.kid, list)
   end
 end
+-- whether row m's entry in node nd's lexicographic index lies in its range
+-- and matches its glob, from the row's record of entries: one read, where
+-- materialising the range reads all of it
+local function lexhas(nd, m)
+  local r = pread('HGET', rowp .. m, '#i')
+  local rec = type(r) == 'string' and parse_rec(r) or nil
+  if not rec then return false end
+  for _, e in ipairs(rec) do
+    if e[1] == nd.slot then
+      return lexin(lexmember(e[2], m), nd.lo, nd.hi)
+        and (not nd.glob or glob_match(nd.glob, e[2]))
+    end
+  end
+  return false
+end
 local function has(nd, m)
   local op = nd.op
+  -- the node a walk is driven by: its members are the ones walked
+  if nd.always then return true end
   if op == 'S' then
     if nd.cache then local c = nd.cache[m]; if c ~= nil then return c end end
     return redis.call('SISMEMBER', nd.key, m) == 1
@@ -221,7 +160,10 @@ local function has(nd, m)
     if nd.loex then if s <= nd.lon then return false end elseif s < nd.lon then return false end
     if nd.hiex then if s >= nd.hin then return false end elseif s > nd.hin then return false end
     return true
-  elseif op == 'X' then lexrows(nd); return nd.set[m] == true
+  elseif op == 'X' then
+    -- a range wider than the budget is tested row by row
+    if nd.rows or BUDGET == 0 or size(nd) <= BUDGET then lexrows(nd); return nd.set[m] == true end
+    return lexhas(nd, m)
   elseif op == 'L' then return true
   elseif op == 'E' then return false
   elseif op == 'A' then
@@ -270,6 +212,95 @@ local function members(nd)
   return out
 end
 
+-- the entries of the lexicographic ranges under nd that a membership test
+-- reads whole (once)
+local function lexcost(nd)
+  if nd.op == 'X' then return size(nd) end
+  local c = 0
+  if nd.op == 'A' or nd.op == 'O' then
+    for _, k in ipairs(nd.kids) do c = c + lexcost(k) end
+  elseif nd.op == 'N' then c = lexcost(nd.kid) end
+  return c
+end
+-- the index entries a one-call plan reads for node nd: its members, and the
+-- membership tests of an intersection or a complement
+local function cost(nd)
+  if nd.cost then return nd.cost end
+  local op = nd.op
+  local c = size(nd)
+  if op == 'A' then
+    c = cost(nd.kids[1])
+    for i = 2, #nd.kids do c = c + size(nd.kids[1]) + lexcost(nd.kids[i]) end
+  elseif op == 'O' then
+    c = 0
+    for _, k in ipairs(nd.kids) do c = c + cost(k) end
+  elseif op == 'N' then c = 2 * total() + lexcost(nd.kid)
+  elseif op == 'U' then c = 1 end
+  nd.cost = c
+  return c
+end
+-- whether a plan reading node nd in one call would exceed the budget
+local function over(nd)
+  if BUDGET == 0 or nd.op == 'U' or nd.op == 'E' then return false end
+  local c = cost(nd)
+  if mode == 'delete' then c = c + DELETE_WEIGHT * size(nd) end
+  return c > BUDGET
+end
+
+-- walks the ids in key order after the key `from` (the start when nil):
+-- numeric keys by score, other keys (all of score 0, in byte order) by
+-- BYLEX, so that a walk over string keys reads them chunk by chunk
+local function walkids(from, fid, visit, pre)
+  if NUMIDS then return walk(ids, false, from, fid, visit, pre) end
+  local chunk = 64
+  local lo = fid and fid ~= '' and from and ('(' .. fid) or '-'
+  while true do
+    local r = redis.call('ZRANGE', ids, lo, '+', 'BYLEX', 'LIMIT', 0, chunk)
+    if pre and #r > 0 then pre(r) end
+    for _, m in ipairs(r) do
+      if visit(m, '0') then return true end
+    end
+    if #r < chunk then return false end
+    lo = '(' .. r[#r]
+  end
+end
+
+-- the walk of a stepped count or delete: the ids (every row, node 0) or
+-- the smallest range node of the filter (the filter itself, or a part of
+-- an `and`), named by its number in the cursor's phase ('d' .. number) so
+-- that every step walks the same one
+local function driver()
+  if string.sub(cphase, 1, 1) == 'd' then
+    local no = tonumber(string.sub(cphase, 2))
+    if no == 0 then return nil end
+    local nd = no and NODES[no]
+    if not nd then error('rom: bad query cursor') end
+    return nd
+  end
+  local cands = {}
+  if root.op == 'R' or root.op == 'X' then cands = {root}
+  elseif root.op == 'A' then cands = root.kids end
+  local best, bs = nil, total()
+  for _, k in ipairs(cands) do
+    if (k.op == 'R' or k.op == 'X') and size(k) < bs then best, bs = k, size(k) end
+  end
+  return best
+end
+-- walks the driver from the cursor, calling visit(m, position, phase) for
+-- each entry (m nil for an entry that names no match of its range)
+local function drive(visit)
+  local nd = driver()
+  local phase = 'd' .. (nd and nd.no or 0)
+  local resume = string.sub(cphase, 1, 1) == 'd'
+  local from = resume and cscore or nil
+  local function pre(list) prefetch(root, list) end
+  local function v(m, s) return visit(m, s, phase) end
+  if not nd then return walkids(from, resume and cid or nil, v, pre) end
+  nd.always = true
+  if nd.op == 'R' then return walk(nd.key, false, from, cid, v, pre, nd) end
+  return walkx(nd, from, v)
+end
+
 -- the expired rows that are still stored (bounded by the sweeps and the
 -- reclaiming writes), to leave out of a count
 local function due_rows()
@@ -283,6 +314,8 @@ end
 -- the due rows against it, whichever is smaller.
 local function count_all()
   local op = root.op
+  -- the complement of one index: all rows less its size
+  if op == 'N' and EXPKEY == '' and size(root) and root.exact then return root.size end
   if op == 'R' or op == 'S' or op == 'L' or op == 'E' or op == 'U' then
     local n = size(root)
     if n == 0 or EXPKEY == '' then return n end
@@ -308,109 +341,6 @@ local function count_all()
   return n
 end
 
--- walks zset `key` in (score, id) order from the cursor, calling visit(m, scorestr)
--- until it returns true; ties are sorted by id here because Redis orders
--- members of equal score as text
-local function walk(key, rev, fscore, fid, visit, pre, range)
-  local lo = fscore or (rev and '+inf' or '-inf')
-  local hi = rev and '-inf' or '+inf'
-  -- a filter's range on the order index itself: only that part is walked
-  if range then
-    if not fscore then lo = rev and range.hi or range.lo end
-    hi = rev and range.lo or range.hi
-  end
-  local chunk = 64
-  local skip = fscore ~= nil
-  -- scores compare as numbers: -0 and 0 are one score to Redis
-  local fnum = fscore and tonumber((string.gsub(fscore, '^%(', '')))
-  local function flush(group, s)
-    table.sort(group, idlt)
-    for _, m in ipairs(group) do
-      local before = skip and tonumber(s) == fnum and not idlt(fid, m)
-      if not before and visit(m, s) then return true end
-    end
-    return false
-  end
-  while true do
-    local r
-    if rev then r = redis.call('ZRANGE', key, lo, hi, 'BYSCORE', 'REV', 'LIMIT', 0, chunk, 'WITHSCORES')
-    else r = redis.call('ZRANGE', key, lo, hi, 'BYSCORE', 'LIMIT', 0, chunk, 'WITHSCORES') end
-    local n = #r / 2
-    if n == 0 then return false end
-    if pre then
-      local list = {}
-      for i = 1, n do list[i] = r[2 * i - 1] end
-      pre(list)
-    end
-    local last = r[2 * n]
-    local lastn = tonumber(last)
-    local group, gs, gn = {}, nil, nil
-    for i = 1, n do
-      local m, s = r[2 * i - 1], r[2 * i]
-      local sn = tonumber(s)
-      if sn == lastn then break end
-      if sn ~= gn then
-        if gs and flush(group, gs) then return true end
-        group, gs, gn = {}, s, sn
-      end
-      group[#group + 1] = m
-    end
-    if gs and flush(group, gs) then return true end
-    if n < chunk then
-      group = {}
-      for i = 1, n do if tonumber(r[2 * i]) == lastn then group[#group + 1] = r[2 * i - 1] end end
-    else
-      group = redis.call('ZRANGE', key, last, last, 'BYSCORE')
-      if pre then pre(group) end
-    end
-    if flush(group, last) then return true end
-    skip = false
-    if n < chunk then return false end
-    lo = '(' .. last
-  end
-end
-
--- walks a sort index in (value, id) order from the cursor, like walk()
-local function walklex(key, rev, fv, fid, visit, pre)
-  local chunk = 64
-  local lo, hi
-  if rev then lo = fv and ('(' .. fv .. '\0\1') or '+'; hi = '-'
-  else lo = fv and ('[' .. fv .. '\0\0') or '-'; hi = '+' end
-  local skip = fv ~= nil
-  local group, gv = {}, nil
-  local function flush()
-    if gv == nil then return false end
-    table.sort(group, idlt)
-    for _, m in ipairs(group) do
-      local before = skip and gv == fv and not idlt(fid, m)
-      if not before and visit(m, gv) then return true end
-    end
-    skip = false
-    return false
-  end
-  while true do
-    local r
-    if rev then r = redis.call('ZRANGE', key, lo, hi, 'BYLEX', 'REV', 'LIMIT', 0, chunk)
-    else r = redis.call('ZRANGE', key, lo, hi, 'BYLEX', 'LIMIT', 0, chunk) end
-    if pre then
-      local list = {}
-      for _, e in ipairs(r) do local _, m = splitlex(e); if m then list[#list + 1] = m end end
-      pre(list)
-    end
-    for _, e in ipairs(r) do
-      local v, m = splitlex(e)
-      if v then
-        if v ~= gv then
-          if flush() then return true end
-          group, gv = {}, v
-        end
-        group[#group + 1] = m
-      end
-    end
-    if #r < chunk then return flush() end
-    lo = '(' .. r[#r]
-  end
-end
 -- a row's value in the sort index, from its record of index entries
 local function recval(m)
   local r = pread('HGET', rowp .. m, '#i')
@@ -420,9 +350,6 @@ local function recval(m)
   end
   return nil
 end
--- the matching ids in order, after the cursor, with offset and limit applied;
--- returns them with the cursor of the last one
--- rows mode: the rows read while collecting, by id
 -- whether row m exists: an index entry whose row was removed by another
 -- program (or evicted) names no row, and the query answers for the rows that
 -- exist. The rows a page returns are read here, once.
@@ -450,14 +377,21 @@ local function order_range(okey)
   return nil
 end
 
+-- the matching ids in order, after the cursor, with offset and limit
+-- applied; returns them with the cursor of the last one, or of the last
+-- entry examined when the budget ran out (MORE). The order index is walked
+-- (each row tested against the filter) when offset + limit is small against
+-- the matches, or when reading the matches would exceed the budget; the
+-- matches are read and sorted otherwise.
 local function collect()
   local out = {}
-  local skipped = 0
+  SKIPPED = 0
   local lastp, lasts, lastm = '', '', ''
   local function accept(m, s, phase)
-    if not live(m, skipped >= offset) then return false end
-    if skipped < offset then skipped = skipped + 1; return false end
+    if not live(m, SKIPPED >= offset) then return false end
+    if SKIPPED < offset then SKIPPED = SKIPPED + 1; return false end
     out[#out + 1] = m
+    if mode == 'delete' then SPENT = SPENT + DELETE_WEIGHT end
     lastp, lasts, lastm = phase, s, m
     return limit ~= nil and #out >= limit
   end
@@ -467,27 +401,30 @@ local function collect()
   local est = size(root)
   if est == 0 then return out, '', '', '' end
   local nulls = zkey ~= '' and total() > redis.call('ZCARD', zkey)
-  if need and root.op ~= 'U' and root.op ~= 'E' and need * total() / est < est then
+  local small = need and root.op ~= 'U' and root.op ~= 'E' and need * total() / est < est
+  if small or over(root) then
     -- walk the order index and test each row against the filter
-    local done = false
+    local stop = false
     if cphase ~= 'n' then
       local function visit(m, s)
-        if has(root, m) then return accept(m, s, 'v') end
-        return false
+        if has(root, m) and accept(m, s, 'v') then return true end
+        return spend('v', s, m)
       end
       local from = cphase == 'v' and cscore or nil
       local function pre(list) prefetch(root, list) end
-      if lexslot then done = walklex(okey, desc, from, cid, visit, pre)
-      else done = walk(okey, desc and zkey ~= '', from, cid, visit, pre, order_range(okey)) end
+      if lexslot then stop = walklex(okey, desc, from, cid, visit, pre)
+      elseif zkey == '' then stop = walkids(from, cid, visit, pre)
+      else stop = walk(okey, desc, from, cid, visit, pre, order_range(okey)) end
     end
-    if not done and nulls then
-      walk(ids, false, cphase == 'n' and cscore or nil, cid, function(m, s)
+    if not stop and nulls then
+      walkids(cphase == 'n' and cscore or nil, cid, function(m, s)
         local null
         if lexslot then null = recval(m) == nil else null = redis.call('ZSCORE', zkey, m) == false end
-        if null and has(root, m) then return accept(m, s, 'n') end
-        return false
+        if null and has(root, m) and accept(m, s, 'n') then return true end
+        return spend('n', s, m)
       end)
     end
+    if MORE then return out, MORE[1], MORE[2], MORE[3] end
     return out, lastp, lasts, lastm
   end
   -- materialise the (small) candidate set, then sort it
@@ -545,38 +482,6 @@ local function collect()
   return out, lastp, lasts, lastm
 end
 
--- the parent row a row's reference names ({} for none: a null reference,
--- a row that is gone, or a row that is not a hash)
-local function parent_row(row, inc)
-  if type(row) ~= 'table' then return {} end
-  for i = 1, #row - 1, 2 do
-    if row[i] == inc.at then
-      if expired(inc.exp, row[i + 1]) then return {} end
-      local r = pread('HGETALL', inc.prefix .. row[i + 1])
-      if r.err then return {} end
-      return r
-    end
-  end
-  return {}
-end
-
--- the rows whose reference names the row `m`, as {member, HGETALL, ...}:
--- the members of its equality set whose row is a hash (an entry whose row
--- is gone names no row)
-local function child_rows(m, inc)
-  local kids = pread('SMEMBERS', inc.at .. m)
-  local out = {}
-  if kids.err then return out end
-  for _, cm in ipairs(kids) do
-    local r = expired(inc.exp, cm) and {} or pread('HGETALL', inc.prefix .. cm)
-    if not r.err and #r > 0 then
-      out[#out + 1] = cm
-      out[#out + 1] = r
-    end
-  end
-  return out
-end
-
 local function query_main(keys, argv)
   local d = query_args(keys, argv)
   include = d.include or {}
@@ -591,6 +496,22 @@ local function query_main(keys, argv)
   if mode == 'delete' then TAG, NUMKEYS = d.tag, d.numeric end
   root = d.filter
   TOTAL, ROWS = nil, {}
+  BUDGET, SPENT, MORE, SKIPPED = d.budget, 0, nil, 0
+  local resumed = cphase ~= ''
+  local function more() return MORE and '1' or '' end
+  local single = root.op == 'R' or root.op == 'S' or root.op == 'L' or root.op == 'E' or root.op == 'U'
+    or (root.op == 'N' and EXPKEY == '' and size(root) and root.exact)
+  if mode == 'count' and not single and (resumed or over(root)) then
+    -- a count in steps: this call's matches along the driver (before offset
+    -- and limit, which the client applies to the sum)
+    local n = 0
+    drive(function(m, s, phase)
+      if m and has(root, m) and not expired(EXPKEY, m) then n = n + 1 end
+      return spend(phase, s, m or '')
+    end)
+    local c = MORE or {'', '', ''}
+    return {more(), n, c[1], c[2], c[3], '0'}
+  end
   if mode == 'count' then
     local c = count_all() - offset
     if c < 0 then c = 0 end
@@ -600,14 +521,36 @@ local function query_main(keys, argv)
   if mode == 'exists' then
     -- whether `load` would return a row: the offset and a limit of 0 count
     if limit ~= 0 then limit = 1 end
-    local out = collect()
-    return #out
+    local out, p, s, m = collect()
+    if not resumed and not MORE then return #out end
+    return {more(), #out, p, s, m, tostring(SKIPPED)}
   end
-  local found, lp, ls, lm = collect()
+  local found, lp, ls, lm
+  if mode == 'delete' and (string.sub(cphase, 1, 1) == 'd'
+      or (not resumed and not limit and offset == 0 and over(root))) then
+    -- a delete in steps, each deleting the live matches it walked past
+    found = {}
+    drive(function(m, s, phase)
+      if m and has(root, m) and live(m, false) then
+        found[#found + 1] = m
+        SPENT = SPENT + DELETE_WEIGHT
+      end
+      return spend(phase, s, m or '')
+    end)
+    local c = MORE or {'', '', ''}
+    lp, ls, lm = c[1], c[2], c[3]
+  else
+    found, lp, ls, lm = collect()
+  end
+  -- the step's state after a delete's counts
+  local function stepped(r)
+    for _, x in ipairs({more(), lp, ls, lm, tostring(SKIPPED)}) do r[#r + 1] = x end
+    return r
+  end
   if mode == 'delete' and #d.graph > 0 then
     local r = graph_delete(d.graph, found)
     if r[1] ~= 'ok' then return r end
-    return {'ok', r[2], tostring(#found)}
+    return stepped({'ok', r[2], tostring(#found)})
   end
   if mode == 'delete' then
     for _, m in ipairs(found) do
@@ -619,9 +562,9 @@ local function query_main(keys, argv)
     for _, m in ipairs(found) do
       if delete_row(rowp, ids, m) == 1 then deleted = deleted + 1 end
     end
-    return {'ok', tostring(deleted), tostring(#found)}
+    return stepped({'ok', tostring(deleted), tostring(#found)})
   end
-  local res = {lp, ls, lm}
+  local res = {lp, ls, lm, more(), tostring(SKIPPED)}
   for _, m in ipairs(found) do
     res[#res + 1] = m
     if mode == 'select' then

@@ -13,6 +13,7 @@
 //! ([`EqFilterable`], [`RangeFilterable`], [`Sortable`]); a column without the
 //! right index does not compile, and the error names the attribute to add.
 
+pub use crate::dsl::budget::{Budget, default_budget, set_default_budget};
 pub use crate::dsl::children::{WithChild, WithChildren};
 pub use crate::dsl::filter::*;
 pub use crate::dsl::page::{Page, PageToken};

@@ -103,7 +103,7 @@ impl<M: Model> Query<M> {
             row_prefix: child.row_prefix.clone(),
             expiry: crate::storage::model::expiry_key::<C::Model>(),
         }];
-        self.plan(Mode::With(&include), None, |v| {
+        self.rows_plan(Mode::With(&include), |v| {
             let (reply, extras) = QueryReply::page_with(v, true, 1)?;
             let QueryReply::Page { rows, .. } = reply else {
                 return Err(Error::decode(b"(query reply)", None, "not a page"));

@@ -74,7 +74,7 @@ impl<M: Model> Query<M> {
             row_prefix: <C::Parent as Model>::layout().row_prefix.clone(),
             expiry: crate::storage::model::expiry_key::<C::Parent>(),
         }];
-        self.plan(Mode::With(&include), None, |v| {
+        self.rows_plan(Mode::With(&include), |v| {
             let (reply, extras) = QueryReply::page_with(v, true, 1)?;
             let QueryReply::Page { rows, .. } = reply else {
                 return Err(Error::decode(b"(query reply)", None, "not a page"));

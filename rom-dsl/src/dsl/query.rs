@@ -23,6 +23,8 @@ pub struct Query<M> {
     pub(crate) limit: Option<u64>,
     /// Set by [`QueryDsl::after`]: where [`QueryDsl::load_page`] resumes.
     pub(crate) after: Option<PageToken>,
+    /// Set by [`QueryDsl::budget`]; the process's default otherwise.
+    pub(crate) budget: Option<super::budget::Budget>,
     pub(crate) _m: PhantomData<fn() -> M>,
 }
 
@@ -34,6 +36,7 @@ impl<M> Clone for Query<M> {
             offset: self.offset,
             limit: self.limit,
             after: self.after.clone(),
+            budget: self.budget,
             _m: PhantomData,
         }
     }
@@ -47,6 +50,7 @@ impl<M> std::fmt::Debug for Query<M> {
             .field("offset", &self.offset)
             .field("limit", &self.limit)
             .field("after", &self.after)
+            .field("budget", &self.budget)
             .finish()
     }
 }
@@ -59,6 +63,7 @@ impl<M: Model> Default for Query<M> {
             offset: 0,
             limit: None,
             after: None,
+            budget: None,
             _m: PhantomData,
         }
     }

@@ -47,6 +47,21 @@ pub trait QueryDsl: Sized {
         q.limit = Some(n);
         q
     }
+    /// Sets how many index entries one call of this query may examine (see
+    /// [`Budget`](crate::query::Budget)): a query that needs more runs in
+    /// several calls, each resuming where the last stopped.
+    ///
+    /// ```
+    /// # use rom_dsl::query::{Budget, QueryDsl};
+    /// fn whole<Q: QueryDsl>(q: Q) -> rom_dsl::query::Query<Q::Model> {
+    ///     q.budget(Budget::UNBOUNDED) // one call, however long
+    /// }
+    /// ```
+    fn budget(self, b: super::budget::Budget) -> Query<Self::Model> {
+        let mut q = self.into_query();
+        q.budget = Some(b);
+        q
+    }
     /// Skips the first `n` rows.
     fn offset(self, n: u64) -> Query<Self::Model> {
         let mut q = self.into_query();
@@ -347,19 +362,12 @@ pub trait QueryDsl: Sized {
         let plan = self.into_query().exists_plan();
         async move { plan?.run_async(conn).await }
     }
-    /// Deletes every match with its index entries; returns how many. With a
-    /// limit, one atomic script call; without, atomic batches of 1,000.
+    /// Deletes every match with its index entries (and what its on_delete
+    /// rules reach); returns how many. One atomic call when the work fits
+    /// the query's [`Budget`](crate::query::Budget); otherwise atomic steps,
+    /// each deleting the matches it examined, until none is left.
     fn delete<C: Connection + ?Sized>(self, conn: &mut C) -> Result<u64> {
-        let q = self.into_query();
-        let mut total = 0;
-        for batch in delete_batches(&q) {
-            let (deleted, found) = batch.delete_plan()?.run(conn)?;
-            total += deleted;
-            if q.limit.is_some() || found < DELETE_BATCH {
-                break;
-            }
-        }
-        Ok(total)
+        Ok(self.into_query().delete_plan()?.run(conn)?.0)
     }
     /// [`QueryDsl::delete`] on an async connection.
     #[cfg(feature = "tokio")]
@@ -367,35 +375,13 @@ pub trait QueryDsl: Sized {
         self,
         conn: &mut C,
     ) -> impl Future<Output = Result<u64>> + Send {
-        let q = self.into_query();
-        async move {
-            let mut total = 0;
-            for batch in delete_batches(&q) {
-                let (deleted, found) = batch.delete_plan()?.run_async(conn).await?;
-                total += deleted;
-                if q.limit.is_some() || found < DELETE_BATCH {
-                    break;
-                }
-            }
-            Ok(total)
-        }
+        let plan = self.into_query().delete_plan();
+        async move { Ok(plan?.run_async(conn).await?.0) }
     }
     /// The plan of [`QueryDsl::load`] as text.
     fn explain(self) -> String {
         Query::explain(&self.into_query())
     }
-}
-
-const DELETE_BATCH: u64 = 1000;
-
-fn delete_batches<M: Model>(q: &Query<M>) -> impl Iterator<Item = Query<M>> + '_ {
-    std::iter::repeat_with(move || {
-        let mut b = q.clone();
-        if b.limit.is_none() {
-            b.limit = Some(DELETE_BATCH);
-        }
-        b
-    })
 }
 
 /// The query of `first`: its first row, none under a limit of 0.

@@ -58,7 +58,7 @@ pub struct IncludeSpec(pub(crate) Include);
 )]
 pub trait Related<M: Model>: crate::__private::Sealed {
     /// What each row is loaded with.
-    type Out;
+    type Out: Send + 'static;
     #[doc(hidden)]
     fn include(&self) -> IncludeSpec;
     #[doc(hidden)]
@@ -137,7 +137,7 @@ pub type WithRelated<M, S> = Vec<(Record<M>, <S as RelatedSet<M>>::Out)>;
 /// One or more relations, as a tuple: what [`Query::load_related`] takes.
 pub trait RelatedSet<M: Model> {
     /// What each row is loaded with: a tuple of each relation's output.
-    type Out;
+    type Out: Send + 'static;
     #[doc(hidden)]
     fn includes(&self) -> Vec<(IncludeSpec, bool)>;
     #[doc(hidden)]
@@ -181,7 +181,9 @@ impl<M: Model> Query<M> {
         }
         let includes: Vec<Include> = includes.into_iter().map(|(i, _)| i.0).collect();
         let n = includes.len();
-        self.plan(Mode::With(&includes), None, move |v| {
+        // the decoder may run for several calls (a query in steps)
+        let related = std::sync::Mutex::new(related);
+        self.rows_plan(Mode::With(&includes), move |v| {
             let (reply, extras) = QueryReply::page_with(v, true, n)?;
             let QueryReply::Page { rows, .. } = reply else {
                 return Err(Error::decode(b"(query reply)", None, "not a page"));
@@ -191,7 +193,10 @@ impl<M: Model> Query<M> {
                 let Some(rec) = decode_row::<M>(&m, r.unwrap_or(redis::Value::Nil))? else {
                     continue;
                 };
-                let with = related.decode(&rec, extra)?;
+                let with = related
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .decode(&rec, extra)?;
                 out.push((rec, with));
             }
             Ok(out)

@@ -9,6 +9,7 @@ use crate::connection::Connection;
 use crate::error::Result;
 use crate::exec::script;
 use crate::plan::{Call, Plan};
+use crate::plans::plan::Next;
 
 impl<T> Plan<T> {
     /// The command sent first: `FCALL` of the library's function for a
@@ -102,20 +103,32 @@ impl<T> Plan<T> {
 
     /// [`Plan::run`], counting the error replies in `tries`.
     fn run_counted<C: Connection + ?Sized>(self, conn: &mut C, tries: &mut u32) -> Result<T> {
-        let mut cmd = self.first_cmd();
+        let mut plan = self;
+        let mut cmd = plan.first_cmd();
         loop {
-            let reply = conn.req_command(&cmd).and_then(|v| self.check_reply(v));
+            let reply = conn.req_command(&cmd).and_then(|v| plan.check_reply(v));
             let e = match reply {
-                Ok(v) => return (self.decode)(v),
+                Ok(v) => {
+                    let ro = plan.read_only;
+                    match (plan.decode)(v)? {
+                        Next::Done(t) => return Ok(t),
+                        // a query in steps: its next call
+                        Next::Again(p) => {
+                            plan = p.follow(ro);
+                            cmd = plan.first_cmd();
+                            continue;
+                        }
+                    }
+                }
                 Err(e) => e,
             };
             *tries += 1;
-            match self.recover(&e) {
+            match plan.recover(&e) {
                 Some(Recover::Load) if *tries < 4 => {
                     let load = conn.req_command(&script::load_command());
-                    cmd = self.after_load(script::loaded(load));
+                    cmd = plan.after_load(script::loaded(load));
                 }
-                Some(Recover::Eval) if *tries < 4 => match self.eval_cmd() {
+                Some(Recover::Eval) if *tries < 4 => match plan.eval_cmd() {
                     Some(c) => cmd = c,
                     None => return Err(e.into()),
                 },
@@ -151,20 +164,32 @@ impl<T> Plan<T> {
         conn: &mut C,
         tries: &mut u32,
     ) -> Result<T> {
-        let mut cmd = self.first_cmd();
+        let mut plan = self;
+        let mut cmd = plan.first_cmd();
         loop {
             let reply = conn.req_packed_command(&cmd).await;
-            let e = match reply.and_then(|v| self.check_reply(v)) {
-                Ok(v) => return (self.decode)(v),
+            let e = match reply.and_then(|v| plan.check_reply(v)) {
+                Ok(v) => {
+                    let ro = plan.read_only;
+                    match (plan.decode)(v)? {
+                        Next::Done(t) => return Ok(t),
+                        // a query in steps: its next call
+                        Next::Again(p) => {
+                            plan = p.follow(ro);
+                            cmd = plan.first_cmd();
+                            continue;
+                        }
+                    }
+                }
                 Err(e) => e,
             };
             *tries += 1;
-            match self.recover(&e) {
+            match plan.recover(&e) {
                 Some(Recover::Load) if *tries < 4 => {
                     let load = conn.req_packed_command(&script::load_command()).await;
-                    cmd = self.after_load(script::loaded(load));
+                    cmd = plan.after_load(script::loaded(load));
                 }
-                Some(Recover::Eval) if *tries < 4 => match self.eval_cmd() {
+                Some(Recover::Eval) if *tries < 4 => match plan.eval_cmd() {
                     Some(c) => cmd = c,
                     None => return Err(e.into()),
                 },
@@ -275,7 +300,15 @@ fn run_all_counted<T, C: Connection + ?Sized>(
             replies[*i] = v;
         }
     }
-    Ok(finish_all(plans, replies))
+    // a query in steps continues on its own, after the pipeline
+    finish_all(plans, replies)
+        .into_iter()
+        .map(|r| match r {
+            Ok(Next::Again(p)) => Ok(p.run(conn)),
+            Ok(Next::Done(t)) => Ok(Ok(t)),
+            Err(e) => Ok(Err(e)),
+        })
+        .collect()
 }
 
 /// [`run_all`] on an async connection.
@@ -335,7 +368,15 @@ async fn run_all_async_counted<T, C: AsyncConnection>(
             replies[*i] = v;
         }
     }
-    Ok(finish_all(plans, replies))
+    let mut out = Vec::with_capacity(plans.len());
+    for r in finish_all(plans, replies) {
+        out.push(match r {
+            Ok(Next::Again(p)) => p.run_async(conn).await,
+            Ok(Next::Done(t)) => Ok(t),
+            Err(e) => Err(e),
+        });
+    }
+    Ok(out)
 }
 
 /// A number of calls, saturated.
@@ -376,12 +417,18 @@ fn resend<T>(
     p
 }
 
-fn finish_all<T>(plans: Vec<Plan<T>>, replies: Vec<redis::Value>) -> Vec<Result<T>> {
+fn finish_all<T>(plans: Vec<Plan<T>>, replies: Vec<redis::Value>) -> Vec<Result<Next<T>>> {
     plans
         .into_iter()
         .zip(replies)
         .map(|(p, v)| match p.check_reply(v) {
-            Ok(v) => (p.decode)(v),
+            Ok(v) => {
+                let ro = p.read_only;
+                (p.decode)(v).map(|n| match n {
+                    Next::Again(next) => Next::Again(next.follow(ro)),
+                    done => done,
+                })
+            }
             Err(e) => Err(e.into()),
         })
         .collect()

@@ -15,9 +15,18 @@ pub(crate) enum Call {
 }
 
 /// The reply decoder of a plan.
-pub(crate) type Decoder<T> = Box<dyn FnOnce(redis::Value) -> Result<T> + Send>;
+pub(crate) type Decoder<T> = Box<dyn FnOnce(redis::Value) -> Result<Next<T>> + Send>;
 
-/// One operation, ready to run: one round trip to Redis.
+/// What a reply decodes to: the result, or, for a query that ran out of its
+/// budget, the plan of the call that continues it.
+pub(crate) enum Next<T> {
+    Done(T),
+    Again(Plan<T>),
+}
+
+/// One operation, ready to run: one round trip to Redis (a query whose work
+/// exceeds its budget continues in further calls, each one round trip; see
+/// [`crate::query::Budget`]).
 ///
 /// Plans are made by the operations (`insert_plan`, `load_plan`, `get_plan`...),
 /// never by hand.
@@ -77,13 +86,27 @@ impl<T> Plan<T> {
         args: Vec<Vec<u8>>,
         decode: impl FnOnce(redis::Value) -> Result<T> + Send + 'static,
     ) -> Self {
+        Plan::with_decoder(
+            call,
+            keys,
+            args,
+            Box::new(move |v| decode(v).map(Next::Done)),
+        )
+    }
+
+    fn with_decoder(
+        call: Call,
+        keys: Vec<Vec<u8>>,
+        args: Vec<Vec<u8>>,
+        decode: Decoder<T>,
+    ) -> Self {
         Plan {
             call,
             keys,
             args,
             steps: Vec::new(),
             lazy_steps: None,
-            decode: Box::new(decode),
+            decode,
             read_only: false,
             raw_errors: false,
             #[cfg(feature = "tracing")]
@@ -99,6 +122,24 @@ impl<T> Plan<T> {
     ) -> Self {
         let (keys, argv) = args.encode();
         Plan::new(Call::Script(args.function()), keys, argv, decode)
+    }
+
+    /// A plan whose reply may ask for another call (a query in steps).
+    pub(crate) fn call_steps(
+        args: &impl crate::wire::Args,
+        decode: impl FnOnce(redis::Value) -> Result<Next<T>> + Send + 'static,
+    ) -> Self {
+        let (keys, argv) = args.encode();
+        Plan::with_decoder(Call::Script(args.function()), keys, argv, Box::new(decode))
+    }
+
+    /// The plan of the next call keeps what the first one was asked
+    /// (`read_only`).
+    pub(crate) fn follow(mut self, read_only: bool) -> Self {
+        if read_only {
+            self = self.read_only();
+        }
+        self
     }
 
     /// Adds a human-readable step to the explanation.
@@ -198,7 +239,10 @@ impl<T> Plan<T> {
             args: self.args,
             steps: self.steps,
             lazy_steps: self.lazy_steps,
-            decode: Box::new(move |v| decode(v).and_then(f)),
+            decode: Box::new(move |v| match decode(v)? {
+                Next::Done(t) => f(t).map(Next::Done),
+                Next::Again(p) => Ok(Next::Again(p.map(f))),
+            }),
             read_only: self.read_only,
             raw_errors: self.raw_errors,
             #[cfg(feature = "tracing")]

@@ -6,13 +6,15 @@ use crate::dsl::filter::Node;
 use crate::dsl::query::{Cursor, Query, Selection};
 use crate::error::{Error, Result, show};
 use crate::plan::{Call, Plan};
+use crate::plans::plan::Next;
 use crate::plans::write::{decode_row, numeric_keys};
 use crate::record::Record;
 use crate::storage::model::{Key, Model};
 use crate::wire::Args as _;
 use crate::wire::query::{
-    Filter as WireFilter, Include, OrderBy, QueryArgs, QueryMode, QueryReply,
+    Filter as WireFilter, Include, OrderBy, QueryArgs, QueryMode, QueryReply, Resume,
 };
+use std::sync::Arc;
 /// What the query function returns in each mode.
 pub(crate) enum Mode<'a> {
     Rows,
@@ -85,7 +87,8 @@ impl<M: Model> Query<M> {
             offset: self.offset,
             limit: self.limit,
             cursor: cursor.cloned().unwrap_or_default(),
-            filter: wire_filter(&self.root()),
+            budget: self.budget.unwrap_or_default().wire(),
+            filter: wire_filter::<M>(&self.root()),
             expiry: crate::storage::model::expiry_key::<M>(),
         })
     }
@@ -96,17 +99,20 @@ impl<M: Model> Query<M> {
     pub(crate) fn shape(&self) -> Result<u64> {
         let mut q = self.clone();
         (q.offset, q.limit) = (0, None);
+        q.budget = Some(crate::dsl::budget::Budget::UNBOUNDED);
         let (keys, argv) = q.args(Mode::Rows, None)?.encode();
         let mut parts: Vec<&[u8]> = vec![b"rom page shape", M::SCHEMA.name.as_bytes()];
         parts.extend(keys.iter().chain(&argv).map(Vec::as_slice));
         Ok(crate::dsl::page::digest(&parts))
     }
 
-    pub(crate) fn plan<T>(
+    /// A plan of the query in `mode` whose calls are made by `call` (the
+    /// plan of the first call, from its arguments).
+    fn plan_with<T>(
         &self,
         mode: Mode<'_>,
         cursor: Option<&Cursor>,
-        decode: impl FnOnce(redis::Value) -> Result<T> + Send + 'static,
+        call: impl FnOnce(QueryArgs, &'static str) -> Plan<T>,
     ) -> Result<Plan<T>> {
         let (what, summary) = match mode {
             Mode::Rows => ("load rows", "query rows"),
@@ -128,13 +134,50 @@ impl<M: Model> Query<M> {
         let q = self.clone();
         // described only when explained: building the text costs more than
         // planning the query
-        Ok(Plan::call(&args, decode)
-            .steps_with(move || q.steps(what))
-            .about(summary, M::SCHEMA.namespace))
+        Ok(call(args, summary).steps_with(move || q.steps(what)))
+    }
+
+    /// The plan of a query returning rows (`mode` rows, ids, select or
+    /// with), in as many calls as its budget needs: `decode` reads the rows
+    /// of one call's reply; the plan returns them all with the cursor of
+    /// the last one.
+    pub(crate) fn paged<X: Send + 'static>(
+        &self,
+        mode: Mode<'_>,
+        cursor: Option<&Cursor>,
+        decode: impl Fn(redis::Value) -> Result<Vec<X>> + Send + Sync + 'static,
+    ) -> Result<Plan<(Vec<X>, Cursor)>> {
+        // the reply items of each row: its member, its row (not for ids),
+        // and each include's
+        let width = match mode {
+            Mode::Ids => 1,
+            Mode::With(inc) => 2 + inc.len(),
+            _ => 2,
+        };
+        self.plan_with(mode, cursor, |args, summary| {
+            let step = PageStep {
+                decode: Arc::new(decode),
+                width,
+                summary,
+                collection: M::SCHEMA.namespace,
+            };
+            step.plan(args, Vec::new())
+        })
+    }
+
+    /// [`Query::paged`] without the cursor.
+    pub(crate) fn rows_plan<X: Send + 'static>(
+        &self,
+        mode: Mode<'_>,
+        decode: impl Fn(redis::Value) -> Result<Vec<X>> + Send + Sync + 'static,
+    ) -> Result<Plan<Vec<X>>> {
+        Ok(self.paged(mode, None, decode)?.map(|(rows, _)| Ok(rows)))
     }
 
     fn steps(&self, what: &str) -> Vec<String> {
-        vec![
+        let mut scans = Vec::new();
+        whole_scans(&self.root(), &mut scans);
+        let mut out = vec![
             format!("filter: {}", describe(&self.root())),
             match &self.order {
                 Some((_, d, n, _)) => format!(
@@ -149,8 +192,21 @@ impl<M: Model> Query<M> {
                 self.limit.map_or("none".into(), |l| l.to_string())
             ),
             "plan: intersect smallest index first (sizes from SCARD/ZCOUNT); walk the order index instead when offset+limit is small against the matches".to_owned(),
-            what.to_owned(),
-        ]
+            match self.budget.unwrap_or_default().get() {
+                Some(n) => format!(
+                    "budget: {n} index entries per call; a plan that would examine more walks an index in steps, one call each, each resuming after the last entry examined"
+                ),
+                None => "budget: none (one call, however much it examines)".to_owned(),
+            },
+        ];
+        for k in scans {
+            out.push(format!(
+                "scan: the pattern has no fixed start, so it reads every value of {} (no index answers a wildcard at both ends; index(prefix) answers a fixed start, index(suffix) a fixed end, index(text) whole words)",
+                show(&k)
+            ));
+        }
+        out.push(what.to_owned());
+        out
     }
 
     /// The plan that loads the matching rows.
@@ -162,8 +218,8 @@ impl<M: Model> Query<M> {
         &self,
         cursor: Option<&Cursor>,
     ) -> Result<Plan<(Vec<Record<M>>, Cursor)>> {
-        self.plan(Mode::Rows, cursor, |v| {
-            let (c, items) = page(v, true)?;
+        self.paged(Mode::Rows, cursor, |v| {
+            let (_, items) = page(v, true)?;
             let mut rows = Vec::with_capacity(items.len());
             for (m, r) in items {
                 match decode_row::<M>(&m, r)? {
@@ -177,13 +233,13 @@ impl<M: Model> Query<M> {
                     }
                 }
             }
-            Ok((rows, c))
+            Ok(rows)
         })
     }
 
     /// The plan that loads the keys of the matching rows.
     pub fn ids_plan(&self) -> Result<Plan<Vec<M::Key>>> {
-        self.plan(Mode::Ids, None, |v| {
+        self.rows_plan(Mode::Ids, |v| {
             let (_, items) = page(v, false)?;
             items
                 .into_iter()
@@ -204,6 +260,7 @@ impl<M: Model> Query<M> {
             QueryReply::Count(n) => Ok(n),
             _ => Err(Error::decode(b"(count)", None, "not a count")),
         };
+        let ns = M::SCHEMA.namespace;
         // one index answers alone: a plain command, no script (unless rows
         // may have expired: only the function knows the server's time)
         let direct = match self.filters.as_slice() {
@@ -223,28 +280,30 @@ impl<M: Model> Query<M> {
             let q = self.clone();
             return Ok(p.steps_with(move || q.steps("count (one index: a plain command)")));
         }
-        self.plan(Mode::Count, None, int)
+        self.plan_with(Mode::Count, None, move |args, summary| {
+            count_steps(args, 0, (offset, limit), summary, ns)
+        })
     }
 
     /// The plan that tells whether anything matches.
     pub fn exists_plan(&self) -> Result<Plan<bool>> {
-        self.plan(Mode::Exists, None, |v| {
-            Ok(matches!(QueryReply::count(v)?, QueryReply::Count(n) if n > 0))
+        let ns = M::SCHEMA.namespace;
+        self.plan_with(Mode::Exists, None, move |args, summary| {
+            exists_steps(args, summary, ns)
         })
     }
 
-    /// The plan that deletes the matches (one batch of at most `limit` rows).
+    /// The plan that deletes the matches: how many it deleted and found
+    /// (each call of a delete in steps is atomic on its own).
     pub fn delete_plan(&self) -> Result<Plan<(u64, u64)>> {
-        self.plan(Mode::Delete, None, |v| match QueryReply::deleted(v)? {
-            QueryReply::Deleted { deleted, found } => Ok((deleted, found)),
-            QueryReply::Failed(status) => Err(crate::plans::write::status_error::<M>(status)),
-            _ => Err(Error::decode(b"(delete reply)", None, "not a count")),
+        self.plan_with(Mode::Delete, None, |args, summary| {
+            delete_steps::<M>(args, (0, 0), summary)
         })
     }
 
     /// The plan of a query with [`Query::select`].
     pub(crate) fn select_plan<S: Selection<M>>(&self) -> Result<Plan<Vec<S::Output>>> {
-        self.plan(Mode::Select(S::FIELDS), None, |v| {
+        self.rows_plan(Mode::Select(S::FIELDS), |v| {
             let (_, items) = page(v, true)?;
             let mut out = Vec::new();
             for (m, r) in items {
@@ -275,13 +334,134 @@ impl<M: Model> Query<M> {
     }
 }
 
+/// How a query returning rows continues: the decoder of one call's rows,
+/// and the reply items per row.
+struct PageStep<X> {
+    decode: Arc<dyn Fn(redis::Value) -> Result<Vec<X>> + Send + Sync>,
+    width: usize,
+    summary: &'static str,
+    collection: &'static str,
+}
+
+impl<X: Send + 'static> PageStep<X> {
+    /// The plan of the call with `args`, after the rows `acc` of the calls
+    /// before it.
+    fn plan(self, args: QueryArgs, mut acc: Vec<X>) -> Plan<(Vec<X>, Cursor)> {
+        let (summary, collection) = (self.summary, self.collection);
+        Plan::call_steps(&args.clone(), move |v| {
+            let (cursor, more, n) = QueryReply::page_state(&v, self.width)?;
+            acc.extend((self.decode)(v)?);
+            match more {
+                None => Ok(Next::Done((acc, cursor))),
+                Some(r) => {
+                    let next = continued(args, r, n);
+                    Ok(Next::Again(self.plan(next, acc)))
+                }
+            }
+        })
+        .about(summary, collection)
+    }
+}
+
+/// The arguments of the call after one that stopped at `r`, having returned
+/// `n` rows toward the limit.
+fn continued(mut args: QueryArgs, r: Resume, n: u64) -> QueryArgs {
+    args.cursor = r.cursor;
+    args.offset = args.offset.saturating_sub(r.skipped);
+    args.limit = args.limit.map(|l| l.saturating_sub(n));
+    args
+}
+
+/// The plan of a count's call with `args`, after `acc` matches counted by
+/// the calls before it; `page` is the query's offset and limit.
+fn count_steps(
+    args: QueryArgs,
+    acc: u64,
+    page: (u64, Option<u64>),
+    summary: &'static str,
+    collection: &'static str,
+) -> Plan<u64> {
+    let (offset, limit) = page;
+    let window = move |n: u64| {
+        let n = n.saturating_sub(offset);
+        limit.map_or(n, |l| n.min(l))
+    };
+    Plan::call_steps(&args.clone(), move |v| match QueryReply::count(v)? {
+        // one call: the server applied the offset and limit
+        QueryReply::Count(n) => Ok(Next::Done(n)),
+        QueryReply::Counted { n, more, .. } => {
+            let total = acc + n;
+            match more {
+                // enough for the limit: the rest cannot change the answer
+                Some(r) if limit.is_none_or(|l| total < offset.saturating_add(l)) => {
+                    let mut next = args;
+                    next.cursor = r.cursor;
+                    Ok(Next::Again(count_steps(
+                        next, total, page, summary, collection,
+                    )))
+                }
+                _ => Ok(Next::Done(window(total))),
+            }
+        }
+        _ => Err(Error::decode(b"(count)", None, "not a count")),
+    })
+    .about(summary, collection)
+}
+
+/// The plan of an exists' call with `args`.
+fn exists_steps(args: QueryArgs, summary: &'static str, collection: &'static str) -> Plan<bool> {
+    Plan::call_steps(&args.clone(), move |v| match QueryReply::count(v)? {
+        QueryReply::Count(n) => Ok(Next::Done(n > 0)),
+        QueryReply::Counted { n, more, .. } => match more {
+            Some(r) if n == 0 => Ok(Next::Again(exists_steps(
+                continued(args, r, 0),
+                summary,
+                collection,
+            ))),
+            _ => Ok(Next::Done(n > 0)),
+        },
+        _ => Err(Error::decode(b"(exists)", None, "not a count")),
+    })
+    .about(summary, collection)
+}
+
+/// The plan of a delete's call with `args`, after `acc` (deleted, found) by
+/// the calls before it.
+fn delete_steps<M: Model>(
+    args: QueryArgs,
+    acc: (u64, u64),
+    summary: &'static str,
+) -> Plan<(u64, u64)> {
+    Plan::call_steps(&args.clone(), move |v| match QueryReply::deleted(v)? {
+        QueryReply::Deleted {
+            deleted,
+            found,
+            more,
+            ..
+        } => {
+            let acc = (acc.0 + deleted, acc.1 + found);
+            match more {
+                Some(r) => Ok(Next::Again(delete_steps::<M>(
+                    continued(args, r, found),
+                    acc,
+                    summary,
+                ))),
+                None => Ok(Next::Done(acc)),
+            }
+        }
+        QueryReply::Failed(status) => Err(crate::plans::write::status_error::<M>(status)),
+        _ => Err(Error::decode(b"(delete reply)", None, "not a count")),
+    })
+    .about(summary, M::SCHEMA.namespace)
+}
+
 /// Each member of a page, with its row (nil when the mode reads none).
 type PageRows = Vec<(Vec<u8>, redis::Value)>;
 
 /// A page reply: the cursor, and each member with (`with_rows`) its row.
 pub(crate) fn page(v: redis::Value, with_rows: bool) -> Result<(Cursor, PageRows)> {
     match QueryReply::page(v, with_rows)? {
-        QueryReply::Page { cursor, rows } => Ok((
+        QueryReply::Page { cursor, rows, .. } => Ok((
             cursor,
             rows.into_iter()
                 .map(|(m, r)| (m, r.unwrap_or(redis::Value::Nil)))
@@ -291,18 +471,38 @@ pub(crate) fn page(v: redis::Value, with_rows: bool) -> Result<(Cursor, PageRows
     }
 }
 
-/// The filter as the wire contract carries it.
-pub(crate) fn wire_filter(n: &Node) -> WireFilter {
+/// The keys of the lexicographic ranges of a filter that cover their whole
+/// index (a `like` without a literal start).
+fn whole_scans(n: &Node, out: &mut Vec<Vec<u8>>) {
     match n {
-        Node::And(kids) => WireFilter::And(kids.iter().map(wire_filter).collect()),
-        Node::Or(kids) => WireFilter::Or(kids.iter().map(wire_filter).collect()),
-        Node::Not(k) => WireFilter::Not(Box::new(wire_filter(k))),
+        Node::And(k) | Node::Or(k) => k.iter().for_each(|k| whole_scans(k, out)),
+        Node::Not(k) => whole_scans(k, out),
+        Node::Lex(k, lo, _, _) if lo == b"-" => out.push(k.clone()),
+        _ => {}
+    }
+}
+
+/// The filter as the wire contract carries it.
+pub(crate) fn wire_filter<M: Model>(n: &Node) -> WireFilter {
+    match n {
+        Node::And(kids) => WireFilter::And(kids.iter().map(wire_filter::<M>).collect()),
+        Node::Or(kids) => WireFilter::Or(kids.iter().map(wire_filter::<M>).collect()),
+        Node::Not(k) => WireFilter::Not(Box::new(wire_filter::<M>(k))),
         Node::Set(k) => WireFilter::Set(k.clone()),
         Node::Unique(k, v) => WireFilter::Unique(k.clone(), v.clone()),
         Node::Range(k, lo, hi) => {
             WireFilter::Range(k.clone(), lo.clone().into_bytes(), hi.clone().into_bytes())
         }
-        Node::Lex(k, lo, hi, g) => WireFilter::Lex(k.clone(), lo.clone(), hi.clone(), g.clone()),
+        Node::Lex(k, lo, hi, g) => {
+            // the slot its rows record their entries under
+            let slot = M::layout()
+                .slots
+                .iter()
+                .find(|s| &s.key == k)
+                .map(|s| s.id.clone().into_bytes())
+                .unwrap_or_default();
+            WireFilter::Lex(k.clone(), lo.clone(), hi.clone(), g.clone(), slot)
+        }
         Node::All => WireFilter::All,
         Node::Empty | Node::Invalid(..) => WireFilter::Empty,
     }

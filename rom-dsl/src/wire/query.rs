@@ -33,9 +33,10 @@ pub(crate) enum Filter {
     Unique(Vec<u8>, Vec<u8>),
     /// `R key lo hi`: a score range (Redis bound syntax).
     Range(Vec<u8>, Vec<u8>, Vec<u8>),
-    /// `X key lo hi glob`: a `BYLEX` range, and a glob (`G`...) the values
-    /// must match, or `''`.
-    Lex(Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>),
+    /// `X key lo hi glob slot`: a `BYLEX` range, a glob (`G`...) the values
+    /// must match or `''`, and the id of the index's slot (rows record
+    /// their entries under it: a row is tested without reading the range).
+    Lex(Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>),
     /// `L`: every row.
     All,
     /// `E`: no row.
@@ -78,12 +79,13 @@ impl Filter {
             Filter::Range(k, lo, hi) => {
                 a.one("R").one(k.clone()).one(lo.clone()).one(hi.clone());
             }
-            Filter::Lex(k, lo, hi, g) => {
+            Filter::Lex(k, lo, hi, g, slot) => {
                 a.one("X")
                     .one(k.clone())
                     .one(lo.clone())
                     .one(hi.clone())
-                    .one(g.clone());
+                    .one(g.clone())
+                    .one(slot.clone());
             }
             Filter::All => {
                 a.one("L");
@@ -160,7 +162,9 @@ pub(crate) struct OrderBy {
 }
 
 /// Where a paged read stopped: the phase (`v` in value order, `n` among the
-/// nulls, `''` at the start), the last row's score (or value) and member.
+/// nulls, `d<node>` along the index a count or delete in steps walks, `''`
+/// at the start), the last row's score (or value) and member: the last row
+/// returned, or the last entry examined when the call's budget ran out.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Cursor {
     pub(crate) phase: Vec<u8>,
@@ -180,6 +184,9 @@ pub(crate) struct QueryArgs {
     pub(crate) offset: u64,
     pub(crate) limit: Option<u64>,
     pub(crate) cursor: Cursor,
+    /// The index entries one call may examine (0: no bound); a plan that
+    /// would examine more runs in steps (`query.lua`'s header).
+    pub(crate) budget: u64,
     pub(crate) filter: Filter,
     /// The model's expiry set (empty: its rows never expire); an expired
     /// row matches nothing.
@@ -239,7 +246,8 @@ impl Args for QueryArgs {
             .one(self.limit.map(|l| l.to_string()).unwrap_or_default())
             .one(self.cursor.phase.clone())
             .one(self.cursor.score.clone())
-            .one(self.cursor.member.clone());
+            .one(self.cursor.member.clone())
+            .num(self.budget);
         let fields: &[Vec<u8>] = match &self.mode {
             QueryMode::Select(f) => f,
             _ => &[],
@@ -287,21 +295,52 @@ impl Args for QueryArgs {
     }
 }
 
+/// Where a query that ran out of its budget continues: the cursor of the
+/// last entry examined, and the rows the call skipped for the offset.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Resume {
+    pub(crate) cursor: Cursor,
+    pub(crate) skipped: u64,
+}
+
 /// What the interpreter answered.
 #[derive(Debug)]
 pub(crate) enum QueryReply {
-    /// `rows`, `ids`, `select`: the cursor of the last row, then per row its
-    /// member and (`rows`) its `HGETALL` or (`select`) its `HMGET`.
+    /// `rows`, `ids`, `select`: the cursor (of the last row, or of the last
+    /// entry examined when the budget ran out), then per row its member and
+    /// (`rows`) its `HGETALL` or (`select`) its `HMGET`. The step's state
+    /// is read apart, by [`QueryReply::page_state`].
     Page {
         cursor: Cursor,
         rows: Vec<(Vec<u8>, Option<redis::Value>)>,
     },
-    /// `count`, `exists`: an integer.
+    /// `count`, `exists` in one call: an integer.
     Count(u64),
-    /// `delete`: `{'ok', deleted, found}`.
-    Deleted { deleted: u64, found: u64 },
+    /// `count`, `exists` in steps: this step's matches (a count's before
+    /// offset and limit), and where the next step starts.
+    Counted { n: u64, more: Option<Resume> },
+    /// `delete`: `{'ok', deleted, found, more, phase, score, member, skipped}`.
+    Deleted {
+        deleted: u64,
+        found: u64,
+        more: Option<Resume>,
+    },
     /// `delete`: a failure, as the status of `save` and `delete`.
     Failed(Status),
+}
+
+/// Reads `phase, score, member, skipped` (the state of a step; `more` was
+/// read before them): where the next step starts, when there is one.
+fn step_state(more: bool, it: &mut impl Iterator<Item = redis::Value>) -> Result<Option<Resume>> {
+    let mut next =
+        || -> Result<Vec<u8>> { Ok(it.next().map(reply_bytes).transpose()?.unwrap_or_default()) };
+    let cursor = Cursor {
+        phase: next()?,
+        score: next()?,
+        member: next()?,
+    };
+    let skipped = show(&next()?).parse().unwrap_or(0);
+    Ok(more.then_some(Resume { cursor, skipped }))
 }
 
 impl QueryReply {
@@ -318,7 +357,7 @@ impl QueryReply {
         extra: usize,
     ) -> Result<(QueryReply, Vec<Vec<redis::Value>>)> {
         let items = reply_items(v, "(query reply)")?;
-        if items.len() < 3 {
+        if items.len() < 5 {
             return Err(Error::decode(b"(query reply)", None, format!("{items:?}")));
         }
         let mut it = items.into_iter();
@@ -326,6 +365,8 @@ impl QueryReply {
         for part in [&mut cursor.phase, &mut cursor.score, &mut cursor.member] {
             *part = it.next().map(reply_bytes).transpose()?.unwrap_or_default();
         }
+        // the step's state: read by page_state
+        it.by_ref().take(2).for_each(drop);
         let mut rows = Vec::new();
         let mut extras = Vec::new();
         while let Some(m) = it.next() {
@@ -336,10 +377,53 @@ impl QueryReply {
         Ok((QueryReply::Page { cursor, rows }, extras))
     }
 
-    /// Decodes a count.
+    /// A page reply's step state, read from its head without taking the
+    /// rows: its cursor, where the next call starts (when the budget ran
+    /// out), and the number of rows (each `width` items).
+    pub(crate) fn page_state(
+        v: &redis::Value,
+        width: usize,
+    ) -> Result<(Cursor, Option<Resume>, u64)> {
+        let redis::Value::Array(items) = v else {
+            return Err(Error::decode(b"(query reply)", None, format!("{v:?}")));
+        };
+        if items.len() < 5 {
+            return Err(Error::decode(b"(query reply)", None, format!("{items:?}")));
+        }
+        let mut head = items[..5].iter().cloned();
+        let mut cursor = Cursor::default();
+        for part in [&mut cursor.phase, &mut cursor.score, &mut cursor.member] {
+            *part = head
+                .next()
+                .map(reply_bytes)
+                .transpose()?
+                .unwrap_or_default();
+        }
+        let more = head
+            .next()
+            .map(reply_bytes)
+            .transpose()?
+            .unwrap_or_default()
+            == b"1";
+        let more = step_state(more, &mut [&items[..3], &items[4..5]].concat().into_iter())?;
+        let rows = (items.len() - 5) / width.max(1);
+        Ok((cursor, more, rows as u64))
+    }
+
+    /// Decodes a count: an integer, or the state of a step.
     pub(crate) fn count(v: redis::Value) -> Result<QueryReply> {
         match v {
             redis::Value::Int(n) => Ok(QueryReply::Count(n.max(0) as u64)),
+            redis::Value::Array(items) if items.len() == 6 => {
+                let mut it = items.into_iter();
+                let more = it.next().map(reply_bytes).transpose()?.unwrap_or_default() == b"1";
+                let n = match it.next() {
+                    Some(redis::Value::Int(n)) => n.max(0) as u64,
+                    other => return Err(Error::decode(b"(count)", None, format!("{other:?}"))),
+                };
+                let more = step_state(more, &mut it)?;
+                Ok(QueryReply::Counted { n, more })
+            }
             other => Err(Error::decode(b"(count)", None, format!("{other:?}"))),
         }
     }
@@ -351,13 +435,17 @@ impl QueryReply {
         let num =
             |i: usize| -> u64 { parts.get(i).and_then(|b| show(b).parse().ok()).unwrap_or(0) };
         if parts.first().map(Vec::as_slice) == Some(b"ok") {
+            let more = parts.get(3).is_some_and(|m| m == b"1");
+            let mut rest = parts.iter().skip(4).cloned().map(redis::Value::BulkString);
+            let more = step_state(more, &mut rest)?;
             return Ok(QueryReply::Deleted {
                 deleted: num(1),
                 found: num(2),
+                more,
             });
         }
         // a failure of the delete or of its graph: the status words of
-        // `save` and `delete` (wrongtype, badrecord, restrict, unique, ...)
+        // `save` and `delete` (wrongtype, badrecord, restrict, ...)
         Ok(QueryReply::Failed(Status::from_parts(parts)?))
     }
 }

@@ -77,7 +77,7 @@ local function filter_node(n)
   elseif n.op == 'S' then return {'S', n.key}
   elseif n.op == 'U' then return {'U', n.key, n.val}
   elseif n.op == 'R' then return {'R', n.key, n.lo, n.hi}
-  elseif n.op == 'X' then return {'X', n.key, n.lo, n.hi, n.globsrc}
+  elseif n.op == 'X' then return {'X', n.key, n.lo, n.hi, n.globsrc, n.slot}
   end
   return {n.op}
 end
@@ -87,7 +87,7 @@ local function echo_query(keys, argv)
   local out = {d.ids, d.row_prefix, flag(d.numeric_ids), d.expiry,
     d.include and 'with' or d.mode, d.fields, d.order_key, flag(d.desc), d.lex_slot or '',
     tostring(d.offset), d.limit and tostring(d.limit) or '',
-    {d.cursor.phase, d.cursor.score, d.cursor.member}, filter_node(d.filter)}
+    {d.cursor.phase, d.cursor.score, d.cursor.member}, tostring(d.budget), filter_node(d.filter)}
   if d.include then
     out[#out + 1] = list(d.include, function(i) return {i.kind, i.at, i.prefix, i.exp} end)
   end

@@ -49,7 +49,7 @@ fn filter_back(e: &mut Echo) -> Filter {
         b"S" => Filter::Set(e.b()),
         b"U" => Filter::Unique(e.b(), e.b()),
         b"R" => Filter::Range(e.b(), e.b(), e.b()),
-        b"X" => Filter::Lex(e.b(), e.b(), e.b(), e.b()),
+        b"X" => Filter::Lex(e.b(), e.b(), e.b(), e.b(), e.b()),
         b"L" => Filter::All,
         b"E" => Filter::Empty,
         other => panic!("filter op {other:?}"),
@@ -76,6 +76,7 @@ fn query_back(v: Value) -> QueryArgs {
         member: c.b(),
     };
     c.done();
+    let budget = e.text().parse().expect("budget");
     let filter = filter_back(&mut Echo::new(e.next()));
     let mode = match mode_word.as_str() {
         "rows" => QueryMode::Rows,
@@ -143,6 +144,7 @@ fn query_back(v: Value) -> QueryArgs {
         offset,
         limit: (!limit.is_empty()).then(|| limit.parse().expect("limit")),
         cursor,
+        budget,
         filter,
         expiry,
     }
@@ -159,6 +161,7 @@ fn query_args_echo() {
         offset: 0,
         limit: None,
         cursor: Cursor::default(),
+        budget: 0,
         filter: Filter::All,
         expiry: Vec::new(),
     };
@@ -177,12 +180,14 @@ fn query_args_echo() {
             b"[a\0".to_vec(),
             b"(b".to_vec(),
             b"G*L1:a?".to_vec(),
+            b"pre:name".to_vec(),
         ),
         Filter::Lex(
             b"{t}:suf:name".to_vec(),
             b"-".to_vec(),
             b"+".to_vec(),
             Vec::new(),
+            odd(1),
         ),
         Filter::Or(vec![]),
         Filter::Empty,
@@ -225,6 +230,7 @@ fn query_args_echo() {
                 score: odd(0),
                 member: odd(2),
             },
+            budget: 2_000,
             filter: tree.clone(),
             ..base.clone()
         },
@@ -258,6 +264,12 @@ fn query_args_echo() {
                 graph: GRAPH.with(Clone::clone),
             },
             limit: Some(100),
+            cursor: Cursor {
+                phase: b"d2".to_vec(),
+                score: odd(1),
+                member: Vec::new(),
+            },
+            budget: u64::from(u32::MAX) + 1,
             filter: tree,
             ..base.clone()
         },

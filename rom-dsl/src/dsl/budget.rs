@@ -1,0 +1,103 @@
+//! How much of the server one call of a query may use: [`Budget`].
+//! Public as `rom_dsl::query` (`src/query.rs`).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The index entries one call of a query may examine before it stops and
+/// lets the client call again from where it stopped.
+///
+/// Redis runs one call at a time: while a query runs, every other client of
+/// the server waits. A query whose one-call plan would examine more entries
+/// than its budget (a `like` with a leading wildcard over a whole index, a
+/// `not` or an `or` over broad sets, a `count` or `load` of a combination,
+/// a delete of many rows) runs in **steps**: each call walks an index in a
+/// stable order, examines at most about `budget` entries, and returns what
+/// it found with the position of the last entry it examined; the terminal
+/// (`load`, `count`, `delete`...) sends the next call until the query is
+/// done. A query that fits its budget is one call, as always.
+///
+/// What a query in steps guarantees under concurrent writes is what keyset
+/// paging guarantees: every row that matches for the whole query, and whose
+/// position in the walked index (its order value, or its key) does not
+/// change meanwhile, is returned (counted, deleted) exactly once, in order; a
+/// row written meanwhile may or may not be. Each step is atomic on its own: a
+/// delete in steps deletes each step's matches atomically, not all of them at
+/// once.
+///
+/// The default is [`Budget::DEFAULT`] (changed for the whole process by
+/// [`set_default_budget`]); a query takes its own with
+/// [`QueryDsl::budget`](crate::query::QueryDsl::budget).
+///
+/// ```
+/// use rom_dsl::query::Budget;
+/// assert_eq!(Budget::entries(500).get(), Some(500));
+/// assert_eq!(Budget::UNBOUNDED.get(), None);
+/// assert!(Budget::DEFAULT.get().is_some());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Budget(u64);
+
+impl Budget {
+    /// 2,000 entries: about 2 to 6 ms of server time per call on a current
+    /// machine (the performance chapter has the measurements).
+    pub const DEFAULT: Budget = Budget(2_000);
+
+    /// No bound: every query is one call, however much it reads (the
+    /// behaviour before budgets; for a server no other client is waiting
+    /// on, such as a batch job's own).
+    pub const UNBOUNDED: Budget = Budget(0);
+
+    /// A budget of `n` index entries per call (at least 1).
+    ///
+    /// ```
+    /// use rom_dsl::query::Budget;
+    /// assert_eq!(Budget::entries(0).get(), Some(1));
+    /// ```
+    pub const fn entries(n: u64) -> Budget {
+        Budget(if n == 0 { 1 } else { n })
+    }
+
+    /// The entries per call, or `None` for [`Budget::UNBOUNDED`].
+    pub const fn get(self) -> Option<u64> {
+        if self.0 == 0 { None } else { Some(self.0) }
+    }
+
+    /// As the wire contract carries it (0: no bound).
+    pub(crate) fn wire(self) -> u64 {
+        self.0
+    }
+}
+
+impl Default for Budget {
+    /// The process's default: [`default_budget`].
+    fn default() -> Self {
+        default_budget()
+    }
+}
+
+static DEFAULT: AtomicU64 = AtomicU64::new(Budget::DEFAULT.0);
+
+/// Sets the budget of every query that does not set its own, for the whole
+/// process (before the connections that should use it are used: a query
+/// reads it when its plan is made).
+///
+/// ```
+/// use rom_dsl::query::{Budget, default_budget, set_default_budget};
+/// set_default_budget(Budget::entries(5_000));
+/// assert_eq!(default_budget(), Budget::entries(5_000));
+/// set_default_budget(Budget::DEFAULT);
+/// ```
+pub fn set_default_budget(b: Budget) {
+    DEFAULT.store(b.0, Ordering::Relaxed);
+}
+
+/// The budget of a query that does not set its own ([`Budget::DEFAULT`]
+/// unless [`set_default_budget`] changed it).
+///
+/// ```
+/// use rom_dsl::query::{Budget, default_budget};
+/// assert!(default_budget().get().is_some() || default_budget() == Budget::UNBOUNDED);
+/// ```
+pub fn default_budget() -> Budget {
+    Budget(DEFAULT.load(Ordering::Relaxed))
+}
