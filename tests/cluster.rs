@@ -50,6 +50,24 @@ fn models_work_on_a_cluster() {
         top.iter().map(|p| p.votes).collect::<Vec<_>>(),
         vec![3, 3, 3]
     );
+    // a query in steps (a budget of 3 entries per call): every call names
+    // the same keys, so each lands on the model's node
+    let stepped = posts::table
+        .filter(posts::votes.eq(1).not())
+        .order_by(posts::votes.desc())
+        .budget(rom::query::Budget::units(3))
+        .load(&mut c)
+        .expect("query in steps");
+    assert_eq!(stepped.len(), 15);
+    assert!(stepped.windows(2).all(|w| w[0].votes >= w[1].votes));
+    assert_eq!(
+        posts::table
+            .filter(posts::votes.ge(2).or(posts::votes.eq(0)))
+            .budget(rom::query::Budget::units(3))
+            .count(&mut c)
+            .expect("count in steps"),
+        15
+    );
     let mut u = users::table
         .filter(users::email.eq("u5@x.io"))
         .first(&mut c)

@@ -416,7 +416,7 @@ fn build_query<M: Subject>(q: &QSpec) -> Query<M> {
         query = query.limit(l);
     }
     if let Some(b) = q.budget {
-        query = query.budget(rom::query::Budget::entries(b));
+        query = query.budget(rom::query::Budget::units(b));
     }
     query
 }

@@ -116,7 +116,7 @@ proptest! {
             // against its entry record, a count walking the index)
             let got = |q: rom::Query<Word>, c: &mut redis::Connection| -> BTreeSet<u64> {
                 let q = match budget {
-                    Some(b) => q.budget(rom::query::Budget::entries(b)),
+                    Some(b) => q.budget(rom::query::Budget::units(b)),
                     None => q,
                 };
                 let ids: BTreeSet<u64> = q.clone().ids(c).expect("query").into_iter().collect();

@@ -15,8 +15,8 @@
 --         order), direction ('a' or 'd', followed by the slot id when
 --         ordering by a sort index), offset, limit ('' for none), the cursor
 --         (phase 'v' value / 'n' null / 'd<node>' a stepped count or
---         delete / '', score, member), the budget (index entries one call
---         may examine; 0 for no bound), fields (counted list: the selected
+--         delete / '', score, member), the budget (units of work one
+--         call may do; 0 for no bound), fields (counted list: the selected
 --         fields); in 'with' mode then what to read
 --         with each row (counted: 'p' field parent-row-prefix expiry-set,
 --         the parent row a reference names | 'c' eq-set-prefix
@@ -42,8 +42,10 @@
 --         limit); delete: {'ok', deleted, found, more, phase, score,
 --         member, skipped} or an error reply
 --
--- The budget: a call examines at most about `budget` index entries (a
--- deleted row counts DELETE_WEIGHT more). A plan that would read more
+-- The budget: a call does at most about `budget` units of work: an index
+-- entry read is one, each test of it against another part of the filter
+-- one more (STEP), a row read for the reply ROW_WEIGHT more, a deleted row
+-- DELETE_WEIGHT more. A plan that would need more
 -- walks an index in a stable order instead and stops when the budget is
 -- spent: `more` is '1' and the cursor names the last entry examined (not
 -- the last row returned), `skipped` the rows this call skipped for the
@@ -243,16 +245,48 @@ end
 local function over(nd)
   if BUDGET == 0 or nd.op == 'U' or nd.op == 'E' then return false end
   local c = cost(nd)
-  if mode == 'delete' then c = c + DELETE_WEIGHT * size(nd) end
+  if mode == 'delete' then c = c + DELETE_WEIGHT * size(nd)
+  elseif mode == 'rows' or mode == 'select' then c = c + ROW_WEIGHT * size(nd) end
   return c > BUDGET
+end
+
+-- the tests of a row against node nd, as the budget charges them: one per
+-- index part, three for a lexicographic range tested from a row's record
+local function tests(nd)
+  if nd.always then return 0 end
+  if nd.op == 'A' or nd.op == 'O' then
+    local t = 0
+    for _, k in ipairs(nd.kids) do t = t + tests(k) end
+    return t
+  elseif nd.op == 'N' then return tests(nd.kid)
+  elseif nd.op == 'X' and not (nd.rows or size(nd) <= BUDGET) then return 3
+  elseif nd.op == 'L' or nd.op == 'E' then return 0 end
+  return 1
 end
 
 -- walks the ids in key order after the key `from` (the start when nil):
 -- numeric keys by score, other keys (all of score 0, in byte order) by
 -- BYLEX, so that a walk over string keys reads them chunk by chunk
 local function walkids(from, fid, visit, pre)
-  if NUMIDS then return walk(ids, false, from, fid, visit, pre) end
   local chunk = 64
+  if NUMIDS then
+    -- a numeric key is its own score: no two share one
+    local lo = from and ('(' .. from) or '-inf'
+    while true do
+      local r = redis.call('ZRANGE', ids, lo, '+inf', 'BYSCORE', 'LIMIT', 0, chunk, 'WITHSCORES')
+      local n = #r / 2
+      if pre and n > 0 then
+        local list = {}
+        for i = 1, n do list[i] = r[2 * i - 1] end
+        pre(list)
+      end
+      for i = 1, n do
+        if visit(r[2 * i - 1], r[2 * i]) then return true end
+      end
+      if n < chunk then return false end
+      lo = '(' .. r[2 * n]
+    end
+  end
   local lo = fid and fid ~= '' and from and ('(' .. fid) or '-'
   while true do
     local r = redis.call('ZRANGE', ids, lo, '+', 'BYLEX', 'LIMIT', 0, chunk)
@@ -282,7 +316,7 @@ local function driver()
   elseif root.op == 'A' then cands = root.kids end
   local best, bs = nil, total()
   for _, k in ipairs(cands) do
-    if (k.op == 'R' or k.op == 'X') and size(k) < bs then best, bs = k, size(k) end
+    if (k.op == 'R' or k.op == 'X') and size(k) <= bs then best, bs = k, size(k) end
   end
   return best
 end
@@ -295,9 +329,10 @@ local function drive(visit)
   local from = resume and cscore or nil
   local function pre(list) prefetch(root, list) end
   local function v(m, s) return visit(m, s, phase) end
+  if nd then nd.always = true end
+  STEP = 1 + tests(root)
   if not nd then return walkids(from, resume and cid or nil, v, pre) end
-  nd.always = true
-  if nd.op == 'R' then return walk(nd.key, false, from, cid, v, pre, nd) end
+  if nd.op == 'R' then return walkrank(nd, from, cid, v, pre) end
   return walkx(nd, from, v)
 end
 
@@ -391,7 +426,8 @@ local function collect()
     if not live(m, SKIPPED >= offset) then return false end
     if SKIPPED < offset then SKIPPED = SKIPPED + 1; return false end
     out[#out + 1] = m
-    if mode == 'delete' then SPENT = SPENT + DELETE_WEIGHT end
+    if mode == 'delete' then SPENT = SPENT + DELETE_WEIGHT
+    elseif mode == 'rows' or mode == 'select' then SPENT = SPENT + ROW_WEIGHT end
     lastp, lasts, lastm = phase, s, m
     return limit ~= nil and #out >= limit
   end
@@ -404,6 +440,7 @@ local function collect()
   local small = need and root.op ~= 'U' and root.op ~= 'E' and need * total() / est < est
   if small or over(root) then
     -- walk the order index and test each row against the filter
+    STEP = 1 + tests(root)
     local stop = false
     if cphase ~= 'n' then
       local function visit(m, s)
@@ -496,7 +533,7 @@ local function query_main(keys, argv)
   if mode == 'delete' then TAG, NUMKEYS = d.tag, d.numeric end
   root = d.filter
   TOTAL, ROWS = nil, {}
-  BUDGET, SPENT, MORE, SKIPPED = d.budget, 0, nil, 0
+  BUDGET, SPENT, MORE, SKIPPED, STEP = d.budget, 0, nil, 0, 1
   local resumed = cphase ~= ''
   local function more() return MORE and '1' or '' end
   local single = root.op == 'R' or root.op == 'S' or root.op == 'L' or root.op == 'E' or root.op == 'U'

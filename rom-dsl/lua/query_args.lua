@@ -23,13 +23,20 @@ local SKIPPED = 0
 -- the filter's range nodes by number (a stepped count or delete names the
 -- one it walks in its cursor)
 local NODES = {}
--- what a delete costs against the budget, per row deleted
+-- what a delete costs against the budget, per row deleted, and reading a
+-- row (or its selected fields) for the reply
 local DELETE_WEIGHT = 4
+local ROW_WEIGHT = 2
 
--- counts one examined entry at `phase`, `score`, `member`; true (stop)
+-- what examining one entry of a walk costs: reading it, and testing it
+-- against each part of the filter it is not known to match (set by
+-- query_main and drive: 1 + the filter's tests)
+local STEP = 1
+
+-- charges one examined entry at `phase`, `score`, `member`; true (stop)
 -- when the budget is spent, after recording that position
 local function spend(phase, score, member)
-  SPENT = SPENT + 1
+  SPENT = SPENT + STEP
   if BUDGET > 0 and SPENT >= BUDGET then
     MORE = {phase, score, member}
     return true

@@ -9,6 +9,9 @@
 --       Redis orders the members of one score as text
 --   walklex(key, rev, value, member, visit, pre)
 --       a sort index ("value\0\0key" members) in (value, member) order
+--   walkrank(node, score, member, visit, pre)
+--       a score range of a filter node in Redis's own order (score, then
+--       member bytes), by rank: for a count or delete, whose order is free
 --   walkx(node, entry, visit)
 --       a lexicographic range of a filter node (its lo/hi bounds and glob),
 --       entry by entry after `entry`; each row has at most one entry in a
@@ -173,4 +176,54 @@ local function lexin(e, lo, hi)
   if k == '[' and bytelt(b, e) then return false end
   if k == '(' and not bytelt(e, b) then return false end
   return true
+end
+
+-- the rank in zset `key` of the first member after (score, member) in
+-- Redis's own order (by score, then by member bytes): one ZRANK when the
+-- member is still there with that score, else a binary search of the
+-- members of that score (a member removed or moved by a write)
+local function rank_after(key, score, member)
+  local r = redis.call('ZRANK', key, member)
+  if r and redis.call('ZSCORE', key, member) == score then return r + 1 end
+  local lo = redis.call('ZCOUNT', key, '-inf', '(' .. score)
+  local hi = lo + redis.call('ZCOUNT', key, score, score)
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    local m = redis.call('ZRANGE', key, mid, mid)[1]
+    if m and not bytelt(member, m) then lo = mid + 1 else hi = mid end
+  end
+  return lo
+end
+
+-- walks the members of a score range node (key, lo, hi) in Redis's own
+-- order, from after the position (score, member) (the start when nil),
+-- chunk by chunk by rank: no group of equal scores is read whole, so a
+-- count or delete driven by a range of few distinct values resumes in
+-- O(log N). visit(member, score) as walk()'s; the position a visit is
+-- given is its score, and the member names itself.
+local function walkrank(nd, fscore, fid, visit, pre)
+  local chunk = 64
+  local start
+  if fscore then start = rank_after(nd.key, fscore, fid)
+  elseif nd.lo == '-inf' then start = 0
+  elseif string.sub(nd.lo, 1, 1) == '(' then
+    start = redis.call('ZCOUNT', nd.key, '-inf', string.sub(nd.lo, 2))
+  else start = redis.call('ZCOUNT', nd.key, '-inf', '(' .. nd.lo) end
+  while true do
+    local r = redis.call('ZRANGE', nd.key, start, start + chunk - 1, 'WITHSCORES')
+    local n = #r / 2
+    if n == 0 then return false end
+    local list = {}
+    for i = 1, n do
+      local s = tonumber(r[2 * i])
+      if (nd.hiex and s >= nd.hin) or (not nd.hiex and s > nd.hin) then break end
+      list[#list + 1] = r[2 * i - 1]
+    end
+    if pre and #list > 0 then pre(list) end
+    for i, m in ipairs(list) do
+      if visit(m, r[2 * i]) then return true end
+    end
+    if #list < n or n < chunk then return false end
+    start = start + chunk
+  end
 end

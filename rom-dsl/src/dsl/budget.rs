@@ -3,18 +3,21 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The index entries one call of a query may examine before it stops and
-/// lets the client call again from where it stopped.
+/// The work one call of a query may do before it stops and lets the client
+/// call again from where it stopped, in units: reading an index entry is
+/// one, testing it against each other part of the filter one more, reading
+/// a row for the reply two more, deleting a row four more. A unit is about
+/// 1 to 2 µs of server time on a current machine.
 ///
 /// Redis runs one call at a time: while a query runs, every other client of
-/// the server waits. A query whose one-call plan would examine more entries
-/// than its budget (a `like` with a leading wildcard over a whole index, a
-/// `not` or an `or` over broad sets, a `count` or `load` of a combination,
-/// a delete of many rows) runs in **steps**: each call walks an index in a
-/// stable order, examines at most about `budget` entries, and returns what
-/// it found with the position of the last entry it examined; the terminal
-/// (`load`, `count`, `delete`...) sends the next call until the query is
-/// done. A query that fits its budget is one call, as always.
+/// the server waits. A query whose one-call plan would need more than its
+/// budget (a `like` with a leading wildcard over a whole index, a `not` or
+/// an `or` over broad sets, a `count` or `load` of a combination, a delete
+/// of many rows) runs in **steps**: each call walks an index in a stable
+/// order, spends at most about its budget, and returns what it found with
+/// the position of the last entry it examined; the terminal (`load`,
+/// `count`, `delete`...) sends the next call until the query is done. A
+/// query that fits its budget is one call, as always.
 ///
 /// What a query in steps guarantees under concurrent writes is what keyset
 /// paging guarantees: every row that matches for the whole query, and whose
@@ -30,7 +33,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 ///
 /// ```
 /// use rom_dsl::query::Budget;
-/// assert_eq!(Budget::entries(500).get(), Some(500));
+/// assert_eq!(Budget::units(500).get(), Some(500));
 /// assert_eq!(Budget::UNBOUNDED.get(), None);
 /// assert!(Budget::DEFAULT.get().is_some());
 /// ```
@@ -38,7 +41,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct Budget(u64);
 
 impl Budget {
-    /// 2,000 entries: about 2 to 6 ms of server time per call on a current
+    /// 2,000 units: about 2 to 5 ms of server time per call on a current
     /// machine (the performance chapter has the measurements).
     pub const DEFAULT: Budget = Budget(2_000);
 
@@ -47,17 +50,17 @@ impl Budget {
     /// on, such as a batch job's own).
     pub const UNBOUNDED: Budget = Budget(0);
 
-    /// A budget of `n` index entries per call (at least 1).
+    /// A budget of `n` units per call (at least 1).
     ///
     /// ```
     /// use rom_dsl::query::Budget;
-    /// assert_eq!(Budget::entries(0).get(), Some(1));
+    /// assert_eq!(Budget::units(0).get(), Some(1));
     /// ```
-    pub const fn entries(n: u64) -> Budget {
+    pub const fn units(n: u64) -> Budget {
         Budget(if n == 0 { 1 } else { n })
     }
 
-    /// The entries per call, or `None` for [`Budget::UNBOUNDED`].
+    /// The units per call, or `None` for [`Budget::UNBOUNDED`].
     pub const fn get(self) -> Option<u64> {
         if self.0 == 0 { None } else { Some(self.0) }
     }
@@ -83,8 +86,8 @@ static DEFAULT: AtomicU64 = AtomicU64::new(Budget::DEFAULT.0);
 ///
 /// ```
 /// use rom_dsl::query::{Budget, default_budget, set_default_budget};
-/// set_default_budget(Budget::entries(5_000));
-/// assert_eq!(default_budget(), Budget::entries(5_000));
+/// set_default_budget(Budget::units(5_000));
+/// assert_eq!(default_budget(), Budget::units(5_000));
 /// set_default_budget(Budget::DEFAULT);
 /// ```
 pub fn set_default_budget(b: Budget) {

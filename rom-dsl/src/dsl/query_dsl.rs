@@ -47,7 +47,7 @@ pub trait QueryDsl: Sized {
         q.limit = Some(n);
         q
     }
-    /// Sets how many index entries one call of this query may examine (see
+    /// Sets how much work one call of this query may do (see
     /// [`Budget`](crate::query::Budget)): a query that needs more runs in
     /// several calls, each resuming where the last stopped.
     ///

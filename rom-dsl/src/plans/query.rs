@@ -194,7 +194,7 @@ impl<M: Model> Query<M> {
             "plan: intersect smallest index first (sizes from SCARD/ZCOUNT); walk the order index instead when offset+limit is small against the matches".to_owned(),
             match self.budget.unwrap_or_default().get() {
                 Some(n) => format!(
-                    "budget: {n} index entries per call; a plan that would examine more walks an index in steps, one call each, each resuming after the last entry examined"
+                    "budget: {n} units per call (an index entry read or tested is one); a plan that needs more walks an index in steps, one call each, each resuming after the last entry examined"
                 ),
                 None => "budget: none (one call, however much it examines)".to_owned(),
             },

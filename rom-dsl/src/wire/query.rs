@@ -184,7 +184,7 @@ pub(crate) struct QueryArgs {
     pub(crate) offset: u64,
     pub(crate) limit: Option<u64>,
     pub(crate) cursor: Cursor,
-    /// The index entries one call may examine (0: no bound); a plan that
+    /// The units of work one call may do (0: no bound); a plan that
     /// would examine more runs in steps (`query.lua`'s header).
     pub(crate) budget: u64,
     pub(crate) filter: Filter,
