@@ -44,8 +44,8 @@
 --
 -- The budget: a call does at most about `budget` units of work: an index
 -- entry read is one, each test of it against another part of the filter
--- one more (STEP), a row read for the reply ROW_WEIGHT more, a deleted row
--- DELETE_WEIGHT more. A plan that would need more
+-- one more (B.step), a row read for the reply B.ROW more, a deleted row
+-- B.DELETE more. A plan that would need more
 -- walks an index in a stable order instead and stops when the budget is
 -- spent: `more` is '1' and the cursor names the last entry examined (not
 -- the last row returned), `skipped` the rows this call skipped for the
@@ -164,7 +164,7 @@ local function has(nd, m)
     return true
   elseif op == 'X' then
     -- a range wider than the budget is tested row by row
-    if nd.rows or BUDGET == 0 or size(nd) <= BUDGET then lexrows(nd); return nd.set[m] == true end
+    if nd.rows or B.budget == 0 or size(nd) <= B.budget then lexrows(nd); return nd.set[m] == true end
     return lexhas(nd, m)
   elseif op == 'L' then return true
   elseif op == 'E' then return false
@@ -243,11 +243,11 @@ local function cost(nd)
 end
 -- whether a plan reading node nd in one call would exceed the budget
 local function over(nd)
-  if BUDGET == 0 or nd.op == 'U' or nd.op == 'E' then return false end
+  if B.budget == 0 or nd.op == 'U' or nd.op == 'E' then return false end
   local c = cost(nd)
-  if mode == 'delete' then c = c + DELETE_WEIGHT * size(nd)
-  elseif mode == 'rows' or mode == 'select' then c = c + ROW_WEIGHT * size(nd) end
-  return c > BUDGET
+  if mode == 'delete' then c = c + B.DELETE * size(nd)
+  elseif mode == 'rows' or mode == 'select' then c = c + B.ROW * size(nd) end
+  return c > B.budget
 end
 
 -- the tests of a row against node nd, as the budget charges them: one per
@@ -259,7 +259,7 @@ local function tests(nd)
     for _, k in ipairs(nd.kids) do t = t + tests(k) end
     return t
   elseif nd.op == 'N' then return tests(nd.kid)
-  elseif nd.op == 'X' and not (nd.rows or size(nd) <= BUDGET) then return 3
+  elseif nd.op == 'X' and not (nd.rows or size(nd) <= B.budget) then return 3
   elseif nd.op == 'L' or nd.op == 'E' then return 0 end
   return 1
 end
@@ -307,7 +307,7 @@ local function driver()
   if string.sub(cphase, 1, 1) == 'd' then
     local no = tonumber(string.sub(cphase, 2))
     if no == 0 then return nil end
-    local nd = no and NODES[no]
+    local nd = no and B.nodes[no]
     if not nd then error('rom: bad query cursor') end
     return nd
   end
@@ -330,7 +330,7 @@ local function drive(visit)
   local function pre(list) prefetch(root, list) end
   local function v(m, s) return visit(m, s, phase) end
   if nd then nd.always = true end
-  STEP = 1 + tests(root)
+  B.step = 1 + tests(root)
   if not nd then return walkids(from, resume and cid or nil, v, pre) end
   if nd.op == 'R' then return walkrank(nd, from, cid, v, pre) end
   return walkx(nd, from, v)
@@ -414,20 +414,20 @@ end
 
 -- the matching ids in order, after the cursor, with offset and limit
 -- applied; returns them with the cursor of the last one, or of the last
--- entry examined when the budget ran out (MORE). The order index is walked
+-- entry examined when the budget ran out (B.more). The order index is walked
 -- (each row tested against the filter) when offset + limit is small against
 -- the matches, or when reading the matches would exceed the budget; the
 -- matches are read and sorted otherwise.
 local function collect()
   local out = {}
-  SKIPPED = 0
+  B.skipped = 0
   local lastp, lasts, lastm = '', '', ''
   local function accept(m, s, phase)
-    if not live(m, SKIPPED >= offset) then return false end
-    if SKIPPED < offset then SKIPPED = SKIPPED + 1; return false end
+    if not live(m, B.skipped >= offset) then return false end
+    if B.skipped < offset then B.skipped = B.skipped + 1; return false end
     out[#out + 1] = m
-    if mode == 'delete' then SPENT = SPENT + DELETE_WEIGHT
-    elseif mode == 'rows' or mode == 'select' then SPENT = SPENT + ROW_WEIGHT end
+    if mode == 'delete' then B.spent = B.spent + B.DELETE
+    elseif mode == 'rows' or mode == 'select' then B.spent = B.spent + B.ROW end
     lastp, lasts, lastm = phase, s, m
     return limit ~= nil and #out >= limit
   end
@@ -440,7 +440,7 @@ local function collect()
   local small = need and root.op ~= 'U' and root.op ~= 'E' and need * total() / est < est
   if small or over(root) then
     -- walk the order index and test each row against the filter
-    STEP = 1 + tests(root)
+    B.step = 1 + tests(root)
     local stop = false
     if cphase ~= 'n' then
       local function visit(m, s)
@@ -461,7 +461,7 @@ local function collect()
         return spend('n', s, m)
       end)
     end
-    if MORE then return out, MORE[1], MORE[2], MORE[3] end
+    if B.more then return out, B.more[1], B.more[2], B.more[3] end
     return out, lastp, lasts, lastm
   end
   -- materialise the (small) candidate set, then sort it
@@ -533,9 +533,9 @@ local function query_main(keys, argv)
   if mode == 'delete' then TAG, NUMKEYS = d.tag, d.numeric end
   root = d.filter
   TOTAL, ROWS = nil, {}
-  BUDGET, SPENT, MORE, SKIPPED, STEP = d.budget, 0, nil, 0, 1
+  B.budget, B.spent, B.more, B.skipped, B.step = d.budget, 0, nil, 0, 1
   local resumed = cphase ~= ''
-  local function more() return MORE and '1' or '' end
+  local function more() return B.more and '1' or '' end
   local single = root.op == 'R' or root.op == 'S' or root.op == 'L' or root.op == 'E' or root.op == 'U'
     or (root.op == 'N' and EXPKEY == '' and size(root) and root.exact)
   if mode == 'count' and not single and (resumed or over(root)) then
@@ -546,7 +546,7 @@ local function query_main(keys, argv)
       if m and has(root, m) and not expired(EXPKEY, m) then n = n + 1 end
       return spend(phase, s, m or '')
     end)
-    local c = MORE or {'', '', ''}
+    local c = B.more or {'', '', ''}
     return {more(), n, c[1], c[2], c[3], '0'}
   end
   if mode == 'count' then
@@ -559,8 +559,8 @@ local function query_main(keys, argv)
     -- whether `load` would return a row: the offset and a limit of 0 count
     if limit ~= 0 then limit = 1 end
     local out, p, s, m = collect()
-    if not resumed and not MORE then return #out end
-    return {more(), #out, p, s, m, tostring(SKIPPED)}
+    if not resumed and not B.more then return #out end
+    return {more(), #out, p, s, m, tostring(B.skipped)}
   end
   local found, lp, ls, lm
   if mode == 'delete' and (string.sub(cphase, 1, 1) == 'd'
@@ -570,18 +570,18 @@ local function query_main(keys, argv)
     drive(function(m, s, phase)
       if m and has(root, m) and live(m, false) then
         found[#found + 1] = m
-        SPENT = SPENT + DELETE_WEIGHT
+        B.spent = B.spent + B.DELETE
       end
       return spend(phase, s, m or '')
     end)
-    local c = MORE or {'', '', ''}
+    local c = B.more or {'', '', ''}
     lp, ls, lm = c[1], c[2], c[3]
   else
     found, lp, ls, lm = collect()
   end
   -- the step's state after a delete's counts
   local function stepped(r)
-    for _, x in ipairs({more(), lp, ls, lm, tostring(SKIPPED)}) do r[#r + 1] = x end
+    for _, x in ipairs({more(), lp, ls, lm, tostring(B.skipped)}) do r[#r + 1] = x end
     return r
   end
   if mode == 'delete' and #d.graph > 0 then
@@ -601,7 +601,7 @@ local function query_main(keys, argv)
     end
     return stepped({'ok', tostring(deleted), tostring(#found)})
   end
-  local res = {lp, ls, lm, more(), tostring(SKIPPED)}
+  local res = {lp, ls, lm, more(), tostring(B.skipped)}
   for _, m in ipairs(found) do
     res[#res + 1] = m
     if mode == 'select' then

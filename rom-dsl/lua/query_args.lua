@@ -14,31 +14,28 @@ local root, TOTAL, ROWS
 local include = {}
 -- the model's expiry set ('' when its rows never expire)
 local EXPKEY = ''
--- the call's budget: index entries it may examine (0: no bound), the
--- entries examined so far, and, when the budget ran out, where the walk
--- stopped ({phase, score, member}: the next call resumes after it)
-local BUDGET, SPENT, MORE = 0, 0, nil
--- the rows skipped for the offset in this call
-local SKIPPED = 0
--- the filter's range nodes by number (a stepped count or delete names the
--- one it walks in its cursor)
-local NODES = {}
--- what a delete costs against the budget, per row deleted, and reading a
--- row (or its selected fields) for the reply
-local DELETE_WEIGHT = 4
-local ROW_WEIGHT = 2
-
--- what examining one entry of a walk costs: reading it, and testing it
--- against each part of the filter it is not known to match (set by
--- query_main and drive: 1 + the filter's tests)
-local STEP = 1
+-- the call's budget (one table: Lua allows the library's main chunk 200
+-- locals):
+--   B.budget   the units of work the call may do (0: no bound)
+--   B.spent    the units done so far
+--   B.more     where the walk stopped when the budget ran out ({phase,
+--              score, member}: the next call resumes after it), else nil
+--   B.skipped  the rows skipped for the offset in this call
+--   B.nodes    the filter's range nodes by number (a stepped count or
+--              delete names the one it walks in its cursor)
+--   B.step     what examining one entry of a walk costs: reading it, and
+--              testing it against each part of the filter it is not known
+--              to match (set by query_main and drive: 1 + the tests)
+--   B.DELETE, B.ROW   what a deleted row, and a row (or its selected
+--              fields) read for the reply, cost more
+local B = {budget = 0, spent = 0, more = nil, skipped = 0, nodes = {}, step = 1, DELETE = 4, ROW = 2}
 
 -- charges one examined entry at `phase`, `score`, `member`; true (stop)
 -- when the budget is spent, after recording that position
 local function spend(phase, score, member)
-  SPENT = SPENT + STEP
-  if BUDGET > 0 and SPENT >= BUDGET then
-    MORE = {phase, score, member}
+  B.spent = B.spent + B.step
+  if B.budget > 0 and B.spent >= B.budget then
+    B.more = {phase, score, member}
     return true
   end
   return false
@@ -56,12 +53,12 @@ local function take_filter()
     local nd = {op = 'R', key = take(), lo = take(), hi = take()}
     nd.lon, nd.loex = bnum(nd.lo)
     nd.hin, nd.hiex = bnum(nd.hi)
-    NODES[#NODES + 1] = nd; nd.no = #NODES
+    B.nodes[#B.nodes + 1] = nd; nd.no = #B.nodes
     return nd
   elseif op == 'X' then
     local nd = {op = 'X', key = take(), lo = take(), hi = take(), globsrc = take(), slot = take()}
     if nd.globsrc ~= '' then nd.glob = glob_compile(parse_glob(string.sub(nd.globsrc, 2))) end
-    NODES[#NODES + 1] = nd; nd.no = #NODES
+    B.nodes[#B.nodes + 1] = nd; nd.no = #B.nodes
     return nd
   elseif op == 'L' then return {op = 'L'}
   elseif op == 'E' then return {op = 'E'}
@@ -106,7 +103,7 @@ local function query_args(_, argv)
     -- none when no rule applies
     d.graph = take_list(take_node)
   end
-  NODES = {}
+  B.nodes = {}
   d.filter = take_filter()
   return d
 end

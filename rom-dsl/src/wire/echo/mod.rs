@@ -40,6 +40,24 @@ pub(super) fn echo(args: &impl Args, name: &str) -> Value {
         .expect("EVAL of the echo chunk")
 }
 
+/// Lua allows a chunk 200 active locals; the library's main chunk keeps
+/// room for growth (and for `echo.lua`'s one): it still loads with 20 more.
+#[test]
+fn the_library_leaves_room_for_more_locals() {
+    let extra: Vec<String> = (0..20).map(|i| format!("local spare{i} = {i}")).collect();
+    let source = format!(
+        "{}\n{}\nreturn spare19",
+        crate::exec::script::LIBRARY_BODY,
+        extra.join("\n")
+    );
+    let v: i64 = redis::cmd("EVAL")
+        .arg(source)
+        .arg(0)
+        .query(&mut conn())
+        .expect("the library with 20 more locals loads");
+    assert_eq!(v, 19);
+}
+
 /// Reads an echoed nested array, item by item.
 pub(super) struct Echo(pub(super) std::vec::IntoIter<Value>);
 
