@@ -8,3 +8,5 @@ bash scripts/ensure-redis.sh
 # run in test mode: a quick smoke); --doc then runs the doc tests and the book
 cargo test --workspace --all-features --all-targets --no-fail-fast "$@"
 cargo test --workspace --all-features --doc --no-fail-fast "$@"
+# TLS through native-tls alone (with every feature on, redis-rs uses rustls)
+cargo test -p rom --no-default-features --features tls-native-tls,tokio --test tls "$@"

@@ -77,6 +77,9 @@
 //! - `tls-rustls`: `rediss://` URLs through redis-rs' rustls support (sync and
 //!   Tokio), and `rom::connect::Options::*_from_client` for a private
 //!   certificate authority or mutual TLS.
+//! - `tls-native-tls`: the same through the platform's TLS library (OpenSSL
+//!   on Linux: building needs `libssl-dev` and `pkg-config`); with both TLS
+//!   features on, redis-rs uses rustls.
 //! - `sentinel`: `rom::connect::sentinel` and `sentinel_async`, connections to a
 //!   master found through Redis Sentinel.
 //! - `tracing`: one span per operation and a WARN event for a slow one

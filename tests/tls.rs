@@ -1,7 +1,9 @@
 //! rom over TLS (`rediss://`), with certificates made for the test by the
 //! `openssl` command: a server that requires TLS, a client that trusts the
 //! test's certificate authority (and one that does not), and mutual TLS.
-#![cfg(feature = "tls-rustls")]
+//! It runs with rustls (every feature on) and, in `scripts/test.sh`, with
+//! native-tls alone.
+#![cfg(any(feature = "tls-rustls", feature = "tls-native-tls"))]
 #![allow(clippy::unwrap_used)]
 
 mod common;
