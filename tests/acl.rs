@@ -50,6 +50,7 @@ const APP_RULES: &[&str] = &[
     "+zlexcount",
     "+zmscore",
     "+zrange",
+    "+zrank",
     "+zrem",
     "+zscore",
     "+scan",
@@ -109,6 +110,26 @@ fn every_operation(c: &mut redis::Connection) {
     assert_eq!(
         users::table.filter(users::name.eq("Bob")).count(c).unwrap(),
         1
+    );
+    // queries in steps (a budget of one unit: every walk, resumed)
+    let tiny = rom::query::Budget::units(1);
+    for q in [
+        users::table.filter(users::age.gt(35)).budget(tiny),
+        users::table.filter(users::name.eq("Cy").not()).budget(tiny),
+    ] {
+        assert_eq!(q.clone().load(c).unwrap().len(), 2);
+        assert_eq!(q.clone().count(c).unwrap(), 2);
+        assert_eq!(q.order_by(users::score.desc()).ids(c).unwrap().len(), 2);
+    }
+    // a count walking a range part by rank (ZRANK on resuming)
+    assert_eq!(
+        users::table
+            .filter(users::age.gt(25))
+            .filter(users::name.eq("Bob").not())
+            .budget(tiny)
+            .count(c)
+            .unwrap(),
+        2
     );
     assert_eq!(
         users::table.filter(users::name.eq("Cy")).delete(c).unwrap(),
