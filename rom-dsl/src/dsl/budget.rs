@@ -43,11 +43,21 @@ pub struct Budget(u64);
 impl Budget {
     /// 2,000 units: about 2 to 5 ms of server time per call on a current
     /// machine (the performance chapter has the measurements).
+    ///
+    /// ```
+    /// # use rom_dsl::query::Budget;
+    /// assert_eq!(Budget::DEFAULT.get(), Some(2_000));
+    /// ```
     pub const DEFAULT: Budget = Budget(2_000);
 
     /// No bound: every query is one call, however much it reads (the
     /// behaviour before budgets; for a server no other client is waiting
     /// on, such as a batch job's own).
+    ///
+    /// ```
+    /// # use rom_dsl::query::Budget;
+    /// assert_eq!(Budget::UNBOUNDED.get(), None); // no limit per call
+    /// ```
     pub const UNBOUNDED: Budget = Budget(0);
 
     /// A budget of `n` units per call (at least 1).
@@ -61,6 +71,12 @@ impl Budget {
     }
 
     /// The units per call, or `None` for [`Budget::UNBOUNDED`].
+    ///
+    /// ```
+    /// # use rom_dsl::query::Budget;
+    /// assert_eq!(Budget::units(500).get(), Some(500));
+    /// assert_eq!(Budget::UNBOUNDED.get(), None);
+    /// ```
     pub const fn get(self) -> Option<u64> {
         if self.0 == 0 { None } else { Some(self.0) }
     }

@@ -21,10 +21,26 @@ use crate::wire::reply_items;
 
 /// Rows of `M`, each with the rows of `C::Model` whose reference `C` names
 /// it, in key order.
+///
+/// ```
+/// # use rom_dsl::query::WithChildren;
+/// # use rom_dsl::relations::Reference;
+/// fn most_posts<C: Reference>(rows: &WithChildren<C::Parent, C>) -> usize {
+///     rows.iter().map(|(_user, posts)| posts.len()).max().unwrap_or(0)
+/// }
+/// ```
 pub type WithChildren<M, C> = Vec<(Record<M>, Vec<Record<<C as Column>::Model>>)>;
 
 /// Rows of `M`, each with the row of `C::Model` whose unique reference `C`
 /// names it (`None`: no such row).
+///
+/// ```
+/// # use rom_dsl::query::WithChild;
+/// # use rom_dsl::relations::Reference;
+/// fn without_profile<C: Reference>(rows: &WithChild<C::Parent, C>) -> usize {
+///     rows.iter().filter(|(_user, profile)| profile.is_none()).count()
+/// }
+/// ```
 pub type WithChild<M, C> = Vec<(Record<M>, Option<Record<<C as Column>::Model>>)>;
 
 /// Key order of members: numerically for numeric keys, else byte-wise (the
@@ -86,6 +102,14 @@ impl<M: Model> Query<M> {
     /// the rows and their children in one call. [`Error::Validation`] when
     /// the child model lives under another hash tag (`load_children` then
     /// takes two round trips, which no single plan describes).
+    ///
+    /// ```
+    /// # use rom_dsl::{Query, Result};
+    /// # use rom_dsl::relations::Reference;
+    /// fn plan_text<C: Reference>(users: &Query<C::Parent>, author: C) -> Result<String> {
+    ///     Ok(users.load_children_plan(author)?.explain()) // an error if the models live apart
+    /// }
+    /// ```
     pub fn load_children_plan<C>(&self, column: C) -> Result<Plan<WithChildren<M, C>>>
     where
         C: Reference<Parent = M>,
@@ -130,9 +154,14 @@ impl<M: Model> Query<M> {
     /// with very many children makes a long call (see the relations
     /// chapter's costs).
     ///
-    /// ```text
-    /// for (user, posts) in users::table.limit(10).load_children(&mut conn, posts::author)? {
-    ///     println!("{} wrote {} posts", user.name, posts.len());
+    /// ```
+    /// # use rom_dsl::{Query, Result};
+    /// # use rom_dsl::relations::Reference;
+    /// fn report<C: Reference>(users: &Query<C::Parent>, author: C, conn: &mut redis::Connection) -> Result<()> {
+    ///     for (user, posts) in users.load_children(conn, author)? {
+    ///         println!("{:?} wrote {} posts", user.key(), posts.len());
+    ///     }
+    ///     Ok(())
     /// }
     /// ```
     pub fn load_children<C, Conn>(&self, conn: &mut Conn, column: C) -> Result<WithChildren<M, C>>
@@ -152,6 +181,15 @@ impl<M: Model> Query<M> {
     }
 
     /// [`Query::load_children`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Query, Result};
+    /// # use rom_dsl::relations::Reference;
+    /// async fn post_counts<C: Reference>(users: &Query<C::Parent>, author: C, conn: &mut redis::aio::MultiplexedConnection) -> Result<Vec<usize>> {
+    ///     let rows = users.load_children_async(conn, author).await?;
+    ///     Ok(rows.iter().map(|(_user, posts)| posts.len()).collect())
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     pub async fn load_children_async<C, Conn>(
         &self,
@@ -178,6 +216,14 @@ impl<M: Model> Query<M> {
 
     /// The plan of [`Query::load_child`] (co-located models only, as
     /// [`Query::load_children_plan`]).
+    ///
+    /// ```
+    /// # use rom_dsl::{Query, Result, Unique};
+    /// # use rom_dsl::relations::Reference;
+    /// fn plan_text<C: Reference + Unique>(users: &Query<C::Parent>, profile_user: C) -> Result<String> {
+    ///     Ok(users.load_child_plan(profile_user)?.explain())
+    /// }
+    /// ```
     pub fn load_child_plan<C>(&self, column: C) -> Result<Plan<WithChild<M, C>>>
     where
         C: Reference<Parent = M> + Unique,
@@ -197,8 +243,18 @@ impl<M: Model> Query<M> {
     /// when there is none). Round trips as [`Query::load_children`]. The
     /// column must be `unique` (else use `load_children`).
     ///
-    /// ```text
-    /// for (user, profile) in users::table.load_child(&mut conn, profiles::user)? { ... }
+    /// ```
+    /// # use rom_dsl::{Query, Result, Unique};
+    /// # use rom_dsl::relations::Reference;
+    /// fn report<C>(users: &Query<C::Parent>, profile_user: C, conn: &mut redis::Connection) -> Result<()>
+    /// where
+    ///     C: Reference + Unique,
+    /// {
+    ///     for (user, profile) in users.load_child(conn, profile_user)? {
+    ///         println!("{:?}: {}", user.key(), if profile.is_some() { "profile" } else { "none" });
+    ///     }
+    ///     Ok(())
+    /// }
     /// ```
     pub fn load_child<C, Conn>(&self, conn: &mut Conn, column: C) -> Result<WithChild<M, C>>
     where
@@ -215,6 +271,15 @@ impl<M: Model> Query<M> {
     }
 
     /// [`Query::load_child`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Query, Result, Unique};
+    /// # use rom_dsl::relations::Reference;
+    /// async fn with_profile<C: Reference + Unique>(users: &Query<C::Parent>, profile_user: C, conn: &mut redis::aio::MultiplexedConnection) -> Result<usize> {
+    ///     let rows = users.load_child_async(conn, profile_user).await?;
+    ///     Ok(rows.iter().filter(|(_user, profile)| profile.is_some()).count())
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     pub async fn load_child_async<C, Conn>(
         &self,

@@ -6,6 +6,13 @@ use crate::value::Value;
 
 /// A column of a model, as a type: `users::email`. Implemented by
 /// `#[derive(Model)]` for each field, and only by it (the trait is sealed).
+///
+/// ```
+/// # use rom_dsl::Column;
+/// fn field_name<C: Column>(_: C) -> &'static str {
+///     C::NAME // "email" for `users::email`
+/// }
+/// ```
 pub trait Column: crate::__private::Sealed + Copy + Send + Sync + 'static {
     /// The model the column belongs to.
     type Model: Model;
@@ -115,6 +122,18 @@ impl CellNeeds {
 
 /// The column can be filtered with `eq` and `eq_any`: it has an equality index,
 /// a numeric index or a unique constraint.
+///
+/// ```
+/// # use rom_dsl::{EqFilterable, QueryDsl, Result, Table};
+/// # use rom_dsl::query::ColumnMethods;
+/// fn in_city<T, C>(people: T, city: C, conn: &mut redis::Connection) -> Result<u64>
+/// where
+///     T: Table,
+///     C: EqFilterable<Model = T::Model, Value = String>,
+/// {
+///     people.filter(city.eq("Lyon")).count(conn)
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "column `{Self}` has no index that can answer an equality filter",
     label = "`{Self}` is not indexed for `eq`",
@@ -125,6 +144,23 @@ pub trait EqFilterable: Column {}
 /// The column holds a unique value (`#[rom(unique)]`): at most one row has
 /// each value. A `belongs_to` column that is unique is a one-to-one relation,
 /// whose other side is `has_one` ([`Query::load_child`](crate::query::Query::load_child)).
+///
+/// ```
+/// # use rom_dsl::{QueryDsl, Result, Unique};
+/// # use rom_dsl::query::WithChild;
+/// # use rom_dsl::relations::Reference;
+/// fn with_profiles<Q, C>(
+///     users: Q,
+///     profile_user: C,
+///     conn: &mut redis::Connection,
+/// ) -> Result<WithChild<Q::Model, C>>
+/// where
+///     Q: QueryDsl,
+///     C: Reference<Parent = Q::Model> + Unique,
+/// {
+///     users.load_child(conn, profile_user)
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "column `{Self}` is not unique, so a row may be referenced by several rows through it",
     label = "`{Self}` is not declared `unique`",
@@ -134,6 +170,18 @@ pub trait Unique: Column {}
 
 /// The column can be filtered by ranges (`gt`, `ge`, `lt`, `le`, `between`): it
 /// has a numeric index.
+///
+/// ```
+/// # use rom_dsl::{QueryDsl, RangeFilterable, Result, Table};
+/// # use rom_dsl::query::ColumnMethods;
+/// fn adults<T, A>(people: T, age: A, conn: &mut redis::Connection) -> Result<u64>
+/// where
+///     T: Table,
+///     A: RangeFilterable<Model = T::Model, Value = i32>,
+/// {
+///     people.filter(age.ge(18)).count(conn)
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "column `{Self}` has no numeric index, so it cannot be filtered by a range",
     label = "`{Self}` is not indexed for ranges",
@@ -142,6 +190,22 @@ pub trait Unique: Column {}
 pub trait RangeFilterable: Column {}
 
 /// The column can order a query: it has a numeric index.
+///
+/// ```
+/// # use rom_dsl::{Model, QueryDsl, Result, Sortable, Table};
+/// # use rom_dsl::query::ColumnMethods;
+/// fn newest<T, C>(
+///     posts: T,
+///     created_at: C,
+///     conn: &mut redis::Connection,
+/// ) -> Result<Vec<<T::Model as Model>::Key>>
+/// where
+///     T: Table,
+///     C: Sortable<Model = T::Model>,
+/// {
+///     posts.order_by(created_at.desc()).limit(10).ids(conn)
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "column `{Self}` has no numeric or sort index, so a query cannot be ordered by it",
     label = "`{Self}` cannot order a query",
@@ -151,6 +215,18 @@ pub trait Sortable: Column {}
 
 /// The column can be searched by words (`has_word`, `has_all_words`,
 /// `has_any_word`): it has a full-text index.
+///
+/// ```
+/// # use rom_dsl::{QueryDsl, Result, Table, TextFilterable};
+/// # use rom_dsl::query::ColumnMethods;
+/// fn search<T, C>(posts: T, body: C, words: &str, conn: &mut redis::Connection) -> Result<u64>
+/// where
+///     T: Table,
+///     C: TextFilterable<Model = T::Model>,
+/// {
+///     posts.filter(body.has_word(words)).count(conn)
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "column `{Self}` has no full-text index, so it cannot be searched by words",
     label = "`{Self}` is not indexed for words",
@@ -160,6 +236,18 @@ pub trait TextFilterable: Column {}
 
 /// The column can be filtered with `starts_with` and `like`: it has a prefix
 /// (or sort) index.
+///
+/// ```
+/// # use rom_dsl::{PrefixFilterable, QueryDsl, Result, Table};
+/// # use rom_dsl::query::ColumnMethods;
+/// fn suggest<T, C>(users: T, name: C, typed: &str, conn: &mut redis::Connection) -> Result<usize>
+/// where
+///     T: Table,
+///     C: PrefixFilterable<Model = T::Model>,
+/// {
+///     Ok(users.filter(name.starts_with(typed)).limit(5).load(conn)?.len())
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "column `{Self}` has no prefix index, so it cannot answer `starts_with` or `like`",
     label = "`{Self}` is not indexed for prefixes",
@@ -168,6 +256,18 @@ pub trait TextFilterable: Column {}
 pub trait PrefixFilterable: Column {}
 
 /// The column can be filtered with `ends_with`: it has a suffix index.
+///
+/// ```
+/// # use rom_dsl::{QueryDsl, Result, SuffixFilterable, Table};
+/// # use rom_dsl::query::ColumnMethods;
+/// fn staff<T, C>(users: T, email: C, conn: &mut redis::Connection) -> Result<u64>
+/// where
+///     T: Table,
+///     C: SuffixFilterable<Model = T::Model>,
+/// {
+///     users.filter(email.ends_with("@example.com")).count(conn)
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "column `{Self}` has no suffix index, so it cannot answer `ends_with`",
     label = "`{Self}` is not indexed for suffixes",
@@ -177,6 +277,18 @@ pub trait SuffixFilterable: Column {}
 
 /// The column can be filtered with `like`: it has a prefix, suffix or sort
 /// index.
+///
+/// ```
+/// # use rom_dsl::{LikeFilterable, QueryDsl, Result, Table};
+/// # use rom_dsl::query::ColumnMethods;
+/// fn pdfs<T, C>(files: T, name: C, conn: &mut redis::Connection) -> Result<u64>
+/// where
+///     T: Table,
+///     C: LikeFilterable<Model = T::Model>,
+/// {
+///     files.filter(name.like("*.pdf")).count(conn)
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "column `{Self}` has no prefix or suffix index, so it cannot answer `like`",
     label = "`{Self}` is not indexed for patterns",
@@ -185,6 +297,13 @@ pub trait SuffixFilterable: Column {}
 pub trait LikeFilterable: Column {}
 
 /// A table marker: `users::table`, the starting point of every query.
+///
+/// ```
+/// # use rom_dsl::{QueryDsl, Result, Table};
+/// fn how_many<T: Table>(table: T, conn: &mut redis::Connection) -> Result<u64> {
+///     table.count(conn)
+/// }
+/// ```
 pub trait Table: Copy + Send + Sync + 'static {
     /// The model the table holds.
     type Model: Model;

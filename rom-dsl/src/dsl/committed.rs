@@ -12,6 +12,17 @@ use std::marker::PhantomData;
 /// A row inserted by a [`Transaction`](crate::transaction::Transaction): after the commit,
 /// [`Committed::key`] gives its key (allocated by the commit for an
 /// auto-increment key).
+///
+/// ```
+/// # use rom_dsl::Result;
+/// # use rom_dsl::placement::PlacedIn;
+/// # use rom_dsl::transaction::{Inserted, Transaction};
+/// fn add<M: PlacedIn<M>>(row: M, conn: &mut redis::Connection) -> Result<M::Key> {
+///     let mut tx = Transaction::<M>::new();
+///     let new: Inserted<M> = tx.insert(row)?;
+///     Ok(tx.commit(conn)?.key(new))
+/// }
+/// ```
 pub struct Inserted<M> {
     pub(super) row: usize,
     pub(super) model: PhantomData<fn() -> M>,
@@ -31,6 +42,22 @@ impl<M> std::fmt::Debug for Inserted<M> {
 
 /// An increment made by a [`Transaction`](crate::transaction::Transaction): after the commit,
 /// [`Committed::value`] gives the column's new value.
+///
+/// ```
+/// # use rom_dsl::{Column, Model, Result};
+/// # use rom_dsl::placement::PlacedIn;
+/// # use rom_dsl::record::CounterMethods;
+/// # use rom_dsl::transaction::{Incremented, Transaction};
+/// fn visit<M, C>(visits: C, page: u64, conn: &mut redis::Connection) -> Result<i64>
+/// where
+///     M: PlacedIn<M> + Model<Key = u64>,
+///     C: Column<Model = M, Value = i64>,
+/// {
+///     let mut tx = Transaction::<M>::new();
+///     let inc: Incremented<C> = tx.increment(page, visits.add(1))?;
+///     tx.commit(conn)?.value(inc)
+/// }
+/// ```
 pub struct Incremented<C> {
     pub(super) row: usize,
     pub(super) column: PhantomData<fn() -> C>,
@@ -50,6 +77,31 @@ impl<C> std::fmt::Debug for Incremented<C> {
 
 /// What a committed [`Transaction`](crate::transaction::Transaction) wrote: the keys of its inserted rows and
 /// every row as written.
+///
+/// ```
+/// # use rom_dsl::{Column, Model, Result};
+/// # use rom_dsl::placement::PlacedIn;
+/// # use rom_dsl::record::CounterMethods;
+/// # use rom_dsl::transaction::{Committed, Transaction};
+/// // an order and the item's stock, in one atomic call
+/// fn order<P, O, S>(
+///     row: O,
+///     stock: S,
+///     item: u64,
+///     conn: &mut redis::Connection,
+/// ) -> Result<(O::Key, i64)>
+/// where
+///     O: PlacedIn<P>,
+///     S: Column<Value = i64>,
+///     S::Model: PlacedIn<P> + Model<Key = u64>,
+/// {
+///     let mut tx = Transaction::<P>::new();
+///     let new = tx.insert(row)?;
+///     let left = tx.increment(item, stock.add(-1).at_least(0))?;
+///     let done: Committed = tx.commit(conn)?;
+///     Ok((done.key(new), done.value(left)?))
+/// }
+/// ```
 pub struct Committed {
     pub(super) rows: Vec<Box<dyn Entry>>,
 }
@@ -64,12 +116,39 @@ impl std::fmt::Debug for Committed {
 
 impl Committed {
     /// The key of a row the transaction inserted.
+    ///
+    /// ```
+    /// # use rom_dsl::Result;
+    /// # use rom_dsl::placement::PlacedIn;
+    /// # use rom_dsl::transaction::Transaction;
+    /// fn add_two<M: PlacedIn<M>>(
+    ///     a: M,
+    ///     b: M,
+    ///     conn: &mut redis::Connection,
+    /// ) -> Result<(M::Key, M::Key)> {
+    ///     let mut tx = Transaction::<M>::new();
+    ///     let (a, b) = (tx.insert(a)?, tx.insert(b)?);
+    ///     let done = tx.commit(conn)?;
+    ///     Ok((done.key(a), done.key(b)))
+    /// }
+    /// ```
     pub fn key<M: Model>(&self, row: Inserted<M>) -> M::Key {
         self.record(row).key().clone()
     }
 
     /// A row the transaction inserted, as written (ready for
     /// [`Record::save`]).
+    ///
+    /// ```
+    /// # use rom_dsl::{Record, Result};
+    /// # use rom_dsl::placement::PlacedIn;
+    /// # use rom_dsl::transaction::Transaction;
+    /// fn add<M: PlacedIn<M>>(row: M, conn: &mut redis::Connection) -> Result<Record<M>> {
+    ///     let mut tx = Transaction::<M>::new();
+    ///     let new = tx.insert(row)?;
+    ///     Ok(tx.commit(conn)?.record(new).clone())
+    /// }
+    /// ```
     pub fn record<M: Model>(&self, row: Inserted<M>) -> &Record<M> {
         match &typed::<M>(&*self.rows[row.row]).state {
             State::Row(r) => r,
@@ -81,6 +160,30 @@ impl Committed {
 
 impl Committed {
     /// The new value of a column a transaction incremented.
+    ///
+    /// ```
+    /// # use rom_dsl::{Column, Model, Result};
+    /// # use rom_dsl::placement::PlacedIn;
+    /// # use rom_dsl::record::CounterMethods;
+    /// # use rom_dsl::transaction::Transaction;
+    /// fn like<M, A, B>(
+    ///     likes: A,
+    ///     score: B,
+    ///     post: u64,
+    ///     conn: &mut redis::Connection,
+    /// ) -> Result<(i64, i64)>
+    /// where
+    ///     M: PlacedIn<M> + Model<Key = u64>,
+    ///     A: Column<Model = M, Value = i64>,
+    ///     B: Column<Model = M, Value = i64>,
+    /// {
+    ///     let mut tx = Transaction::<M>::new();
+    ///     let a = tx.increment(post, likes.add(1))?;
+    ///     let b = tx.increment(post, score.add(10))?; // the same row
+    ///     let done = tx.commit(conn)?;
+    ///     Ok((done.value(a)?, done.value(b)?))
+    /// }
+    /// ```
     pub fn value<C: Column>(&self, inc: Incremented<C>) -> Result<C::Value> {
         match &typed::<C::Model>(&*self.rows[inc.row]).state {
             State::Add {

@@ -40,6 +40,14 @@ pub(crate) enum Node {
 /// A condition on rows of model `M`: built from column methods (`eq`, `gt`...)
 /// and combined with [`Filter::and`], [`Filter::or`], [`Filter::not`] (or the
 /// `&`, `|`, `!` operators).
+///
+/// ```
+/// # use rom_dsl::{Filter, RangeFilterable};
+/// # use rom_dsl::query::ColumnMethods;
+/// fn teens<C: RangeFilterable<Value = i32>>(age: C) -> Filter<C::Model> {
+///     age.ge(13) & age.le(19)
+/// }
+/// ```
 pub struct Filter<M> {
     pub(crate) node: Node,
     _m: PhantomData<fn() -> M>,
@@ -65,6 +73,18 @@ impl<M> Filter<M> {
         }
     }
     /// Rows matching both.
+    ///
+    /// ```
+    /// # use rom_dsl::{EqFilterable, Filter, RangeFilterable};
+    /// # use rom_dsl::query::ColumnMethods;
+    /// fn adults_in<C, A>(city: C, age: A) -> Filter<C::Model>
+    /// where
+    ///     C: EqFilterable<Value = String>,
+    ///     A: RangeFilterable<Model = C::Model, Value = i32>,
+    /// {
+    ///     city.eq("Lyon").and(age.ge(18))
+    /// }
+    /// ```
     pub fn and(self, other: Filter<M>) -> Filter<M> {
         Filter::new(match (self.node, other.node) {
             (Node::And(mut a), Node::And(b)) => {
@@ -79,6 +99,14 @@ impl<M> Filter<M> {
         })
     }
     /// Rows matching either (on any indexed columns, not only one).
+    ///
+    /// ```
+    /// # use rom_dsl::{EqFilterable, Filter};
+    /// # use rom_dsl::query::ColumnMethods;
+    /// fn open<C: EqFilterable<Value = String>>(status: C) -> Filter<C::Model> {
+    ///     status.eq("new").or(status.eq("in progress"))
+    /// }
+    /// ```
     pub fn or(self, other: Filter<M>) -> Filter<M> {
         Filter::new(match (self.node, other.node) {
             (Node::Or(mut a), Node::Or(b)) => {
@@ -93,6 +121,14 @@ impl<M> Filter<M> {
         })
     }
     /// Rows not matching (a set difference from every row).
+    ///
+    /// ```
+    /// # use rom_dsl::{EqFilterable, Filter};
+    /// # use rom_dsl::query::ColumnMethods;
+    /// fn not_closed<C: EqFilterable<Value = String>>(status: C) -> Filter<C::Model> {
+    ///     status.eq("closed").not()
+    /// }
+    /// ```
     #[allow(clippy::should_implement_trait)]
     pub fn not(self) -> Filter<M> {
         Filter::new(match self.node {
@@ -101,6 +137,18 @@ impl<M> Filter<M> {
         })
     }
     /// Rows matching this and not `other`.
+    ///
+    /// ```
+    /// # use rom_dsl::{EqFilterable, Filter, RangeFilterable};
+    /// # use rom_dsl::query::ColumnMethods;
+    /// fn adults_but_admins<A, R>(age: A, role: R) -> Filter<A::Model>
+    /// where
+    ///     A: RangeFilterable<Value = i32>,
+    ///     R: EqFilterable<Model = A::Model, Value = String>,
+    /// {
+    ///     age.ge(18).and_not(role.eq("admin"))
+    /// }
+    /// ```
     pub fn and_not(self, other: Filter<M>) -> Filter<M> {
         self.and(other.not())
     }
@@ -126,6 +174,14 @@ impl<M> std::ops::Not for Filter<M> {
 }
 
 /// A condition that can filter a query on model `M`.
+///
+/// ```
+/// # use rom_dsl::{Model, Query, QueryDsl};
+/// # use rom_dsl::query::IntoFilter;
+/// fn narrowed<M: Model>(q: Query<M>, f: impl IntoFilter<M>) -> Query<M> {
+///     q.filter(f)
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a condition on `{M}`",
     label = "expected a condition on `{M}`",
@@ -133,6 +189,14 @@ impl<M> std::ops::Not for Filter<M> {
 )]
 pub trait IntoFilter<M> {
     /// The filter.
+    ///
+    /// ```
+    /// # use rom_dsl::Filter;
+    /// # use rom_dsl::query::IntoFilter;
+    /// fn either<M>(a: impl IntoFilter<M>, b: impl IntoFilter<M>) -> Filter<M> {
+    ///     a.into_filter() | b.into_filter()
+    /// }
+    /// ```
     fn into_filter(self) -> Filter<M>;
 }
 #[diagnostic::do_not_recommend]
@@ -143,6 +207,14 @@ impl<M> IntoFilter<M> for Filter<M> {
 }
 
 /// An ordering of model `M`'s rows by a numeric or a sort-indexed column.
+///
+/// ```
+/// # use rom_dsl::{Order, Sortable};
+/// # use rom_dsl::query::ColumnMethods;
+/// fn newest_first<C: Sortable>(created_at: C) -> Order<C::Model> {
+///     created_at.desc()
+/// }
+/// ```
 pub struct Order<M> {
     pub(crate) key: Vec<u8>,
     pub(crate) desc: bool,
@@ -160,6 +232,14 @@ impl<M> std::fmt::Debug for Order<M> {
 }
 
 /// An ordering that can order a query on model `M`.
+///
+/// ```
+/// # use rom_dsl::{Model, Query, QueryDsl};
+/// # use rom_dsl::query::IntoOrder;
+/// fn top_ten<M: Model>(q: Query<M>, by: impl IntoOrder<M>) -> Query<M> {
+///     q.order_by(by).limit(10)
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an ordering of `{M}`",
     label = "expected an ordering of `{M}`",
@@ -167,6 +247,13 @@ impl<M> std::fmt::Debug for Order<M> {
 )]
 pub trait IntoOrder<M> {
     /// The ordering.
+    ///
+    /// ```
+    /// # use rom_dsl::query::IntoOrder;
+    /// fn describe<M>(by: impl IntoOrder<M>) -> String {
+    ///     format!("{:?}", by.into_order()) // such as "Order(age desc)"
+    /// }
+    /// ```
     fn into_order(self) -> Order<M>;
 }
 #[diagnostic::do_not_recommend]
@@ -177,6 +264,18 @@ impl<M> IntoOrder<M> for Order<M> {
 }
 
 /// The column is a column of `M`: for `select`.
+///
+/// ```
+/// # use rom_dsl::{Model, Query, QueryDsl, Result};
+/// # use rom_dsl::query::BelongsTo;
+/// fn emails<M: Model, C: BelongsTo<M>>(
+///     q: Query<M>,
+///     email: C,
+///     conn: &mut redis::Connection,
+/// ) -> Result<Vec<(C::Field,)>> {
+///     q.select((email,)).load(conn)
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "column `{Self}` is not a column of `{M}`",
     label = "a column of another model",
@@ -186,9 +285,31 @@ pub trait BelongsTo<M>: Column {}
 
 /// Conditions and orderings on a column: `eq`, `eq_any`, `gt`, `ge`, `lt`,
 /// `le`, `between`, `asc`, `desc`. Each requires the index that answers it.
+///
+/// ```
+/// # use rom_dsl::{EqFilterable, Model, QueryDsl, RangeFilterable, Result, Sortable, Table};
+/// # use rom_dsl::query::ColumnMethods;
+/// fn oldest_in<T, C, A>(people: T, city: C, age: A, conn: &mut redis::Connection) -> Result<usize>
+/// where
+///     T: Table,
+///     C: EqFilterable<Model = T::Model, Value = String>,
+///     A: RangeFilterable<Model = T::Model, Value = i32> + Sortable,
+/// {
+///     let rows = people.filter(city.eq("Lyon") & age.ge(18)).order_by(age.desc()).limit(5);
+///     Ok(rows.load(conn)?.len())
+/// }
+/// ```
 pub trait ColumnMethods: Column {
     /// Rows whose column equals `v` (case-insensitively on a case-insensitive
     /// index). Needs an equality, unique or numeric index.
+    ///
+    /// ```
+    /// # use rom_dsl::{EqFilterable, Filter};
+    /// # use rom_dsl::query::ColumnMethods;
+    /// fn by_email<C: EqFilterable<Value = String>>(email: C) -> Filter<C::Model> {
+    ///     email.eq("ann@example.com")
+    /// }
+    /// ```
     fn eq(self, v: impl ValueFor<Self, Self::Value>) -> Filter<Self::Model>
     where
         Self: EqFilterable,
@@ -196,6 +317,14 @@ pub trait ColumnMethods: Column {
         Filter::new(eq_node::<Self>(&v.into_value()))
     }
     /// Rows whose column equals any of `vs` (no row for an empty list).
+    ///
+    /// ```
+    /// # use rom_dsl::{EqFilterable, Filter};
+    /// # use rom_dsl::query::ColumnMethods;
+    /// fn open<C: EqFilterable<Value = String>>(status: C) -> Filter<C::Model> {
+    ///     status.eq_any(["new", "in progress"])
+    /// }
+    /// ```
     fn eq_any<V: ValueFor<Self, Self::Value>>(
         self,
         vs: impl IntoIterator<Item = V>,
@@ -214,6 +343,14 @@ pub trait ColumnMethods: Column {
         })
     }
     /// Rows whose column is greater than `v`. Needs a numeric index.
+    ///
+    /// ```
+    /// # use rom_dsl::{Filter, RangeFilterable};
+    /// # use rom_dsl::query::ColumnMethods;
+    /// fn popular<C: RangeFilterable<Value = i64>>(likes: C) -> Filter<C::Model> {
+    ///     likes.gt(1_000)
+    /// }
+    /// ```
     fn gt(self, v: impl ValueFor<Self, Self::Value>) -> Filter<Self::Model>
     where
         Self: RangeFilterable,
@@ -221,6 +358,14 @@ pub trait ColumnMethods: Column {
         range::<Self>(Bound::Excluded(v.into_value()), Bound::Unbounded)
     }
     /// Rows whose column is greater than or equal to `v`.
+    ///
+    /// ```
+    /// # use rom_dsl::{Filter, RangeFilterable};
+    /// # use rom_dsl::query::ColumnMethods;
+    /// fn adults<C: RangeFilterable<Value = i32>>(age: C) -> Filter<C::Model> {
+    ///     age.ge(18)
+    /// }
+    /// ```
     fn ge(self, v: impl ValueFor<Self, Self::Value>) -> Filter<Self::Model>
     where
         Self: RangeFilterable,
@@ -228,6 +373,14 @@ pub trait ColumnMethods: Column {
         range::<Self>(Bound::Included(v.into_value()), Bound::Unbounded)
     }
     /// Rows whose column is less than `v`.
+    ///
+    /// ```
+    /// # use rom_dsl::{Filter, RangeFilterable};
+    /// # use rom_dsl::query::ColumnMethods;
+    /// fn minors<C: RangeFilterable<Value = i32>>(age: C) -> Filter<C::Model> {
+    ///     age.lt(18)
+    /// }
+    /// ```
     fn lt(self, v: impl ValueFor<Self, Self::Value>) -> Filter<Self::Model>
     where
         Self: RangeFilterable,
@@ -235,6 +388,14 @@ pub trait ColumnMethods: Column {
         range::<Self>(Bound::Unbounded, Bound::Excluded(v.into_value()))
     }
     /// Rows whose column is less than or equal to `v`.
+    ///
+    /// ```
+    /// # use rom_dsl::{Filter, RangeFilterable};
+    /// # use rom_dsl::query::ColumnMethods;
+    /// fn cheap<C: RangeFilterable<Value = f64>>(price: C) -> Filter<C::Model> {
+    ///     price.le(9.99)
+    /// }
+    /// ```
     fn le(self, v: impl ValueFor<Self, Self::Value>) -> Filter<Self::Model>
     where
         Self: RangeFilterable,
@@ -243,6 +404,14 @@ pub trait ColumnMethods: Column {
     }
     /// Rows whose column is in a range: `20..=30`, `20..30`, `20..`, `..=30`,
     /// or a pair of [`Bound`]s.
+    ///
+    /// ```
+    /// # use rom_dsl::{Filter, RangeFilterable};
+    /// # use rom_dsl::query::ColumnMethods;
+    /// fn twenties<C: RangeFilterable<Value = i32>>(age: C) -> Filter<C::Model> {
+    ///     age.between(20..30)
+    /// }
+    /// ```
     fn between<V: ValueFor<Self, Self::Value> + Clone>(
         self,
         r: impl RangeBounds<V>,
@@ -259,6 +428,14 @@ pub trait ColumnMethods: Column {
     }
     /// Rows whose text has the word `w` (words are split and case-folded as the
     /// index does; a `w` of several words needs them all).
+    ///
+    /// ```
+    /// # use rom_dsl::{Filter, TextFilterable};
+    /// # use rom_dsl::query::ColumnMethods;
+    /// fn about_redis<C: TextFilterable>(body: C) -> Filter<C::Model> {
+    ///     body.has_word("Redis")
+    /// }
+    /// ```
     fn has_word(self, w: &str) -> Filter<Self::Model>
     where
         Self: TextFilterable,
@@ -266,6 +443,14 @@ pub trait ColumnMethods: Column {
         Filter::new(words_node(text_slot::<Self>(), words(w), true))
     }
     /// Rows whose text has every one of these words.
+    ///
+    /// ```
+    /// # use rom_dsl::{Filter, TextFilterable};
+    /// # use rom_dsl::query::ColumnMethods;
+    /// fn about_lua_in_redis<C: TextFilterable>(body: C) -> Filter<C::Model> {
+    ///     body.has_all_words(["redis", "lua"])
+    /// }
+    /// ```
     fn has_all_words<'a>(self, ws: impl IntoIterator<Item = &'a str>) -> Filter<Self::Model>
     where
         Self: TextFilterable,
@@ -274,6 +459,14 @@ pub trait ColumnMethods: Column {
         Filter::new(words_node(text_slot::<Self>(), all, true))
     }
     /// Rows whose text has at least one of these words.
+    ///
+    /// ```
+    /// # use rom_dsl::{Filter, TextFilterable};
+    /// # use rom_dsl::query::ColumnMethods;
+    /// fn about_pets<C: TextFilterable>(body: C) -> Filter<C::Model> {
+    ///     body.has_any_word(["cat", "dog"])
+    /// }
+    /// ```
     fn has_any_word<'a>(self, ws: impl IntoIterator<Item = &'a str>) -> Filter<Self::Model>
     where
         Self: TextFilterable,
@@ -291,6 +484,14 @@ pub trait ColumnMethods: Column {
     /// Rows whose value (each word, on a full-text column) starts with `prefix`,
     /// case-insensitively on a case-insensitive index. Costs in proportion to
     /// the matches.
+    ///
+    /// ```
+    /// # use rom_dsl::{Filter, PrefixFilterable};
+    /// # use rom_dsl::query::ColumnMethods;
+    /// fn typed_so_far<C: PrefixFilterable>(name: C, input: &str) -> Filter<C::Model> {
+    ///     name.starts_with(input)
+    /// }
+    /// ```
     fn starts_with(self, prefix: &str) -> Filter<Self::Model>
     where
         Self: PrefixFilterable,
@@ -304,6 +505,14 @@ pub trait ColumnMethods: Column {
         })
     }
     /// Rows whose value (each word, on a full-text column) ends with `suffix`.
+    ///
+    /// ```
+    /// # use rom_dsl::{Filter, SuffixFilterable};
+    /// # use rom_dsl::query::ColumnMethods;
+    /// fn staff<C: SuffixFilterable>(email: C) -> Filter<C::Model> {
+    ///     email.ends_with("@example.com")
+    /// }
+    /// ```
     fn ends_with(self, suffix: &str) -> Filter<Self::Model>
     where
         Self: SuffixFilterable,
@@ -321,6 +530,14 @@ pub trait ColumnMethods: Column {
     /// literal; every other character matches only itself. A literal start is
     /// answered by the prefix index, a wildcard start with a literal end by the
     /// suffix index; otherwise the whole index is scanned.
+    ///
+    /// ```
+    /// # use rom_dsl::{Filter, LikeFilterable};
+    /// # use rom_dsl::query::ColumnMethods;
+    /// fn reports<C: LikeFilterable>(file: C) -> Filter<C::Model> {
+    ///     file.like("report-20??-*.pdf")
+    /// }
+    /// ```
     fn like(self, pattern: &str) -> Filter<Self::Model>
     where
         Self: LikeFilterable,
@@ -329,6 +546,14 @@ pub trait ColumnMethods: Column {
     }
     /// Orders by this column, smallest first; ties by key; rows where the column
     /// is null come after all others.
+    ///
+    /// ```
+    /// # use rom_dsl::{Order, Sortable};
+    /// # use rom_dsl::query::ColumnMethods;
+    /// fn by_name<C: Sortable>(name: C) -> Order<C::Model> {
+    ///     name.asc()
+    /// }
+    /// ```
     fn asc(self) -> Order<Self::Model>
     where
         Self: Sortable,
@@ -337,6 +562,14 @@ pub trait ColumnMethods: Column {
     }
     /// Orders by this column, largest first; ties by key; rows where the column
     /// is null come after all others.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Query, QueryDsl, Sortable};
+    /// # use rom_dsl::query::ColumnMethods;
+    /// fn top<M: Model, C: Sortable<Model = M>>(q: Query<M>, score: C) -> Query<M> {
+    ///     q.order_by(score.desc()).limit(3)
+    /// }
+    /// ```
     fn desc(self) -> Order<Self::Model>
     where
         Self: Sortable,

@@ -119,6 +119,11 @@ impl std::str::FromStr for PageToken {
     /// that is not one (wrong length or characters, a damaged checksum, an
     /// unknown version). Whether it belongs to a query is checked when the
     /// query resumes from it.
+    ///
+    /// ```
+    /// use rom_dsl::{Error, query::PageToken};
+    /// assert!(matches!("0g".parse::<PageToken>(), Err(Error::Validation { .. })));
+    /// ```
     fn from_str(s: &str) -> Result<Self> {
         if s.len() > MAX_CHARS || !s.len().is_multiple_of(2) {
             return Err(bad("not a page token (length)"));

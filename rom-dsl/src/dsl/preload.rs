@@ -20,6 +20,14 @@ use crate::wire::query::{Include, QueryReply};
 
 /// Rows of `M`, each with the row of `C::Parent` its reference names
 /// (`None`: a null reference, or a row that is gone).
+///
+/// ```
+/// # use rom_dsl::query::WithParents;
+/// # use rom_dsl::relations::Reference;
+/// fn orphans<C: Reference>(rows: &WithParents<C::Model, C>) -> usize {
+///     rows.iter().filter(|(_post, author)| author.is_none()).count()
+/// }
+/// ```
 pub type WithParents<M, C> = Vec<(Record<M>, Option<Record<<C as Reference>::Parent>>)>;
 
 /// The member of the parent row a record's reference names.
@@ -58,6 +66,14 @@ impl<M: Model> Query<M> {
     /// their parents in one call. [`Error::Validation`] when the parent model
     /// lives under another hash tag (`load_with` then takes two round
     /// trips, which no single plan describes).
+    ///
+    /// ```
+    /// # use rom_dsl::{Query, Result};
+    /// # use rom_dsl::relations::Reference;
+    /// fn plan_text<C: Reference>(posts: &Query<C::Model>, author: C) -> Result<String> {
+    ///     Ok(posts.load_with_plan(author)?.explain()) // an error if the models live apart
+    /// }
+    /// ```
     pub fn load_with_plan<C>(&self, column: C) -> Result<Plan<WithParents<M, C>>>
     where
         C: Reference + Column<Model = M>,
@@ -99,9 +115,14 @@ impl<M: Model> Query<M> {
     /// trip when the referenced model is co-located (one placement), two
     /// otherwise (the rows, then every referenced row at once). No N+1.
     ///
-    /// ```text
-    /// for (post, author) in posts::table.filter(posts::likes.gt(10)).load_with(&mut conn, posts::author)? {
-    ///     println!("{} by {}", post.title, author.map_or("?".into(), |a| a.name.clone()));
+    /// ```
+    /// # use rom_dsl::{Query, Result};
+    /// # use rom_dsl::relations::Reference;
+    /// fn report<C: Reference>(posts: &Query<C::Model>, author: C, conn: &mut redis::Connection) -> Result<()> {
+    ///     for (post, author) in posts.load_with(conn, author)? {
+    ///         println!("{:?} by {:?}", post.key(), author.map(|a| a.key().clone()));
+    ///     }
+    ///     Ok(())
     /// }
     /// ```
     pub fn load_with<C, Conn>(&self, conn: &mut Conn, column: C) -> Result<WithParents<M, C>>
@@ -119,6 +140,15 @@ impl<M: Model> Query<M> {
     }
 
     /// [`Query::load_with`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Query, Result};
+    /// # use rom_dsl::relations::Reference;
+    /// async fn orphans<C: Reference>(posts: &Query<C::Model>, author: C, conn: &mut redis::aio::MultiplexedConnection) -> Result<usize> {
+    ///     let rows = posts.load_with_async(conn, author).await?;
+    ///     Ok(rows.iter().filter(|(_post, author)| author.is_none()).count())
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     pub async fn load_with_async<C, Conn>(
         &self,
@@ -178,8 +208,18 @@ impl<M: Model> Record<M> {
     /// The rows whose reference `column` names this row: a query to filter,
     /// order, page or delete further (`column` must reference `M`).
     ///
-    /// ```text
-    /// let recent = user.children(posts::author).order_by(posts::likes.desc()).limit(10).load(&mut conn)?;
+    /// ```
+    /// # use rom_dsl::{QueryDsl, Record, Result, Sortable};
+    /// # use rom_dsl::query::ColumnMethods;
+    /// # use rom_dsl::relations::Reference;
+    /// fn top_posts<C, L>(user: &Record<C::Parent>, author: C, likes: L, conn: &mut redis::Connection) -> Result<usize>
+    /// where
+    ///     C: Reference,
+    ///     L: Sortable<Model = C::Model>,
+    /// {
+    ///     let top = user.children(author).order_by(likes.desc()).limit(10).load(conn)?;
+    ///     Ok(top.len())
+    /// }
     /// ```
     pub fn children<C>(&self, column: C) -> Query<C::Model>
     where
@@ -199,11 +239,27 @@ impl<M: Model> Record<M> {
 /// column's parent model (a record of another model does not compile). In
 /// the prelude.
 ///
-/// ```text
-/// let mine = posts::table.filter(posts::author.references(&ann)).count(&mut conn)?;
+/// ```
+/// # use rom_dsl::{QueryDsl, Record, Result, Table};
+/// # use rom_dsl::relations::{Reference, ReferenceMethods};
+/// fn written_by<T, C>(posts: T, author: C, ann: &Record<C::Parent>, conn: &mut redis::Connection) -> Result<u64>
+/// where
+///     T: Table,
+///     C: Reference<Model = T::Model>,
+/// {
+///     posts.filter(author.references(ann)).count(conn)
+/// }
 /// ```
 pub trait ReferenceMethods: Reference {
     /// Rows whose reference names `parent`.
+    ///
+    /// ```
+    /// # use rom_dsl::{Filter, Record};
+    /// # use rom_dsl::relations::{Reference, ReferenceMethods};
+    /// fn by_either<C: Reference>(author: C, a: &Record<C::Parent>, b: &Record<C::Parent>) -> Filter<C::Model> {
+    ///     author.references(a) | author.references(b)
+    /// }
+    /// ```
     fn references(self, parent: &Record<Self::Parent>) -> crate::query::Filter<Self::Model> {
         crate::query::Filter::new(crate::dsl::filter::reference_node::<Self>(
             &parent.key().to_member(),

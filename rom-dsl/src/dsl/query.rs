@@ -16,6 +16,16 @@ use std::marker::PhantomData;
 
 /// A query on model `M`: a conjunction of filters, an order, an offset and a
 /// limit. One flat type, so `if c { q = q.filter(..) }` compiles.
+///
+/// ```
+/// # use rom_dsl::{Filter, Model, Query, QueryDsl};
+/// fn search<M: Model>(mut q: Query<M>, only: Option<Filter<M>>) -> Query<M> {
+///     if let Some(f) = only {
+///         q = q.filter(f);
+///     }
+///     q.limit(50)
+/// }
+/// ```
 pub struct Query<M> {
     pub(crate) filters: Vec<Node>,
     pub(crate) order: Option<(Vec<u8>, bool, &'static str, Option<usize>)>,
@@ -85,6 +95,14 @@ impl<M> Query<M> {
 }
 
 /// A tuple of columns of `M` to read with [`QueryDsl::select`].
+///
+/// ```
+/// # use rom_dsl::{Model, Query, QueryDsl, Result};
+/// # use rom_dsl::query::Selection;
+/// fn columns<M: Model, S: Selection<M>>(q: Query<M>, cols: S, conn: &mut redis::Connection) -> Result<Vec<S::Output>> {
+///     q.select(cols).load(conn)
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a selection of columns of `{M}`",
     label = "expected a tuple of `{M}`'s columns",
@@ -92,10 +110,35 @@ impl<M> Query<M> {
 )]
 pub trait Selection<M>: Send + 'static {
     /// What each selected row becomes.
+    ///
+    /// ```
+    /// # use rom_dsl::Model;
+    /// # use rom_dsl::query::{BelongsTo, Selection};
+    /// // two columns read as a pair of their field types
+    /// fn pair<M: Model, A: BelongsTo<M>, B: BelongsTo<M>>(row: <(A, B) as Selection<M>>::Output) -> (A::Field, B::Field) {
+    ///     row
+    /// }
+    /// ```
     type Output: Send + 'static;
     /// The hash fields read.
+    ///
+    /// ```
+    /// # use rom_dsl::query::Selection;
+    /// fn read_fields<M, S: Selection<M>>(_: &S) -> &'static [&'static str] {
+    ///     S::FIELDS // the hash fields each row's HMGET names
+    /// }
+    /// ```
     const FIELDS: &'static [&'static str];
     /// Decodes the values of one row.
+    ///
+    /// ```
+    /// # use rom_dsl::Result;
+    /// # use rom_dsl::query::Selection;
+    /// // what `load` does with the reply of each row
+    /// fn one_row<M, S: Selection<M>>(key: &[u8], values: Vec<Option<Vec<u8>>>) -> Result<S::Output> {
+    ///     S::decode(key, values)
+    /// }
+    /// ```
     fn decode(key: &[u8], vals: Vec<Option<Vec<u8>>>) -> Result<Self::Output>;
 }
 
@@ -124,6 +167,15 @@ selection!(A 0, B 1, C 2, D 3, E 4);
 selection!(A 0, B 1, C 2, D 3, E 4, F 5);
 
 /// A query restricted to some columns: `load` returns tuples.
+///
+/// ```
+/// # use rom_dsl::{Model, Query, QueryDsl, Result};
+/// # use rom_dsl::query::{BelongsTo, Select};
+/// fn email_count<M: Model, E: BelongsTo<M>>(q: Query<M>, email: E, conn: &mut redis::Connection) -> Result<usize> {
+///     let emails: Select<M, (E,)> = q.select((email,));
+///     Ok(emails.load(conn)?.len())
+/// }
+/// ```
 pub struct Select<M, S> {
     pub(super) query: Query<M>,
     pub(super) _s: PhantomData<fn() -> S>,
@@ -139,14 +191,39 @@ impl<M, S> std::fmt::Debug for Select<M, S> {
 
 impl<M: Model, S: Selection<M>> Select<M, S> {
     /// The plan of [`Select::load`].
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Query, QueryDsl, Result};
+    /// # use rom_dsl::query::BelongsTo;
+    /// fn plan_text<M: Model, E: BelongsTo<M>>(q: Query<M>, email: E) -> Result<String> {
+    ///     Ok(q.select((email,)).load_plan()?.explain())
+    /// }
+    /// ```
     pub fn load_plan(&self) -> Result<Plan<Vec<S::Output>>> {
         self.query.select_plan::<S>()
     }
     /// Reads the selected columns of every match (HMGET per row, in the script).
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Query, QueryDsl, Result};
+    /// # use rom_dsl::query::BelongsTo;
+    /// fn emails<M: Model, E: BelongsTo<M>>(q: Query<M>, email: E, conn: &mut redis::Connection) -> Result<Vec<E::Field>> {
+    ///     let rows = q.select((email,)).load(conn)?;
+    ///     Ok(rows.into_iter().map(|(e,)| e).collect())
+    /// }
+    /// ```
     pub fn load<C: Connection + ?Sized>(&self, conn: &mut C) -> Result<Vec<S::Output>> {
         self.load_plan()?.run(conn)
     }
     /// [`Select::load`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Query, QueryDsl, Result};
+    /// # use rom_dsl::query::BelongsTo;
+    /// async fn emails<M: Model, E: BelongsTo<M>>(q: Query<M>, email: E, conn: &mut redis::aio::MultiplexedConnection) -> Result<Vec<(E::Field,)>> {
+    ///     q.select((email,)).load_async(conn).await
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     pub async fn load_async<C: AsyncConnection>(&self, conn: &mut C) -> Result<Vec<S::Output>> {
         self.load_plan()?.run_async(conn).await
@@ -159,6 +236,39 @@ impl<M: Model, S: Selection<M>> Select<M, S> {
 /// Under concurrent writes, every row that exists for the whole iteration and
 /// whose order column does not change is returned exactly once; rows inserted,
 /// deleted or moved meanwhile may or may not be returned.
+///
+/// ```
+/// # use rom_dsl::{Crud, Model, Query, QueryDsl};
+/// # #[derive(Clone, Debug)] struct Tag;
+/// # impl rom_dsl::__private::Sealed for Tag {}
+/// # impl Model for Tag {
+/// #     type Key = u64;
+/// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+/// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+/// #     fn layout() -> &'static rom_dsl::__private::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+/// #     }
+/// #     fn key(&self) -> Option<u64> { None }
+/// #     fn set_key(&mut self, _: u64) {}
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = rom_testing::RedisServer::start()?;
+/// # let mut conn = server.connection()?;
+/// // (`Tag` is a model written by hand; yours come from `#[derive(Model)]`)
+/// for _ in 0..3 {
+///     Tag.insert(&mut conn)?;
+/// }
+/// let mut pages = Query::<Tag>::default().pages(2);
+/// let mut sizes = Vec::new();
+/// while let Some(rows) = pages.next_page(&mut conn)? {
+///     sizes.push(rows.len());
+/// }
+/// assert_eq!(sizes, [2, 1]);
+/// # Ok(()) }
+/// ```
 pub struct Pages<M> {
     pub(super) query: Query<M>,
     pub(super) page: u64,
@@ -210,6 +320,16 @@ impl<M: Model> Pages<M> {
     }
 
     /// The next page, or `None` after the last one.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Query, QueryDsl, Result};
+    /// fn first_two_pages<M: Model>(q: Query<M>, conn: &mut redis::Connection) -> Result<usize> {
+    ///     let mut pages = q.pages(50);
+    ///     let a = pages.next_page(conn)?.map_or(0, |rows| rows.len());
+    ///     let b = pages.next_page(conn)?.map_or(0, |rows| rows.len());
+    ///     Ok(a + b)
+    /// }
+    /// ```
     pub fn next_page<C: Connection + ?Sized>(
         &mut self,
         conn: &mut C,
@@ -223,6 +343,17 @@ impl<M: Model> Pages<M> {
     }
 
     /// [`Pages::next_page`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Query, QueryDsl, Result};
+    /// async fn visit_all<M: Model>(q: Query<M>, conn: &mut redis::aio::MultiplexedConnection) -> Result<usize> {
+    ///     let (mut pages, mut seen) = (q.pages(500), 0);
+    ///     while let Some(rows) = pages.next_page_async(conn).await? {
+    ///         seen += rows.len();
+    ///     }
+    ///     Ok(seen)
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     pub async fn next_page_async<C: AsyncConnection>(
         &mut self,
@@ -239,8 +370,23 @@ impl<M: Model> Pages<M> {
 
 /// Extension for `Result<T>` from [`QueryDsl::first`]: turns
 /// [`Error::NotFound`] into `Ok(None)`.
+///
+/// ```
+/// # use rom_dsl::{Model, OptionalExtension, Query, QueryDsl, Result};
+/// fn any_match<M: Model>(q: Query<M>, conn: &mut redis::Connection) -> Result<bool> {
+///     Ok(q.first(conn).optional()?.is_some())
+/// }
+/// ```
 pub trait OptionalExtension<T> {
     /// `Ok(None)` instead of a not-found error.
+    ///
+    /// ```
+    /// use rom_dsl::{Error, OptionalExtension, Result};
+    /// let missing: Result<u32> = Err(Error::NotFound { model: "User", key: "7".into() });
+    /// assert_eq!(missing.optional()?, None);
+    /// assert_eq!(Ok::<u32, Error>(3).optional()?, Some(3));
+    /// # Ok::<(), Error>(())
+    /// ```
     fn optional(self) -> Result<Option<T>>;
 }
 impl<T> OptionalExtension<T> for Result<T> {

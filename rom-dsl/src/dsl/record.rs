@@ -64,6 +64,13 @@ impl<M: Model> DerefMut for Record<M> {
 }
 
 /// What a save plan reports: the row's key and the stored bytes it wrote.
+///
+/// ```
+/// # use rom_dsl::{Crud, Result};
+/// fn inserted_key<M: Crud>(row: &M, conn: &mut redis::Connection) -> Result<M::Key> {
+///     Ok(row.insert_plan()?.run(conn)?.key)
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Saved<K> {
     /// The row's key (allocated by this save for a new auto-increment row).
@@ -73,17 +80,38 @@ pub struct Saved<K> {
 
 impl<M: Model> Record<M> {
     /// The row's primary key.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Record};
+    /// fn keys<M: Model>(rows: &[Record<M>]) -> Vec<M::Key> {
+    ///     rows.iter().map(|r| r.key().clone()).collect()
+    /// }
+    /// ```
     pub fn key(&self) -> &M::Key {
         &self.key
     }
 
     /// The model value, without the record of what was stored.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Record};
+    /// fn values<M: Model>(rows: Vec<Record<M>>) -> Vec<M> {
+    ///     rows.into_iter().map(Record::into_inner).collect()
+    /// }
+    /// ```
     pub fn into_inner(self) -> M {
         self.value
     }
 
     /// The columns changed since the row was loaded or saved (every column for
     /// a deserialized record, which does not know what is stored).
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Record, Result};
+    /// fn unsaved<M: Model>(r: &Record<M>) -> Result<bool> {
+    ///     Ok(!r.changed_columns()?.is_empty())
+    /// }
+    /// ```
     pub fn changed_columns(&self) -> Result<Vec<&'static str>> {
         let cells = self.value.cells()?;
         let Some(snapshot) = &self.snapshot else {
@@ -121,6 +149,13 @@ impl<M: Model> Record<M> {
     /// The plan of [`Record::save`]: writes the changed columns and their index
     /// entries, provided that the stored values of those columns are still the
     /// ones this record last saw.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Record, Result};
+    /// fn plan_text<M: Model>(r: &Record<M>) -> Result<String> {
+    ///     Ok(r.save_plan()?.explain()) // the changed columns and what they must still be
+    /// }
+    /// ```
     pub fn save_plan(&self) -> Result<Plan<Saved<M::Key>>> {
         self.check_key()?;
         save_plan(&self.value, Some(self.loaded()?), Mode::Update, false)
@@ -128,6 +163,13 @@ impl<M: Model> Record<M> {
 
     /// The plan of [`Record::save_forced`]: like [`Record::save_plan`] without the
     /// conflict check (every column for a deserialized record).
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Record, Result};
+    /// fn plan_text<M: Model>(r: &Record<M>) -> Result<String> {
+    ///     Ok(r.save_forced_plan()?.explain())
+    /// }
+    /// ```
     pub fn save_forced_plan(&self) -> Result<Plan<Saved<M::Key>>> {
         self.check_key()?;
         save_plan(&self.value, self.snapshot.as_deref(), Mode::Update, true)
@@ -143,6 +185,22 @@ impl<M: Model> Record<M> {
     /// [`Error::UniqueViolation`] when a unique value is taken; nothing is written
     /// then. Saving an unchanged record sends nothing. A deserialized record
     /// (see [serde](Record#serde)) is refused with [`Error::Validation`].
+    ///
+    /// ```
+    /// # use rom_dsl::{Error, Model, Record, Result};
+    /// fn update<M: Model>(r: &mut Record<M>, edit: impl Fn(&mut M), conn: &mut redis::Connection) -> Result<()> {
+    ///     edit(r);
+    ///     match r.save(conn) {
+    ///         // another writer came first: reload, edit again, save once more
+    ///         Err(Error::Conflict { .. }) => {
+    ///             r.refresh(conn)?;
+    ///             edit(r);
+    ///             r.save(conn)
+    ///         }
+    ///         other => other,
+    ///     }
+    /// }
+    /// ```
     pub fn save<C: Connection + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
         self.check_key()?;
         self.loaded()?;
@@ -157,6 +215,14 @@ impl<M: Model> Record<M> {
     }
 
     /// [`Record::save`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Record, Result};
+    /// async fn update<M: Model>(r: &mut Record<M>, edit: impl FnOnce(&mut M), conn: &mut redis::aio::MultiplexedConnection) -> Result<()> {
+    ///     edit(r);
+    ///     r.save_async(conn).await
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     pub async fn save_async<C: AsyncConnection>(&mut self, conn: &mut C) -> Result<()> {
         self.check_key()?;
@@ -176,6 +242,14 @@ impl<M: Model> Record<M> {
     /// It always makes the call, even for an unchanged record, and fails with
     /// [`Error::Conflict`] when the row was deleted (it never resurrects a row).
     /// A deserialized record writes every column.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Record, Result};
+    /// fn overwrite<M: Model>(r: &mut Record<M>, edit: impl FnOnce(&mut M), conn: &mut redis::Connection) -> Result<()> {
+    ///     edit(r);
+    ///     r.save_forced(conn) // no conflict check: this value wins
+    /// }
+    /// ```
     pub fn save_forced<C: Connection + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
         hooks::before_update(&mut self.value)?;
         let s = with_key(self.save_forced_plan()?.run(conn), &self.key)?;
@@ -185,6 +259,14 @@ impl<M: Model> Record<M> {
     }
 
     /// [`Record::save_forced`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Record, Result};
+    /// async fn overwrite<M: Model>(r: &mut Record<M>, edit: impl FnOnce(&mut M), conn: &mut redis::aio::MultiplexedConnection) -> Result<()> {
+    ///     edit(r);
+    ///     r.save_forced_async(conn).await
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     pub async fn save_forced_async<C: AsyncConnection>(&mut self, conn: &mut C) -> Result<()> {
         hooks::before_update_async(&mut self.value).await?;
@@ -197,6 +279,14 @@ impl<M: Model> Record<M> {
     /// Saves the changed columns of many records in one round trip (a pipeline
     /// of one script call per changed record, each atomic and conflict-checked
     /// as [`Record::save`]); one result per record, in order.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Record, Result};
+    /// fn save_each<M: Model>(rows: &mut [Record<M>], conn: &mut redis::Connection) -> Result<usize> {
+    ///     let results = Record::save_all(conn, rows)?;
+    ///     Ok(results.iter().filter(|r| r.is_err()).count()) // how many were not saved
+    /// }
+    /// ```
     pub fn save_all<C: Connection + ?Sized>(
         conn: &mut C,
         records: &mut [Record<M>],
@@ -215,6 +305,13 @@ impl<M: Model> Record<M> {
     }
 
     /// [`Record::save_all`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Record, Result};
+    /// async fn save_each<M: Model>(rows: &mut [Record<M>], conn: &mut redis::aio::MultiplexedConnection) -> Result<Vec<Result<()>>> {
+    ///     Record::save_all_async(conn, rows).await
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     pub async fn save_all_async<C: AsyncConnection>(
         conn: &mut C,
@@ -282,6 +379,34 @@ impl<M: Model> Record<M> {
     }
 
     /// Deletes the row and its index entries; `false` when it was already gone.
+    ///
+    /// ```
+    /// # use rom_dsl::{Crud, Model, Query, QueryDsl};
+    /// # #[derive(Clone, Debug)] struct Tag;
+    /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl Model for Tag {
+    /// #     type Key = u64;
+    /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+    /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+    /// #     fn layout() -> &'static rom_dsl::__private::Layout {
+    /// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+    /// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+    /// #     }
+    /// #     fn key(&self) -> Option<u64> { None }
+    /// #     fn set_key(&mut self, _: u64) {}
+    /// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+    /// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = rom_testing::RedisServer::start()?;
+    /// # let mut conn = server.connection()?;
+    /// // (`Tag` is a model written by hand; yours come from `#[derive(Model)]`)
+    /// let tag = Tag.insert(&mut conn)?;
+    /// let copy = tag.clone();
+    /// assert!(tag.delete(&mut conn)?);
+    /// assert!(!copy.delete(&mut conn)?); // already gone
+    /// # Ok(()) }
+    /// ```
     pub fn delete<C: Connection + ?Sized>(self, conn: &mut C) -> Result<bool> {
         hooks::before_delete::<M>(&self.key)?;
         let n = delete_plan::<M>(std::slice::from_ref(&self.key)).run(conn)?;
@@ -290,6 +415,13 @@ impl<M: Model> Record<M> {
     }
 
     /// [`Record::delete`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Record, Result};
+    /// async fn remove<M: Model>(r: Record<M>, conn: &mut redis::aio::MultiplexedConnection) -> Result<bool> {
+    ///     r.delete_async(conn).await
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     pub async fn delete_async<C: AsyncConnection>(self, conn: &mut C) -> Result<bool> {
         hooks::before_delete_async::<M>(&self.key).await?;
@@ -302,12 +434,26 @@ impl<M: Model> Record<M> {
 
     /// Reloads the row from Redis, dropping unsaved changes; [`Error::NotFound`]
     /// when it was deleted.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, OptionalExtension, Record, Result};
+    /// fn still_there<M: Model>(r: &mut Record<M>, conn: &mut redis::Connection) -> Result<bool> {
+    ///     Ok(r.refresh(conn).optional()?.is_some())
+    /// }
+    /// ```
     pub fn refresh<C: Connection + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
         let fresh = get_plan::<M>(std::slice::from_ref(&self.key)).run(conn)?;
         self.replace(fresh)
     }
 
     /// [`Record::refresh`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Record, Result};
+    /// async fn reload<M: Model>(r: &mut Record<M>, conn: &mut redis::aio::MultiplexedConnection) -> Result<()> {
+    ///     r.refresh_async(conn).await
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     pub async fn refresh_async<C: AsyncConnection>(&mut self, conn: &mut C) -> Result<()> {
         let fresh = get_plan::<M>(std::slice::from_ref(&self.key))

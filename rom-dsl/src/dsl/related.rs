@@ -20,27 +20,80 @@ use crate::storage::relations::Reference;
 use crate::wire::query::{Include, QueryReply};
 
 /// The row the reference `column` names (see [`parent`]).
+///
+/// ```
+/// # use rom_dsl::relations::{Parent, Reference, parent};
+/// // a relation is a small `Copy` value, made once and used by several queries
+/// fn author_of<C: Reference>(author: C) -> Parent<C> {
+///     parent(author)
+/// }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Parent<C>(C);
 /// The rows whose reference `column` names the row (see [`children`]).
+///
+/// ```
+/// # use rom_dsl::relations::{Children, Reference, children};
+/// fn comments_of<C: Reference>(post: C) -> Children<C> {
+///     children(post)
+/// }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Children<C>(C);
 /// The row whose unique reference `column` names the row (see [`child`]).
+///
+/// ```
+/// # use rom_dsl::Unique;
+/// # use rom_dsl::relations::{Child, Reference, child};
+/// fn profile_of<C: Reference + Unique>(user: C) -> Child<C> {
+///     child(user)
+/// }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Child<C>(C);
 
 /// Load each row with the row its reference `column` names (an `Option`:
 /// `None` for a null reference or a row that is gone).
+///
+/// ```
+/// # use rom_dsl::{Query, Result};
+/// # use rom_dsl::relations::{Reference, parent};
+/// fn orphans<C: Reference>(posts: &Query<C::Model>, author: C, conn: &mut redis::Connection) -> Result<usize> {
+///     let rows = posts.load_related(conn, (parent(author),))?;
+///     Ok(rows.iter().filter(|(_post, (author,))| author.is_none()).count())
+/// }
+/// ```
 pub fn parent<C: Reference>(column: C) -> Parent<C> {
     Parent(column)
 }
 /// Load each row with the rows whose reference `column` names it, in key
 /// order.
+///
+/// ```
+/// # use rom_dsl::{Query, Result};
+/// # use rom_dsl::relations::{Reference, children};
+/// fn comments<C: Reference>(posts: &Query<C::Parent>, post: C, conn: &mut redis::Connection) -> Result<usize> {
+///     let rows = posts.load_related(conn, (children(post),))?;
+///     Ok(rows.iter().map(|(_post, (comments,))| comments.len()).sum())
+/// }
+/// ```
 pub fn children<C: Reference>(column: C) -> Children<C> {
     Children(column)
 }
 /// Load each row with the row whose unique reference `column` names it (an
 /// `Option`).
+///
+/// ```
+/// # use rom_dsl::{Query, Result, Unique};
+/// # use rom_dsl::relations::{Reference, child};
+/// fn with_profile<C>(users: &Query<C::Parent>, profile_user: C, conn: &mut redis::Connection) -> Result<usize>
+/// where
+///     C: Reference + Unique,
+/// {
+///     let rows = users.load_related(conn, (child(profile_user),))?;
+///     Ok(rows.iter().filter(|(_user, (profile,))| profile.is_some()).count())
+/// }
+/// ```
 pub fn child<C: Reference + Unique>(column: C) -> Child<C> {
     Child(column)
 }
@@ -51,6 +104,18 @@ pub fn child<C: Reference + Unique>(column: C) -> Child<C> {
 pub struct IncludeSpec(pub(crate) Include);
 
 /// A relation of rows of `M` that [`Query::load_related`] loads with them.
+///
+/// ```
+/// # use rom_dsl::{Model, Query, Record, Result};
+/// # use rom_dsl::relations::Related;
+/// fn with_one<M: Model, R>(q: &Query<M>, r: R, conn: &mut redis::Connection) -> Result<Vec<(Record<M>, R::Out)>>
+/// where
+///     R: Related<M> + Send + 'static,
+/// {
+///     let rows = q.load_related(conn, (r,))?;
+///     Ok(rows.into_iter().map(|(row, (out,))| (row, out)).collect())
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a relation of `{M}` to load with its rows",
     label = "expected `parent(column)`, `children(column)` or `child(column)` for `{M}`",
@@ -58,6 +123,15 @@ pub struct IncludeSpec(pub(crate) Include);
 )]
 pub trait Related<M: Model>: crate::__private::Sealed {
     /// What each row is loaded with.
+    ///
+    /// ```
+    /// # use rom_dsl::Record;
+    /// # use rom_dsl::relations::{Parent, Reference, Related};
+    /// // `parent(author)` loads each post with an `Option` of its author
+    /// fn author<C: Reference>(out: <Parent<C> as Related<C::Model>>::Out) -> Option<Record<C::Parent>> {
+    ///     out
+    /// }
+    /// ```
     type Out: Send + 'static;
     #[doc(hidden)]
     fn include(&self) -> IncludeSpec;
@@ -132,11 +206,43 @@ impl<M: Model, C: Reference<Parent = M> + Unique> Related<M> for Child<C> {
 }
 
 /// Rows of `M`, each with what the relations `S` load for it.
+///
+/// ```
+/// # use rom_dsl::Model;
+/// # use rom_dsl::query::WithRelated;
+/// # use rom_dsl::relations::RelatedSet;
+/// fn related_only<M: Model, S: RelatedSet<M>>(rows: WithRelated<M, S>) -> Vec<S::Out> {
+///     rows.into_iter().map(|(_row, related)| related).collect()
+/// }
+/// ```
 pub type WithRelated<M, S> = Vec<(Record<M>, <S as RelatedSet<M>>::Out)>;
 
 /// One or more relations, as a tuple: what [`Query::load_related`] takes.
+///
+/// ```
+/// # use rom_dsl::{Model, Query, Result};
+/// # use rom_dsl::query::WithRelated;
+/// # use rom_dsl::relations::RelatedSet;
+/// fn with<M: Model, S>(q: &Query<M>, related: S, conn: &mut redis::Connection) -> Result<WithRelated<M, S>>
+/// where
+///     S: RelatedSet<M> + Send + 'static,
+/// {
+///     q.load_related(conn, related)
+/// }
+/// ```
 pub trait RelatedSet<M: Model> {
     /// What each row is loaded with: a tuple of each relation's output.
+    ///
+    /// ```
+    /// # use rom_dsl::Record;
+    /// # use rom_dsl::relations::{Children, Parent, Reference, RelatedSet};
+    /// // `(parent(author), children(post))` gives each post its author and comments
+    /// fn split<A: Reference, P: Reference<Parent = A::Model>>(
+    ///     out: <(Parent<A>, Children<P>) as RelatedSet<A::Model>>::Out,
+    /// ) -> (Option<Record<A::Parent>>, Vec<Record<P::Model>>) {
+    ///     out
+    /// }
+    /// ```
     type Out: Send + 'static;
     #[doc(hidden)]
     fn includes(&self) -> Vec<(IncludeSpec, bool)>;
@@ -165,6 +271,18 @@ related_set!(A 0, B 1, C 2, D 3);
 
 impl<M: Model> Query<M> {
     /// The plan of [`Query::load_related`].
+    ///
+    /// ```
+    /// # use rom_dsl::{Query, Result};
+    /// # use rom_dsl::relations::{Reference, children, parent};
+    /// fn plan_text<A, P>(posts: &Query<A::Model>, author: A, post: P) -> Result<String>
+    /// where
+    ///     A: Reference,
+    ///     P: Reference<Parent = A::Model>,
+    /// {
+    ///     Ok(posts.load_related_plan((parent(author), children(post)))?.explain())
+    /// }
+    /// ```
     pub fn load_related_plan<S: RelatedSet<M> + Send + 'static>(
         &self,
         related: S,
@@ -210,11 +328,20 @@ impl<M: Model> Query<M> {
     /// [`Error::Validation`] otherwise (use [`Query::load_with`] or
     /// [`Query::load_children`], which take a second round trip).
     ///
-    /// ```text
-    /// use rom::relations::{children, parent};
-    /// for (post, (author, comments)) in posts::table
-    ///     .load_related(&mut conn, (parent(posts::author), children(comments::post)))?
-    /// { ... }
+    /// ```
+    /// # use rom_dsl::{Query, Result};
+    /// # use rom_dsl::relations::{Reference, children, parent};
+    /// fn report<A, P>(posts: &Query<A::Model>, author: A, post: P, conn: &mut redis::Connection) -> Result<()>
+    /// where
+    ///     A: Reference,
+    ///     P: Reference<Parent = A::Model>,
+    /// {
+    ///     for (post, (author, comments)) in posts.load_related(conn, (parent(author), children(post)))? {
+    ///         let by = author.map(|a| a.key().clone());
+    ///         println!("{:?} by {by:?}: {} comments", post.key(), comments.len());
+    ///     }
+    ///     Ok(())
+    /// }
     /// ```
     pub fn load_related<S, Conn>(&self, conn: &mut Conn, related: S) -> Result<WithRelated<M, S>>
     where
@@ -225,6 +352,15 @@ impl<M: Model> Query<M> {
     }
 
     /// [`Query::load_related`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Query, Result};
+    /// # use rom_dsl::relations::{Reference, parent};
+    /// async fn orphans<C: Reference>(posts: &Query<C::Model>, author: C, conn: &mut redis::aio::MultiplexedConnection) -> Result<usize> {
+    ///     let rows = posts.load_related_async(conn, (parent(author),)).await?;
+    ///     Ok(rows.iter().filter(|(_post, (author,))| author.is_none()).count())
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     pub async fn load_related_async<S, Conn>(
         &self,

@@ -210,6 +210,29 @@ impl<M: Model> Query<M> {
     }
 
     /// The plan that loads the matching rows.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Query};
+    /// # #[derive(Clone, Debug)] struct Tag;
+    /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl Model for Tag {
+    /// #     type Key = u64;
+    /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+    /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+    /// #     fn layout() -> &'static rom_dsl::__private::Layout {
+    /// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+    /// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+    /// #     }
+    /// #     fn key(&self) -> Option<u64> { None }
+    /// #     fn set_key(&mut self, _: u64) {}
+    /// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+    /// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+    /// # }
+    /// // (`Tag` is a model written by hand; yours come from `#[derive(Model)]`)
+    /// let plan = Query::<Tag>::default().load_plan()?;
+    /// assert!(plan.explain().starts_with("FCALL query"));
+    /// # Ok::<(), rom_dsl::Error>(())
+    /// ```
     pub fn load_plan(&self) -> Result<Plan<Vec<Record<M>>>> {
         self.page_plan(None).map(|p| p.map(|(rows, _)| Ok(rows)))
     }
@@ -238,6 +261,29 @@ impl<M: Model> Query<M> {
     }
 
     /// The plan that loads the keys of the matching rows.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Query};
+    /// # #[derive(Clone, Debug)] struct Tag;
+    /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl Model for Tag {
+    /// #     type Key = u64;
+    /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+    /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+    /// #     fn layout() -> &'static rom_dsl::__private::Layout {
+    /// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+    /// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+    /// #     }
+    /// #     fn key(&self) -> Option<u64> { None }
+    /// #     fn set_key(&mut self, _: u64) {}
+    /// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+    /// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+    /// # }
+    /// // (`Tag` is a model written by hand; yours come from `#[derive(Model)]`)
+    /// let plan = Query::<Tag>::default().ids_plan()?;
+    /// assert!(plan.explain().contains("load keys"));
+    /// # Ok::<(), rom_dsl::Error>(())
+    /// ```
     pub fn ids_plan(&self) -> Result<Plan<Vec<M::Key>>> {
         self.rows_plan(Mode::Ids, |v| {
             let (_, items) = page(v, false)?;
@@ -249,6 +295,30 @@ impl<M: Model> Query<M> {
     }
 
     /// The plan that counts the matches (after offset, up to the limit).
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Query};
+    /// # #[derive(Clone, Debug)] struct Tag;
+    /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl Model for Tag {
+    /// #     type Key = u64;
+    /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+    /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+    /// #     fn layout() -> &'static rom_dsl::__private::Layout {
+    /// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+    /// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+    /// #     }
+    /// #     fn key(&self) -> Option<u64> { None }
+    /// #     fn set_key(&mut self, _: u64) {}
+    /// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+    /// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+    /// # }
+    /// // (`Tag` is a model written by hand; yours come from `#[derive(Model)]`)
+    /// // counting every row needs no script
+    /// let plan = Query::<Tag>::default().count_plan()?;
+    /// assert!(plan.explain().starts_with("ZCARD {tags}:ids"));
+    /// # Ok::<(), rom_dsl::Error>(())
+    /// ```
     pub fn count_plan(&self) -> Result<Plan<u64>> {
         self.check()?;
         let (offset, limit) = (self.offset, self.limit);
@@ -286,6 +356,29 @@ impl<M: Model> Query<M> {
     }
 
     /// The plan that tells whether anything matches.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Query};
+    /// # #[derive(Clone, Debug)] struct Tag;
+    /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl Model for Tag {
+    /// #     type Key = u64;
+    /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+    /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+    /// #     fn layout() -> &'static rom_dsl::__private::Layout {
+    /// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+    /// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+    /// #     }
+    /// #     fn key(&self) -> Option<u64> { None }
+    /// #     fn set_key(&mut self, _: u64) {}
+    /// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+    /// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+    /// # }
+    /// // (`Tag` is a model written by hand; yours come from `#[derive(Model)]`)
+    /// let plan = Query::<Tag>::default().exists_plan()?;
+    /// assert!(plan.read_only().explain().starts_with("FCALL_RO query"));
+    /// # Ok::<(), rom_dsl::Error>(())
+    /// ```
     pub fn exists_plan(&self) -> Result<Plan<bool>> {
         let ns = M::SCHEMA.namespace;
         self.plan_with(Mode::Exists, None, move |args, summary| {
@@ -295,6 +388,29 @@ impl<M: Model> Query<M> {
 
     /// The plan that deletes the matches: how many it deleted and found
     /// (each call of a delete in steps is atomic on its own).
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Query};
+    /// # #[derive(Clone, Debug)] struct Tag;
+    /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl Model for Tag {
+    /// #     type Key = u64;
+    /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+    /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+    /// #     fn layout() -> &'static rom_dsl::__private::Layout {
+    /// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+    /// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+    /// #     }
+    /// #     fn key(&self) -> Option<u64> { None }
+    /// #     fn set_key(&mut self, _: u64) {}
+    /// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+    /// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+    /// # }
+    /// // (`Tag` is a model written by hand; yours come from `#[derive(Model)]`)
+    /// let plan = Query::<Tag>::default().delete_plan()?;
+    /// assert!(plan.explain().starts_with("FCALL query_delete"));
+    /// # Ok::<(), rom_dsl::Error>(())
+    /// ```
     pub fn delete_plan(&self) -> Result<Plan<(u64, u64)>> {
         self.plan_with(Mode::Delete, None, |args, summary| {
             delete_steps::<M>(args, (0, 0), summary)
@@ -326,6 +442,28 @@ impl<M: Model> Query<M> {
     }
 
     /// The query's plan as text (the rows-loading plan), without a server.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Query, QueryDsl};
+    /// # #[derive(Clone, Debug)] struct Tag;
+    /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl Model for Tag {
+    /// #     type Key = u64;
+    /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+    /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+    /// #     fn layout() -> &'static rom_dsl::__private::Layout {
+    /// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+    /// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+    /// #     }
+    /// #     fn key(&self) -> Option<u64> { None }
+    /// #     fn set_key(&mut self, _: u64) {}
+    /// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+    /// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+    /// # }
+    /// // (`Tag` is a model written by hand; yours come from `#[derive(Model)]`)
+    /// let text = Query::<Tag>::default().offset(2).limit(5).explain();
+    /// assert!(text.contains("page: offset 2, limit 5"));
+    /// ```
     pub fn explain(&self) -> String {
         match self.load_plan() {
             Ok(p) => p.explain(),
