@@ -5,6 +5,7 @@
 
 pub(crate) mod budget;
 pub(crate) mod children;
+pub(crate) mod column_methods;
 pub(crate) mod columns;
 pub(crate) mod committed;
 pub(crate) mod crud;

@@ -6,4 +6,5 @@ pub(crate) mod cascade;
 pub(crate) mod commit;
 pub(crate) mod plan;
 pub(crate) mod query;
+pub(crate) mod steps;
 pub(crate) mod write;
