@@ -300,6 +300,17 @@ fn check_store(w: &World, c: &mut redis::Connection) -> Result<(), TestCaseError
     check(got == want, || format!("rows {got:?}\nwant {want:?}"))?;
     let count = items::table.count(c).map_err(fail)?;
     check(count == live.len() as u64, || format!("count {count}"))?;
+    // the same in steps (a budget of 2 units): expired rows stay out
+    let tiny = rom::query::Budget::units(2);
+    let stepped: Vec<String> = items::table
+        .budget(tiny)
+        .load(c)
+        .map_err(fail)?
+        .iter()
+        .map(|r| r.key.clone())
+        .collect();
+    let keys: Vec<String> = live.keys().cloned().collect();
+    check(stepped == keys, || format!("rows in steps {stepped:?}"))?;
     for t in 0..3 {
         let tag = format!("t{t}");
         let n = items::table
@@ -315,6 +326,14 @@ fn check_store(w: &World, c: &mut redis::Connection) -> Result<(), TestCaseError
         let want = live.values().filter(|r| r.tag != tag && r.n >= 0).count() as u64;
         check(neg == want, || {
             format!("count not {tag}: {neg}, want {want}")
+        })?;
+        let stepped = items::table
+            .filter(items::tag.eq(tag.as_str()).not().and(items::n.ge(0)))
+            .budget(tiny)
+            .count(c)
+            .map_err(fail)?;
+        check(stepped == want, || {
+            format!("count not {tag} in steps: {stepped}, want {want}")
         })?;
     }
     for code in 0..6 {
