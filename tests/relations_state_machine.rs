@@ -452,9 +452,7 @@ fn read(w: &World, c: &mut redis::Connection, p: &Pred, r: &Read) -> Result<(), 
         }
         Read::Children(age) | Read::Reviewed(age) => {
             let by_author = matches!(r, Read::Children(_));
-            let parents = authors::table
-                .filter(authors::age.ge(*age))
-                .budget(budget);
+            let parents = authors::table.filter(authors::age.ge(*age)).budget(budget);
             let got: Vec<(u64, Vec<u64>)> = if by_author {
                 parents.load_children(c, posts::author)
             } else {
