@@ -21,6 +21,32 @@ use super::record::with_key;
 
 /// Implemented by `#[derive(Model)]` for a model declared
 /// `#[rom(expires)]` or `#[rom(expires(ttl = "30m"))]`: its rows may expire.
+///
+/// ```
+/// # use rom_dsl::Model;
+/// # use rom_dsl::expiry::{Expiring, ExpiryMethods};
+/// # #[derive(Clone, Debug)] struct Tag;
+/// # impl rom_dsl::__private::Sealed for Tag {}
+/// # impl Model for Tag {
+/// #     type Key = u64;
+/// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+/// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+/// #     const EXPIRES: Option<u64> = Some(0);
+/// #     fn layout() -> &'static rom_dsl::__private::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+/// #     }
+/// #     fn key(&self) -> Option<u64> { None }
+/// #     fn set_key(&mut self, _: u64) {}
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+/// # }
+/// // (`Tag` is a model written by hand; `#[derive(Model)]` writes this line for `expires`)
+/// impl Expiring for Tag {}
+/// let p = Tag::touch_plan(&7, std::time::Duration::from_secs(60))?;
+/// assert!(p.explain().starts_with("FCALL expire"));
+/// # Ok::<(), rom_dsl::Error>(())
+/// ```
 #[diagnostic::on_unimplemented(
     message = "rows of `{Self}` do not expire",
     label = "`{Self}` is not declared `expires`",
@@ -88,8 +114,44 @@ fn expire_plan<M: Expiring>(key: &M::Key, deadline: Deadline, what: &'static str
 /// let s = Session { id: token, user: 7 }.insert(&mut conn)?;   // expires in 30 minutes
 /// Session::touch(&mut conn, &s.id, Duration::from_secs(1800))?; // 30 more from now
 /// ```
+///
+/// ```
+/// # use rom_dsl::{Result, expiry::{Expiring, ExpiryMethods}};
+/// # use std::time::Duration;
+/// fn start<M: Expiring>(session: M, conn: &mut redis::Connection) -> Result<M::Key> {
+///     let key = session.insert_with_ttl(conn, Duration::from_secs(1800))?.key().clone();
+///     M::touch(conn, &key, Duration::from_secs(3600))?; // an hour from now
+///     Ok(key)
+/// }
+/// ```
 pub trait ExpiryMethods: Expiring {
     /// The plan of [`ExpiryMethods::insert_with_ttl`].
+    ///
+    /// ```
+    /// # use rom_dsl::Model;
+    /// # use rom_dsl::expiry::{Expiring, ExpiryMethods};
+    /// # #[derive(Clone, Debug)] struct Tag;
+    /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl Model for Tag {
+    /// #     type Key = u64;
+    /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+    /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+    /// #     const EXPIRES: Option<u64> = Some(0);
+    /// #     fn layout() -> &'static rom_dsl::__private::Layout {
+    /// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+    /// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+    /// #     }
+    /// #     fn key(&self) -> Option<u64> { None }
+    /// #     fn set_key(&mut self, _: u64) {}
+    /// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+    /// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+    /// # }
+    /// # impl Expiring for Tag {}
+    /// // (`Tag` is a model written by hand; yours come from `#[derive(Model)]`)
+    /// let p = Tag.insert_with_ttl_plan(std::time::Duration::from_secs(60))?;
+    /// assert!(p.explain().starts_with("FCALL save"));
+    /// # Ok::<(), rom_dsl::Error>(())
+    /// ```
     fn insert_with_ttl_plan(&self, ttl: Duration) -> Result<Plan<crate::record::Saved<Self::Key>>> {
         let ms = ttl_ms::<Self>(ttl)?;
         save_plan_with(self, None, Mode::Insert, false, Some(Deadline::In(ms)))
@@ -97,6 +159,14 @@ pub trait ExpiryMethods: Expiring {
     /// Inserts the row (as [`Crud::insert`](crate::record::Crud::insert)),
     /// expiring `ttl` after the server's time instead of the model's
     /// default. An expired row with the same key is written over.
+    ///
+    /// ```
+    /// # use rom_dsl::{Result, expiry::{Expiring, ExpiryMethods}};
+    /// # use std::time::Duration;
+    /// fn start<M: Expiring>(session: M, conn: &mut redis::Connection) -> Result<M::Key> {
+    ///     Ok(session.insert_with_ttl(conn, Duration::from_secs(900))?.key().clone())
+    /// }
+    /// ```
     fn insert_with_ttl<C: Connection + ?Sized>(
         mut self,
         conn: &mut C,
@@ -107,6 +177,18 @@ pub trait ExpiryMethods: Expiring {
         Ok(inserted(self, s))
     }
     /// [`ExpiryMethods::insert_with_ttl`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Result, expiry::{Expiring, ExpiryMethods}};
+    /// # use std::time::Duration;
+    /// async fn start<M: Expiring>(
+    ///     session: M,
+    ///     conn: &mut redis::aio::MultiplexedConnection,
+    /// ) -> Result<M::Key> {
+    ///     let rec = session.insert_with_ttl_async(conn, Duration::from_secs(900)).await?;
+    ///     Ok(rec.key().clone())
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     fn insert_with_ttl_async<C: AsyncConnection>(
         self,
@@ -122,6 +204,32 @@ pub trait ExpiryMethods: Expiring {
         }
     }
     /// The plan of [`ExpiryMethods::touch`].
+    ///
+    /// ```
+    /// # use rom_dsl::Model;
+    /// # use rom_dsl::expiry::{Expiring, ExpiryMethods};
+    /// # #[derive(Clone, Debug)] struct Tag;
+    /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl Model for Tag {
+    /// #     type Key = u64;
+    /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+    /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+    /// #     const EXPIRES: Option<u64> = Some(0);
+    /// #     fn layout() -> &'static rom_dsl::__private::Layout {
+    /// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+    /// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+    /// #     }
+    /// #     fn key(&self) -> Option<u64> { None }
+    /// #     fn set_key(&mut self, _: u64) {}
+    /// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+    /// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+    /// # }
+    /// # impl Expiring for Tag {}
+    /// // (`Tag` is a model written by hand; yours come from `#[derive(Model)]`)
+    /// let p = Tag::touch_plan(&7, std::time::Duration::from_secs(60))?;
+    /// assert!(p.explain().contains("{tags}:row:7"));
+    /// # Ok::<(), rom_dsl::Error>(())
+    /// ```
     fn touch_plan(key: &Self::Key, ttl: Duration) -> Result<Plan<bool>> {
         Ok(expire_plan::<Self>(
             key,
@@ -132,10 +240,29 @@ pub trait ExpiryMethods: Expiring {
     /// Makes the live row `key` expire `ttl` after the server's time (a
     /// sliding session): `false` when there is no live row (absent, or
     /// expired already; an expired row cannot be brought back).
+    ///
+    /// ```
+    /// # use rom_dsl::{Result, expiry::{Expiring, ExpiryMethods}};
+    /// # use std::time::Duration;
+    /// fn keep_alive<M: Expiring>(conn: &mut redis::Connection, key: &M::Key) -> Result<bool> {
+    ///     M::touch(conn, key, Duration::from_secs(1800))
+    /// }
+    /// ```
     fn touch<C: Connection + ?Sized>(conn: &mut C, key: &Self::Key, ttl: Duration) -> Result<bool> {
         Self::touch_plan(key, ttl)?.run(conn)
     }
     /// [`ExpiryMethods::touch`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Result, expiry::{Expiring, ExpiryMethods}};
+    /// # use std::time::Duration;
+    /// async fn keep_alive<M: Expiring>(
+    ///     conn: &mut redis::aio::MultiplexedConnection,
+    ///     key: &M::Key,
+    /// ) -> Result<bool> {
+    ///     M::touch_async(conn, key, Duration::from_secs(1800)).await
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     fn touch_async<C: AsyncConnection>(
         conn: &mut C,
@@ -148,6 +275,14 @@ pub trait ExpiryMethods: Expiring {
     /// Makes the live row `key` expire at `at` (a wall-clock time, compared
     /// with the server's clock): `false` when there is no live row. A time
     /// in the past expires it at once.
+    ///
+    /// ```
+    /// # use rom_dsl::{Result, expiry::{Expiring, ExpiryMethods}};
+    /// # use std::time::SystemTime;
+    /// fn end_now<M: Expiring>(conn: &mut redis::Connection, key: &M::Key) -> Result<bool> {
+    ///     M::expire_at(conn, key, SystemTime::now())
+    /// }
+    /// ```
     fn expire_at<C: Connection + ?Sized>(
         conn: &mut C,
         key: &Self::Key,
@@ -156,6 +291,15 @@ pub trait ExpiryMethods: Expiring {
         Self::expire_at_plan(key, at)?.run(conn)
     }
     /// The plan of [`ExpiryMethods::expire_at`].
+    ///
+    /// ```
+    /// # use rom_dsl::{Result, expiry::{Expiring, ExpiryMethods}};
+    /// # use std::time::{Duration, SystemTime};
+    /// fn show<M: Expiring>(key: &M::Key) -> Result<String> {
+    ///     let at = SystemTime::now() + Duration::from_secs(60);
+    ///     Ok(M::expire_at_plan(key, at)?.explain())
+    /// }
+    /// ```
     fn expire_at_plan(key: &Self::Key, at: SystemTime) -> Result<Plan<bool>> {
         Ok(expire_plan::<Self>(
             key,
@@ -164,6 +308,17 @@ pub trait ExpiryMethods: Expiring {
         ))
     }
     /// [`ExpiryMethods::expire_at`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Result, expiry::{Expiring, ExpiryMethods}};
+    /// # use std::time::SystemTime;
+    /// async fn end_now<M: Expiring>(
+    ///     conn: &mut redis::aio::MultiplexedConnection,
+    ///     key: &M::Key,
+    /// ) -> Result<bool> {
+    ///     M::expire_at_async(conn, key, SystemTime::now()).await
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     fn expire_at_async<C: AsyncConnection>(
         conn: &mut C,
@@ -174,15 +329,39 @@ pub trait ExpiryMethods: Expiring {
         async move { plan?.run_async(conn).await }
     }
     /// The plan of [`ExpiryMethods::persist`].
+    ///
+    /// ```
+    /// # use rom_dsl::expiry::{Expiring, ExpiryMethods};
+    /// fn show<M: Expiring>(key: &M::Key) -> String {
+    ///     M::persist_plan(key).explain()
+    /// }
+    /// ```
     fn persist_plan(key: &Self::Key) -> Plan<bool> {
         expire_plan::<Self>(key, Deadline::Clear, "persist")
     }
     /// Removes the live row's deadline (it no longer expires): `false` when
     /// there is no live row.
+    ///
+    /// ```
+    /// # use rom_dsl::{Result, expiry::{Expiring, ExpiryMethods}};
+    /// fn keep_forever<M: Expiring>(conn: &mut redis::Connection, key: &M::Key) -> Result<bool> {
+    ///     M::persist(conn, key)
+    /// }
+    /// ```
     fn persist<C: Connection + ?Sized>(conn: &mut C, key: &Self::Key) -> Result<bool> {
         Self::persist_plan(key).run(conn)
     }
     /// [`ExpiryMethods::persist`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Result, expiry::{Expiring, ExpiryMethods}};
+    /// async fn keep_forever<M: Expiring>(
+    ///     conn: &mut redis::aio::MultiplexedConnection,
+    ///     key: &M::Key,
+    /// ) -> Result<bool> {
+    ///     M::persist_async(conn, key).await
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     fn persist_async<C: AsyncConnection>(
         conn: &mut C,
@@ -192,6 +371,31 @@ pub trait ExpiryMethods: Expiring {
         async move { plan.run_async(conn).await }
     }
     /// The plan of [`ExpiryMethods::ttl`].
+    ///
+    /// ```
+    /// # use rom_dsl::Model;
+    /// # use rom_dsl::expiry::{Expiring, ExpiryMethods};
+    /// # #[derive(Clone, Debug)] struct Tag;
+    /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl Model for Tag {
+    /// #     type Key = u64;
+    /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+    /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+    /// #     const EXPIRES: Option<u64> = Some(0);
+    /// #     fn layout() -> &'static rom_dsl::__private::Layout {
+    /// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+    /// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+    /// #     }
+    /// #     fn key(&self) -> Option<u64> { None }
+    /// #     fn set_key(&mut self, _: u64) {}
+    /// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+    /// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+    /// # }
+    /// # impl Expiring for Tag {}
+    /// // (`Tag` is a model written by hand; yours come from `#[derive(Model)]`)
+    /// let p = Tag::ttl_plan(&7);
+    /// assert!(p.explain().starts_with("FCALL ttl"));
+    /// ```
     fn ttl_plan(key: &Self::Key) -> Plan<Option<Duration>> {
         let shown = format!("{key:?}");
         ttl_call::<Self>(key)
@@ -208,10 +412,29 @@ pub trait ExpiryMethods: Expiring {
     }
     /// The time the live row `key` has left by the server's clock (`None`:
     /// it does not expire); [`Error::NotFound`] when there is no live row.
+    ///
+    /// ```
+    /// # use rom_dsl::{Result, expiry::{Expiring, ExpiryMethods}};
+    /// # use std::time::Duration;
+    /// fn time_left<M: Expiring>(conn: &mut redis::Connection, key: &M::Key) -> Result<Option<Duration>> {
+    ///     M::ttl(conn, key) // `None`: the row never expires
+    /// }
+    /// ```
     fn ttl<C: Connection + ?Sized>(conn: &mut C, key: &Self::Key) -> Result<Option<Duration>> {
         Self::ttl_plan(key).run(conn)
     }
     /// [`ExpiryMethods::ttl`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Result, expiry::{Expiring, ExpiryMethods}};
+    /// # use std::time::Duration;
+    /// async fn time_left<M: Expiring>(
+    ///     conn: &mut redis::aio::MultiplexedConnection,
+    ///     key: &M::Key,
+    /// ) -> Result<Option<Duration>> {
+    ///     M::ttl_async(conn, key).await
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     fn ttl_async<C: AsyncConnection>(
         conn: &mut C,
@@ -241,6 +464,13 @@ pub(crate) fn ttl_call<M: Model>(key: &M::Key) -> Plan<redis::Value> {
 }
 
 /// What one sweep call reclaimed.
+///
+/// ```
+/// # use rom_dsl::expiry::Swept;
+/// let mut total = Swept::default();
+/// total += Swept { expired: 2, deleted: 3, changed: 1, more: false };
+/// assert_eq!((total.expired, total.deleted), (2, 3));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Swept {
     /// Expired rows deleted (with their index entries and unique values).
@@ -265,10 +495,42 @@ impl std::ops::AddAssign for Swept {
 }
 
 /// The most expired rows one sweep call reclaims.
+///
+/// ```
+/// # use rom_dsl::{Plan, expiry::{Expiring, SWEEP_BATCH, Swept, sweep_plan}};
+/// fn one_batch<M: Expiring>() -> Plan<Swept> {
+///     sweep_plan::<M>(SWEEP_BATCH)
+/// }
+/// ```
 pub const SWEEP_BATCH: u64 = 500;
 
 /// The plan of [`sweep`]: one call reclaiming at most `limit` expired rows
 /// of `M`.
+///
+/// ```
+/// # use rom_dsl::Model;
+/// # use rom_dsl::expiry::{Expiring, sweep_plan};
+/// # #[derive(Clone, Debug)] struct Tag;
+/// # impl rom_dsl::__private::Sealed for Tag {}
+/// # impl Model for Tag {
+/// #     type Key = u64;
+/// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+/// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+/// #     const EXPIRES: Option<u64> = Some(0);
+/// #     fn layout() -> &'static rom_dsl::__private::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+/// #     }
+/// #     fn key(&self) -> Option<u64> { None }
+/// #     fn set_key(&mut self, _: u64) {}
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+/// # }
+/// # impl Expiring for Tag {}
+/// // (`Tag` is a model written by hand; yours come from `#[derive(Model)]`)
+/// let p = sweep_plan::<Tag>(100);
+/// assert!(p.explain().starts_with("FCALL sweep"));
+/// ```
 pub fn sweep_plan<M: Expiring>(limit: u64) -> Plan<Swept> {
     let l = M::layout();
     let limit = limit.max(1);
@@ -306,6 +568,13 @@ pub fn sweep_plan<M: Expiring>(limit: u64) -> Plan<Swept> {
 /// let swept = rom::expiry::sweep::<Session, _>(&mut conn)?;
 /// println!("reclaimed {} sessions", swept.expired);
 /// ```
+///
+/// ```
+/// # use rom_dsl::{Result, expiry::{Expiring, sweep}};
+/// fn reclaim<M: Expiring>(conn: &mut redis::Connection) -> Result<u64> {
+///     Ok(sweep::<M, _>(conn)?.expired)
+/// }
+/// ```
 pub fn sweep<M: Expiring, C: Connection + ?Sized>(conn: &mut C) -> Result<Swept> {
     let mut total = Swept::default();
     loop {
@@ -318,6 +587,13 @@ pub fn sweep<M: Expiring, C: Connection + ?Sized>(conn: &mut C) -> Result<Swept>
 }
 
 /// [`sweep`] on an async connection.
+///
+/// ```
+/// # use rom_dsl::{Result, expiry::{Expiring, sweep_async}};
+/// async fn reclaim<M: Expiring>(conn: &mut redis::aio::MultiplexedConnection) -> Result<u64> {
+///     Ok(sweep_async::<M, _>(conn).await?.expired)
+/// }
+/// ```
 #[cfg(feature = "tokio")]
 pub async fn sweep_async<M: Expiring, C: AsyncConnection>(conn: &mut C) -> Result<Swept> {
     let mut total = Swept::default();
@@ -341,6 +617,14 @@ pub async fn sweep_async<M: Expiring, C: AsyncConnection>(conn: &mut C) -> Resul
 /// let sweeper = rom::expiry::spawn_sweeper::<Session, _>(manager.clone(), Duration::from_secs(1));
 /// // ...
 /// sweeper.abort();
+/// ```
+///
+/// ```
+/// # use rom_dsl::expiry::{Expiring, spawn_sweeper};
+/// # use std::time::Duration;
+/// fn start<M: Expiring>(conn: redis::aio::MultiplexedConnection) -> tokio::task::JoinHandle<()> {
+///     spawn_sweeper::<M, _>(conn, Duration::from_secs(1)) // `abort()` it to stop
+/// }
 /// ```
 #[cfg(feature = "tokio")]
 pub fn spawn_sweeper<M: Expiring, C: AsyncConnection + Send + 'static>(

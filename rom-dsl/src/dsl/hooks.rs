@@ -8,9 +8,23 @@ use std::pin::Pin;
 
 /// What a before-hook returns to stop a write: any error of the
 /// application, handed back to the caller in [`Error::Hook`].
+///
+/// ```
+/// # use rom_dsl::hooks::HookError;
+/// let e: HookError = "a title is required".into();
+/// assert_eq!(e.to_string(), "a title is required");
+/// ```
 pub type HookError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A boxed future of an async hook.
+///
+/// ```
+/// # use rom_dsl::hooks::HookFuture;
+/// fn nothing_to_do() -> HookFuture<'static> {
+///     Box::pin(async { Ok(()) })
+/// }
+/// # let _ = nothing_to_do();
+/// ```
 pub type HookFuture<'a> =
     Pin<Box<dyn Future<Output = std::result::Result<(), HookError>> + Send + 'a>>;
 
@@ -48,6 +62,43 @@ pub type HookFuture<'a> =
 ///   runs each row's hooks in the order it touched them (before-hooks all
 ///   before it sends, after-hooks once it succeeded). Increments, queries'
 ///   `delete` and `repair` run no hooks: they write without the values.
+///
+/// ```
+/// # use rom_dsl::Model;
+/// # use rom_dsl::hooks::{HookError, Hooks};
+/// # #[derive(Clone, Debug)] struct Tag { name: String }
+/// # impl rom_dsl::__private::Sealed for Tag {}
+/// # impl Model for Tag {
+/// #     type Key = u64;
+/// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+/// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+/// #     fn layout() -> &'static rom_dsl::__private::Layout {
+/// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+/// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+/// #     }
+/// #     fn key(&self) -> Option<u64> { None }
+/// #     fn set_key(&mut self, _: u64) {}
+/// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+/// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> {
+/// #         Ok(Tag { name: String::new() })
+/// #     }
+/// # }
+/// // (`Tag` is a model written by hand; yours come from `#[derive(Model)]`)
+/// impl Hooks for Tag {
+///     fn before_insert(&mut self) -> Result<(), HookError> {
+///         self.name = self.name.trim().to_lowercase();
+///         if self.name.is_empty() {
+///             return Err("a tag needs a name".into());
+///         }
+///         Ok(())
+///     }
+/// }
+/// let mut tag = Tag { name: " Rust ".into() };
+/// tag.before_insert()?;
+/// assert_eq!(tag.name, "rust");
+/// assert!(Tag { name: " ".into() }.before_insert().is_err());
+/// # Ok::<(), HookError>(())
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is declared with `#[rom(hooks)]` but does not implement `rom::hooks::Hooks`",
     label = "`hooks` says the model has hooks",
@@ -55,27 +106,80 @@ pub type HookFuture<'a> =
 )]
 pub trait Hooks: Model {
     /// Before a new row is written. May change the value.
+    ///
+    /// ```
+    /// # use rom_dsl::hooks::{HookError, Hooks};
+    /// // what an insert runs first, on the value it then sends
+    /// fn prepare<M: Hooks>(mut row: M) -> Result<M, HookError> {
+    ///     row.before_insert()?;
+    ///     Ok(row)
+    /// }
+    /// ```
     fn before_insert(&mut self) -> std::result::Result<(), HookError> {
         Ok(())
     }
     /// After a new row was written.
+    ///
+    /// ```
+    /// # use rom_dsl::hooks::{HookError, Hooks};
+    /// fn written<M: Hooks>(row: &M) {
+    ///     row.after_insert(); // once the server confirmed the insert
+    /// }
+    /// ```
     fn after_insert(&self) {}
     /// Before a row's changes are written. May change the value.
+    ///
+    /// ```
+    /// # use rom_dsl::hooks::{HookError, Hooks};
+    /// fn prepare<M: Hooks>(mut row: M) -> Result<M, HookError> {
+    ///     row.before_update()?; // an error stops the save
+    ///     Ok(row)
+    /// }
+    /// ```
     fn before_update(&mut self) -> std::result::Result<(), HookError> {
         Ok(())
     }
     /// After a row's changes were written.
+    ///
+    /// ```
+    /// # use rom_dsl::hooks::{HookError, Hooks};
+    /// fn saved<M: Hooks>(row: &M) {
+    ///     row.after_update();
+    /// }
+    /// ```
     fn after_update(&self) {}
     /// Before the row with this key is deleted.
+    ///
+    /// ```
+    /// # use rom_dsl::hooks::{HookError, Hooks};
+    /// fn may_delete<M: Hooks>(key: &M::Key) -> bool {
+    ///     M::before_delete(key).is_ok()
+    /// }
+    /// ```
     fn before_delete(key: &Self::Key) -> std::result::Result<(), HookError> {
         let _ = key;
         Ok(())
     }
     /// After the row with this key was deleted (or found absent).
+    ///
+    /// ```
+    /// # use rom_dsl::hooks::{HookError, Hooks};
+    /// fn deleted<M: Hooks>(key: &M::Key) {
+    ///     M::after_delete(key);
+    /// }
+    /// ```
     fn after_delete(key: &Self::Key) {
         let _ = key;
     }
     /// [`Hooks::before_insert`] for async writes.
+    ///
+    /// ```
+    /// # use rom_dsl::hooks::{HookError, Hooks};
+    /// async fn prepare<M: Hooks>(mut row: M) -> Result<M, HookError> {
+    ///     row.before_insert_async().await?;
+    ///     Ok(row)
+    /// }
+    /// ```
     fn before_insert_async(
         &mut self,
     ) -> impl Future<Output = std::result::Result<(), HookError>> + Send {
@@ -83,6 +187,14 @@ pub trait Hooks: Model {
         async move { r }
     }
     /// [`Hooks::before_update`] for async writes.
+    ///
+    /// ```
+    /// # use rom_dsl::hooks::{HookError, Hooks};
+    /// async fn prepare<M: Hooks>(mut row: M) -> Result<M, HookError> {
+    ///     row.before_update_async().await?;
+    ///     Ok(row)
+    /// }
+    /// ```
     fn before_update_async(
         &mut self,
     ) -> impl Future<Output = std::result::Result<(), HookError>> + Send {
@@ -90,6 +202,13 @@ pub trait Hooks: Model {
         async move { r }
     }
     /// [`Hooks::before_delete`] for async writes.
+    ///
+    /// ```
+    /// # use rom_dsl::hooks::{HookError, Hooks};
+    /// async fn may_delete<M: Hooks>(key: &M::Key) -> bool {
+    ///     M::before_delete_async(key).await.is_ok()
+    /// }
+    /// ```
     fn before_delete_async(
         key: &Self::Key,
     ) -> impl Future<Output = std::result::Result<(), HookError>> + Send {

@@ -63,18 +63,39 @@ impl<C: Column> std::fmt::Debug for Add<C> {
 
 impl<C: Column> Add<C> {
     /// The new value must be at least `min`.
+    ///
+    /// ```
+    /// # fn check<C: rom_dsl::Column<Value = i64>>(balance: C) {
+    /// use rom_dsl::prelude::*;
+    /// let never_negative = balance.add(-30).at_least(0);
+    /// # }
+    /// ```
     pub fn at_least(mut self, min: i64) -> Self {
         self.min = self.min.max(min);
         self
     }
 
     /// The new value must be at most `max`.
+    ///
+    /// ```
+    /// # fn check<C: rom_dsl::Column<Value = i64>>(balance: C) {
+    /// use rom_dsl::prelude::*;
+    /// let capped = balance.add(100).at_most(10_000);
+    /// # }
+    /// ```
     pub fn at_most(mut self, max: i64) -> Self {
         self.max = self.max.min(max);
         self
     }
 
     /// The new value must lie in `range` (`0..`, `..=100`, `1..10`).
+    ///
+    /// ```
+    /// # fn check<C: rom_dsl::Column<Value = i64>>(balance: C) {
+    /// use rom_dsl::prelude::*;
+    /// let in_range = balance.add(5).within(0..=100);
+    /// # }
+    /// ```
     pub fn within(mut self, range: impl RangeBounds<i64>) -> Self {
         match range.start_bound() {
             Bound::Included(&v) => self = self.at_least(v),
@@ -146,6 +167,14 @@ pub trait CounterMethods: Column {
     /// Adds `by` (negative to subtract) to the column, within the type's
     /// range and the column's `range` rule; narrow the bounds with [`Add::at_least`], [`Add::at_most`],
     /// [`Add::within`].
+    ///
+    /// ```
+    /// # fn check<C: rom_dsl::Column<Value = u32>>(visits: C) {
+    /// use rom_dsl::prelude::*;
+    /// let one_more = visits.add(1);
+    /// let one_less = visits.add(-1); // a u32 stays at least 0
+    /// # }
+    /// ```
     fn add(self, by: i64) -> Add<Self>
     where
         Self::Value: Counter,
@@ -266,8 +295,16 @@ impl<M: Model> Record<M> {
     /// deleted, [`Error::Validation`] when the new value would leave its
     /// bounds (nothing written).
     ///
-    /// ```text
-    /// let balance = account.increment(&mut conn, accounts::balance.add(-30).at_least(0))?;
+    /// ```
+    /// # use rom_dsl::{Column, Model, Record, Result};
+    /// # use rom_dsl::record::CounterMethods;
+    /// fn withdraw<M: Model, C: Column<Model = M, Value = i64>>(
+    ///     account: &mut Record<M>,
+    ///     balance: C,
+    ///     conn: &mut redis::Connection,
+    /// ) -> Result<i64> {
+    ///     account.increment(conn, balance.add(-30).at_least(0))
+    /// }
     /// ```
     pub fn increment<C, Conn>(&mut self, conn: &mut Conn, add: Add<C>) -> Result<C::Value>
     where
@@ -280,6 +317,18 @@ impl<M: Model> Record<M> {
     }
 
     /// [`Record::increment`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Column, Model, Record, Result};
+    /// # use rom_dsl::record::CounterMethods;
+    /// async fn visit<M: Model, C: Column<Model = M, Value = i64>>(
+    ///     page: &mut Record<M>,
+    ///     visits: C,
+    ///     conn: &mut redis::aio::MultiplexedConnection,
+    /// ) -> Result<i64> {
+    ///     page.increment_async(conn, visits.add(1)).await
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     pub async fn increment_async<C, Conn>(
         &mut self,

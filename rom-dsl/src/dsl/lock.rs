@@ -47,6 +47,13 @@ pub struct Lease<M: Model> {
 
 /// A lease's length in whole milliseconds, rounded up; zero is refused with
 /// [`Error::Validation`].
+///
+/// ```
+/// use rom_dsl::lock::lease_millis;
+/// use std::time::Duration;
+/// assert_eq!(lease_millis(Duration::from_secs(2))?, 2_000);
+/// # Ok::<(), rom_dsl::Error>(())
+/// ```
 pub fn lease_millis(d: Duration) -> Result<u64> {
     let ms = d.as_micros().div_ceil(1000);
     if ms == 0 || ms > i64::MAX as u128 {
@@ -144,18 +151,46 @@ fn pause(attempt: u32, held_ms: u64, left: Duration) -> Duration {
 
 impl<M: Model> Lease<M> {
     /// The locked row's key.
+    ///
+    /// ```
+    /// # use rom_dsl::Model;
+    /// # use rom_dsl::lock::Lease;
+    /// fn locked_row<M: Model<Key = u64>>(lease: &Lease<M>) -> u64 {
+    ///     *lease.key()
+    /// }
+    /// ```
     pub fn key(&self) -> &M::Key {
         &self.key
     }
 
     /// The fencing token: larger than the token of every earlier lease on a
     /// row of this model.
+    ///
+    /// ```
+    /// # use rom_dsl::Model;
+    /// # use rom_dsl::lock::Lease;
+    /// fn later<M: Model>(first: &Lease<M>, second: &Lease<M>) -> bool {
+    ///     second.token() > first.token()
+    /// }
+    /// ```
     pub fn token(&self) -> u64 {
         self.token
     }
 
     /// Takes the lock of the row with this key for `lease` (one round trip),
     /// or `None` when another holds it. The row need not exist.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Result};
+    /// # use rom_dsl::lock::Lease;
+    /// # use std::time::Duration;
+    /// fn if_free<M: Model<Key = u64>>(conn: &mut redis::Connection) -> Result<bool> {
+    ///     match Lease::<M>::try_acquire(conn, 7u64, Duration::from_secs(10))? {
+    ///         Some(lease) => lease.release(conn),
+    ///         None => Ok(false), // another holds it
+    ///     }
+    /// }
+    /// ```
     pub fn try_acquire<C: Connection + ?Sized>(
         conn: &mut C,
         key: impl IntoKey<M::Key>,
@@ -169,6 +204,19 @@ impl<M: Model> Lease<M> {
     /// Takes the lock, waiting up to `wait` for another holder to release it
     /// or for its lease to run out (polling, one round trip per attempt);
     /// [`Error::Locked`] when it is still held then.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Result};
+    /// # use rom_dsl::lock::Lease;
+    /// # use std::time::Duration;
+    /// fn exclusive<M: Model<Key = u64>>(conn: &mut redis::Connection) -> Result<()> {
+    ///     let (lease, wait) = (Duration::from_secs(10), Duration::from_secs(2));
+    ///     let lease = Lease::<M>::acquire(conn, 7u64, lease, wait)?;
+    ///     // ... work on row 7 ...
+    ///     lease.release(conn)?;
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn acquire<C: Connection + ?Sized>(
         conn: &mut C,
         key: impl IntoKey<M::Key>,
@@ -198,6 +246,20 @@ impl<M: Model> Lease<M> {
     }
 
     /// [`Lease::try_acquire`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Result};
+    /// # use rom_dsl::lock::Lease;
+    /// # use std::time::Duration;
+    /// async fn if_free<M: Model<Key = u64>>(
+    ///     conn: &mut redis::aio::MultiplexedConnection,
+    /// ) -> Result<bool> {
+    ///     match Lease::<M>::try_acquire_async(conn, 7u64, Duration::from_secs(10)).await? {
+    ///         Some(lease) => lease.release_async(conn).await,
+    ///         None => Ok(false),
+    ///     }
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     pub async fn try_acquire_async<C: AsyncConnection>(
         conn: &mut C,
@@ -211,6 +273,20 @@ impl<M: Model> Lease<M> {
 
     /// [`Lease::acquire`] on an async connection (the pauses are `tokio`
     /// sleeps).
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Result};
+    /// # use rom_dsl::lock::Lease;
+    /// # use std::time::Duration;
+    /// async fn exclusive<M: Model<Key = u64>>(
+    ///     conn: &mut redis::aio::MultiplexedConnection,
+    /// ) -> Result<()> {
+    ///     let (lease, wait) = (Duration::from_secs(10), Duration::from_secs(2));
+    ///     let lease = Lease::<M>::acquire_async(conn, 7u64, lease, wait).await?;
+    ///     lease.release_async(conn).await?;
+    ///     Ok(())
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     pub async fn acquire_async<C: AsyncConnection>(
         conn: &mut C,
@@ -253,12 +329,33 @@ impl<M: Model> Lease<M> {
 
     /// Extends the lease to `lease` from now, if the lock is still this
     /// lease's; [`Error::LeaseLost`] otherwise.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Result};
+    /// # use rom_dsl::lock::Lease;
+    /// # use std::time::Duration;
+    /// fn extend<M: Model>(lease: &Lease<M>, conn: &mut redis::Connection) -> Result<()> {
+    ///     lease.refresh(conn, Duration::from_secs(10)) // LeaseLost if taken over
+    /// }
+    /// ```
     pub fn refresh<C: Connection + ?Sized>(&self, conn: &mut C, lease: Duration) -> Result<()> {
         let plan = lock_plan::<M>(&self.key, LockMode::Refresh, Some(self.token), lease)?;
         self.refreshed(plan.run(conn)?)
     }
 
     /// [`Lease::refresh`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Result};
+    /// # use rom_dsl::lock::Lease;
+    /// # use std::time::Duration;
+    /// async fn extend<M: Model>(
+    ///     lease: &Lease<M>,
+    ///     conn: &mut redis::aio::MultiplexedConnection,
+    /// ) -> Result<()> {
+    ///     lease.refresh_async(conn, Duration::from_secs(10)).await
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     pub async fn refresh_async<C: AsyncConnection>(
         &self,
@@ -272,11 +369,30 @@ impl<M: Model> Lease<M> {
     /// Releases the lock if it is still this lease's: `true`, or `false` when
     /// the lease had run out (and maybe another holds the lock: it is left
     /// alone).
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Result};
+    /// # use rom_dsl::lock::Lease;
+    /// fn done<M: Model>(lease: Lease<M>, conn: &mut redis::Connection) -> Result<bool> {
+    ///     lease.release(conn) // false: the lease had run out
+    /// }
+    /// ```
     pub fn release<C: Connection + ?Sized>(self, conn: &mut C) -> Result<bool> {
         unlock_plan::<M>(&self.key, self.token).run(conn)
     }
 
     /// [`Lease::release`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Result};
+    /// # use rom_dsl::lock::Lease;
+    /// async fn done<M: Model>(
+    ///     lease: Lease<M>,
+    ///     conn: &mut redis::aio::MultiplexedConnection,
+    /// ) -> Result<bool> {
+    ///     lease.release_async(conn).await
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     pub async fn release_async<C: AsyncConnection>(self, conn: &mut C) -> Result<bool> {
         unlock_plan::<M>(&self.key, self.token)

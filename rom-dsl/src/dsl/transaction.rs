@@ -101,11 +101,30 @@ impl<P> Default for Transaction<P> {
 impl<P> Transaction<P> {
     /// An empty transaction. Its placement `P` is inferred from the first
     /// model it touches.
+    ///
+    /// ```
+    /// use rom_dsl::transaction::Transaction;
+    /// rom_dsl::group!(pub Shop = "shop");
+    ///
+    /// let tx = Transaction::<Shop>::new();
+    /// assert!(tx.is_empty());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Whether the transaction holds no row.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Result};
+    /// # use rom_dsl::placement::PlacedIn;
+    /// # use rom_dsl::transaction::Transaction;
+    /// fn holds_something<M: PlacedIn<M> + Model<Key = u64>>() -> Result<bool> {
+    ///     let mut tx = Transaction::<M>::new();
+    ///     tx.delete::<M>(7u64)?;
+    ///     Ok(!tx.is_empty()) // true: the delete is held
+    /// }
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
@@ -135,6 +154,15 @@ impl<P> Transaction<P> {
     /// The row with this key as the transaction holds it, without a round
     /// trip: `None` when the transaction has not read it, read it as absent,
     /// or deleted it.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Result};
+    /// # use rom_dsl::placement::PlacedIn;
+    /// # use rom_dsl::transaction::Transaction;
+    /// fn read_before<M: PlacedIn<M> + Model<Key = u64>>(tx: &mut Transaction<M>) -> bool {
+    ///     tx.row::<M>(7u64).is_some() // no round trip
+    /// }
+    /// ```
     pub fn row<M: PlacedIn<P>>(&mut self, key: impl IntoKey<M::Key>) -> Option<&mut Record<M>> {
         let member = key.into_key()?.to_member();
         let i = self.slot::<M>(&member)?;
@@ -203,6 +231,18 @@ impl<P> Transaction<P> {
     /// returned record is the transaction's: change it in place, and the
     /// commit writes the change. `None` when there is no such row (the commit
     /// then checks that there still is none).
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Result};
+    /// # use rom_dsl::placement::PlacedIn;
+    /// # use rom_dsl::transaction::Transaction;
+    /// fn check<M: PlacedIn<M> + Model<Key = u64>>(conn: &mut redis::Connection) -> Result<bool> {
+    ///     let mut tx = Transaction::<M>::new();
+    ///     let found = tx.get::<M, _>(conn, 7u64)?.is_some();
+    ///     tx.commit(conn)?; // fails if row 7 changed in between
+    ///     Ok(found)
+    /// }
+    /// ```
     pub fn get<M: PlacedIn<P>, C: Connection + ?Sized>(
         &mut self,
         conn: &mut C,
@@ -216,6 +256,20 @@ impl<P> Transaction<P> {
     }
 
     /// [`Transaction::get`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Result};
+    /// # use rom_dsl::placement::PlacedIn;
+    /// # use rom_dsl::transaction::Transaction;
+    /// async fn check<M: PlacedIn<M> + Model<Key = u64>>(
+    ///     conn: &mut redis::aio::MultiplexedConnection,
+    /// ) -> Result<bool> {
+    ///     let mut tx = Transaction::<M>::new();
+    ///     let found = tx.get_async::<M, _>(conn, 7u64).await?.is_some();
+    ///     tx.commit_async(conn).await?;
+    ///     Ok(found)
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     pub async fn get_async<M: PlacedIn<P>, C: AsyncConnection>(
         &mut self,
@@ -233,6 +287,17 @@ impl<P> Transaction<P> {
     /// Reads the rows with these keys that the transaction does not hold yet,
     /// in one round trip (none when it holds them all); then
     /// [`row`](Transaction::row) gives each.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Result};
+    /// # use rom_dsl::placement::PlacedIn;
+    /// # use rom_dsl::transaction::Transaction;
+    /// fn count<M: PlacedIn<M> + Model<Key = u64>>(conn: &mut redis::Connection) -> Result<usize> {
+    ///     let mut tx = Transaction::<M>::new();
+    ///     tx.get_many::<M, _>(conn, &[1, 2])?; // one round trip
+    ///     Ok([1u64, 2].into_iter().filter(|&k| tx.row::<M>(k).is_some()).count())
+    /// }
+    /// ```
     pub fn get_many<M: PlacedIn<P>, C: Connection + ?Sized>(
         &mut self,
         conn: &mut C,
@@ -248,6 +313,19 @@ impl<P> Transaction<P> {
     }
 
     /// [`Transaction::get_many`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Result};
+    /// # use rom_dsl::placement::PlacedIn;
+    /// # use rom_dsl::transaction::Transaction;
+    /// async fn count<M: PlacedIn<M> + Model<Key = u64>>(
+    ///     conn: &mut redis::aio::MultiplexedConnection,
+    /// ) -> Result<usize> {
+    ///     let mut tx = Transaction::<M>::new();
+    ///     tx.get_many_async::<M, _>(conn, &[1, 2]).await?;
+    ///     Ok([1u64, 2].into_iter().filter(|&k| tx.row::<M>(k).is_some()).count())
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     pub async fn get_many_async<M: PlacedIn<P>, C: AsyncConnection>(
         &mut self,
@@ -269,6 +347,20 @@ impl<P> Transaction<P> {
     /// already, its own version is kept and returned (the record passed is
     /// dropped). A deserialized record, which does not know what is stored, is
     /// refused with [`Error::Validation`].
+    ///
+    /// ```
+    /// # use rom_dsl::{Crud, Model, Result};
+    /// # use rom_dsl::placement::PlacedIn;
+    /// # use rom_dsl::transaction::Transaction;
+    /// fn adopt<M: PlacedIn<M> + Model<Key = u64>>(conn: &mut redis::Connection) -> Result<()> {
+    ///     let mut tx = Transaction::<M>::new();
+    ///     if let Some(rec) = M::get(conn, 7u64)? {
+    ///         tx.attach(rec)?; // the commit checks it is unchanged
+    ///     }
+    ///     tx.commit(conn)?;
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn attach<M: PlacedIn<P>>(&mut self, record: Record<M>) -> Result<&mut Record<M>> {
         let member = record.key().to_member();
         let i = match self.slot::<M>(&member) {
@@ -296,6 +388,19 @@ impl<P> Transaction<P> {
     /// [`Error::Validation`] when the transaction holds a row with that key
     /// (change that record instead) or deletes it, and at commit with
     /// [`Error::UniqueViolation`] when the key is taken.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Result};
+    /// # use rom_dsl::placement::PlacedIn;
+    /// # use rom_dsl::transaction::Transaction;
+    /// fn add_two<M: PlacedIn<M>>(a: M, b: M, conn: &mut redis::Connection) -> Result<()> {
+    ///     let mut tx = Transaction::<M>::new();
+    ///     tx.insert(a)?;
+    ///     tx.insert(b)?;
+    ///     tx.commit(conn)?; // both rows or neither
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn insert<M: PlacedIn<P>>(&mut self, value: M) -> Result<Inserted<M>> {
         // values that cannot be stored are refused now, not at commit
         value.validate()?;
@@ -369,6 +474,18 @@ impl<P> Transaction<P> {
     /// the transaction read must still be as read; one it did not read is
     /// deleted if present. Deleting a row this transaction inserts is refused
     /// with [`Error::Validation`] (drop the insert instead).
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Result};
+    /// # use rom_dsl::placement::PlacedIn;
+    /// # use rom_dsl::transaction::Transaction;
+    /// fn remove<M: PlacedIn<M> + Model<Key = u64>>(conn: &mut redis::Connection) -> Result<()> {
+    ///     let mut tx = Transaction::<M>::new();
+    ///     tx.delete::<M>(7u64)?;
+    ///     tx.commit(conn)?;
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn delete<M: PlacedIn<P>>(&mut self, key: impl IntoKey<M::Key>) -> Result<()> {
         let Some(key) = key.into_key() else {
             return Ok(());
@@ -408,6 +525,23 @@ impl<P> Transaction<P> {
     /// ([`Add`]). A row the transaction holds (read or inserted) is changed
     /// through its record instead: incrementing it is refused with
     /// [`Error::Validation`].
+    ///
+    /// ```
+    /// # use rom_dsl::{Column, Model, Result};
+    /// # use rom_dsl::placement::PlacedIn;
+    /// # use rom_dsl::record::CounterMethods;
+    /// # use rom_dsl::transaction::Transaction;
+    /// fn transfer<M, C>(balance: C, conn: &mut redis::Connection) -> Result<i64>
+    /// where
+    ///     M: PlacedIn<M> + Model<Key = u64>,
+    ///     C: Column<Model = M, Value = i64>,
+    /// {
+    ///     let mut tx = Transaction::<M>::new();
+    ///     let from = tx.increment(1u64, balance.add(-30).at_least(0))?;
+    ///     tx.increment(2u64, balance.add(30))?;
+    ///     tx.commit(conn)?.value(from)
+    /// }
+    /// ```
     pub fn increment<C>(
         &mut self,
         key: impl IntoKey<<C::Model as Model>::Key>,
@@ -470,6 +604,20 @@ impl<P> Transaction<P> {
     /// [`Error::LeaseLost`], unless the lock still holds the lease's token
     /// when the commit runs (checked in the same atomic call). See
     /// [`Lease`](crate::lock::Lease).
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Result};
+    /// # use rom_dsl::placement::PlacedIn;
+    /// # use rom_dsl::transaction::Transaction;
+    /// # use rom_dsl::lock::Lease;
+    /// fn fenced<M: PlacedIn<M>>(lease: &Lease<M>, row: M, conn: &mut redis::Connection) -> Result<()> {
+    ///     let mut tx = Transaction::<M>::new();
+    ///     tx.fence(lease); // no write if the lease was lost
+    ///     tx.insert(row)?;
+    ///     tx.commit(conn)?;
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn fence<M: PlacedIn<P>>(&mut self, lease: &crate::lock::Lease<M>) {
         let (lock, token) = lease.fence_parts();
         self.rows.push(Box::new(Fence::<M> {
@@ -483,6 +631,32 @@ impl<P> Transaction<P> {
     /// What [`commit`](Transaction::commit) would send, without a server (the
     /// text of [`Plan::explain`](crate::plan::Plan::explain)); empty when it
     /// would send nothing.
+    ///
+    /// ```
+    /// # use rom_dsl::Model;
+    /// # use rom_dsl::transaction::Transaction;
+    /// # #[derive(Clone, Debug)] struct Tag;
+    /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl rom_dsl::placement::PlacedIn<Tag> for Tag {}
+    /// # impl Model for Tag {
+    /// #     type Key = u64;
+    /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
+    /// #         name: "Tag", namespace: "tags", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+    /// #     fn layout() -> &'static rom_dsl::__private::Layout {
+    /// #         static L: std::sync::OnceLock<rom_dsl::__private::Layout> = std::sync::OnceLock::new();
+    /// #         L.get_or_init(|| rom_dsl::__private::Layout::new(Self::SCHEMA))
+    /// #     }
+    /// #     fn key(&self) -> Option<u64> { None }
+    /// #     fn set_key(&mut self, _: u64) {}
+    /// #     fn cells(&self) -> rom_dsl::Result<Vec<rom_dsl::__private::Cell>> { Ok(vec![]) }
+    /// #     fn from_row(_: u64, _: &rom_dsl::__private::RowData) -> rom_dsl::Result<Self> { Ok(Tag) }
+    /// # }
+    /// // (`Tag` is a model written by hand; yours come from `#[derive(Model)]`)
+    /// let mut tx = Transaction::<Tag>::new();
+    /// tx.delete::<Tag>(7u64)?;
+    /// assert!(tx.explain()?.starts_with("FCALL"));
+    /// # Ok::<(), rom_dsl::Error>(())
+    /// ```
     pub fn explain(&self) -> Result<String> {
         Ok(commit_plan(&self.rows)?
             .map(|(p, _)| p.explain())
@@ -494,6 +668,21 @@ impl<P> Transaction<P> {
     /// ([`Committed`]); on failure nothing was written: a
     /// [`Error::TransactionConflict`] names every row not as read, or the error
     /// of the first row that cannot be written ([`Error::UniqueViolation`]...).
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Result};
+    /// # use rom_dsl::placement::PlacedIn;
+    /// # use rom_dsl::transaction::{Transaction, retry};
+    /// fn clear<M: PlacedIn<M> + Model<Key = u64>>(conn: &mut redis::Connection) -> Result<()> {
+    ///     retry(3, || {
+    ///         let mut tx = Transaction::<M>::new();
+    ///         if tx.get::<M, _>(conn, 7u64)?.is_some() {
+    ///             tx.delete::<M>(7u64)?;
+    ///         }
+    ///         tx.commit(conn).map(drop) // a conflict runs the closure again
+    ///     })
+    /// }
+    /// ```
     pub fn commit<C: Connection + ?Sized>(mut self, conn: &mut C) -> Result<Committed> {
         let events = self.events()?;
         for (r, e) in self.rows.iter_mut().zip(&events) {
@@ -519,6 +708,20 @@ impl<P> Transaction<P> {
     }
 
     /// [`Transaction::commit`] on an async connection.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Result};
+    /// # use rom_dsl::placement::PlacedIn;
+    /// # use rom_dsl::transaction::Transaction;
+    /// async fn remove<M: PlacedIn<M> + Model<Key = u64>>(
+    ///     conn: &mut redis::aio::MultiplexedConnection,
+    /// ) -> Result<()> {
+    ///     let mut tx = Transaction::<M>::new();
+    ///     tx.delete::<M>(7u64)?;
+    ///     tx.commit_async(conn).await?;
+    ///     Ok(())
+    /// }
+    /// ```
     #[cfg(feature = "tokio")]
     pub async fn commit_async<C: AsyncConnection>(mut self, conn: &mut C) -> Result<Committed> {
         let events = self.events()?;
@@ -535,5 +738,18 @@ impl<P> Transaction<P> {
 
     /// Discards the transaction: nothing was sent, nothing is. (Dropping it
     /// does the same; this says so in the code.)
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Result};
+    /// # use rom_dsl::placement::PlacedIn;
+    /// # use rom_dsl::transaction::Transaction;
+    /// fn dry_run<M: PlacedIn<M>>(row: M) -> Result<String> {
+    ///     let mut tx = Transaction::<M>::new();
+    ///     tx.insert(row)?;
+    ///     let plan = tx.explain()?;
+    ///     tx.rollback(); // nothing is sent
+    ///     Ok(plan)
+    /// }
+    /// ```
     pub fn rollback(self) {}
 }
