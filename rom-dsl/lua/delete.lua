@@ -51,7 +51,7 @@ local function delete_check(rowp, ids, m)
   CHECKED[m] = rec
   for _, e in ipairs(rec) do
     local kind = e[3]
-    if kind and not typeok(slotkey(kind, e[1], e[2]), WANT[kind]) then return {'wrongtype', slotkey(kind, e[1], e[2])} end
+    if WANT[kind] and not typeok(slotkey(kind, e[1], e[2]), WANT[kind]) then return {'wrongtype', slotkey(kind, e[1], e[2])} end
   end
   for _, z in ipairs(NUMKEYS) do if not typeok(z, 'zset') then return {'wrongtype', z} end end
   if not typeok(ids, 'zset') then return {'wrongtype', ids} end

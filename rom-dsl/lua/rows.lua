@@ -13,7 +13,9 @@
 -- lexicographic sorted set of "value\0\0key" members).
 --
 -- Slot kinds: 'u' a unique hash, 's' a set per value, 'l' a lexicographic
--- sorted set. The client sends the kind of every slot it names (the wire
+-- sorted set; and 'k', a structure the row owns (structures.lua): id
+-- "st:<field>:", the key TAG .. ':' .. id .. member, the value the id of its
+-- index ('' when not indexed). The client sends the kind of every slot it names (the wire
 -- contracts, rom-dsl/src/wire/mod.rs); only an entry read from a record is
 -- known by its id alone, and slotkind() finds its kind from the id.
 
@@ -56,12 +58,31 @@ local function idlt(a, b)
   return #a < #b
 end
 
+-- a read of a key the call may not have declared (a row a query found, an
+-- entry a record names): on a Redis Cluster node whose slot is being migrated
+-- such a key may already live on the other node. The call then stops with a
+-- TRYAGAIN error, which cluster clients retry, and it stops before any write,
+-- because every function reads all it needs before writing. Any other error
+-- (a key of the wrong type) is returned as the error table.
+local function pread(...)
+  local r = redis.pcall(...)
+  if type(r) == 'table' and r.err and not string.find(r.err, 'WRONGTYPE', 1, true) then
+    error(redis.error_reply('TRYAGAIN rom: ' .. r.err))
+  end
+  return r
+end
+
+local function rowtype(row)
+  return pread('TYPE', row)['ok']
+end
+
 -- the kind of a recorded entry's slot, from its id: nil for an unknown prefix
 local function slotkind(id)
   local p = string.match(id, '^(%a+):')
   if p == 'uniq' then return 'u' end
   if p == 'eq' or p == 'text' then return 's' end
   if p == 'pre' or p == 'suf' or p == 'sort' then return 'l' end
+  if p == 'st' then return 'k' end
   return nil
 end
 
@@ -126,6 +147,18 @@ local function unindex(kind, id, v, m)
     return redis.call('ZREM', key, lexmember(v, m))
   elseif kind == 's' then
     return redis.call('SREM', key, m)
+  elseif kind == 'k' then
+    -- a structure: deleted, and for an indexed set the row leaves the index
+    -- of each member (keys of another type, written from outside, are left
+    -- for verify: this never fails)
+    key = TAG .. ':' .. id .. m
+    if v ~= '' and rowtype(key) == 'set' then
+      for _, x in ipairs(redis.call('SMEMBERS', key)) do
+        local ik = TAG .. ':' .. v .. x
+        if rowtype(ik) == 'set' then redis.call('SREM', ik, m) end
+      end
+    end
+    return redis.call('DEL', key)
   end
   return 0
 end
@@ -151,7 +184,8 @@ end
 local ACL_ARGS = {
   HSET = {'f', 'v'}, HSETNX = {'f', 'v'}, HDEL = {'f'}, ZADD = {'0', 'm'},
   ZREM = {'m'}, SADD = {'m'}, SREM = {'m'}, SET = {'v'}, DEL = {},
-  INCR = {}, PEXPIRE = {'1'},
+  INCR = {}, PEXPIRE = {'1'}, RPUSH = {'v'}, LPUSH = {'v'}, LREM = {'0', 'v'},
+  LTRIM = {'0', '1'}, ZINCRBY = {'1', 'm'},
 }
 -- the write commands that add and remove an entry of each slot kind
 local KIND_WRITES = {u = {'HSET', 'HDEL'}, s = {'SADD', 'SREM'}, l = {'ZADD', 'ZREM'}}
@@ -165,23 +199,6 @@ local function may_write(key, cmds)
   end
 end
 
--- a read of a key the call may not have declared (a row a query found, an
--- entry a record names): on a Redis Cluster node whose slot is being migrated
--- such a key may already live on the other node. The call then stops with a
--- TRYAGAIN error, which cluster clients retry, and it stops before any write,
--- because every function reads all it needs before writing. Any other error
--- (a key of the wrong type) is returned as the error table.
-local function pread(...)
-  local r = redis.pcall(...)
-  if type(r) == 'table' and r.err and not string.find(r.err, 'WRONGTYPE', 1, true) then
-    error(redis.error_reply('TRYAGAIN rom: ' .. r.err))
-  end
-  return r
-end
-
-local function rowtype(row)
-  return pread('TYPE', row)['ok']
-end
 
 -- true when key is absent or of type t: checked before any write, so that a
 -- key of the wrong type (written by another program) fails the whole call

@@ -22,7 +22,8 @@
 --         set ('' when its rows never expire), the deadline ('k' keep, 'p'
 --         none, 't' ms from now, 'a' at Unix ms) and its number, and the keys
 --         to reclaim expired rows with (counted: the model's numeric indexes
---         and expiry set; none: reclaim nothing)
+--         and expiry set; none: reclaim nothing), then the structures
+--         (structures.lua: one per structure field, with its writes)
 --   reply {'ok', member} | {'exists'} | {'gone'} | {'conflict', field}
 --         | {'unique', slot id, value} | {'wrongtype', key}
 --         | {'badrecord', row} | {'noparent', field, parent row}
@@ -74,6 +75,7 @@ local function take_save(op)
   op.touched = take_list(take_touched)
   op.parents = take_list(take_parent)
   op.expiry = take_expiry()
+  op.structs = take_list(ST.take)
   return op
 end
 
@@ -166,7 +168,7 @@ local function save_prepare(op, tx)
     if not typeok(op.expiry.key, 'zset') then return {'wrongtype', op.expiry.key} end
     may_write(op.expiry.key, {ZADD = true, ZREM = true})
   end
-  return nil
+  return ST.prepare(op)
 end
 
 -- phase 4: a key for a new row: the counter's next value that names no row
@@ -258,6 +260,7 @@ local function save_apply(op)
     elseif how == 'a' then redis.call('ZADD', e.key, tonumber(e.n), m)
     elseif how == 'p' then redis.call('ZREM', e.key, m) end
   end
+  ST.apply(op)
 end
 
 -- reclaiming expired rows in a write: up to RECLAIM rows of the model whose

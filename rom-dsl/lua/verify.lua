@@ -132,7 +132,7 @@ local function repair_reindex(keys, argv)
   local rec = parse_rec(redis.call('HGET', row, '#i')) or {}
   for _, e in ipairs(rec) do
     local kind = e[3]
-    if kind and not typeok(slotkey(kind, e[1], e[2]), WANT[kind]) then return {'wrongtype', slotkey(kind, e[1], e[2])} end
+    if WANT[kind] and not typeok(slotkey(kind, e[1], e[2]), WANT[kind]) then return {'wrongtype', slotkey(kind, e[1], e[2])} end
   end
   for _, e in ipairs(d.entries) do
     if not WANT[e.kind] then return {'wrongtype', e.id} end
@@ -155,14 +155,17 @@ local function repair_reindex(keys, argv)
     end
   end
   may_write(row, {HSET = true, HDEL = true, ZADD = true, ZREM = true, SADD = true, SREM = true})
-  for _, e in ipairs(rec) do unindex(e[3], e[1], e[2], m) end
+  -- the row's structures (kind 'k') are not index entries: they stay
+  local new = {}
+  for _, e in ipairs(rec) do
+    if e[3] == 'k' then new[#new + 1] = {e[1], e[2]} else unindex(e[3], e[1], e[2], m) end
+  end
   for _, z in ipairs(d.numeric) do
     if z.add then redis.call('ZADD', z.key, z.score, m) else redis.call('ZREM', z.key, m) end
   end
-  local new = {}
-  for i, e in ipairs(d.entries) do
+  for _, e in ipairs(d.entries) do
     index(e.kind, e.id, e.value, m)
-    new[i] = {e.id, e.value}
+    new[#new + 1] = {e.id, e.value}
   end
   redis.call('HSET', row, '#i', show_rec(new))
   redis.call('ZADD', d.ids, NUMIDS and m or 0, m)

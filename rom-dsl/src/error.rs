@@ -126,6 +126,12 @@ pub enum Error {
         /// What is wrong with the value.
         reason: String,
     },
+    /// A structure field (`List`, `Set`, `Hash`, `SortedSet`) was read
+    /// before its row was stored: its reads go to Redis, where a row not yet
+    /// inserted has nothing. Insert the row first (its recorded writes are
+    /// saved with it).
+    #[error("this structure's row is not stored yet: insert the row, then read the structure")]
+    NotSaved,
     /// Data in Redis could not be read as the model says it should be.
     #[error("cannot decode {key}{}: {reason}", field.as_ref().map(|f| format!(" field {f}")).unwrap_or_default())]
     Decode {

@@ -28,6 +28,7 @@ pub mod query;
 pub mod record;
 pub mod relations;
 pub mod server_check;
+pub mod structure;
 pub mod text;
 #[cfg(feature = "tracing")]
 pub mod tracing_config;
@@ -70,6 +71,7 @@ pub mod prelude {
     pub use crate::record::{CounterMethods as _, Crud as _, Record};
     pub use crate::relations::ReferenceMethods as _;
     pub use crate::storage::model::Model;
+    pub use crate::structure::ContainsMethods as _;
     pub use crate::value::Json;
 }
 
@@ -102,12 +104,16 @@ pub mod __private {
     }
     pub use crate::dsl::expiry::Expiring;
     pub use crate::dsl::hooks::HookTable;
+    pub use crate::dsl::structures::{
+        AnyStructure, HomeOf, IndexedStructure, Structure, StructureColumn, home,
+    };
     pub use crate::storage::relations::OnDelete;
     pub use crate::storage::relations::{
         ChildRel, HasChild, ParentRef, Reference, check_colocated, check_has_one, check_listed,
         member_of,
     };
     pub use crate::storage::rules::CounterRules;
+    pub use crate::storage::structures::StructureDef;
     pub use crate::value::{EqKey, Field, Scaled, ScoreBound, Scored, Text, Value, score_u53};
     pub use std::sync::OnceLock;
 }

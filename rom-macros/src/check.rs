@@ -3,7 +3,7 @@
 
 use crate::parse::{ColAttrs, ModelAttrs, col_attrs, model_attrs};
 use crate::util::{
-    is_ident_type, last_ident_is, option_inner, plain_ident, snake_plural, type_text,
+    is_ident_type, is_structure, last_ident_is, option_inner, plain_ident, snake_plural, type_text,
 };
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
@@ -13,6 +13,65 @@ pub(crate) struct Col<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) ty: &'a Type,
     pub(crate) attrs: ColAttrs,
+}
+
+/// A native structure field (`List`, `Set`, `Hash`, `SortedSet`).
+pub(crate) struct StructField<'a> {
+    pub(crate) ident: &'a Ident,
+    pub(crate) ty: &'a Type,
+    /// `#[rom(index(eq))]`: an equality index over the members.
+    pub(crate) index: bool,
+}
+
+/// Checks a structure field's attributes: only `index(eq)`, exact, on a
+/// `Set`.
+fn structure_field<'a>(
+    ident: &'a Ident,
+    ty: &'a Type,
+    a: &ColAttrs,
+) -> syn::Result<StructField<'a>> {
+    let is_set =
+        matches!(ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Set"));
+    if let Some(span) = a.primary_key {
+        return Err(syn::Error::new(
+            span,
+            "a structure field cannot be the primary key; the key is a `u64`, `String` or `Uuid` column",
+        ));
+    }
+    if let Some(span) = a.ci_span {
+        return Err(syn::Error::new(
+            span,
+            "a structure index is exact (members compare as stored bytes, as Redis compares them); remove `case_insensitive`",
+        ));
+    }
+    let other = a.unique.is_some()
+        || a.numeric
+        || a.text
+        || a.prefix.is_some()
+        || a.suffix.is_some()
+        || a.sort
+        || a.default.is_some()
+        || !a.rules.is_empty()
+        || a.belongs_to.is_some()
+        || (a.eq.is_some() && !is_set);
+    if other {
+        let (at, what) = a
+            .first_other
+            .clone()
+            .unwrap_or((ident.span(), "this attribute".to_owned()));
+        return Err(syn::Error::new(
+            at,
+            format!(
+                "`{what}` does not apply to the structure field `{}`: a structure takes only `#[rom(index(eq))]`, on a `Set`",
+                ident.unraw()
+            ),
+        ));
+    }
+    Ok(StructField {
+        ident,
+        ty,
+        index: a.eq.is_some(),
+    })
 }
 
 /// Primitive types that are not primary key types (for a clearer error than
@@ -107,6 +166,8 @@ pub(crate) struct Checked<'a> {
     pub(crate) pk_ty: &'a Type,
     pub(crate) auto: bool,
     pub(crate) cols: Vec<Col<'a>>,
+    /// The native structure fields, in declaration order.
+    pub(crate) structs: Vec<StructField<'a>>,
     /// Composite unique constraints: column positions, case-insensitive.
     pub(crate) together: Vec<(Vec<usize>, bool)>,
     /// `#[rom(hooks)]`: where it was written.
@@ -170,6 +231,7 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
     // fields
     let mut pk: Option<(&Ident, &Type, bool)> = None;
     let mut cols: Vec<Col<'_>> = Vec::new();
+    let mut structs: Vec<StructField<'_>> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for f in &fields.named {
         let ident = f
@@ -183,6 +245,18 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
         }
         let attrs = col_attrs(f)?;
         let sname = ident.unraw().to_string();
+        if is_structure(&f.ty) {
+            if sname == "table" || sname.starts_with("__") {
+                return Err(syn::Error::new(
+                    ident.span(),
+                    format!(
+                        "`{sname}` is reserved by rom (the table module has a `table` item); rename the field"
+                    ),
+                ));
+            }
+            structs.push(structure_field(ident, &f.ty, &attrs)?);
+            continue;
+        }
         if let Some(span) = attrs.primary_key {
             if pk.is_some() {
                 return Err(syn::Error::new(
@@ -353,6 +427,7 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
         pk_ty,
         auto,
         cols,
+        structs,
         together: together_pos,
         hooks,
         has_many,

@@ -19,6 +19,7 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
         pk_ty,
         auto,
         cols,
+        structs,
         together: together_pos,
         hooks,
         has_many,
@@ -371,13 +372,20 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
         format!("The table of [`{name}`](super::{name}): the start of every query.");
 
     let schema = quote!(<Self as ::rom::__private::Model>::SCHEMA);
+    let StructureCode {
+        items: structures_items,
+        reads: struct_reads,
+        cols: struct_cols,
+        aliases: struct_aliases,
+    } = structures(name, &ivis, structs, &key_arg);
     let (layout, in_group) = match group {
         Some(g) => {
             // spanned at the attribute's path, so that a type that is not a
             // group is reported there
             let name_of = quote_spanned!(g.span()=> <#g as ::rom::placement::Group>::NAME);
             (
-                quote!(::rom::__private::Layout::in_group(#schema, #name_of)),
+                quote!(::rom::__private::Layout::in_group(#schema, #name_of)
+                    .with_structures(<Self as ::rom::__private::Model>::STRUCTURES)),
                 quote_spanned!(g.span()=>
                     impl ::rom::placement::InGroup<#g> for #name {}
                     impl ::rom::placement::PlacedIn<#g> for #name {}
@@ -385,7 +393,8 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
             )
         }
         None => (
-            quote!(::rom::__private::Layout::new(#schema)),
+            quote!(::rom::__private::Layout::new(#schema)
+                .with_structures(<Self as ::rom::__private::Model>::STRUCTURES)),
             quote!(impl ::rom::placement::PlacedIn<#name> for #name {}),
         ),
     };
@@ -414,8 +423,9 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
                 ::core::result::Result::Ok(::std::vec![#(#cells),*])
             }
             fn from_row(#key_arg: Self::Key, #row_arg: &::rom::__private::RowData) -> ::rom::Result<Self> {
-                ::core::result::Result::Ok(#name { #key_read, #(#reads),* })
+                ::core::result::Result::Ok(#name { #(#struct_reads,)* #key_read, #(#reads),* })
             }
+            #structures_items
             #validate_fn
             #hooks_fns
             #parents_fn
@@ -425,6 +435,7 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
         #expiring_impl
 
         #(#aliases)*
+        #(#struct_aliases)*
 
         #[doc = #table_doc]
         #[allow(non_camel_case_types, dead_code)]
@@ -435,6 +446,7 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
             #ivis struct table;
             impl ::rom::__private::Table for table { type Model = super::#name; }
             #(#col_items)*
+            #(#struct_cols)*
         }
     })
 }
@@ -582,4 +594,77 @@ fn relation(
         }
     });
     Ok((reference, Some(push), check))
+}
+
+/// The structure fields' part of the `Model` impl (`STRUCTURES`,
+/// `structures`, `structures_mut`), their reads in `from_row` (a handle on
+/// the row's key), their table items (`contains` on an indexed set), and the
+/// aliases of their types (declared beside the model, so that a table item
+/// cannot shadow a path in a field's type).
+pub(crate) struct StructureCode {
+    pub(crate) items: TokenStream2,
+    pub(crate) reads: Vec<TokenStream2>,
+    pub(crate) cols: Vec<TokenStream2>,
+    pub(crate) aliases: Vec<TokenStream2>,
+}
+
+fn structures(
+    name: &syn::Ident,
+    ivis: &TokenStream2,
+    structs: &[crate::check::StructField<'_>],
+    key_arg: &syn::Ident,
+) -> StructureCode {
+    let mut out = StructureCode {
+        items: TokenStream2::new(),
+        reads: Vec::new(),
+        cols: Vec::new(),
+        aliases: Vec::new(),
+    };
+    if structs.is_empty() {
+        return out;
+    }
+    let mut defs = Vec::new();
+    for (i, s) in structs.iter().enumerate() {
+        let (ident, ty, index) = (s.ident, s.ty, s.index);
+        let sname = ident.unraw().to_string();
+        let alias = format_ident!("__rom_{}_st{}", name, i);
+        let st = quote_spanned!(ty.span()=> <#ty as ::rom::__private::Structure>);
+        defs.push(
+            quote!(::rom::__private::StructureDef { name: #sname, kind: #st::KIND, index: #index }),
+        );
+        out.reads
+            .push(quote!(#ident: #st::attached(::rom::__private::home::<Self>(&#key_arg, #i))));
+        out.aliases.push(quote! {
+            #[doc(hidden)]
+            #[allow(non_camel_case_types)]
+            type #alias = #ty;
+        });
+        let doc = format!("The `{sname}` structure of [`{name}`](super::{name}).");
+        let col_vis = respan(ivis.clone(), ident.span());
+        let indexed = index.then(|| quote!(impl ::rom::__private::IndexedStructure for #ident {}));
+        out.cols.push(quote! {
+            #[doc = #doc]
+            #[allow(non_camel_case_types)]
+            #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::default::Default)]
+            #col_vis struct #ident;
+            impl ::rom::__private::Sealed for #ident {}
+            impl ::rom::__private::StructureColumn for #ident {
+                type Model = super::#name;
+                type Elem = <super::#alias as ::rom::__private::Structure>::Elem;
+                const INDEX: ::core::primitive::usize = #i;
+            }
+            #indexed
+        });
+    }
+    let idents: Vec<_> = structs.iter().map(|s| s.ident).collect();
+    out.items = quote! {
+        const STRUCTURES: &'static [::rom::__private::StructureDef] = &[#(#defs),*];
+        fn structures(&self) -> ::std::vec::Vec<&dyn ::rom::__private::AnyStructure> {
+            ::std::vec![#(&self.#idents),*]
+        }
+        fn structures_mut(&mut self) -> ::std::vec::Vec<&mut dyn ::rom::__private::AnyStructure> {
+            ::std::vec![#(&mut self.#idents),*]
+        }
+    };
+    out
 }

@@ -107,3 +107,13 @@ pub(crate) fn last_ident_is(ty: &Type, name: &str) -> bool {
     matches!(ty, Type::Path(p) if p.qself.is_none()
         && p.path.segments.last().is_some_and(|s| s.ident == name && s.arguments.is_empty()))
 }
+
+/// Whether `ty` names a native structure (`List<..>`, `Set<..>`,
+/// `Hash<..>`, `SortedSet<..>`, by any path): such a field is not a column.
+pub(crate) fn is_structure(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none()
+    && p.path.segments.last().is_some_and(|s| {
+        matches!(s.arguments, syn::PathArguments::AngleBracketed(_))
+            && ["List", "Set", "Hash", "SortedSet"].iter().any(|n| s.ident == n)
+    }))
+}

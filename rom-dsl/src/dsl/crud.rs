@@ -716,6 +716,7 @@ fn batch_finish<M: Model>(
 
 fn finish<M: Model>(mut value: M, s: Saved<M::Key>) -> Record<M> {
     value.set_key(s.key.clone());
+    crate::dsl::structures::saved(&mut value, &s.key);
     Record::from_parts(value, s.key, s.snapshot)
 }
 

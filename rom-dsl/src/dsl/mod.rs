@@ -23,4 +23,5 @@ pub(crate) mod record;
 mod record_serde;
 pub(crate) mod related;
 pub(crate) mod retry;
+pub(crate) mod structures;
 pub(crate) mod transaction;

@@ -126,6 +126,12 @@ impl<M: Model> Record<M> {
             .collect())
     }
 
+    /// Nothing to save: no column changed and no structure has recorded
+    /// writes.
+    pub(crate) fn is_unchanged(&self) -> Result<bool> {
+        Ok(self.changed_columns()?.is_empty() && !crate::dsl::structures::has_pending(&self.value))
+    }
+
     pub(crate) fn from_parts(value: M, key: M::Key, snapshot: Vec<Option<Vec<u8>>>) -> Self {
         Record {
             value,
@@ -177,6 +183,7 @@ impl<M: Model> Record<M> {
 
     fn apply(&mut self, s: Saved<M::Key>) {
         self.snapshot = Some(s.snapshot);
+        crate::dsl::structures::saved(&mut self.value, &self.key);
     }
 
     /// Saves the changed columns, atomically, in one round trip. Fails with
@@ -204,7 +211,7 @@ impl<M: Model> Record<M> {
     pub fn save<C: Connection + ?Sized>(&mut self, conn: &mut C) -> Result<()> {
         self.check_key()?;
         self.loaded()?;
-        if self.changed_columns()?.is_empty() {
+        if self.is_unchanged()? {
             return Ok(());
         }
         hooks::before_update(&mut self.value)?;
@@ -227,7 +234,7 @@ impl<M: Model> Record<M> {
     pub async fn save_async<C: AsyncConnection>(&mut self, conn: &mut C) -> Result<()> {
         self.check_key()?;
         self.loaded()?;
-        if self.changed_columns()?.is_empty() {
+        if self.is_unchanged()? {
             return Ok(());
         }
         hooks::before_update_async(&mut self.value).await?;
@@ -293,8 +300,8 @@ impl<M: Model> Record<M> {
     ) -> Result<Vec<Result<()>>> {
         let hooked = records
             .iter_mut()
-            .map(|r| match r.changed_columns() {
-                Ok(c) if !c.is_empty() => hooks::before_update(&mut r.value),
+            .map(|r| match r.is_unchanged() {
+                Ok(false) => hooks::before_update(&mut r.value),
                 _ => Ok(()),
             })
             .collect();
@@ -319,8 +326,8 @@ impl<M: Model> Record<M> {
     ) -> Result<Vec<Result<()>>> {
         let mut hooked = Vec::with_capacity(records.len());
         for r in records.iter_mut() {
-            hooked.push(match r.changed_columns() {
-                Ok(c) if !c.is_empty() => hooks::before_update_async(&mut r.value).await,
+            hooked.push(match r.is_unchanged() {
+                Ok(false) => hooks::before_update_async(&mut r.value).await,
                 _ => Ok(()),
             });
         }
@@ -341,9 +348,9 @@ impl<M: Model> Record<M> {
             match h
                 .and_then(|()| r.check_key())
                 .and_then(|()| r.loaded().map(|_| ()))
-                .and_then(|()| r.changed_columns())
-                .and_then(|c| {
-                    if c.is_empty() {
+                .and_then(|()| r.is_unchanged())
+                .and_then(|unchanged| {
+                    if unchanged {
                         Ok(None)
                     } else {
                         r.save_plan().map(Some)

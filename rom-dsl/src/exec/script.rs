@@ -34,6 +34,8 @@ macro_rules! library_body {
             "\n",
             include_str!("../../lua/delete.lua"),
             "\n",
+            include_str!("../../lua/structures.lua"),
+            "\n",
             include_str!("../../lua/save.lua"),
             "\n",
             include_str!("../../lua/increment.lua"),
@@ -132,6 +134,13 @@ pub(crate) static UNLOCK: Script =
 pub static DELETE: Script = function!("delete", AllowOom, "#!lua flags=allow-oom", "delete_main");
 /// Reads rows by key (`get.lua`).
 pub static GET: Script = function!("get", NoWrites, "#!lua flags=no-writes", "get_main");
+/// Reads a structure of an expiring row (`structures.lua`).
+pub(crate) static STRUCTURE_READ: Script = function!(
+    "structure_read",
+    NoWrites,
+    "#!lua flags=no-writes",
+    "ST.read"
+);
 /// The query interpreter, read-only modes (`query.lua`).
 pub static QUERY: Script = function!("query", NoWrites, "#!lua flags=no-writes", "query_main");
 /// The query interpreter in delete mode (`query.lua`).
@@ -190,7 +199,7 @@ pub(crate) static SWEEP: Script =
     function!("sweep", AllowOom, "#!lua flags=allow-oom", "sweep_main");
 
 /// Every function of the library (for tests and tools).
-pub static ALL: [&Script; 18] = [
+pub static ALL: [&Script; 19] = [
     &SAVE,
     &COMMIT,
     &DELETE_GRAPH,
@@ -209,6 +218,7 @@ pub static ALL: [&Script; 18] = [
     &EXPIRE,
     &TTL,
     &SWEEP,
+    &STRUCTURE_READ,
 ];
 
 impl Script {

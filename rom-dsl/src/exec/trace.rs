@@ -111,6 +111,7 @@ pub(crate) fn error_type(e: &Error) -> &str {
         Error::LeaseLost { .. } => "lease_lost",
         Error::Validation { .. } => "validation",
         Error::Decode { .. } => "decode",
+        Error::NotSaved => "not_saved",
         Error::Redis(r) => match r.code() {
             Some(code) => code,
             None if r.is_timeout() => "timeout",

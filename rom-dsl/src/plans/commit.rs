@@ -143,7 +143,7 @@ impl<M: Model> Entry for TxRow<M> {
         Ok(Some(match (&self.read, &self.state) {
             (Read::Present(snap), State::Row(rec)) => {
                 rec.check_key()?;
-                if rec.changed_columns()?.is_empty() {
+                if rec.is_unchanged()? {
                     let checks = full_checks::<M>(snap);
                     let step = format!("check {name} {}: {} column(s)", self.shown, checks.len());
                     (
@@ -274,7 +274,7 @@ impl<M: Model> Entry for TxRow<M> {
     fn event(&self) -> Result<Event> {
         Ok(match (&self.read, &self.state) {
             (Read::Present(_), State::Row(rec)) => {
-                if rec.changed_columns()?.is_empty() {
+                if rec.is_unchanged()? {
                     Event::None
                 } else {
                     Event::Update
@@ -338,6 +338,7 @@ impl<M: Model> Entry for TxRow<M> {
                 let key = M::Key::from_member(reply)
                     .map_err(|e| Error::decode(reply, None, format!("bad key from commit: {e}")))?;
                 value.set_key(key.clone());
+                crate::dsl::structures::saved(&mut value, &key);
                 self.shown = format!("{key:?}");
                 self.member = Some(reply.to_vec());
                 let snap = stored(&value)?;
@@ -345,7 +346,8 @@ impl<M: Model> Entry for TxRow<M> {
             }
             State::Row(rec) => {
                 let key = rec.key().clone();
-                let value = rec.into_inner();
+                let mut value = rec.into_inner();
+                crate::dsl::structures::saved(&mut value, &key);
                 let snap = stored(&value)?;
                 State::Row(Record::from_parts(value, key, snap))
             }

@@ -10,7 +10,7 @@ use crate::storage::slots::slot_values;
 use crate::wire::delete::DeleteArgs;
 use crate::wire::expiry::{Deadline, RowExpiry};
 use crate::wire::get::{GetArgs, GetReply};
-use crate::wire::save::{Parent, SaveArgs, SaveMode as Mode, Touched, Write};
+use crate::wire::save::{Parent, SaveArgs, SaveMode as Mode, StructWrites, Touched, Write};
 use crate::wire::status::Status;
 use crate::wire::{Check, NumOp};
 
@@ -185,6 +185,8 @@ pub(crate) fn save_parts<M: Model>(
             },
         },
     };
+    let structures = structure_writes(value)?;
+    let nstruct: usize = structures.iter().map(|s| s.ops.len()).sum();
     let (nchecks, nwrites, nnums, ntouched) =
         (checks.len(), changed.len(), numeric.len(), touched.len());
     let args = SaveArgs {
@@ -201,9 +203,10 @@ pub(crate) fn save_parts<M: Model>(
         touched,
         parents,
         expiry,
+        structures,
     };
     let snapshot_after: Vec<Option<Vec<u8>>> = cells.into_iter().map(|c| c.stored).collect();
-    let step = format!(
+    let mut step = format!(
         "{} {}: check {} column(s), write {} column(s), update {} numeric and {} keyed index(es)",
         match mode {
             Mode::Insert => "insert",
@@ -216,11 +219,45 @@ pub(crate) fn save_parts<M: Model>(
         nnums,
         ntouched
     );
+    if nstruct > 0 {
+        step.push_str(&format!(", apply {nstruct} structure write(s)"));
+    }
     Ok(SaveParts {
         args,
         snapshot: snapshot_after,
         step,
     })
+}
+
+/// Every structure field of `value` with its recorded writes (a save sends
+/// all of them, so that a new row's record names each); a write that cannot
+/// be saved (a NaN score) fails the save before anything is sent.
+fn structure_writes<M: Model>(value: &M) -> Result<Vec<StructWrites>> {
+    let l = M::layout();
+    value
+        .structures()
+        .into_iter()
+        .zip(&l.structures)
+        .map(|(s, sl)| {
+            let core = s.core();
+            if let Some(reason) = &core.invalid {
+                return Err(crate::storage::model::invalid::<M>(
+                    sl.def.name,
+                    reason.clone(),
+                ));
+            }
+            Ok(StructWrites {
+                id: sl.id.clone().into_bytes(),
+                index: sl.index_id.clone().into_bytes(),
+                kind: sl.def.kind,
+                ops: core
+                    .pending
+                    .iter()
+                    .map(|o| (o.letter.to_owned(), o.args.clone()))
+                    .collect(),
+            })
+        })
+        .collect()
 }
 
 /// Turns the status reply of `save` and `delete` into the member (or the

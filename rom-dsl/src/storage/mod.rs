@@ -6,5 +6,6 @@ pub(crate) mod model;
 pub(crate) mod relations;
 pub(crate) mod rules;
 pub(crate) mod slots;
+pub(crate) mod structures;
 pub(crate) mod text;
 pub(crate) mod value;

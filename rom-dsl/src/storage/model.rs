@@ -184,6 +184,9 @@ pub struct Layout {
     /// The value-keyed indexes, in a fixed order (their positions are stored in
     /// rows, so this order is part of the data format).
     pub slots: Vec<Slot>,
+    /// The structure fields (`List`, `Set`, `Hash`, `SortedSet`), in
+    /// declaration order: see [`crate::structure`].
+    pub structures: Vec<crate::storage::structures::StructureLayout>,
 }
 
 impl Layout {
@@ -299,8 +302,19 @@ impl Layout {
                 .map(|c| c.numeric.then(|| k(&format!("num:{}", c.name))))
                 .collect(),
             slots,
+            structures: Vec::new(),
             tag: tag.into_bytes(),
         }
+    }
+
+    /// The layout with the model's structure fields (generated code:
+    /// `Layout::new(schema).with_structures(Self::STRUCTURES)`).
+    pub fn with_structures(mut self, defs: &[crate::storage::structures::StructureDef]) -> Self {
+        self.structures = defs
+            .iter()
+            .map(|d| crate::storage::structures::StructureLayout::new(&self.tag, *d))
+            .collect();
+        self
     }
 
     /// The key of the row whose member (encoded primary key) is `member`.
@@ -535,6 +549,19 @@ pub trait Model: crate::__private::Sealed + Sized + Clone + Send + Sync + 'stati
     /// expire.
     #[doc(hidden)]
     const EXPIRES: Option<u64> = None;
+    /// The structure fields, in declaration order (generated).
+    #[doc(hidden)]
+    const STRUCTURES: &'static [crate::storage::structures::StructureDef] = &[];
+    /// The structure fields' handles, in the order of `STRUCTURES`.
+    #[doc(hidden)]
+    fn structures(&self) -> Vec<&dyn crate::dsl::structures::AnyStructure> {
+        Vec::new()
+    }
+    /// The structure fields' handles, to update after a save.
+    #[doc(hidden)]
+    fn structures_mut(&mut self) -> Vec<&mut dyn crate::dsl::structures::AnyStructure> {
+        Vec::new()
+    }
 }
 
 /// The expiry set of model `M` (`layout().expiry`), or empty when its rows

@@ -87,6 +87,7 @@ pub(crate) fn dangling_plan<M: Model>(d: &DanglingFix) -> Plan<redis::Value> {
                     .collect(),
                 parents: Vec::new(),
                 expiry: Default::default(),
+                structures: Vec::new(),
             })
         }
     };

@@ -8,7 +8,8 @@
 //! prefix, hash tag, then four counted lists: checks ([`Check`]), writes
 //! ([`Write`]), numeric ops ([`NumOp`]), touched slots ([`Touched`]),
 //! then the referenced parents ([`Parent`]), then the row's expiry
-//! ([`RowExpiry`](super::expiry::RowExpiry)).
+//! ([`RowExpiry`](super::expiry::RowExpiry)), then the structures
+//! ([`StructWrites`], one per structure field).
 //! Reply: [`Status`](super::status::Status), `Ok` carrying the member.
 
 use super::expiry::RowExpiry;
@@ -16,6 +17,7 @@ use super::{Args, Argv, Check, Encoded, Keys, NumOp, kind_letter};
 use crate::exec::script::{self, Script};
 use crate::storage::model::SlotKind;
 use crate::storage::slots::entry_key;
+use crate::storage::structures::StructureKind;
 
 /// How `save` treats an existing row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +80,21 @@ pub(crate) struct SaveArgs {
     pub(crate) parents: Vec<Parent>,
     /// The row's deadline, and the expired rows the save may reclaim.
     pub(crate) expiry: RowExpiry,
+    /// Every structure field of the model, with the writes to apply
+    /// (`structures.lua`).
+    pub(crate) structures: Vec<StructWrites>,
+}
+
+/// One structure field of the row, and the writes recorded on it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct StructWrites {
+    /// `st:<field>:`, the id of the row's record entry.
+    pub(crate) id: Vec<u8>,
+    /// `eq:<field>:` for an indexed set, else empty.
+    pub(crate) index: Vec<u8>,
+    pub(crate) kind: StructureKind,
+    /// Each write's letter and arguments, in order.
+    pub(crate) ops: Vec<(String, Vec<Vec<u8>>)>,
 }
 
 impl Args for SaveArgs {
@@ -140,6 +157,16 @@ impl Args for SaveArgs {
                 .one(p.member.clone());
         });
         self.expiry.write(&mut a);
+        a.list(&self.structures, |a, s| {
+            a.one(s.id.clone())
+                .one(s.index.clone())
+                .one(s.kind.letter())
+                .list(&s.ops, |a, (letter, args)| {
+                    a.one(letter.clone()).list(args, |a, x| {
+                        a.one(x.clone());
+                    });
+                });
+        });
         (entries.into_vec(), a.0)
     }
 }

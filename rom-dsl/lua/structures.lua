@@ -1,0 +1,127 @@
+-- structures.lua: a row's native structures (List, Set, Hash, SortedSet
+-- fields): their writes, applied by a save, and their reads.
+--
+-- A structure of row m is the key TAG .. ':st:<field>:' .. m. The row's '#i'
+-- record has one entry per structure (kind 'k', see rows.lua): id
+-- 'st:<field>:', value the id of its index ('eq:<field>:' for an indexed
+-- set, '' otherwise); deleting the row deletes it (rows.lua, unindex). An
+-- indexed set keeps, for each member v, the set TAG .. ':eq:<field>:' .. v
+-- of the rows holding it.
+--
+-- A save's structures (the `structures` list of SaveArgs,
+-- rom-dsl/src/wire/save.rs), one per structure field of the model, each:
+--   id ('st:<field>:'), index id ('' none), type letter ('l' list, 's' set,
+--   'h' hash, 'z' sorted set), then a counted list of writes, each a letter
+--   and a counted list of arguments:
+--     rp v   RPUSH          lp v   LPUSH         lr n v  LREM
+--     lt a b LTRIM          sa v   SADD          sr v    SREM
+--     hs f v HSET           hd f   HDEL          za s v  ZADD
+--     zi d v ZINCRBY        zr v   ZREM          cl      DEL (clear)
+-- The writes run in order, after the row's columns, in the same call. A new
+-- row (or an expired row written over) starts with empty structures.
+--
+-- Every name here is a field of one table, ST (the library's chunk has a
+-- bounded number of locals).
+
+local ST = {}
+ST.TYPES = {l = 'list', s = 'set', h = 'hash', z = 'zset'}
+ST.CMDS = {
+  rp = 'RPUSH', lp = 'LPUSH', lr = 'LREM', lt = 'LTRIM', sa = 'SADD', sr = 'SREM',
+  hs = 'HSET', hd = 'HDEL', za = 'ZADD', zi = 'ZINCRBY', zr = 'ZREM', cl = 'DEL',
+}
+
+-- one structure of a save {id, index, kind, ops = {{letter, args}...}}
+function ST.take()
+  local s = {id = take(), index = take(), kind = take()}
+  s.ops = take_list(function()
+    local letter = take()
+    return {letter = letter, args = take_strings()}
+  end)
+  return s
+end
+
+-- phase 3 of a save (save_prepare): every key the writes touch is absent or
+-- of its type, and the user may run every command. nil, or the failure reply
+function ST.prepare(op)
+  local need, m = {}, op.member
+  local live = op.exists and not op.expired
+  for _, s in ipairs(op.structs) do
+    if #s.ops > 0 then
+      local key = TAG .. ':' .. s.id .. m
+      if live and not typeok(key, ST.TYPES[s.kind]) then return {'wrongtype', key} end
+      for _, o in ipairs(s.ops) do
+        need[ST.CMDS[o.letter]] = true
+        if s.index ~= '' and (o.letter == 'sa' or o.letter == 'sr') then
+          local ik = TAG .. ':' .. s.index .. o.args[1]
+          if not typeok(ik, 'set') then return {'wrongtype', ik} end
+          need.SADD, need.SREM = true, true
+        end
+      end
+    end
+  end
+  if next(need) then
+    need.DEL, need.SREM = true, true
+    may_write(op.row or op.row_prefix, need)
+  end
+  return nil
+end
+
+-- one write o of structure s (key) of row m
+function ST.run(s, key, o, m)
+  local a, letter = o.args, o.letter
+  if letter == 'cl' then
+    unindex('k', s.id, s.index, m)
+  elseif s.index ~= '' and letter == 'sa' then
+    if redis.call('SADD', key, a[1]) == 1 then redis.call('SADD', TAG .. ':' .. s.index .. a[1], m) end
+  elseif s.index ~= '' and letter == 'sr' then
+    if redis.call('SREM', key, a[1]) == 1 then redis.call('SREM', TAG .. ':' .. s.index .. a[1], m) end
+  else
+    redis.call(ST.CMDS[letter], key, unpack(a))
+  end
+end
+
+-- phase 6 (the end of save_apply): a new row's structures start empty, the
+-- record names every structure, and the writes run in order
+function ST.apply(op)
+  if not op.structs or #op.structs == 0 then return end
+  local m, row = op.member, op.row
+  local rec = parse_rec(redis.call('HGET', row, '#i')) or {}
+  local have, changed = {}, false
+  for _, e in ipairs(rec) do
+    if e[3] == 'k' then have[e[1]] = true end
+  end
+  local fresh = not op.exists or op.expired
+  for _, s in ipairs(op.structs) do
+    if fresh then unindex('k', s.id, s.index, m) end
+    if not have[s.id] then
+      rec[#rec + 1] = {s.id, s.index}
+      changed = true
+    end
+    local key = TAG .. ':' .. s.id .. m
+    for _, o in ipairs(s.ops) do ST.run(s, key, o, m) end
+  end
+  if changed then redis.call('HSET', row, '#i', show_rec(rec)) end
+end
+
+-- structure_read(KEYS, ARGV), the function `structure_read` (no-writes): a
+-- read of a structure of a model whose rows expire.
+--   KEYS  the structure, the model's expiry set, a key never written (of the
+--         same hash tag)
+--   ARGV  the row's member, the command, its arguments after the key
+--   reply the command's reply; for an expired row, its reply for an absent
+--         key (the command runs on the never-written key)
+ST.READS = {
+  LLEN = true, LINDEX = true, LRANGE = true, SCARD = true, SISMEMBER = true,
+  SSCAN = true, HLEN = true, HGET = true, HEXISTS = true, HSCAN = true,
+  ZCARD = true, ZSCORE = true, ZRANK = true, ZRANGE = true, ZCOUNT = true,
+}
+function ST.read(keys, argv)
+  reader(argv)
+  local m, cmd = take(), take()
+  if not ST.READS[cmd] then
+    return redis.error_reply('ERR rom: ' .. tostring(cmd) .. ' is not a structure read')
+  end
+  local key = keys[1]
+  if expired(keys[2], m) then key = keys[3] end
+  return redis.call(cmd, key, unpack(take_rest()))
+end
