@@ -41,7 +41,7 @@ local function take_increment(op)
   op.member = take()
   op.expiry = {key = take(), how = 'k', n = '', reclaim = {}}
   op.adds = take_list(take_add)
-  op.mode, op.checks, op.parents = 'u', {}, {}
+  op.mode, op.checks, op.parents, op.structs = 'u', {}, {}, {}
   return op
 end
 

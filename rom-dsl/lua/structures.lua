@@ -45,7 +45,8 @@ end
 function ST.prepare(op)
   local need, m = {}, op.member
   local live = op.exists and not op.expired
-  for _, s in ipairs(op.structs) do
+  -- (saves built by the server itself, a cascade's set_null, have none)
+  for _, s in ipairs(op.structs or {}) do
     if #s.ops > 0 then
       local key = TAG .. ':' .. s.id .. m
       if live and not typeok(key, ST.TYPES[s.kind]) then return {'wrongtype', key} end
@@ -115,13 +116,18 @@ ST.READS = {
   SSCAN = true, HLEN = true, HGET = true, HEXISTS = true, HSCAN = true,
   ZCARD = true, ZSCORE = true, ZRANK = true, ZRANGE = true, ZCOUNT = true,
 }
-function ST.read(keys, argv)
+function ST.read_args(keys, argv)
   reader(argv)
-  local m, cmd = take(), take()
+  return {key = keys[1], expiry = keys[2], absent = keys[3], member = take(),
+    command = take(), args = take_rest()}
+end
+function ST.read(keys, argv)
+  local d = ST.read_args(keys, argv)
+  local cmd = d.command
   if not ST.READS[cmd] then
     return redis.error_reply('ERR rom: ' .. tostring(cmd) .. ' is not a structure read')
   end
-  local key = keys[1]
-  if expired(keys[2], m) then key = keys[3] end
-  return redis.call(cmd, key, unpack(take_rest()))
+  local key = d.key
+  if expired(d.expiry, d.member) then key = d.absent end
+  return redis.call(cmd, key, unpack(d.args))
 end

@@ -48,6 +48,25 @@ fn auto_key_every_index_kind() {
 }
 
 #[test]
+fn structures() {
+    insta::assert_snapshot!(expand_str(
+        r#"
+        #[rom(table = inboxes)]
+        pub struct Inbox {
+            #[rom(primary_key)]
+            id: Option<u64>,
+            owner: String,
+            messages: List<String>,
+            #[rom(index(eq))]
+            labels: rom::structure::Set<String>,
+            prefs: Hash<String, i64>,
+            scores: SortedSet<String>,
+        }
+        "#
+    ));
+}
+
+#[test]
 fn natural_string_key_composite_unique() {
     insta::assert_snapshot!(expand_str(
         r#"

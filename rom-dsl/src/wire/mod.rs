@@ -71,6 +71,7 @@ pub(crate) mod query;
 pub(crate) mod repair;
 pub(crate) mod save;
 pub(crate) mod status;
+pub(crate) mod structure;
 pub(crate) mod verify;
 
 #[cfg(test)]

@@ -21,11 +21,11 @@ pub use set::Set;
 pub use sorted_set::SortedSet;
 
 use crate::error::{Error, Result};
-use crate::exec::script;
 use crate::plan::{Call, Plan};
 use crate::storage::model::{Key, Model};
 use crate::storage::structures::StructureKind;
 use crate::value::Value;
+use crate::wire::structure::StructureReadArgs;
 use std::sync::Arc;
 
 /// Where a stored structure lives: its key, and what a read of an expiring
@@ -101,14 +101,15 @@ impl Core {
                 decode(&dkey, v)
             })
         } else {
-            let mut argv = vec![h.member.clone(), cmd.as_bytes().to_vec()];
-            argv.extend(args);
-            Plan::new(
-                Call::Script(&script::STRUCTURE_READ),
-                vec![key, h.expiry.clone(), h.absent.clone()],
-                argv,
-                move |v| decode(&dkey, v),
-            )
+            let a = StructureReadArgs {
+                key,
+                expiry: h.expiry.clone(),
+                absent: h.absent.clone(),
+                member: h.member.clone(),
+                command: cmd.to_owned(),
+                args,
+            };
+            Plan::call(&a, move |v| decode(&dkey, v))
         };
         Ok(plan.read_only().step(step))
     }

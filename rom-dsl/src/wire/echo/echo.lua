@@ -28,7 +28,10 @@ local function save_fields(d)
     list(d.numeric, numop),
     list(d.touched, function(t) return {t.id, t.kind, t.values} end),
     list(d.parents, function(p) return {p.field, p.row, p.exp, p.member} end),
-    {d.expiry.key, d.expiry.how, d.expiry.n, d.expiry.reclaim}}
+    {d.expiry.key, d.expiry.how, d.expiry.n, d.expiry.reclaim},
+    list(d.structs, function(s)
+      return {s.id, s.index, s.kind, list(s.ops, function(o) return {o.letter, o.args} end)}
+    end)}
 end
 
 local function echo_save(keys, argv)
@@ -165,8 +168,14 @@ local function echo_sweep(keys, argv)
     list(d.graph, function(n) return {n.name, n.numeric} end)}
 end
 
+local function echo_structure_read(keys, argv)
+  local d = ST.read_args(keys, argv)
+  return {d.key, d.expiry, d.absent, d.member, d.command, d.args}
+end
+
 -- the echo function named by the test
 return {
+  structure_read = echo_structure_read,
   save = echo_save, delete = echo_delete, get = echo_get, graph = echo_graph,
   commit = echo_commit, query = echo_query, lock = echo_lock, unlock = echo_unlock,
   scan = echo_scan, rows = echo_rows, probe = echo_probe, reindex = echo_reindex,

@@ -150,6 +150,7 @@ mod expiry;
 mod lock;
 mod query;
 mod record;
+mod structure;
 mod verify;
 mod writes;
 
@@ -175,6 +176,7 @@ fn every_function_has_a_contract() {
         "expire",
         "ttl",
         "sweep",
+        "structure_read",
     ];
     for s in crate::exec::script::ALL {
         assert!(covered.contains(&s.name()), "{} has no echo test", s.name());

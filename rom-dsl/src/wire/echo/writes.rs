@@ -2,10 +2,11 @@
 
 use super::{Echo, check, echo, kind, numop, odd};
 use crate::storage::model::SlotKind;
+use crate::storage::structures::StructureKind;
 use crate::wire::delete::DeleteArgs;
 use crate::wire::expiry::{Deadline, RowExpiry};
 use crate::wire::get::GetArgs;
-use crate::wire::save::{Parent, SaveArgs, SaveMode, Touched, Write};
+use crate::wire::save::{Parent, SaveArgs, SaveMode, StructWrites, Touched, Write};
 use crate::wire::{Check, NumOp};
 use redis::Value;
 
@@ -66,6 +67,18 @@ pub(super) fn save_back(v: Value) -> SaveArgs {
             x.done();
             out
         },
+        structures: e.list(|e| StructWrites {
+            id: e.b(),
+            index: e.b(),
+            kind: match e.b().as_slice() {
+                b"l" => StructureKind::List,
+                b"s" => StructureKind::Set,
+                b"h" => StructureKind::Hash,
+                b"z" => StructureKind::SortedSet,
+                other => panic!("structure kind {other:?}"),
+            },
+            ops: e.list(|e| (e.text(), e.strings())),
+        }),
     };
     e.done();
     out
@@ -86,6 +99,7 @@ pub(super) fn save_cases() -> Vec<SaveArgs> {
         touched: vec![],
         parents: vec![],
         expiry: RowExpiry::default(),
+        structures: vec![],
     };
     let full = SaveArgs {
         mode: SaveMode::Update,
@@ -165,6 +179,36 @@ pub(super) fn save_cases() -> Vec<SaveArgs> {
             deadline: Deadline::In(1_800_000),
             reclaim: vec![b"{t}:num:age".to_vec(), b"{t}:exp".to_vec()],
         },
+        structures: vec![
+            StructWrites {
+                id: b"st:log:".to_vec(),
+                index: Vec::new(),
+                kind: StructureKind::List,
+                ops: vec![
+                    ("rp".into(), vec![odd(0)]),
+                    ("lr".into(), vec![b"-2".to_vec(), odd(1)]),
+                    ("cl".into(), vec![]),
+                ],
+            },
+            StructWrites {
+                id: b"st:tags:".to_vec(),
+                index: b"eq:tags:".to_vec(),
+                kind: StructureKind::Set,
+                ops: vec![("sa".into(), vec![odd(2)]), ("sr".into(), vec![Vec::new()])],
+            },
+            StructWrites {
+                id: b"st:prefs:".to_vec(),
+                index: Vec::new(),
+                kind: StructureKind::Hash,
+                ops: vec![("hs".into(), vec![odd(0), odd(1)])],
+            },
+            StructWrites {
+                id: b"st:scores:".to_vec(),
+                index: Vec::new(),
+                kind: StructureKind::SortedSet,
+                ops: vec![],
+            },
+        ],
         ..base.clone()
     };
     let put = SaveArgs {
