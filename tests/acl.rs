@@ -337,3 +337,87 @@ fn dump(c: &mut redis::Connection) -> std::collections::BTreeMap<String, String>
         })
         .collect()
 }
+
+/// What a model with structure fields needs beyond `APP_RULES` (the book's
+/// "Connecting in production" chapter).
+const STRUCTURE_RULES: &[&str] = &[
+    "+rpush", "+lpush", "+lrem", "+ltrim", "+llen", "+lindex", "+lrange", "+hlen", "+hexists",
+    "+zincrby",
+];
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[rom(table = boards, namespace = "users")]
+pub struct Board {
+    #[rom(primary_key)]
+    pub id: Option<u64>,
+    pub name: String,
+    pub log: rom::structure::List<String>,
+    #[rom(index(eq))]
+    pub tags: rom::structure::Set<String>,
+    pub settings: rom::structure::Hash<String, i64>,
+    pub ranks: rom::structure::SortedSet<String>,
+}
+
+fn board() -> Board {
+    let mut b = Board {
+        id: None,
+        name: "b".into(),
+        log: Default::default(),
+        tags: Default::default(),
+        settings: Default::default(),
+        ranks: Default::default(),
+    };
+    b.log.push_back("a");
+    b.log.push_front("z");
+    b.tags.insert("t");
+    b.settings.insert("k", 1);
+    b.ranks.insert("m", 1.0);
+    b.ranks.add("m", 2.0);
+    b
+}
+
+#[test]
+fn structures_need_the_documented_extra_permissions() {
+    let server = RedisServer::start().unwrap();
+    let mut admin = server.connection().unwrap();
+    let rules: Vec<&str> = APP_RULES.iter().chain(STRUCTURE_RULES).copied().collect();
+    acl_user(&mut admin, "app", &rules);
+    let c = &mut connect_as(&server, "app", "app-secret").unwrap();
+    let mut b = board().insert(c).unwrap();
+    b.log.remove(&"a".into(), 0);
+    b.log.trim(0, 10);
+    b.tags.remove(&"t".into());
+    b.settings.remove(&"k".into());
+    b.ranks.remove(&"m".into());
+    b.save(c).unwrap();
+    assert_eq!(b.log.len(c).unwrap(), 1);
+    assert_eq!(b.log.get(0, c).unwrap().as_deref(), Some("z"));
+    assert_eq!(b.log.range(0, -1, c).unwrap(), vec!["z"]);
+    assert!(!b.tags.contains(&"t".into(), c).unwrap());
+    assert_eq!(b.tags.scan(0, 10, c).unwrap().items.len(), 0);
+    assert_eq!(b.settings.len(c).unwrap(), 0);
+    assert!(!b.settings.contains_key(&"k".into(), c).unwrap());
+    assert_eq!(b.settings.scan(0, 10, c).unwrap().items.len(), 0);
+    assert_eq!(b.ranks.count_between(0.0, 9.0, c).unwrap(), 0);
+    assert_eq!(b.ranks.rank(&"m".into(), c).unwrap(), None);
+    assert_eq!(
+        boards::table
+            .filter(boards::tags.contains("t"))
+            .count(c)
+            .unwrap(),
+        0
+    );
+    b.delete(c).unwrap();
+    // without one of them, a save that needs it writes nothing
+    for missing in ["+rpush", "+lpush", "+zincrby"] {
+        let rules: Vec<&str> = rules.iter().copied().filter(|r| *r != missing).collect();
+        acl_user(&mut admin, "partial", &rules);
+        let c = &mut connect_as(&server, "partial", "app-secret").unwrap();
+        let before = dump(&mut admin);
+        match board().insert(c) {
+            Err(Error::Redis(e)) if is_noperm(&e) => {}
+            other => panic!("without {missing}: expected NoPerm, got {other:?}"),
+        }
+        assert_eq!(dump(&mut admin), before, "without {missing}");
+    }
+}
