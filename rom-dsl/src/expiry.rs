@@ -7,6 +7,7 @@
 //! [`spawn_sweeper`]'s task, and a few at a time by writes of the model.
 //! The book's "Expiry" chapter walks through it.
 
-pub use crate::dsl::expiry::{Expiring, ExpiryMethods, SWEEP_BATCH, Swept, sweep, sweep_plan};
+pub use crate::dsl::expiry::{Expiring, ExpiryMethods};
+pub use crate::dsl::sweep::{SWEEP_BATCH, Swept, sweep, sweep_plan};
 #[cfg(feature = "tokio")]
-pub use crate::dsl::expiry::{spawn_sweeper, sweep_async};
+pub use crate::dsl::sweep::{spawn_sweeper, sweep_async};

@@ -24,4 +24,5 @@ mod record_serde;
 pub(crate) mod related;
 pub(crate) mod retry;
 pub(crate) mod structures;
+pub(crate) mod sweep;
 pub(crate) mod transaction;
