@@ -33,7 +33,9 @@
 //!   row (insert, upsert, `Record::save`, a transaction's commit) applies the
 //!   recorded writes in the order they were made, in the same atomic call as
 //!   its columns, then forgets them. A failed save applies none of them and
-//!   keeps them. **Reads do not see writes not yet saved** (`pending()`
+//!   keeps them. A new row's structures start empty (an insert over an
+//!   expired row does not inherit its structures); an upsert over a live
+//!   row keeps them and applies its writes to them. **Reads do not see writes not yet saved** (`pending()`
 //!   counts them). A record whose only change is to its structures is saved
 //!   all the same.
 //! - **Deleting the row deletes its structures** (by key, by query, by
