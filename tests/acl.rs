@@ -342,7 +342,7 @@ fn dump(c: &mut redis::Connection) -> std::collections::BTreeMap<String, String>
 /// "Connecting in production" chapter).
 const STRUCTURE_RULES: &[&str] = &[
     "+rpush", "+lpush", "+lrem", "+ltrim", "+llen", "+lindex", "+lrange", "+hlen", "+hexists",
-    "+zincrby",
+    "+zincrby", "+hincrby",
 ];
 
 #[derive(Model, Clone, Debug, PartialEq)]
@@ -409,7 +409,7 @@ fn structures_need_the_documented_extra_permissions() {
     );
     b.delete(c).unwrap();
     // without one of them, a save that needs it writes nothing
-    for missing in ["+rpush", "+lpush", "+zincrby"] {
+    for missing in ["+rpush", "+lpush", "+zincrby", "+hincrby"] {
         let rules: Vec<&str> = rules.iter().copied().filter(|r| *r != missing).collect();
         acl_user(&mut admin, "partial", &rules);
         let c = &mut connect_as(&server, "partial", "app-secret").unwrap();

@@ -103,3 +103,42 @@ fn writes_are_held_until_save_and_reads_go_to_redis() {
         "{keys:?}"
     );
 }
+
+#[test]
+fn conflict_detection_is_opt_in_per_structure() {
+    let (_s, mut conn) = server();
+    let key = *inbox("ada").insert(&mut conn).unwrap().key();
+    let load = |c: &mut redis::Connection| Inbox::get(c, key).unwrap().unwrap();
+    let (mut mine, mut theirs) = (load(&mut conn), load(&mut conn));
+    mine.messages.detect_conflicts();
+    // my own successive saves do not conflict with themselves
+    mine.messages.push_back("1");
+    mine.save(&mut conn).unwrap();
+    mine.messages.push_back("2");
+    mine.save(&mut conn).unwrap();
+    // another writer's save (without detection: appends commute)
+    theirs.messages.push_back("theirs");
+    theirs.save(&mut conn).unwrap();
+    // now mine conflicts, and writes nothing
+    mine.messages.push_back("3");
+    mine.owner = "changed".into();
+    match mine.save(&mut conn) {
+        Err(Error::Conflict { column, .. }) => assert_eq!(column.as_deref(), Some("messages")),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(mine.messages.pending(), 1);
+    assert_eq!(load(&mut conn).owner, "ada");
+    assert_eq!(
+        mine.messages.range(0, -1, &mut conn).unwrap(),
+        vec!["1", "2", "theirs"]
+    );
+    // read again, the same write saves
+    mine.refresh(&mut conn).unwrap();
+    mine.messages.detect_conflicts();
+    mine.messages.push_back("3");
+    mine.save(&mut conn).unwrap();
+    assert_eq!(mine.messages.len(&mut conn).unwrap(), 4);
+    // a structure without detection never conflicts
+    theirs.labels.insert("x");
+    theirs.save(&mut conn).unwrap();
+}

@@ -185,7 +185,7 @@ local ACL_ARGS = {
   HSET = {'f', 'v'}, HSETNX = {'f', 'v'}, HDEL = {'f'}, ZADD = {'0', 'm'},
   ZREM = {'m'}, SADD = {'m'}, SREM = {'m'}, SET = {'v'}, DEL = {},
   INCR = {}, PEXPIRE = {'1'}, RPUSH = {'v'}, LPUSH = {'v'}, LREM = {'0', 'v'},
-  LTRIM = {'0', '1'}, ZINCRBY = {'1', 'm'},
+  LTRIM = {'0', '1'}, ZINCRBY = {'1', 'm'}, HINCRBY = {'f', '1'},
 }
 -- the write commands that add and remove an entry of each slot kind
 local KIND_WRITES = {u = {'HSET', 'HDEL'}, s = {'SADD', 'SREM'}, l = {'ZADD', 'ZREM'}}

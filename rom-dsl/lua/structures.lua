@@ -11,14 +11,17 @@
 -- A save's structures (the `structures` list of SaveArgs,
 -- rom-dsl/src/wire/save.rs), one per structure field of the model, each:
 --   id ('st:<field>:'), index id ('' none), type letter ('l' list, 's' set,
---   'h' hash, 'z' sorted set), then a counted list of writes, each a letter
---   and a counted list of arguments:
+--   'h' hash, 'z' sorted set), the row hash field of its version
+--   ('#v:<field>'), then a counted list of writes, each a letter and a
+--   counted list of arguments:
 --     rp v   RPUSH          lp v   LPUSH         lr n v  LREM
 --     lt a b LTRIM          sa v   SADD          sr v    SREM
 --     hs f v HSET           hd f   HDEL          za s v  ZADD
 --     zi d v ZINCRBY        zr v   ZREM          cl      DEL (clear)
 -- The writes run in order, after the row's columns, in the same call. A new
--- row (or an expired row written over) starts with empty structures.
+-- row (or an expired row written over) starts with empty structures. A save
+-- that writes a structure adds one to its version (HINCRBY on the row): the
+-- client's `detect_conflicts` sends the version it knows as a check.
 --
 -- Every name here is a field of one table, ST (the library's chunk has a
 -- bounded number of locals).
@@ -32,7 +35,7 @@ ST.CMDS = {
 
 -- one structure of a save {id, index, kind, ops = {{letter, args}...}}
 function ST.take()
-  local s = {id = take(), index = take(), kind = take()}
+  local s = {id = take(), index = take(), kind = take(), version = take()}
   s.ops = take_list(function()
     local letter = take()
     return {letter = letter, args = take_strings()}
@@ -61,7 +64,7 @@ function ST.prepare(op)
     end
   end
   if next(need) then
-    need.DEL, need.SREM = true, true
+    need.DEL, need.SREM, need.HINCRBY, need.HDEL = true, true, true, true
     may_write(op.row or op.row_prefix, need)
   end
   return nil
@@ -93,13 +96,17 @@ function ST.apply(op)
   end
   local fresh = not op.exists or op.expired
   for _, s in ipairs(op.structs) do
-    if fresh then unindex('k', s.id, s.index, m) end
+    if fresh then
+      unindex('k', s.id, s.index, m)
+      redis.call('HDEL', row, s.version)
+    end
     if not have[s.id] then
       rec[#rec + 1] = {s.id, s.index}
       changed = true
     end
     local key = TAG .. ':' .. s.id .. m
     for _, o in ipairs(s.ops) do ST.run(s, key, o, m) end
+    if #s.ops > 0 then redis.call('HINCRBY', row, s.version, 1) end
   end
   if changed then redis.call('HSET', row, '#i', show_rec(rec)) end
 end

@@ -377,7 +377,7 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
         reads: struct_reads,
         cols: struct_cols,
         aliases: struct_aliases,
-    } = structures(name, &ivis, structs, &key_arg);
+    } = structures(name, &ivis, structs, &key_arg, &row_arg);
     let (layout, in_group) = match group {
         Some(g) => {
             // spanned at the attribute's path, so that a type that is not a
@@ -613,6 +613,7 @@ fn structures(
     ivis: &TokenStream2,
     structs: &[crate::check::StructField<'_>],
     key_arg: &syn::Ident,
+    row_arg: &syn::Ident,
 ) -> StructureCode {
     let mut out = StructureCode {
         items: TokenStream2::new(),
@@ -633,7 +634,7 @@ fn structures(
             quote!(::rom::__private::StructureDef { name: #sname, kind: #st::KIND, index: #index }),
         );
         out.reads
-            .push(quote!(#ident: #st::attached(::rom::__private::home::<Self>(&#key_arg, #i))));
+            .push(quote!(#ident: #st::attached(::rom::__private::home::<Self>(&#key_arg, #i, #row_arg))));
         out.aliases.push(quote! {
             #[doc(hidden)]
             #[allow(non_camel_case_types)]

@@ -111,7 +111,7 @@ pub(crate) fn save_parts<M: Model>(
         .collect();
 
     // conflict checks: the stored bytes of each written column
-    let checks: Vec<Check> = match (snapshot, force, mode) {
+    let mut checks: Vec<Check> = match (snapshot, force, mode) {
         (Some(snap), false, Mode::Update) => changed
             .iter()
             .map(|&i| Check {
@@ -121,6 +121,10 @@ pub(crate) fn save_parts<M: Model>(
             .collect(),
         _ => Vec::new(),
     };
+    // structures that detect conflicts: the version each was read at
+    if snapshot.is_some() && !force && mode == Mode::Update {
+        checks.extend(structure_checks(value));
+    }
     let writes = changed
         .iter()
         .map(|&i| Write {
@@ -229,6 +233,25 @@ pub(crate) fn save_parts<M: Model>(
     })
 }
 
+/// The version checks of the structures of `value` that detect conflicts
+/// and have writes to save (see `detect_conflicts`): the version field as
+/// the handle knows it (0: absent).
+fn structure_checks<M: Model>(value: &M) -> Vec<Check> {
+    value
+        .structures()
+        .into_iter()
+        .zip(&M::layout().structures)
+        .filter(|(s, _)| s.core().detect && !s.core().pending.is_empty())
+        .map(|(s, sl)| Check {
+            field: sl.version_field.clone(),
+            value: match s.core().version {
+                0 => None,
+                v => Some(v.to_string().into_bytes()),
+            },
+        })
+        .collect()
+}
+
 /// Every structure field of `value` with its recorded writes (a save sends
 /// all of them, so that a new row's record names each); a write that cannot
 /// be saved (a NaN score) fails the save before anything is sent.
@@ -250,6 +273,7 @@ fn structure_writes<M: Model>(value: &M) -> Result<Vec<StructWrites>> {
                 id: sl.id.clone().into_bytes(),
                 index: sl.index_id.clone().into_bytes(),
                 kind: sl.def.kind,
+                version: sl.version_field.clone(),
                 ops: core
                     .pending
                     .iter()
@@ -291,7 +315,8 @@ pub(crate) fn status_error<M: Model>(status: Status) -> Error {
             model: name,
             key: String::new(),
             column: match s {
-                Status::Conflict(c) => Some(show(&c)),
+                // a structure's version field names the structure
+                Status::Conflict(c) => Some(show(c.strip_prefix(b"#v:").unwrap_or(&c))),
                 _ => None,
             },
         },

@@ -9,6 +9,8 @@
 //! (`eq:<field>:`, or empty): deleting the row (by key, by query, by a cascade
 //! or when it expires) reads the record and deletes the structure with it,
 //! and removes the row from the index of each member of an indexed set.
+//! The row hash field `#v:<field>` counts the saves that wrote the structure
+//! (its version), which `detect_conflicts` checks.
 
 /// Which Redis type holds a structure.
 ///
@@ -87,6 +89,9 @@ pub struct StructureLayout {
     pub index_id: String,
     /// `{tag}:eq:<field>:` (empty when not indexed).
     pub index_prefix: Vec<u8>,
+    /// `#v:<field>`: the row hash field counting the saves that wrote the
+    /// structure (absent: none), for `detect_conflicts`.
+    pub version_field: Vec<u8>,
 }
 
 impl StructureLayout {
@@ -99,6 +104,7 @@ impl StructureLayout {
             String::new()
         };
         StructureLayout {
+            version_field: format!("#v:{}", def.name).into_bytes(),
             key_prefix: k(&id),
             index_prefix: if def.index { k(&index_id) } else { Vec::new() },
             id,
@@ -121,4 +127,96 @@ impl StructureLayout {
 /// Whether a record entry's id names a structure (`st:<field>:`).
 pub(crate) fn is_structure_id(id: &[u8]) -> bool {
     id.starts_with(b"st:")
+}
+
+/// How a row's `#i` record names one structure field of its model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Recorded {
+    /// No entry: right only while the structure's key does not exist (a row
+    /// written before the model had the field, and not saved since).
+    Absent,
+    /// Exactly one entry, whose value is the field's index id.
+    Right,
+    /// Several entries, or one naming another index.
+    Wrong,
+}
+
+impl StructureLayout {
+    /// How `record` (a row's parsed `#i` record) names this structure.
+    /// Entries of structures the model does not declare (a field removed
+    /// since) are not this function's concern: deleting the row deletes them.
+    ///
+    /// ```text
+    /// st:labels:\0 10:eq:labels:     Right (an indexed Set<T> `labels`)
+    /// (none)                         Absent
+    /// st:labels:\0 0:                Wrong (the index id is missing)
+    /// ```
+    pub(crate) fn recorded(&self, record: &[(Vec<u8>, Vec<u8>)]) -> Recorded {
+        let mut found = record.iter().filter(|(id, _)| id == self.id.as_bytes());
+        match (found.next(), found.next()) {
+            (None, _) => Recorded::Absent,
+            (Some((_, v)), None) if v == self.index_id.as_bytes() => Recorded::Right,
+            _ => Recorded::Wrong,
+        }
+    }
+
+    /// The row member whose structure `key` is, when it is a key of this field.
+    pub(crate) fn member_of<'k>(&self, key: &'k [u8]) -> Option<&'k [u8]> {
+        key.strip_prefix(&self.key_prefix[..])
+    }
+
+    /// The member value whose index set `key` is, when this field is an
+    /// indexed set and `key` one of its index sets.
+    pub(crate) fn value_of<'k>(&self, key: &'k [u8]) -> Option<&'k [u8]> {
+        if self.index_prefix.is_empty() {
+            return None;
+        }
+        key.strip_prefix(&self.index_prefix[..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(index: bool) -> StructureLayout {
+        StructureLayout::new(
+            b"{t}",
+            StructureDef {
+                name: "labels",
+                kind: StructureKind::Set,
+                index,
+            },
+        )
+    }
+
+    #[test]
+    fn a_record_names_each_structure_once_with_its_index() {
+        let l = labels(true);
+        let e = |id: &str, v: &str| (id.as_bytes().to_vec(), v.as_bytes().to_vec());
+        assert_eq!(l.recorded(&[]), Recorded::Absent);
+        assert_eq!(l.recorded(&[e("eq:a:", "x")]), Recorded::Absent);
+        assert_eq!(
+            l.recorded(&[e("st:labels:", "eq:labels:")]),
+            Recorded::Right
+        );
+        assert_eq!(l.recorded(&[e("st:labels:", "")]), Recorded::Wrong);
+        let twice = [e("st:labels:", "eq:labels:"), e("st:labels:", "eq:labels:")];
+        assert_eq!(l.recorded(&twice), Recorded::Wrong);
+        assert_eq!(
+            labels(false).recorded(&[e("st:labels:", "")]),
+            Recorded::Right
+        );
+    }
+
+    #[test]
+    fn keys_name_their_member_and_value() {
+        let l = labels(true);
+        assert_eq!(l.member_of(b"{t}:st:labels:7"), Some(&b"7"[..]));
+        assert_eq!(l.member_of(b"{t}:st:labelsx:7"), None);
+        assert_eq!(l.value_of(b"{t}:eq:labels:a:b"), Some(&b"a:b"[..]));
+        assert_eq!(labels(false).value_of(b"{t}:eq:labels:a"), None);
+        assert_eq!(l.key(b"7"), b"{t}:st:labels:7");
+        assert_eq!(l.index_key(b"a"), b"{t}:eq:labels:a");
+    }
 }

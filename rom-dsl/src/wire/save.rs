@@ -93,6 +93,8 @@ pub(crate) struct StructWrites {
     /// `eq:<field>:` for an indexed set, else empty.
     pub(crate) index: Vec<u8>,
     pub(crate) kind: StructureKind,
+    /// `#v:<field>`: the row hash field holding the structure's version.
+    pub(crate) version: Vec<u8>,
     /// Each write's letter and arguments, in order.
     pub(crate) ops: Vec<(String, Vec<Vec<u8>>)>,
 }
@@ -161,6 +163,7 @@ impl Args for SaveArgs {
             a.one(s.id.clone())
                 .one(s.index.clone())
                 .one(s.kind.letter())
+                .one(s.version.clone())
                 .list(&s.ops, |a, (letter, args)| {
                     a.one(letter.clone()).list(args, |a, x| {
                         a.one(x.clone());

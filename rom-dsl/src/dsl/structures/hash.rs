@@ -1,8 +1,8 @@
 //! `Hash<K, V>`: a Redis hash of a row.
 
 use super::{
-    AnyStructure, Core, HomeOf, ScanPage, Structure, bool_of, count_of, num, pairs_of, reads,
-    required, scan_of, value_of,
+    AnyStructure, Core, HomeOf, ScanPage, Structure, bool_of, conflicts, count_of, num, pairs_of,
+    reads, required, scan_of, value_of,
 };
 use crate::error::Result;
 use crate::plan::Plan;
@@ -51,6 +51,8 @@ impl<K: Value, V: Value> Hash<K, V> {
     pub fn pending(&self) -> usize {
         self.core.pending.len()
     }
+
+    conflicts!("Hash<String, i64>");
 
     /// Sets field `k` to `v` (`HSET`, at save).
     ///
@@ -237,7 +239,7 @@ impl<K: Value, V: Value> Structure for Hash<K, V> {
     type Elem = K;
     fn attached(home: HomeOf) -> Self {
         let mut s = Self::default();
-        s.core.home = Some(home.0);
+        s.core = Core::attached(home);
         s
     }
 }

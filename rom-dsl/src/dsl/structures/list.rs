@@ -1,6 +1,6 @@
 //! `List<T>`: a Redis list of a row.
 
-use super::{AnyStructure, Core, HomeOf, Structure, num, reads, value_of, values_of};
+use super::{AnyStructure, Core, HomeOf, Structure, conflicts, num, reads, value_of, values_of};
 use crate::error::Result;
 use crate::plan::Plan;
 use crate::storage::structures::StructureKind;
@@ -49,6 +49,8 @@ impl<T: Value> List<T> {
     pub fn pending(&self) -> usize {
         self.core.pending.len()
     }
+
+    conflicts!("List<String>");
 
     /// Appends `v` at the end (`RPUSH`, at save).
     ///
@@ -233,8 +235,8 @@ impl<T: Value> Structure for List<T> {
     const KIND: StructureKind = StructureKind::List;
     type Elem = T;
     fn attached(home: HomeOf) -> Self {
-        let mut l = Self::default();
-        l.core.home = Some(home.0);
-        l
+        let mut s = Self::default();
+        s.core = Core::attached(home);
+        s
     }
 }

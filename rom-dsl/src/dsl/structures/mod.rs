@@ -56,12 +56,26 @@ pub(crate) struct Op {
 pub struct Core {
     pub(crate) home: Option<Arc<Home>>,
     pub(crate) pending: Vec<Op>,
+    /// The structure's version as this handle knows it: read with the row,
+    /// plus one for each save of this handle that applied writes.
+    pub(crate) version: u64,
+    /// `detect_conflicts()`: a save that applies writes first checks that
+    /// the version is still `version`.
+    pub(crate) detect: bool,
     /// The first write that cannot be saved (a NaN score): the save fails
     /// with it, before anything is sent.
     pub(crate) invalid: Option<String>,
 }
 
 impl Core {
+    fn attached(h: HomeOf) -> Self {
+        Core {
+            home: Some(h.home),
+            version: h.version,
+            ..Core::default()
+        }
+    }
+
     pub(crate) fn push(&mut self, letter: &'static str, args: Vec<Vec<u8>>) {
         self.pending.push(Op { letter, args });
     }
@@ -134,16 +148,32 @@ pub trait Structure: AnyStructure + Default + crate::__private::Sealed {
     fn attached(home: HomeOf) -> Self;
 }
 
-/// The opaque home of a structure (built by the generated code through
-/// [`home`]).
+/// The opaque home of a structure, and its version as read with the row
+/// (built by the generated code through [`home`]).
 #[doc(hidden)]
 #[derive(Debug, Clone)]
-pub struct HomeOf(pub(crate) Arc<Home>);
+pub struct HomeOf {
+    home: Arc<Home>,
+    version: u64,
+}
 
-/// The home of structure field number `i` of the row of `M` with key `key`.
+/// The home of structure field number `i` of the row of `M` with key `key`,
+/// read from `row` (its version field; absent: 0, unreadable: `u64::MAX`,
+/// which no save matches).
 #[doc(hidden)]
-pub fn home<M: Model>(key: &M::Key, i: usize) -> HomeOf {
-    HomeOf(Arc::new(home_of::<M>(&key.to_member(), i)))
+pub fn home<M: Model>(key: &M::Key, i: usize, row: &crate::storage::model::RowData) -> HomeOf {
+    let s = &M::layout().structures[i];
+    let version = match row.fields.get(&s.version_field) {
+        None => 0,
+        Some(v) => std::str::from_utf8(v)
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(u64::MAX),
+    };
+    HomeOf {
+        home: Arc::new(home_of::<M>(&key.to_member(), i)),
+        version,
+    }
 }
 
 pub(crate) fn home_of<M: Model>(member: &[u8], i: usize) -> Home {
@@ -174,6 +204,9 @@ pub(crate) fn saved<M: Model>(value: &mut M, key: &M::Key) {
     let member = key.to_member();
     for (i, s) in value.structures_mut().into_iter().enumerate() {
         let c = s.core_mut();
+        if !c.pending.is_empty() {
+            c.version = c.version.wrapping_add(1);
+        }
         c.pending.clear();
         c.invalid = None;
         if c.home.as_ref().is_none_or(|h| h.member != member) {
@@ -466,3 +499,27 @@ pub trait ContainsMethods: StructureColumn {
 }
 
 impl<C: StructureColumn> ContainsMethods for C {}
+
+/// The conflict detection every handle has (`$ty` the handle written with
+/// its parameters, for the example).
+macro_rules! conflicts {
+    ($ty:literal) => {
+        /// Detects conflicting writes, from now on: a save that applies
+        /// writes to this structure first checks that no other save wrote it
+        /// since its row was read (or since this handle's last save), and
+        /// fails with [`Error::Conflict`](crate::Error::Conflict) naming the
+        /// field otherwise (nothing is written; the writes stay recorded).
+        /// Off by default: writes that commute (appends to a log, tags
+        /// added) need no check. Each save that writes a structure adds one
+        /// to its version, the row hash field `#v:<field>`.
+        ///
+        /// ```
+        #[doc = concat!("let mut s: rom_dsl::structure::", $ty, " = Default::default();")]
+        /// s.detect_conflicts();
+        /// ```
+        pub fn detect_conflicts(&mut self) {
+            self.core.detect = true;
+        }
+    };
+}
+pub(crate) use conflicts;

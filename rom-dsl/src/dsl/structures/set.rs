@@ -1,8 +1,8 @@
 //! `Set<T>`: a Redis set of a row, optionally indexed.
 
 use super::{
-    AnyStructure, Core, HomeOf, ScanPage, Structure, bool_of, count_of, num, reads, required,
-    scan_of,
+    AnyStructure, Core, HomeOf, ScanPage, Structure, bool_of, conflicts, count_of, num, reads,
+    required, scan_of,
 };
 use crate::error::Result;
 use crate::plan::Plan;
@@ -53,6 +53,8 @@ impl<T: Value> Set<T> {
     pub fn pending(&self) -> usize {
         self.core.pending.len()
     }
+
+    conflicts!("Set<String>");
 
     /// Adds `v` (`SADD`, at save; nothing when it is a member already).
     ///
@@ -227,7 +229,7 @@ impl<T: Value> Structure for Set<T> {
     type Elem = T;
     fn attached(home: HomeOf) -> Self {
         let mut s = Self::default();
-        s.core.home = Some(home.0);
+        s.core = Core::attached(home);
         s
     }
 }

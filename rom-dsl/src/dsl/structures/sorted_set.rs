@@ -1,8 +1,8 @@
 //! `SortedSet<T>`: a Redis sorted set of a row.
 
 use super::{
-    AnyStructure, Core, HomeOf, Structure, array_of, count_of, num, pairs_of, reads, required,
-    required_score, score_of,
+    AnyStructure, Core, HomeOf, Structure, array_of, conflicts, count_of, num, pairs_of, reads,
+    required, required_score, score_of,
 };
 use crate::error::Result;
 use crate::plan::Plan;
@@ -55,6 +55,8 @@ impl<T: Value> SortedSet<T> {
     pub fn pending(&self) -> usize {
         self.core.pending.len()
     }
+
+    conflicts!("SortedSet<String>");
 
     /// Adds `member` with `score`, or sets its score (`ZADD`, at save).
     ///
@@ -375,7 +377,7 @@ impl<T: Value> Structure for SortedSet<T> {
     type Elem = T;
     fn attached(home: HomeOf) -> Self {
         let mut s = Self::default();
-        s.core.home = Some(home.0);
+        s.core = Core::attached(home);
         s
     }
 }

@@ -30,7 +30,7 @@ local function save_fields(d)
     list(d.parents, function(p) return {p.field, p.row, p.exp, p.member} end),
     {d.expiry.key, d.expiry.how, d.expiry.n, d.expiry.reclaim},
     list(d.structs, function(s)
-      return {s.id, s.index, s.kind, list(s.ops, function(o) return {o.letter, o.args} end)}
+      return {s.id, s.index, s.kind, s.version, list(s.ops, function(o) return {o.letter, o.args} end)}
     end)}
 end
 
@@ -138,12 +138,14 @@ local function echo_reindex(keys, argv)
   return {d.ids, d.row, d.declared, d.tag, flag(d.numeric_ids), d.row_prefix, d.member,
     list(d.fields, function(f) return {f.field, f.value} end),
     list(d.numeric, numop),
-    list(d.entries, function(x) return {x.id, x.kind, x.value, x.owner} end)}
+    list(d.entries, function(x) return {x.id, x.kind, x.value, x.owner} end),
+    list(d.structures, function(x) return {x.id, x.index} end)}
 end
 
 local function echo_unindex(keys, argv)
   local d = unindex_args(keys, argv)
-  return {d.row, d.index, d.tag, flag(d.numeric_ids), d.target, d.kind, d.value, d.member}
+  return {d.row, d.index, d.tag, flag(d.numeric_ids), d.target, d.kind, d.value, d.member,
+    d.structure or ''}
 end
 
 local function echo_unlist(keys, argv)

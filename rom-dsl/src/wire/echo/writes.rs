@@ -77,6 +77,7 @@ pub(super) fn save_back(v: Value) -> SaveArgs {
                 b"z" => StructureKind::SortedSet,
                 other => panic!("structure kind {other:?}"),
             },
+            version: e.b(),
             ops: e.list(|e| (e.text(), e.strings())),
         }),
     };
@@ -184,6 +185,7 @@ pub(super) fn save_cases() -> Vec<SaveArgs> {
                 id: b"st:log:".to_vec(),
                 index: Vec::new(),
                 kind: StructureKind::List,
+                version: b"#v:f".to_vec(),
                 ops: vec![
                     ("rp".into(), vec![odd(0)]),
                     ("lr".into(), vec![b"-2".to_vec(), odd(1)]),
@@ -194,18 +196,21 @@ pub(super) fn save_cases() -> Vec<SaveArgs> {
                 id: b"st:tags:".to_vec(),
                 index: b"eq:tags:".to_vec(),
                 kind: StructureKind::Set,
+                version: b"#v:f".to_vec(),
                 ops: vec![("sa".into(), vec![odd(2)]), ("sr".into(), vec![Vec::new()])],
             },
             StructWrites {
                 id: b"st:prefs:".to_vec(),
                 index: Vec::new(),
                 kind: StructureKind::Hash,
+                version: b"#v:f".to_vec(),
                 ops: vec![("hs".into(), vec![odd(0), odd(1)])],
             },
             StructWrites {
                 id: b"st:scores:".to_vec(),
                 index: Vec::new(),
                 kind: StructureKind::SortedSet,
+                version: b"#v:f".to_vec(),
                 ops: vec![],
             },
         ],
