@@ -347,15 +347,15 @@ const STRUCTURE_RULES: &[&str] = &[
 
 #[derive(Model, Clone, Debug, PartialEq)]
 #[rom(table = boards, namespace = "users")]
-pub struct Board {
+struct Board {
     #[rom(primary_key)]
-    pub id: Option<u64>,
-    pub name: String,
-    pub log: rom::structure::List<String>,
+    id: Option<u64>,
+    name: String,
+    log: rom::structure::List<String>,
     #[rom(index(eq))]
-    pub tags: rom::structure::Set<String>,
-    pub settings: rom::structure::Hash<String, i64>,
-    pub ranks: rom::structure::SortedSet<String>,
+    tags: rom::structure::Set<String>,
+    settings: rom::structure::Hash<String, i64>,
+    ranks: rom::structure::SortedSet<String>,
 }
 
 fn board() -> Board {

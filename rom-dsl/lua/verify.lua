@@ -53,7 +53,10 @@ end
 -- `n` the score of member item (or nil), `u` the owner of unique value item
 -- (or nil), `s` 1 when item is in the set, `l` 1 when item is in the sorted
 -- set, `r` 1 when the row key (a referenced parent) holds a hash (item
--- unused). A key of another type answers nil or 0.
+-- unused), `t` the key's type (item unused), `m` one page of a set's members
+-- from cursor item (`SSCAN key item COUNT 200`, the page of verify's walk:
+-- {next cursor, members}; {'0', {}} when the key is not a set). A key of
+-- another type answers nil or 0.
 local function probe_args(keys, argv)
   reader(argv)
   local probes = {}
@@ -72,6 +75,9 @@ local function verify_probe(keys, argv)
     if what == 'n' or what == 'l' then r = redis.pcall('ZSCORE', k, x)
     elseif what == 'u' then r = redis.pcall('HGET', k, x)
     elseif what == 'r' then r = rowtype(k) == 'hash' and 1 or 0
+    elseif what == 't' then r = rowtype(k)
+    elseif what == 'm' then
+      if rowtype(k) == 'set' then r = redis.call('SSCAN', k, x, 'COUNT', 200) else r = {'0', {}} end
     else r = redis.pcall('SISMEMBER', k, x) end
     if type(r) == 'table' and r.err then r = false end
     if what == 's' then
@@ -88,11 +94,17 @@ end
 -- record and listing, if the row is still exactly as the client read it.
 -- ReindexArgs: KEYS ids, row, then (declared) every key the call may read or
 -- write: numeric indexes, the keys of the new entries and of the entries the
--- row's `#i` records, the rows of the unique values' current owners.
+-- row's `#i` records, the rows of the unique values' current owners, the
+-- row's structures.
 -- ARGV: tag, numeric_ids flag, row_prefix, member, fields (counted list of
 -- field/value pairs: the row as read), numeric (counted list of key, `a` add
 -- or `r` remove, score), entries (counted list of slot id, kind, value, the
--- owner the client saw for a unique value or '').
+-- owner the client saw for a unique value or ''), structures (counted list
+-- of the model's structure fields: id 'st:<field>:', index id or '').
+-- The record gets one entry per structure of the model, naming its index; a
+-- structure whose recorded index differs (or that was not recorded) moves
+-- its row between the indexes of its members (ST.reindex_moves). Entries of
+-- structures the model does not declare stay (deleting the row deletes them).
 -- Returns `{'ok'}`, `{'changed'}` (the row changed or vanished: nothing
 -- written), `{'unique', id, value, owner}` (another row holds and claims the
 -- value: nothing written) or `{'wrongtype', key}`.
@@ -109,7 +121,49 @@ local function reindex_args(keys, argv)
   d.entries = take_list(function()
     return {id = take(), kind = take(), value = take(), owner = take()}
   end)
+  d.structures = take_list(function() return {id = take(), index = take()} end)
   return d
+end
+
+-- repair_reindex's structures: the moves between indexes that the record's
+-- entries call for (each {from, to, members}: the row leaves index id from
+-- and joins index id to, for each member of its set; every key checked,
+-- nothing written), or nil and the wrongtype reply
+function ST.reindex_moves(rec, structures, m)
+  local old = {}
+  for _, e in ipairs(rec) do
+    if e[3] == 'k' and old[e[1]] == nil then old[e[1]] = e[2] end
+  end
+  local moves = {}
+  for _, s in ipairs(structures) do
+    local from, key = old[s.id] or '', TAG .. ':' .. s.id .. m
+    -- an unrecorded structure's index entries are made anew
+    local fresh = old[s.id] == nil and s.index ~= ''
+    if (from ~= s.index or fresh) and rowtype(key) == 'set' then
+      local mv = {from = from, to = s.index, members = redis.call('SMEMBERS', key)}
+      if mv.to ~= '' then
+        for _, x in ipairs(mv.members) do
+          local ik = TAG .. ':' .. mv.to .. x
+          if not typeok(ik, 'set') then return nil, {'wrongtype', ik} end
+        end
+      end
+      moves[#moves + 1] = mv
+    end
+  end
+  return moves
+end
+
+-- applies the moves of ST.reindex_moves for row m
+function ST.reindex_apply(moves, m)
+  for _, mv in ipairs(moves) do
+    for _, x in ipairs(mv.members) do
+      if mv.from ~= '' and mv.from ~= mv.to then
+        local ik = TAG .. ':' .. mv.from .. x
+        if rowtype(ik) == 'set' then redis.call('SREM', ik, m) end
+      end
+      if mv.to ~= '' then redis.call('SADD', TAG .. ':' .. mv.to .. x, m) end
+    end
+  end
 end
 
 local function repair_reindex(keys, argv)
@@ -154,12 +208,22 @@ local function repair_reindex(keys, argv)
       end
     end
   end
+  local moves, refused = ST.reindex_moves(rec, d.structures, m)
+  if not moves then return refused end
   may_write(row, {HSET = true, HDEL = true, ZADD = true, ZREM = true, SADD = true, SREM = true})
-  -- the row's structures (kind 'k') are not index entries: they stay
-  local new = {}
+  -- the row's structures (kind 'k') are not index entries: they stay, the
+  -- model's named once each (below)
+  local new, declared = {}, {}
+  for _, s in ipairs(d.structures) do declared[s.id] = true end
   for _, e in ipairs(rec) do
-    if e[3] == 'k' then new[#new + 1] = {e[1], e[2]} else unindex(e[3], e[1], e[2], m) end
+    if e[3] ~= 'k' then
+      unindex(e[3], e[1], e[2], m)
+    elseif not declared[e[1]] then
+      new[#new + 1] = {e[1], e[2]}
+    end
   end
+  for _, s in ipairs(d.structures) do new[#new + 1] = {s.id, s.index} end
+  ST.reindex_apply(moves, m)
   for _, z in ipairs(d.numeric) do
     if z.add then redis.call('ZADD', z.key, z.score, m) else redis.call('ZREM', z.key, m) end
   end
@@ -173,16 +237,23 @@ local function repair_reindex(keys, argv)
 end
 
 -- repair_unindex: removes one index entry that no row claims, deciding inside
--- the call. UnindexArgs: KEYS the row the entry names, the index key. ARGV:
--- tag, numeric_ids flag, target: `n` a numeric index entry (removed only
--- while the row does not exist), `x` a malformed member of a lexicographic
--- index (removed), otherwise the slot id of a value-keyed index (removed
--- unless the row's `#i` records it); the value (the raw member for `x`), the
--- member, the slot's kind ('' for `n` and `x`).
--- Returns 1 when it removed the entry, 0 when it left it.
+-- the call. UnindexArgs: KEYS the row the entry names, the index key, and for
+-- kind `i` the structure. ARGV: tag, numeric_ids flag, target: `n` a numeric
+-- index entry (removed only while the row does not exist), `x` a malformed
+-- member of a lexicographic index (removed), otherwise the slot id of a
+-- value-keyed index (removed unless the row's `#i` records it) or a
+-- structure's id 'st:<field>:'; the value (the raw member for `x`), the
+-- member, the slot's kind ('' for `n` and `x`), or for a structure:
+--   `k` the index key is the structure, the value its index id: deleted
+--       (with its row's entries in the indexes of its members) while the row
+--       does not exist
+--   `i` the index key is the index set of member value of an indexed set:
+--       the row is added to it while the row exists and its set holds the
+--       value, removed from it otherwise
+-- Returns 1 when it removed (or added) the entry, 0 when it left it.
 local function unindex_args(keys, argv)
   reader(argv)
-  local d = {row = keys[1], index = keys[2]}
+  local d = {row = keys[1], index = keys[2], structure = keys[3]}
   d.tag = take()
   d.numeric_ids = take_flag()
   d.target = take()
@@ -190,6 +261,18 @@ local function unindex_args(keys, argv)
   d.member = take()
   d.kind = take()
   return d
+end
+
+-- repair_unindex's kind `i` (d its arguments, t the row's type)
+function ST.repair_entry(d, t)
+  local it, st, v, m = rowtype(d.index), d.structure, d.value, d.member
+  if t == 'hash' and rowtype(st) == 'set' and redis.call('SISMEMBER', st, v) == 1 then
+    if it ~= 'none' and it ~= 'set' then return 0 end
+    return redis.call('SADD', d.index, m)
+  end
+  -- a row that is not a hash is left for the user, with its entries
+  if (t ~= 'none' and t ~= 'hash') or it ~= 'set' then return 0 end
+  return redis.call('SREM', d.index, m)
 end
 
 local function repair_unindex(keys, argv)
@@ -201,6 +284,12 @@ local function repair_unindex(keys, argv)
     return redis.call('ZREM', d.index, v)
   end
   local t = rowtype(d.row)
+  if d.kind == 'k' then
+    if t ~= 'none' then return 0 end
+    return unindex('k', what, v, m)
+  elseif d.kind == 'i' then
+    return ST.repair_entry(d, t)
+  end
   if what == 'n' then
     if t ~= 'none' or rowtype(d.index) ~= 'zset' then return 0 end
     return redis.call('ZREM', d.index, m)

@@ -20,6 +20,7 @@ use rows::Checked;
 
 mod dangling;
 mod rows;
+mod structures;
 mod walk;
 
 /// One inconsistency found by [`verify`] (or seen by [`repair`]).
@@ -58,9 +59,30 @@ pub enum Problem {
         /// The member found.
         member: String,
     },
-    /// A row's record of its index entries differs from its values.
+    /// A row's record of its index entries differs from its values (or does
+    /// not name each of its structures once, with its index: a structure
+    /// that exists and is not recorded would outlive the row's delete).
     Record {
         /// Row key.
+        key: String,
+    },
+    /// A structure's key holds another Redis type than its field's (written
+    /// by another program): `{ns}:st:labels:1` a string where `labels:
+    /// Set<String>` keeps a set. Its reads fail; `repair` leaves it (its
+    /// contents are the user's), counted as skipped.
+    StructureType {
+        /// The structure's key.
+        key: String,
+        /// The field's Redis type (`set`).
+        expected: String,
+        /// The key's type (`string`).
+        found: String,
+    },
+    /// A structure's key whose row does not exist: `{ns}:st:labels:9` and no
+    /// `{ns}:row:9` (the row deleted from outside). `repair` deletes it, and
+    /// for an indexed set removes the row from the index of each member.
+    StructureWithoutRow {
+        /// The structure's key.
         key: String,
     },
     /// A row's `belongs_to` column names a row that does not exist (left by
@@ -150,8 +172,11 @@ pub struct RepairReport {
     /// Members of `{ns}:ids` without a row, removed with their scores.
     pub unlisted: u64,
     /// Index entries that no row calls for, removed (stale unique values
-    /// included).
+    /// included), and structures whose row does not exist, deleted.
     pub orphans_removed: u64,
+    /// Entries of an indexed set's index that the row's set calls for,
+    /// added (the row itself unchanged).
+    pub entries_added: u64,
     /// References to rows that do not exist, to which their column's
     /// `on_delete` rule was applied (`cascade`: the row deleted; `set_null`,
     /// `set_default`: the column changed). `no_action` and `restrict`
@@ -168,7 +193,11 @@ pub struct RepairReport {
 impl RepairReport {
     /// The number of fixes (made, or to make in a dry run).
     pub fn fixes(&self) -> u64 {
-        self.reindexed + self.unlisted + self.orphans_removed + self.references_resolved
+        self.reindexed
+            + self.unlisted
+            + self.orphans_removed
+            + self.entries_added
+            + self.references_resolved
     }
 
     fn key(&mut self, k: String) {
@@ -194,11 +223,32 @@ impl RepairReport {
                 self.key(format!("{} {}", show(&l.ids), show(m)));
             }
             Fix::Unindex {
+                target: crate::wire::repair::Target::Structure(_),
+                key,
+                ..
+            } => {
+                self.orphans_removed += 1;
+                self.key(show(key));
+            }
+            Fix::Unindex {
                 key, value, member, ..
             } => {
                 self.orphans_removed += 1;
                 let what = if member.is_empty() { value } else { member };
                 self.key(format!("{} {}", show(key), show(what)));
+            }
+            Fix::StEntry(e) => {
+                if e.add {
+                    self.entries_added += 1;
+                } else {
+                    self.orphans_removed += 1;
+                }
+                let st = &l.structures[e.structure];
+                self.key(format!(
+                    "{} {}",
+                    show(&st.index_key(&e.value)),
+                    show(&e.member)
+                ));
             }
             Fix::Dangling(d) => {
                 self.references_resolved += 1;
@@ -238,6 +288,9 @@ pub(crate) enum Fix {
         value: Vec<u8>,
         member: Vec<u8>,
     },
+    /// Make an entry of an indexed set's index agree with the row's set
+    /// (added while the set holds the value, removed otherwise).
+    StEntry(structures::StEntryFix),
     /// Apply a dangling reference's rule, if the parent is still missing
     /// and the column unchanged (one `commit` call).
     Dangling(Box<DanglingFix>),
@@ -278,6 +331,7 @@ impl Fix {
                 },
                 Ok,
             ),
+            Fix::StEntry(e) => structures::entry_fix_plan::<M>(e),
             // never sent: counted when found
             Fix::Dangling(d) => dangling::dangling_plan::<M>(d),
             Fix::Skip => Plan::new(Call::Command("PING"), vec![], vec![], Ok),
@@ -310,7 +364,9 @@ async fn drive_async<M: Model, C: AsyncConnection>(
 
 /// Walks every row and index of `M` and reports each orphan, missing or wrong
 /// index entry, unique-hash mismatch, stale `#i` record, row missing from
-/// `{ns}:ids`, listed member without a row, and undecodable row.
+/// `{ns}:ids`, listed member without a row, and undecodable row; and of the
+/// native structures, each key of the wrong type or without its row, and
+/// each missing or orphan entry of an indexed set's index.
 ///
 /// It only reads, page by page (see the [module](self) for the memory bound),
 /// on a plain or a cluster connection. It is not atomic: run it when writes
@@ -383,7 +439,9 @@ pub async fn verify_async<M: Model, C: AsyncConnection>(conn: &mut C) -> Result<
 /// what it would fix: missing, wrong-score and orphan index entries, stale
 /// unique values, stale `#i` records, members of `{ns}:ids` without a row
 /// (unlisted, with their scores; their other entries are orphans), rows present
-/// but not listed (listed and indexed).
+/// but not listed (listed and indexed), missing and orphan entries of indexed
+/// sets' indexes, structures without a row (deleted). A structure of the
+/// wrong type is left.
 ///
 /// Each fix is one atomic script that re-checks what it relies on, so the
 /// application may keep writing: a row is re-indexed only if it is still

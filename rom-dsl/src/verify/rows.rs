@@ -9,6 +9,7 @@ use crate::plan::Plan;
 use crate::storage::model::{Cell, Key, Model, SlotKind};
 use crate::storage::relations::{OnDelete, ParentRef};
 use crate::storage::slots::{entry_key, kind_of_id, lex_member, parse_record};
+use crate::storage::structures::{Recorded, is_structure_id};
 use crate::wire::repair::{Entry, ReindexArgs};
 use crate::wire::verify::{
     Probe, ProbeArgs, ProbeKind, ProbeReply, RowRef, RowReply, RowsArgs, RowsReply,
@@ -75,6 +76,8 @@ pub(crate) struct Checked {
     pub(crate) record_ok: bool,
     /// The co-located rows it references.
     pub(crate) parents: Vec<ParentRef>,
+    /// How the record names each structure of the model.
+    pub(crate) structures: Vec<Recorded>,
 }
 
 impl Checked {
@@ -213,11 +216,21 @@ pub(crate) fn read_rows<M: Model>(
             .map(|(s, v)| (l.slots[*s].id.clone().into_bytes(), v.clone()))
             .collect();
         want.sort();
+        // the structures' entries are checked apart (with their keys' types)
         let record_ok = parsed.as_ref().is_some_and(|p| {
-            let mut p = p.clone();
+            let mut p: Vec<_> = p
+                .iter()
+                .filter(|(id, _)| !is_structure_id(id))
+                .cloned()
+                .collect();
             p.sort();
             p == want
         });
+        let structures = l
+            .structures
+            .iter()
+            .map(|st| st.recorded(parsed.as_deref().unwrap_or_default()))
+            .collect();
         out.push(Checked {
             member: m.clone(),
             origin: Some(origin),
@@ -229,6 +242,7 @@ pub(crate) fn read_rows<M: Model>(
             old_record: parsed.unwrap_or_default(),
             record_ok,
             parents,
+            structures,
         });
     }
     Ok(out)
@@ -262,6 +276,7 @@ pub(crate) fn probe_plan<M: Model>(checked: &[Checked]) -> Plan<redis::Value> {
         for p in &c.parents {
             probe(ProbeKind::Row, p.row.clone(), Vec::new());
         }
+        super::structures::row_probes::<M>(&c.member, &mut probe);
     }
     let args = ProbeArgs {
         ids: l.ids.clone(),
@@ -336,6 +351,10 @@ pub(crate) fn probed<M: Model>(
                 });
             }
         }
+        if !super::structures::row_probed(w, &c.member, &c.structures, &mut it, report) {
+            c.record_ok = false;
+            need = true;
+        }
         if report {
             for index in missing {
                 w.problem(Problem::Missing {
@@ -396,6 +415,9 @@ pub(crate) fn reindex_plan<M: Model>(c: &Checked) -> Plan<redis::Value> {
             declared.add(entry_key(&l.tag, kind, id, v));
         }
     }
+    for st in &l.structures {
+        declared.add(st.key(m));
+    }
     let args = ReindexArgs {
         ids: l.ids.clone(),
         row: l.row_key(m),
@@ -407,6 +429,11 @@ pub(crate) fn reindex_plan<M: Model>(c: &Checked) -> Plan<redis::Value> {
         fields: c.fields.clone(),
         numeric,
         entries,
+        structures: l
+            .structures
+            .iter()
+            .map(|st| (st.id.clone().into_bytes(), st.index_id.clone().into_bytes()))
+            .collect(),
     };
     Plan::call(&args, Ok)
 }

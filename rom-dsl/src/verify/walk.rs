@@ -16,6 +16,10 @@
 //!    is walked (step 3).
 //! 3. Every index is walked (`ZSCAN`, `HSCAN`, `SSCAN`) and each entry is
 //!    checked against the row it names: entries no row calls for are orphans.
+//!
+//! Native structures are checked along (`structures.rs`): from each row (step
+//! 1), and from the keyspace (step 2: structure keys and indexed sets' index
+//! sets).
 
 use super::rows::{self, Checked, Origin, RowState};
 use super::{Fix, Problem, Repair, RepairReport};
@@ -26,7 +30,8 @@ use crate::wire::repair::{ReindexReply, Removed, Target};
 use crate::wire::verify::{RowsReply, ScanArgs, ScanReply};
 use std::collections::HashMap;
 
-/// The `COUNT` given to every scan, and so the size of a page.
+/// The `COUNT` given to every scan, and so the size of a page (also
+/// `verify.lua`'s `m` probe's).
 pub(crate) const PAGE: usize = 200;
 
 /// Which index an entry belongs to.
@@ -67,6 +72,8 @@ pub(crate) enum Task {
         cursor: Vec<u8>,
     },
     Entries(Vec<Entry>),
+    /// About native structures.
+    St(super::structures::StTask),
 }
 
 /// The walk: what is left to do, and what was found.
@@ -177,6 +184,10 @@ impl<M: Model> Walk<M> {
         }
     }
 
+    pub(crate) fn push(&mut self, t: Task) {
+        self.stack.push(t);
+    }
+
     pub(crate) fn problem(&mut self, p: Problem) {
         self.out.found.problems.push(p);
     }
@@ -240,6 +251,7 @@ impl<M: Model> Walk<M> {
                     .filter(|m| seen.insert(m.as_slice()));
                 rows::rows_plan::<M>(members)
             }
+            Task::St(t) => super::structures::plan::<M>(t),
         };
         let what = if matches!(task, Task::Write(_)) {
             "repair"
@@ -278,6 +290,7 @@ impl<M: Model> Walk<M> {
             Task::Write(f) => self.written(f, reply)?,
             Task::Scan { index, key, .. } => self.index_page(index, key, reply)?,
             Task::Entries(entries) => self.entries(entries, reply)?,
+            Task::St(t) => super::structures::feed(self, t, reply)?,
         }
         Ok(())
     }
@@ -293,18 +306,24 @@ impl<M: Model> Walk<M> {
         let (next, list) = page(reply)?;
         self.more(next, Task::Keys);
         let mut members = Vec::new();
+        let mut structures = Vec::new();
         for key in list.iter().filter_map(bytes) {
             if let Some(m) = key.strip_prefix(&l.row_prefix[..]) {
                 members.push(m.to_vec());
                 continue;
             }
-            // the set of an equality or word index (the longest matching prefix)
+            // the set of an equality or word index (the longest matching
+            // prefix, a structure's index included)
             let slot = l
                 .slots
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| s.kind == SlotKind::Set && key.starts_with(&s.key))
                 .max_by_key(|(_, s)| s.key.len());
+            let column = slot.map_or(0, |(_, s)| s.key.len());
+            if super::structures::key_found(self, &key, column, &mut structures) {
+                continue;
+            }
             if let Some((s, _)) = slot {
                 self.stack.push(Task::Scan {
                     index: Index::Slot(s),
@@ -312,6 +331,10 @@ impl<M: Model> Walk<M> {
                     cursor: b"0".to_vec(),
                 });
             }
+        }
+        if !structures.is_empty() {
+            self.stack
+                .push(Task::St(super::structures::StTask::Keys(structures)));
         }
         if !members.is_empty() {
             self.stack.push(Task::Rows {

@@ -22,11 +22,16 @@ pub(crate) struct Entry {
 ///
 /// `KEYS`: ids, the row, then `declared` (every other key the call may read
 /// or write: numeric indexes, the keys of the new entries and of those the
-/// row's `#i` records, the rows of unique values' owners; the builder
-/// computes them, since the old record is not an argument).
+/// row's `#i` records, the rows of unique values' owners, the row's
+/// structures; the builder computes them, since the old record is not an
+/// argument).
 /// `ARGV`: hash tag, numeric-ids flag, row prefix, member, the row as read
 /// (counted list of field/value pairs), numeric ops (counted list of
-/// [`NumOp`]), entries (counted list of slot id, kind letter, value, owner).
+/// [`NumOp`]), entries (counted list of slot id, kind letter, value, owner),
+/// structures (counted list of the model's structure fields: record id
+/// `st:<field>:`, index id or empty). The record is rewritten with one entry
+/// per structure of the model; a structure recorded with another index (or
+/// not recorded) moves its row to the index of each of its members.
 /// Reply: [`ReindexReply`].
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ReindexArgs {
@@ -40,6 +45,8 @@ pub(crate) struct ReindexArgs {
     pub(crate) fields: Vec<(Vec<u8>, Vec<u8>)>,
     pub(crate) numeric: Vec<NumOp>,
     pub(crate) entries: Vec<Entry>,
+    /// The model's structure fields: (record id, index id or empty).
+    pub(crate) structures: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Args for ReindexArgs {
@@ -63,6 +70,9 @@ impl Args for ReindexArgs {
                     .one(kind_letter(e.kind))
                     .one(e.value.clone())
                     .one(e.owner.clone());
+            })
+            .list(&self.structures, |a, (id, index)| {
+                a.one(id.clone()).one(index.clone());
             });
         (keys, a.0)
     }
@@ -101,13 +111,28 @@ pub(crate) enum Target {
     /// A value-keyed entry (its slot id and kind), removed unless the row's
     /// `#i` records it.
     Slot(Vec<u8>, SlotKind),
+    /// Kind `k`: a structure (its record id `st:<field>:`; the index key is
+    /// the structure's key, the value its index id), deleted with its row's
+    /// entries in the indexes of its members while the row does not exist.
+    Structure(Vec<u8>),
+    /// Kind `i`: an entry of an indexed set's index (the index key is the
+    /// index set of the value): its structure's record id and key. The row
+    /// is added while it exists and its set holds the value, removed
+    /// otherwise.
+    StructureEntry {
+        /// `st:<field>:`.
+        id: Vec<u8>,
+        /// The row's structure (declared as the third key).
+        structure: Vec<u8>,
+    },
 }
 
 /// `repair_unindex`: removes one index entry no row claims, deciding inside
-/// the call. `KEYS`: the row the entry names, the index key. `ARGV`: hash
-/// tag, numeric-ids flag, target (`n`, `x`, or the slot id), the value (the
-/// raw member for `x`), the member, the slot's kind letter (`''` for `n` and
-/// `x`). Reply: [`Removed`].
+/// the call. `KEYS`: the row the entry names, the index key, and for
+/// [`Target::StructureEntry`] the structure. `ARGV`: hash tag, numeric-ids
+/// flag, target (`n`, `x`, the slot id or the structure's id), the value
+/// (the raw member for `x`), the member, the slot's kind letter (`''` for
+/// `n` and `x`; `k` and `i` for the structure targets). Reply: [`Removed`].
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct UnindexArgs {
     pub(crate) row: Vec<u8>,
@@ -124,10 +149,16 @@ impl Args for UnindexArgs {
         &script::REPAIR_UNINDEX
     }
     fn encode(&self) -> Encoded {
+        let mut keys = vec![self.row.clone(), self.index.clone()];
         let (what, kind) = match &self.target {
             Target::Numeric => (b"n".to_vec(), ""),
             Target::Malformed => (b"x".to_vec(), ""),
             Target::Slot(id, k) => (id.clone(), kind_letter(*k)),
+            Target::Structure(id) => (id.clone(), "k"),
+            Target::StructureEntry { id, structure } => {
+                keys.push(structure.clone());
+                (id.clone(), "i")
+            }
         };
         let mut a = Argv::default();
         a.one(self.tag.clone())
@@ -136,7 +167,7 @@ impl Args for UnindexArgs {
             .one(self.value.clone())
             .one(self.member.clone())
             .one(kind);
-        (vec![self.row.clone(), self.index.clone()], a.0)
+        (keys, a.0)
     }
 }
 

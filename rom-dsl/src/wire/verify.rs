@@ -143,6 +143,12 @@ pub(crate) enum ProbeKind {
     InZset,
     /// `r`: 1 when the key is a row (a referenced parent's hash).
     Row,
+    /// `t`: the key's type (`TYPE`'s answer: `none`, `set`...).
+    Type,
+    /// `m`: one page of a set's members, from cursor item: `SSCAN key item
+    /// COUNT 200` (the walk's page, `verify::walk::PAGE`), `{next cursor,
+    /// members}`; a key of another type answers `{'0', {}}`.
+    Members,
 }
 
 /// One lookup: what, in which key, of which item.
@@ -177,6 +183,8 @@ impl Args for ProbeArgs {
                     ProbeKind::InSet => "s",
                     ProbeKind::InZset => "l",
                     ProbeKind::Row => "r",
+                    ProbeKind::Type => "t",
+                    ProbeKind::Members => "m",
                 }
                 .into(),
             );
@@ -189,7 +197,7 @@ impl Args for ProbeArgs {
 }
 
 /// The reply of `verify_probe`: one answer per probe, in order (a score or an
-/// owner as a string, nil, or 0/1).
+/// owner as a string, nil, 0/1, a type, or a page of members).
 #[derive(Debug)]
 pub(crate) struct ProbeReply(pub(crate) Vec<redis::Value>);
 

@@ -238,8 +238,9 @@ impl<K: Value, V: Value> Structure for Hash<K, V> {
     const KIND: StructureKind = StructureKind::Hash;
     type Elem = K;
     fn attached(home: HomeOf) -> Self {
-        let mut s = Self::default();
-        s.core = Core::attached(home);
-        s
+        Hash {
+            core: Core::attached(home),
+            _t: PhantomData,
+        }
     }
 }

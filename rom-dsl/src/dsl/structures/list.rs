@@ -43,7 +43,7 @@ impl<T: Value> List<T> {
     /// ```
     /// use rom_dsl::structure::List;
     /// let mut l: List<u64> = List::new();
-    /// l.push_front(1);
+    /// l.push_front(1u64);
     /// assert_eq!(l.pending(), 1);
     /// ```
     pub fn pending(&self) -> usize {
@@ -235,8 +235,9 @@ impl<T: Value> Structure for List<T> {
     const KIND: StructureKind = StructureKind::List;
     type Elem = T;
     fn attached(home: HomeOf) -> Self {
-        let mut s = Self::default();
-        s.core = Core::attached(home);
-        s
+        List {
+            core: Core::attached(home),
+            _t: PhantomData,
+        }
     }
 }

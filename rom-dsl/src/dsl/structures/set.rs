@@ -228,8 +228,9 @@ impl<T: Value> Structure for Set<T> {
     const KIND: StructureKind = StructureKind::Set;
     type Elem = T;
     fn attached(home: HomeOf) -> Self {
-        let mut s = Self::default();
-        s.core = Core::attached(home);
-        s
+        Set {
+            core: Core::attached(home),
+            _t: PhantomData,
+        }
     }
 }

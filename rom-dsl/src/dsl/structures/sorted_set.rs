@@ -210,9 +210,9 @@ impl<T: Value> SortedSet<T> {
         count: u64,
     ) -> Result<Plan<Vec<(T, f64)>>> {
         if min.is_nan() || max.is_nan() {
-            return Ok(self
+            return self
                 .core
-                .read("ZRANGE", vec![num(1), num(0)], with_scores::<T>)?);
+                .read("ZRANGE", vec![num(1), num(0)], with_scores::<T>);
         }
         self.core.read(
             "ZRANGE",
@@ -376,8 +376,9 @@ impl<T: Value> Structure for SortedSet<T> {
     const KIND: StructureKind = StructureKind::SortedSet;
     type Elem = T;
     fn attached(home: HomeOf) -> Self {
-        let mut s = Self::default();
-        s.core = Core::attached(home);
-        s
+        SortedSet {
+            core: Core::attached(home),
+            _t: PhantomData,
+        }
     }
 }

@@ -62,6 +62,8 @@ fn probe_args_echo() {
         (ProbeKind::InSet, b"s"),
         (ProbeKind::InZset, b"l"),
         (ProbeKind::Row, b"r"),
+        (ProbeKind::Type, b"t"),
+        (ProbeKind::Members, b"m"),
     ];
     for n in [0, 5, 11] {
         let args = ProbeArgs {
@@ -109,6 +111,7 @@ fn reindex_args_echo() {
         fields: vec![],
         numeric: vec![],
         entries: vec![],
+        structures: vec![],
     };
     let full = ReindexArgs {
         declared: vec![b"{t}:num:a".to_vec(), b"{t}:eq:n:\0:\xff".to_vec()],
@@ -145,6 +148,10 @@ fn reindex_args_echo() {
                 owner: vec![],
             },
         ],
+        structures: vec![
+            (b"st:labels:".to_vec(), b"eq:labels:".to_vec()),
+            (b"st:m:".to_vec(), vec![]),
+        ],
         ..base.clone()
     };
     for args in [base, full] {
@@ -165,6 +172,7 @@ fn reindex_args_echo() {
                 value: e.b(),
                 owner: e.b(),
             }),
+            structures: e.list(|e| (e.b(), e.b())),
         };
         e.done();
         assert_eq!(back, args);
@@ -179,6 +187,11 @@ fn unindex_args_echo() {
         Target::Slot(b"uniq:e".to_vec(), SlotKind::Unique),
         Target::Slot(b"text:b:".to_vec(), SlotKind::Set),
         Target::Slot(b"suf:n".to_vec(), SlotKind::Lex),
+        Target::Structure(b"st:labels:".to_vec()),
+        Target::StructureEntry {
+            id: b"st:labels:".to_vec(),
+            structure: b"{t}:st:labels:\xff".to_vec(),
+        },
     ];
     for (i, target) in targets.into_iter().enumerate() {
         let args = UnindexArgs {
@@ -194,20 +207,29 @@ fn unindex_args_echo() {
         let mut e = Echo::new(v);
         let (row, index, tag, numeric_ids) = (e.b(), e.b(), e.b(), e.flag());
         let (what, letter) = (e.b(), e.b());
+        let (value, member, structure) = (e.b(), e.b(), e.b());
         let back = UnindexArgs {
             row,
             index,
             tag,
             numeric_ids,
-            target: match (what.as_slice(), letter.is_empty()) {
-                (b"n", true) => Target::Numeric,
-                (b"x", true) => Target::Malformed,
-                (_, false) => Target::Slot(what, kind(&letter)),
+            target: match (what.as_slice(), letter.as_slice()) {
+                (b"n", b"") => Target::Numeric,
+                (b"x", b"") => Target::Malformed,
+                (_, b"k") => Target::Structure(what),
+                (_, b"i") => Target::StructureEntry {
+                    id: what,
+                    structure: structure.clone(),
+                },
+                (_, l) if !l.is_empty() => Target::Slot(what, kind(&letter)),
                 other => panic!("target {other:?}"),
             },
-            value: e.b(),
-            member: e.b(),
+            value,
+            member,
         };
+        if !matches!(back.target, Target::StructureEntry { .. }) {
+            assert!(structure.is_empty(), "only kind `i` declares a structure");
+        }
         e.done();
         assert_eq!(back, args);
     }
