@@ -6,6 +6,7 @@
 
 mod check;
 mod emit;
+mod emit_structures;
 mod parse;
 mod test_attr;
 mod util;
