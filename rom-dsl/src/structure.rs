@@ -49,7 +49,16 @@
 //!   keep indexed sets small (tags, labels), not millions of members.
 //! - **Cloning** a handle copies its recorded writes: saving both copies
 //!   applies them twice. Equality compares the stored structure's key and the
-//!   recorded writes, never the contents.
+//!   recorded writes, never the contents. `Record::refresh` replaces the
+//!   whole value: recorded writes not yet saved are dropped.
+//! - **Conflicts** are not checked by default (appends commute);
+//!   `detect_conflicts()` on a handle makes each save that writes it check
+//!   that no other save wrote it since the row was read. Each save that
+//!   writes a structure adds one to its version, the row hash field
+//!   `#v:<field>`.
+//! - **serde**: a handle is not data to serialize; mark structure fields
+//!   `#[serde(skip)]` on a model that derives serde (a deserialized value's
+//!   structures are empty handles, detached until the row is saved).
 
 pub use crate::dsl::structures::{ContainsMethods, Hash, List, ScanPage, Set, SortedSet};
 pub use crate::storage::structures::StructureKind;
