@@ -252,6 +252,41 @@ fn structure_checks<M: Model>(value: &M) -> Vec<Check> {
         .collect()
 }
 
+/// The Redis type rom keeps at key `k` of model `M`, from the key layout
+/// (for the error of a key of another type).
+fn expected_type<M: Model>(k: &[u8]) -> &'static str {
+    let l = M::layout();
+    if let Some(s) = l.structures.iter().find(|s| k.starts_with(&s.key_prefix)) {
+        return s.def.kind.redis_type();
+    }
+    if l.structures
+        .iter()
+        .any(|s| !s.index_prefix.is_empty() && k.starts_with(&s.index_prefix))
+    {
+        return "set";
+    }
+    if k == l.seq.as_slice() {
+        return "string";
+    }
+    if k.starts_with(&l.row_prefix) {
+        return "hash";
+    }
+    if k == l.ids.as_slice()
+        || k == l.expiry.as_slice()
+        || l.numeric.iter().flatten().any(|z| z == k)
+    {
+        return "zset";
+    }
+    match l.slots.iter().find(|s| k.starts_with(&s.key)) {
+        Some(s) => match s.kind {
+            crate::storage::model::SlotKind::Unique => "hash",
+            crate::storage::model::SlotKind::Set => "set",
+            crate::storage::model::SlotKind::Lex => "zset",
+        },
+        None => "hash",
+    }
+}
+
 /// Every structure field of `value` with its recorded writes (a save sends
 /// all of them, so that a new row's record names each); a write that cannot
 /// be saved (a NaN score) fails the save before anything is sent.
@@ -325,7 +360,10 @@ pub(crate) fn status_error<M: Model>(status: Status) -> Error {
             column: M::SCHEMA.key_name.to_owned(),
             value: String::new(),
         },
-        Status::WrongType(k) => Error::decode(&k, None, "the key is not a hash"),
+        Status::WrongType(k) => {
+            let want = expected_type::<M>(&k);
+            Error::decode(&k, None, format!("the key is not a {want}, as rom expects"))
+        }
         Status::BadRecord(row) => Error::decode(&row, Some("#i"), "unreadable index record"),
         Status::Range(parts) => {
             let [field, current, by, new] = [0, 1, 2, 3].map(|i| show(&parts[i]));
