@@ -168,6 +168,7 @@ mod book {
         UnitsOfWork => "units-of-work.md",
         Relations => "relations.md",
         Expiry => "expiry.md",
+        Structures => "structures.md",
         Async => "async.md",
         Connecting => "connecting.md",
         Testing => "testing.md",

@@ -32,16 +32,30 @@ fn structure_field<'a>(
 ) -> syn::Result<StructField<'a>> {
     let is_set =
         matches!(ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Set"));
+    let field = ident.unraw();
     if let Some(span) = a.primary_key {
         return Err(syn::Error::new(
             span,
-            "a structure field cannot be the primary key; the key is a `u64`, `String` or `Uuid` column",
+            format!(
+                "`{field}` is a structure and cannot be the primary key; remove `primary_key` from it and declare a key column (`id: Option<u64>`, or a `u64`, `String` or `Uuid` natural key)"
+            ),
         ));
     }
     if let Some(span) = a.ci_span {
         return Err(syn::Error::new(
             span,
-            "a structure index is exact (members compare as stored bytes, as Redis compares them); remove `case_insensitive`",
+            format!(
+                "the index of the structure `{field}` is exact (members compare as stored bytes, as Redis compares them); remove `case_insensitive`"
+            ),
+        ));
+    }
+    if a.eq.is_some() && !is_set && a.first_other.as_ref().is_some_and(|(_, w)| w == "index") {
+        let at = a.first_other.as_ref().map_or(ident.span(), |(s, _)| *s);
+        return Err(syn::Error::new(
+            at,
+            format!(
+                "only a `Set` field can be indexed; remove `index(eq)` from the structure `{field}`"
+            ),
         ));
     }
     let other = a.unique.is_some()

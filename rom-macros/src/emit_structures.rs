@@ -55,11 +55,14 @@ pub(crate) fn structures(
         let doc = format!("The `{sname}` structure of [`{name}`](super::{name}).");
         let col_vis = respan(ivis.clone(), ident.span());
         let indexed = index.then(|| quote!(impl ::rom::__private::IndexedStructure for #ident {}));
+        // spanned at the field, so that "`IndexedStructure` is not
+        // implemented for `tags`" points at the field to annotate
+        let col_struct = quote_spanned!(ident.span()=> #col_vis struct #ident;);
         out.cols.push(quote! {
             #[doc = #doc]
             #[allow(non_camel_case_types)]
             #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::default::Default)]
-            #col_vis struct #ident;
+            #col_struct
             impl ::rom::__private::Sealed for #ident {}
             impl ::rom::__private::StructureColumn for #ident {
                 type Model = super::#name;
