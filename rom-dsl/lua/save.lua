@@ -122,8 +122,9 @@ local function save_prepare(op, tx)
     end
   end
   local rec, touched = {}, op.touched
-  -- the record matters only when a keyed index changes
-  if op.exists and #touched > 0 then
+  -- the record matters only when a keyed index changes, or for structures
+  -- (ST.reads_record)
+  if op.exists and (#touched > 0 or ST.reads_record(op)) then
     rec = parse_rec(redis.call('HGET', op.row, '#i'))
     if not rec then return {'badrecord', op.row} end
   end
@@ -224,23 +225,27 @@ local function save_apply(op)
     if w.set then hset[#hset + 1] = w.field; hset[#hset + 1] = w.value
     else hdel[#hdel + 1] = w.field end
   end
+  -- the new record, when it changes
+  local out = nil
   if #touched > 0 then
-    -- move the touched slots' entries, and write the new record with the row
-    local kept = {}
+    -- move the touched slots' entries
+    out = {}
     for _, e in ipairs(op.rec) do
-      if op.is_touched[e[1]] then unindex(e[3], e[1], e[2], m) else kept[#kept + 1] = e end
+      if op.is_touched[e[1]] then unindex(e[3], e[1], e[2], m) else out[#out + 1] = e end
     end
     for _, t in ipairs(touched) do
       for _, v in ipairs(t.values) do
         index(t.kind, t.id, v, m)
-        kept[#kept + 1] = {t.id, v}
+        out[#out + 1] = {t.id, v}
       end
     end
-    -- the record is also the row's marker: always present, maybe empty
-    hset[#hset + 1] = '#i'; hset[#hset + 1] = show_rec(kept)
   elseif not op.exists then
-    hset[#hset + 1] = '#i'; hset[#hset + 1] = ''
+    -- the record is also the row's marker: always present, maybe empty
+    out = {}
   end
+  -- it names the row's structures
+  if ST.record(op, out or op.rec) then out = out or op.rec end
+  if out then hset[#hset + 1] = '#i'; hset[#hset + 1] = show_rec(out) end
   if #hdel > 1 then redis.call('HDEL', unpack(hdel)) end
   if #hset > 1 then redis.call('HSET', unpack(hset)) end
   -- a row exists apart from its values: when its last column became null, the

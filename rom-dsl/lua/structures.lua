@@ -84,31 +84,53 @@ function ST.run(s, key, o, m)
   end
 end
 
--- phase 6 (the end of save_apply): a new row's structures start empty, the
--- record names every structure, and the writes run in order
+-- whether the save must read the row's record for its structures: it writes
+-- one (which the record must name: a row saved before the field was
+-- declared lacks the entry), or it writes over an expired row
+function ST.reads_record(op)
+  local structs = op.structs or {}
+  if op.expired and #structs > 0 then return true end
+  for _, s in ipairs(structs) do
+    if #s.ops > 0 then return true end
+  end
+  return false
+end
+
+-- phase 6, before the row's hash is written: adds to rec (the record the
+-- row will hold) the entry of each structure it lacks: every structure of a
+-- new row (or an expired row written over), each one the save writes of
+-- another. True when it added one.
+function ST.record(op, rec)
+  local have, added = {}, false
+  local fresh = not op.exists or op.expired
+  for _, e in ipairs(rec) do have[e[1]] = true end
+  for _, s in ipairs(op.structs or {}) do
+    if (fresh or #s.ops > 0) and not have[s.id] then
+      rec[#rec + 1] = {s.id, s.index}
+      have[s.id], added = true, true
+    end
+  end
+  return added
+end
+
+-- phase 6 (the end of save_apply): a new row's structures start empty (a
+-- key left by a row deleted from outside, or an expired row written over, is
+-- removed), and the writes run in order
 function ST.apply(op)
   if not op.structs or #op.structs == 0 then return end
   local m, row = op.member, op.row
-  local rec = parse_rec(redis.call('HGET', row, '#i')) or {}
-  local have, changed = {}, false
-  for _, e in ipairs(rec) do
-    if e[3] == 'k' then have[e[1]] = true end
-  end
   local fresh = not op.exists or op.expired
   for _, s in ipairs(op.structs) do
     if fresh then
       unindex('k', s.id, s.index, m)
-      redis.call('HDEL', row, s.version)
+      if op.exists then redis.call('HDEL', row, s.version) end
     end
-    if not have[s.id] then
-      rec[#rec + 1] = {s.id, s.index}
-      changed = true
+    if #s.ops > 0 then
+      local key = TAG .. ':' .. s.id .. m
+      for _, o in ipairs(s.ops) do ST.run(s, key, o, m) end
+      redis.call('HINCRBY', row, s.version, 1)
     end
-    local key = TAG .. ':' .. s.id .. m
-    for _, o in ipairs(s.ops) do ST.run(s, key, o, m) end
-    if #s.ops > 0 then redis.call('HINCRBY', row, s.version, 1) end
   end
-  if changed then redis.call('HSET', row, '#i', show_rec(rec)) end
 end
 
 -- structure_read(KEYS, ARGV), the function `structure_read` (no-writes): a
