@@ -50,6 +50,8 @@ macro_rules! library_body {
             "\n",
             include_str!("../../lua/get.lua"),
             "\n",
+            include_str!("../../lua/unique.lua"),
+            "\n",
             include_str!("../../lua/walk.lua"),
             "\n",
             include_str!("../../lua/query_args.lua"),
@@ -141,6 +143,10 @@ pub(crate) static STRUCTURE_READ: Script = function!(
     "#!lua flags=no-writes",
     "ST.read"
 );
+/// The row owning a unique value (`unique.lua`): a query on one unique
+/// column's equality, without the interpreter.
+pub(crate) static UNIQUE_GET: Script =
+    function!("unique_get", NoWrites, "#!lua flags=no-writes", "UQ.get");
 /// The query interpreter, read-only modes (`query.lua`).
 pub static QUERY: Script = function!("query", NoWrites, "#!lua flags=no-writes", "query_main");
 /// The query interpreter in delete mode (`query.lua`).
@@ -199,7 +205,7 @@ pub(crate) static SWEEP: Script =
     function!("sweep", AllowOom, "#!lua flags=allow-oom", "sweep_main");
 
 /// Every function of the library (for tests and tools).
-pub static ALL: [&Script; 19] = [
+pub static ALL: [&Script; 20] = [
     &SAVE,
     &COMMIT,
     &DELETE_GRAPH,
@@ -219,6 +225,7 @@ pub static ALL: [&Script; 19] = [
     &TTL,
     &SWEEP,
     &STRUCTURE_READ,
+    &UNIQUE_GET,
 ];
 
 impl Script {

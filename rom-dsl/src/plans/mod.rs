@@ -7,4 +7,5 @@ pub(crate) mod commit;
 pub(crate) mod plan;
 pub(crate) mod query;
 pub(crate) mod steps;
+pub(crate) mod unique;
 pub(crate) mod write;

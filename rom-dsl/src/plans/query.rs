@@ -7,6 +7,7 @@ use crate::dsl::query::{Cursor, Query, Selection};
 use crate::error::{Error, Result, show};
 use crate::plan::{Call, Plan};
 use crate::plans::steps::{PageStep, count_steps, delete_steps, exists_steps};
+use crate::plans::unique::{unique_args, unique_plan};
 use crate::plans::write::{decode_row, numeric_keys};
 use crate::record::Record;
 use crate::storage::model::{Key, Model};
@@ -154,6 +155,17 @@ impl<M: Model> Query<M> {
             Mode::With(inc) => 2 + inc.len(),
             _ => 2,
         };
+        let lookup = match mode {
+            Mode::Rows => Some((true, "query rows")),
+            Mode::Ids => Some((false, "query keys")),
+            _ => None,
+        };
+        if let Some((rows, summary)) = lookup
+            && self.check().is_ok()
+            && let Some(args) = unique_args(self, rows, cursor)
+        {
+            return Ok(unique_plan::<M, X>(args, width, summary, decode));
+        }
         self.plan_with(mode, cursor, |args, summary| {
             let step = PageStep {
                 decode: Arc::new(decode),

@@ -72,6 +72,7 @@ pub(crate) mod repair;
 pub(crate) mod save;
 pub(crate) mod status;
 pub(crate) mod structure;
+pub(crate) mod unique;
 pub(crate) mod verify;
 
 #[cfg(test)]

@@ -175,8 +175,14 @@ local function echo_structure_read(keys, argv)
   return {d.key, d.expiry, d.absent, d.member, d.command, d.args}
 end
 
+local function echo_unique_get(keys, argv)
+  local d = UQ.args(keys, argv)
+  return {d.key, d.row_prefix, flag(d.numeric_ids), d.expiry, d.rows and 'r' or 'i', d.value}
+end
+
 -- the echo function named by the test
 return {
+  unique_get = echo_unique_get,
   structure_read = echo_structure_read,
   save = echo_save, delete = echo_delete, get = echo_get, graph = echo_graph,
   commit = echo_commit, query = echo_query, lock = echo_lock, unlock = echo_unlock,

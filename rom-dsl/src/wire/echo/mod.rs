@@ -151,6 +151,7 @@ mod lock;
 mod query;
 mod record;
 mod structure;
+mod unique;
 mod verify;
 mod writes;
 
@@ -177,6 +178,7 @@ fn every_function_has_a_contract() {
         "ttl",
         "sweep",
         "structure_read",
+        "unique_get",
     ];
     for s in crate::exec::script::ALL {
         assert!(covered.contains(&s.name()), "{} has no echo test", s.name());
