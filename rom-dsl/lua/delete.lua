@@ -43,10 +43,12 @@ local CHECKED = {}
 -- nil when row m can be deleted cleanly, else the error reply
 local function delete_check(rowp, ids, m)
   local row = rowp .. m
-  local t = rowtype(row)
-  if t == 'none' then CHECKED[m] = false; return nil end
-  if t ~= 'hash' then return {'wrongtype', row} end
-  local rec = parse_rec(redis.call('HGET', row, '#i'))
+  -- the record's HGET is also the row's type check (an error for a key of
+  -- another type); only a row without a record needs EXISTS
+  local s = pread('HGET', row, '#i')
+  if type(s) == 'table' then return {'wrongtype', row} end
+  if not s and pread('EXISTS', row) == 0 then CHECKED[m] = false; return nil end
+  local rec = parse_rec(s)
   if not rec then return {'badrecord', row} end
   CHECKED[m] = rec
   for _, e in ipairs(rec) do

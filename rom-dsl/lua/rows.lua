@@ -106,9 +106,14 @@ local function parse_rec(s)
   return out
 end
 
+-- one entry of a record, as the record holds it
+local function rec_entry(id, v)
+  return id .. '\0' .. #v .. ':' .. v
+end
+
 local function show_rec(rec)
   local parts = {}
-  for i, e in ipairs(rec) do parts[i] = e[1] .. '\0' .. #e[2] .. ':' .. e[2] end
+  for i, e in ipairs(rec) do parts[i] = rec_entry(e[1], e[2]) end
   return table.concat(parts)
 end
 

@@ -129,9 +129,12 @@ local function save_prepare(op, tx)
     if not rec then return {'badrecord', op.row} end
   end
   op.rec = rec
-  -- every key this call will write must be absent or of its type
-  if not typeok(op.ids, 'zset') then return {'wrongtype', op.ids} end
-  if op.member == '' and not typeok(op.seq, 'string') then return {'wrongtype', op.seq} end
+  -- every key this call will write must be absent or of its type. Where a
+  -- read of the key comes anyway, the read is the check (a TYPE costs as
+  -- much as the read): the counter's GET in save_allocate, each claimed
+  -- unique value's HGET in save_claims. The key list is written only for a
+  -- new row.
+  if not op.exists and not typeok(op.ids, 'zset') then return {'wrongtype', op.ids} end
   for _, z in ipairs(op.numeric) do
     if not typeok(z.key, 'zset') then return {'wrongtype', z.key} end
   end
@@ -140,8 +143,8 @@ local function save_prepare(op, tx)
     is_touched[t.id] = true
     for _, v in ipairs(t.values) do
       local key = slotkey(t.kind, t.id, v)
-      if not typeok(key, WANT[t.kind]) then return {'wrongtype', key} end
-      if t.kind == 'u' then wanted[#wanted + 1] = {key = key, id = t.id, v = v} end
+      if t.kind == 'u' then wanted[#wanted + 1] = {key = key, id = t.id, v = v}
+      elseif not typeok(key, WANT[t.kind]) then return {'wrongtype', key} end
     end
   end
   for _, e in ipairs(rec) do
@@ -172,25 +175,47 @@ local function save_prepare(op, tx)
   return ST.prepare(op)
 end
 
--- phase 4: a key for a new row: the counter's next value that names no row
--- (stored, or named by another row of the call), found by reading only
-local function save_allocate(op, tx)
-  if op.member ~= '' then return nil end
-  local seq = tx.seqs[op.seq]
+-- a key for a new row: the counter's next value after seq (nil: the stored
+-- one) that names no row (stored, or in taken: named by another row of the
+-- call), found by reading only. member, row, counter; or the failure reply
+local function next_key(seqk, rowp, seq, taken)
   if not seq then
-    seq = tonumber(redis.call('GET', op.seq) or '0')
-    if not seq or seq < 0 or seq ~= math.floor(seq) then return {'wrongtype', op.seq} end
+    -- (the GET is also the counter's type check: an error for a non-string)
+    local v = pread('GET', seqk)
+    seq = type(v) ~= 'table' and tonumber(v or '0')
+    if not seq or seq < 0 or seq ~= math.floor(seq) then return {'wrongtype', seqk} end
   end
   local m, row
   repeat
     seq = seq + 1
     m = string.format('%d', seq)
-    row = op.row_prefix .. m
-  until not tx.rows[row] and pread('EXISTS', row) == 0
+    row = rowp .. m
+  until not (taken and taken[row]) and pread('EXISTS', row) == 0
+  return m, row, seq
+end
+
+-- phase 4: a key for a new row (next_key)
+local function save_allocate(op, tx)
+  if op.member ~= '' then return nil end
+  local m, row, seq = next_key(op.seq, op.row_prefix, tx.seqs[op.seq], tx.rows)
+  if not row then return m end
   tx.seqs[op.seq] = seq
   tx.rows[row] = 's'
   op.member, op.row, op.allocated = m, row, true
   return nil
+end
+
+-- whether unique value v (in the unique hash key) is held by a row other
+-- than member: its owner's row exists and is live. An owner removed from
+-- outside, or expired, holds nothing (its stale entry is overwritten; removing
+-- the expired row later leaves an entry it does not own); so does `free`, an
+-- owner that gives the value up in the same call. true or false, or the
+-- failure reply for a key of another type (the HGET is the type check).
+local function unique_held(key, v, member, rowp, exp, free)
+  local owner = pread('HGET', key, v)
+  if type(owner) == 'table' then return {'wrongtype', key} end
+  return owner and owner ~= member and owner ~= free
+    and pread('EXISTS', rowp .. owner) == 1 and not expired(exp, owner) or false
 end
 
 -- phase 5: the unique values it claims are free: unowned, owned by this row,
@@ -203,14 +228,9 @@ local function save_claims(op, tx)
     local other = tx.claimed[k]
     if other and other ~= op.row then return {'unique', c.id, c.v} end
     tx.claimed[k] = op.row
-    -- an expired owner frees the value (its entry is overwritten; removing
-    -- the expired row later leaves an entry it does not own)
-    local owner = redis.call('HGET', c.key, c.v)
-    if owner and owner ~= op.member and tx.released[k] ~= owner
-        and pread('EXISTS', op.row_prefix .. owner) == 1
-        and not expired(op.expiry.key, owner) then
-      return {'unique', c.id, c.v}
-    end
+    local held = unique_held(c.key, c.v, op.member, op.row_prefix, op.expiry.key, tx.released[k])
+    if held == true then return {'unique', c.id, c.v} end
+    if held then return held end
   end
   return nil
 end
