@@ -19,7 +19,7 @@ local function register(prefix)
     end
     redis.register_function{function_name = prefix .. name, callback = call, flags = flags}
   end
-  fn('save', INS.save, {})
+  fn('save', PS.save, {})
   fn('commit', commit_main, {})
   fn('delete_graph', delete_graph, {})
   fn('lock', lock_main, {})

@@ -213,15 +213,20 @@ local function typeok(key, t)
   return k == 'none' or k == t
 end
 
+-- whether a row's column holds what the client expects: present with the
+-- expected bytes, or absent
+local function field_holds(row, field, present, value)
+  local cur = redis.call('HGET', row, field)
+  if present then return cur == value end
+  return not cur
+end
+
 -- the client's expectations of a row's columns ({field, present, value}, see
 -- take_check): nil when each holds, else {'conflict', field} for the first
--- that does not (a column expected present with other bytes, or absent)
+-- that does not
 local function check_fields(row, checks)
   for _, c in ipairs(checks) do
-    local cur = redis.call('HGET', row, c.field)
-    if (c.present and cur ~= c.value) or (not c.present and cur) then
-      return {'conflict', c.field}
-    end
+    if not field_holds(row, c.field, c.present, c.value) then return {'conflict', c.field} end
   end
   return nil
 end

@@ -38,7 +38,7 @@ macro_rules! library_body {
             "\n",
             include_str!("../../lua/save.lua"),
             "\n",
-            include_str!("../../lua/insert.lua"),
+            include_str!("../../lua/plain.lua"),
             "\n",
             include_str!("../../lua/increment.lua"),
             "\n",
@@ -122,8 +122,8 @@ macro_rules! function {
     };
 }
 
-/// Inserts or updates one row (`save.lua`; a plain insert: `insert.lua`).
-pub static SAVE: Script = function!("save", Write, "#!lua", "INS.save");
+/// Inserts or updates one row (`save.lua`; a plain insert or update: `plain.lua`).
+pub static SAVE: Script = function!("save", Write, "#!lua", "PS.save");
 /// Writes a transaction's rows together (`commit.lua`).
 pub(crate) static COMMIT: Script = function!("commit", Write, "#!lua", "commit_main");
 /// Deletes rows with the on_delete rules of the rows referencing them
