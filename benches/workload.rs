@@ -6,7 +6,7 @@
 //! ```text
 //! cargo bench --bench workload -- [--n 10000] [--m 1000]
 //!     [--phases a,b,c,c2,d,e,f,g,h] [--impls rom,async,hand] [--runs 1]
-//!     [--url redis://127.0.0.1:6379/0] [--data path/to/users.jsonl]
+//!     [--url redis://127.0.0.1:6379/0] [--data path/to/users.jsonl] [--compare]
 //! ```
 //!
 //! - Without `--url` the bench starts its own redis-server (on a unix socket,
@@ -32,6 +32,12 @@
 //! of ops/s and of p50 to the hand-written program, and after phase a the
 //! memory per entity (INFO `used_memory` delta / N). With its own server it
 //! also prints the commands the server ran per operation (INFO commandstats).
+//!
+//! `--compare` adds a table of rom (sync) against the hand-written program
+//! per phase: the ratio of ops/s, server CPU per operation for each and its
+//! ratio, and the commands the server ran per operation for each (commands
+//! inside a script or a MULTI included; with its own server only), so a
+//! regression on either side shows.
 //!
 //! Every answer is checked against an in-memory oracle computed from the
 //! loaded data (and, on the standard 10k set, against the answers in
@@ -169,10 +175,13 @@ struct Config {
     data: PathBuf,
     runs: usize,
     smoke: bool,
+    /// `--compare`: also a table of rom against the hand-written program in
+    /// server CPU and server commands per operation.
+    compare: bool,
 }
 
 const USAGE: &str = "usage: cargo bench --bench workload -- [--n 10000] [--m 1000] \
-[--phases a,b,c,c2,d,e,f,g,h] [--impls rom,async,hand] [--runs 1] [--url redis://...] [--data users.jsonl]";
+[--phases a,b,c,c2,d,e,f,g,h] [--impls rom,async,hand] [--runs 1] [--url redis://...] [--data users.jsonl] [--compare]";
 
 fn default_data() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/data/users-10k.jsonl")
@@ -191,6 +200,7 @@ fn parse_args() -> Res<Config> {
         data: default_data(),
         runs: 1,
         smoke,
+        compare: false,
     };
     if smoke {
         // test mode: a quick smoke of every phase; the arguments are the test
@@ -213,6 +223,7 @@ fn parse_args() -> Res<Config> {
         };
         match flag.as_str() {
             "--bench" => {}
+            "--compare" => c.compare = true,
             "--n" => c.n = value()?.parse()?,
             "--m" => c.m = value()?.parse()?,
             "--runs" => c.runs = value()?.parse()?,
@@ -440,6 +451,9 @@ struct Stats {
     server_us: Option<f64>,
     /// Commands the server ran per operation (commandstats; own server only).
     commands: String,
+    /// Their number per operation (commands run inside a script or a
+    /// MULTI count, and so do FCALL, MULTI and EXEC themselves).
+    commands_n: Option<f64>,
 }
 
 /// CPU time of the calling thread, in ns (Linux).
@@ -485,6 +499,7 @@ fn stats(t: Timer, round_trips: u64) -> Stats {
         client_us: None,
         server_us: None,
         commands: String::new(),
+        commands_n: None,
     }
 }
 
@@ -1679,6 +1694,8 @@ fn run() -> Res<bool> {
                             .filter(|(k, _)| k != "info")
                             .collect();
                         calls.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                        s.commands_n =
+                            Some(calls.iter().map(|(_, v)| *v as f64).sum::<f64>() / ops);
                         s.commands = calls
                             .iter()
                             .map(|(k, v)| format!("{k} {}", per_op(*v as f64 / ops)))
@@ -1741,6 +1758,9 @@ fn run() -> Res<bool> {
     }
 
     print!("{}", table(&lines, &memory, cfg.runs));
+    if cfg.compare {
+        print!("{}", compare_table(&lines));
+    }
     if failures.is_empty() {
         println!("\nall answers checked: OK");
         Ok(true)
@@ -1778,6 +1798,63 @@ fn median(mut xs: Vec<f64>) -> f64 {
     } else {
         (xs[k - 1] + xs[k]) / 2.0
     }
+}
+
+/// `--compare`: per phase, rom (sync) against the hand-written program in
+/// what the server did for one operation (medians over the runs), so that a
+/// change on either side shows as a change of ratio.
+fn compare_table(lines: &[Line]) -> String {
+    let pick = |ph: Phase, imp: &str, f: &dyn Fn(&Stats) -> Option<f64>| -> Option<f64> {
+        let xs: Vec<f64> = lines
+            .iter()
+            .filter(|l| l.phase == ph && l.imp == imp)
+            .filter_map(|l| l.stats.as_ref().and_then(f))
+            .collect();
+        (!xs.is_empty()).then(|| median(xs))
+    };
+    let show = |x: Option<f64>| x.map_or("?".to_owned(), |x| format!("{x:.1}"));
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}x", a / b),
+        _ => String::new(),
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n| phase | ops/s rom / hand | server CPU us/op rom | hand | rom / hand | server commands/op rom | hand |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+    let mut seen: Vec<Phase> = Vec::new();
+    for l in lines {
+        if seen.contains(&l.phase) {
+            continue;
+        }
+        seen.push(l.phase);
+        let ph = l.phase;
+        let (ro, ho) = (
+            pick(ph, "rom", &|s| Some(s.ops_s)),
+            pick(ph, "hand", &|s| Some(s.ops_s)),
+        );
+        let (rs, hs) = (
+            pick(ph, "rom", &|s| s.server_us),
+            pick(ph, "hand", &|s| s.server_us),
+        );
+        let (rc, hc) = (
+            pick(ph, "rom", &|s| s.commands_n),
+            pick(ph, "hand", &|s| s.commands_n),
+        );
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            ph.label(),
+            ratio(ro, ho),
+            show(rs),
+            show(hs),
+            ratio(rs, hs),
+            show(rc),
+            show(hc),
+        );
+    }
+    out
 }
 
 /// The summary table (Markdown, ready for the book): per phase and
