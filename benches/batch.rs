@@ -15,29 +15,13 @@
 
 #![allow(missing_docs)]
 
+mod common;
+use common::{User, server_cpu, users};
 use rom::prelude::*;
 use rom::testing::RedisServer;
 use std::time::Instant;
 
 type Res<T> = std::result::Result<T, Box<dyn std::error::Error>>;
-
-/// The workload's user (as in benches/workload.rs).
-#[derive(Model, Clone, Debug, PartialEq)]
-#[rom(table = users)]
-struct User {
-    #[rom(primary_key)]
-    id: Option<u64>,
-    #[rom(unique(case_insensitive))]
-    email: String,
-    #[rom(index(text))]
-    name: String,
-    #[rom(index(numeric))]
-    age: i32,
-    #[rom(index(numeric))]
-    score: f64,
-    created: i64,
-    bio: String,
-}
 
 fn users(n: usize) -> Vec<User> {
     let mut seed: u64 = 11;
@@ -59,18 +43,6 @@ fn users(n: usize) -> Vec<User> {
             bio: "lorem ipsum dolor sit amet consectetur adipiscing".into(),
         })
         .collect()
-}
-
-/// used_cpu_user + used_cpu_sys of the server, in seconds.
-fn server_cpu(conn: &mut redis::Connection) -> Res<f64> {
-    let info: String = redis::cmd("INFO").arg("cpu").query(conn)?;
-    let get = |f: &str| -> f64 {
-        info.lines()
-            .find_map(|l| l.strip_prefix(f).and_then(|r| r.strip_prefix(':')))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0.0)
-    };
-    Ok(get("used_cpu_user") + get("used_cpu_sys"))
 }
 
 /// The hand-written way: per row a MULTI (the counter, the row's hash, the

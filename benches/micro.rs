@@ -12,25 +12,9 @@
 
 use criterion::{Criterion, black_box, criterion_main};
 use rom::__private::RowData;
+mod common;
+use common::{User, users};
 use rom::prelude::*;
-
-/// The workload's user (as in benches/workload.rs).
-#[derive(Model, Clone, Debug, PartialEq)]
-#[rom(table = users)]
-struct User {
-    #[rom(primary_key)]
-    id: Option<u64>,
-    #[rom(unique(case_insensitive))]
-    email: String,
-    #[rom(index(text))]
-    name: String,
-    #[rom(index(numeric))]
-    age: i32,
-    #[rom(index(numeric))]
-    score: f64,
-    created: i64,
-    bio: String,
-}
 
 fn sample() -> User {
     User {

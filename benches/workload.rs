@@ -46,6 +46,8 @@
 //! Run by `cargo test --benches` / `--all-targets` (no `--bench` argument), it
 //! runs a quick smoke instead: N = 200, M = 20, all phases, all checks.
 
+mod common;
+use common::{User, server_cpu, users};
 use rom::prelude::*;
 use rom::testing::{CountingAsyncConnection, CountingConnection, RedisServer};
 use std::collections::HashMap;
@@ -54,25 +56,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 type Res<T> = std::result::Result<T, Box<dyn std::error::Error>>;
-
-/// The workload's user, as rom stores it.
-#[derive(Model, Clone, Debug, PartialEq)]
-#[rom(table = users)]
-struct User {
-    #[rom(primary_key)]
-    id: Option<u64>,
-    #[rom(unique(case_insensitive))]
-    email: String,
-    #[rom(index(text))]
-    name: String,
-    #[rom(index(numeric))]
-    age: i32,
-    #[rom(index(numeric))]
-    score: f64,
-    /// Seconds since 1970 (UTC).
-    created: i64,
-    bio: String,
-}
 
 /// One line of the data file.
 #[derive(serde::Deserialize, Clone, Debug)]
@@ -464,18 +447,6 @@ fn thread_cpu_ns() -> Option<u64> {
         .next()?
         .parse()
         .ok()
-}
-
-/// used_cpu_user + used_cpu_sys of the server, in seconds.
-fn server_cpu(conn: &mut redis::Connection) -> Res<f64> {
-    let info: String = redis::cmd("INFO").arg("cpu").query(conn)?;
-    let get = |f: &str| -> f64 {
-        info.lines()
-            .find_map(|l| l.strip_prefix(f).and_then(|r| r.strip_prefix(':')))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0.0)
-    };
-    Ok(get("used_cpu_user") + get("used_cpu_sys"))
 }
 
 fn stats(t: Timer, round_trips: u64) -> Stats {

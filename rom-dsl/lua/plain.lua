@@ -51,6 +51,15 @@ function PS.shape(argv)
   return cp, nc, wp, nw, np, nn, tp, nt
 end
 
+-- the numeric index changes (add with a score, or remove) of row m, read
+-- from their place in ARGV
+function PS.numeric(argv, np, nn, m)
+  for i = np, np + 3 * nn - 3, 3 do
+    if argv[i + 1] == 'a' then redis.call('ZADD', argv[i], argv[i + 2], m)
+    else redis.call('ZREM', argv[i], m) end
+  end
+end
+
 -- A plain insert (PS.shape's positions): the phases of save.lua for a new
 -- row. The reply, or nil when a put finds its row (save_main updates it).
 function PS.insert(keys, argv, wp, nw, np, nn, tp, nt)
@@ -132,10 +141,7 @@ function PS.insert(keys, argv, wp, nw, np, nn, tp, nt)
   hset[#hset + 1] = table.concat(rec)
   redis.call('HSET', unpack(hset))
   redis.call('ZADD', ids, NUMIDS and m or 0, m)
-  for i = np, np + 3 * nn - 3, 3 do
-    if argv[i + 1] == 'a' then redis.call('ZADD', argv[i], argv[i + 2], m)
-    else redis.call('ZREM', argv[i], m) end
-  end
+  PS.numeric(argv, np, nn, m)
   return {'ok', m}
 end
 
@@ -172,10 +178,7 @@ function PS.update(argv, cp, nc, wp, nw, np, nn)
   if #hdel > 1 then redis.call('HDEL', unpack(hdel)) end
   if #hset > 1 then redis.call('HSET', unpack(hset)) end
   if #hdel > 1 then redis.call('HSETNX', row, '#i', '') end
-  for i = np, np + 3 * nn - 3, 3 do
-    if argv[i + 1] == 'a' then redis.call('ZADD', argv[i], argv[i + 2], m)
-    else redis.call('ZREM', argv[i], m) end
-  end
+  PS.numeric(argv, np, nn, m)
   return {'ok', m}
 end
 
