@@ -3,6 +3,7 @@
 //! text rules, and the values a row holds in each slot (its `#i` record).
 
 pub(crate) mod model;
+pub(crate) mod partition;
 pub(crate) mod relations;
 pub(crate) mod rules;
 pub(crate) mod slots;
