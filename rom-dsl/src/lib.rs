@@ -67,6 +67,7 @@ pub mod prelude {
     pub use crate::error::{Error, Result};
     pub use crate::expiry::ExpiryMethods as _;
     pub use crate::index::Table as _;
+    pub use crate::placement::PartitionedQueries as _;
     pub use crate::query::{ColumnMethods as _, OptionalExtension as _, QueryDsl as _};
     pub use crate::record::{CounterMethods as _, Crud as _, Record};
     pub use crate::relations::ReferenceMethods as _;
@@ -110,7 +111,7 @@ pub mod __private {
     pub use crate::storage::relations::OnDelete;
     pub use crate::storage::relations::{
         ChildRel, HasChild, ParentRef, Reference, check_colocated, check_has_one, check_listed,
-        member_of,
+        check_unpartitioned_parent, member_of,
     };
     pub use crate::storage::rules::CounterRules;
     pub use crate::storage::structures::StructureDef;

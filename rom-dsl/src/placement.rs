@@ -26,9 +26,11 @@
 //! what a group costs: all its models share one slot, so on a cluster they
 //! live on one node together.
 
+pub use crate::dsl::partitioned::{PartitionedQueries, PartitionedTable};
+
 /// A placement group: a name that becomes the hash tag `{name}` of every key
 /// of its models. Declared with [`group!`](crate::group), which checks the
-/// name at compile time (non-empty, no `{`, `}` or `/`).
+/// name at compile time (non-empty, no `{`, `}`, `/` or `#`).
 ///
 /// ```
 /// rom_dsl::group!(pub Billing = "billing");
@@ -82,8 +84,39 @@ pub trait InGroup<G>: crate::Model {}
 )]
 pub trait PlacedIn<P>: crate::Model {}
 
+/// Implemented by `#[derive(Model)]` for every model that is not
+/// partitioned: its rows live under one hash tag, so a query over them is
+/// one call to one slot. Queries, transactions and relations need it.
+///
+/// ```
+/// use rom_dsl::placement::Unpartitioned;
+///
+/// /// Code that queries a model in one call.
+/// fn one_slot<M: Unpartitioned>() {}
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is partitioned: its rows are read and written by key (`get`, `get_many`, `exists`, `insert`, `delete`); queries over all partitions are not supported yet",
+    label = "this needs a model in one slot",
+    note = "a partitioned model (`#[rom(partition(..))]`) spreads its rows over many hash tags; read them by key, or do not partition the model"
+)]
+pub trait Unpartitioned: crate::Model {}
+
+/// Implemented by `#[derive(Model)]` for a model declared
+/// `#[rom(partition(by = key, buckets = N))]`: its rows are spread over `N`
+/// hash tags (buckets) by their key, so on Redis Cluster they spread over
+/// every node. See the book's "Placement" chapter.
+///
+/// ```
+/// use rom_dsl::placement::Partitioned;
+///
+/// /// Code for partitioned models only.
+/// fn spread<M: Partitioned>() {}
+/// ```
+pub trait Partitioned: crate::Model {}
+
 /// Whether `name` can name a group (used by [`group!`](crate::group) at
-/// compile time): non-empty, without `{`, `}` or `/`.
+/// compile time): non-empty, without `{`, `}`, `/` or `#` (partition
+/// bucket tags are written `name#bucket`, so `#` is reserved).
 ///
 /// ```
 /// use rom_dsl::placement::valid_group_name;
@@ -91,6 +124,7 @@ pub trait PlacedIn<P>: crate::Model {}
 /// assert!(!valid_group_name(""));
 /// assert!(!valid_group_name("a{b"));
 /// assert!(!valid_group_name("a/b"));
+/// assert!(!valid_group_name("a#1"));
 /// ```
 pub const fn valid_group_name(name: &str) -> bool {
     let b = name.as_bytes();
@@ -99,7 +133,7 @@ pub const fn valid_group_name(name: &str) -> bool {
     }
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'{' || b[i] == b'}' || b[i] == b'/' {
+        if b[i] == b'{' || b[i] == b'}' || b[i] == b'/' || b[i] == b'#' {
             return false;
         }
         i += 1;
@@ -118,7 +152,7 @@ pub const fn valid_group_name(name: &str) -> bool {
 /// let _ = Billing;
 /// ```
 ///
-/// A name with `{`, `}` or `/`, or an empty one, does not compile.
+/// A name with `{`, `}`, `/` or `#`, or an empty one, does not compile.
 #[macro_export]
 macro_rules! group {
     ($(#[$meta:meta])* $vis:vis $name:ident = $tag:literal $(;)?) => {
@@ -127,7 +161,7 @@ macro_rules! group {
         $vis struct $name;
         const _: () = ::core::assert!(
             $crate::placement::valid_group_name($tag),
-            "a rom group name must be non-empty and contain no `{{`, `}}` or `/`"
+            "a rom group name must be non-empty and contain no `{{`, `}}`, `/` or `#`"
         );
         impl $crate::placement::Group for $name {
             const NAME: &'static str = $tag;

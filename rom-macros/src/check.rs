@@ -192,6 +192,8 @@ pub(crate) struct Checked<'a> {
     pub(crate) has_one: Vec<syn::Path>,
     /// `expires`: the default time to live in milliseconds (0: none).
     pub(crate) expires: Option<u64>,
+    /// `partition(..)`: the number of buckets (0: not partitioned).
+    pub(crate) buckets: u16,
 }
 
 /// Checks the derive input; the first error found, or the checked model.
@@ -235,6 +237,7 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
         has_many,
         has_one,
         expires,
+        partition,
     } = model_attrs(input)?;
     let table =
         table.unwrap_or_else(|| plain_ident(&snake_plural(&name.unraw().to_string()), name.span()));
@@ -431,6 +434,26 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
         }
         together_pos.push((pos, ci.is_some()));
     }
+    let buckets = match &partition {
+        Some(p) => crate::check_partition::check(
+            p,
+            &crate::check_partition::Declared {
+                name,
+                pk_ident,
+                auto,
+                cols: &cols,
+                structs: &structs,
+                together: &together,
+                group: group.as_ref(),
+                has_relations: has_many
+                    .first()
+                    .or(has_one.first())
+                    .map(syn::spanned::Spanned::span),
+                expires: expires.is_some(),
+            },
+        )?,
+        None => 0,
+    };
     Ok(Checked {
         name,
         vis: &input.vis,
@@ -447,5 +470,6 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
         has_many,
         has_one,
         expires,
+        buckets,
     })
 }

@@ -1,6 +1,7 @@
 //! Emission: the `Model` impl and the table module of a checked model.
 
 use crate::check::Checked;
+use crate::emit_placement::{Placement, placement};
 use crate::emit_structures::{StructureCode, structures};
 use crate::util::{inner_vis, internal, option_inner, respan};
 use proc_macro2::TokenStream as TokenStream2;
@@ -26,6 +27,7 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
         has_many,
         has_one,
         expires,
+        buckets,
     } = m;
     let (name, vis, pk_ident, pk_ty, auto) = (*name, *vis, *pk_ident, *pk_ty, *auto);
     let ivis = inner_vis(vis);
@@ -379,26 +381,12 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
         cols: struct_cols,
         aliases: struct_aliases,
     } = structures(name, &ivis, structs, &key_arg, &row_arg);
-    let (layout, in_group) = match group {
-        Some(g) => {
-            // spanned at the attribute's path, so that a type that is not a
-            // group is reported there
-            let name_of = quote_spanned!(g.span()=> <#g as ::rom::placement::Group>::NAME);
-            (
-                quote!(::rom::__private::Layout::in_group(#schema, #name_of)
-                    .with_structures(<Self as ::rom::__private::Model>::STRUCTURES)),
-                quote_spanned!(g.span()=>
-                    impl ::rom::placement::InGroup<#g> for #name {}
-                    impl ::rom::placement::PlacedIn<#g> for #name {}
-                ),
-            )
-        }
-        None => (
-            quote!(::rom::__private::Layout::new(#schema)
-                .with_structures(<Self as ::rom::__private::Model>::STRUCTURES)),
-            quote!(impl ::rom::placement::PlacedIn<#name> for #name {}),
-        ),
-    };
+    let Placement {
+        layout,
+        impls: in_group,
+        table_impl,
+        model_items: partition_items,
+    } = placement(name, group.as_ref(), *buckets, &schema);
     Ok(quote! {
         #in_group
         #has_child
@@ -432,6 +420,7 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
             #parents_fn
             #children_fn
             #expires_const
+            #partition_items
         }
         #expiring_impl
 
@@ -445,7 +434,7 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
             #[allow(non_camel_case_types)]
             #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::default::Default)]
             #ivis struct table;
-            impl ::rom::__private::Table for table { type Model = super::#name; }
+            #table_impl
             #(#col_items)*
             #(#struct_cols)*
         }
@@ -584,15 +573,21 @@ fn relation(
             out.push(::rom::__private::ParentRef::of::<#table::#ident>(#v));
         }
     };
-    let check = (rule != "NoAction").then(|| {
+    // a partitioned parent's rows are in many slots: no reference to it yet
+    let unpartitioned = quote_spanned!(parent.span()=>
+        ::rom::__private::check_unpartitioned_parent::<#parent>(););
+    let check = if rule == "NoAction" {
+        unpartitioned
+    } else {
         let placement = match group {
             Some(g) => quote!(#g),
             None => quote!(#model),
         };
         quote_spanned! {rule_span=>
+            #unpartitioned
             ::rom::__private::check_colocated::<#parent, #placement>();
             ::rom::__private::check_listed::<#parent, #table::#ident>();
         }
-    });
-    Ok((reference, Some(push), check))
+    };
+    Ok((reference, Some(push), Some(check)))
 }

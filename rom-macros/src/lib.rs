@@ -5,7 +5,9 @@
 #![deny(missing_docs)]
 
 mod check;
+mod check_partition;
 mod emit;
+mod emit_placement;
 mod emit_structures;
 mod parse;
 mod test_attr;

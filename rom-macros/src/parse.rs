@@ -402,6 +402,46 @@ pub(crate) struct ModelAttrs {
     /// `expires` / `expires(ttl = "30m")`: rows may expire; the default
     /// time to live in milliseconds (0: none).
     pub(crate) expires: Option<u64>,
+    /// `partition(by = column, buckets = N)`: the model's rows are spread
+    /// over `N` hash tags by the column's value.
+    pub(crate) partition: Option<PartitionAttr>,
+}
+
+/// `partition(by = column, buckets = N)`.
+pub(crate) struct PartitionAttr {
+    /// The column whose value picks a row's bucket.
+    pub(crate) by: Ident,
+    /// The number of buckets, 2..=1024.
+    pub(crate) buckets: u16,
+    /// The attribute's path, for errors about the whole declaration.
+    pub(crate) span: Span,
+}
+
+/// Parses `partition(by = column, buckets = N)`.
+fn partition_attr(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<PartitionAttr> {
+    let span = meta.path.span();
+    let (mut by, mut buckets) = (None, None);
+    meta.parse_nested_meta(|m| {
+        if m.path.is_ident("by") {
+            by = Some(m.value()?.parse::<Ident>()?);
+        } else if m.path.is_ident("buckets") {
+            let n: syn::LitInt = m.value()?.parse()?;
+            match n.base10_parse::<u16>() {
+                Ok(v) if (2..=1024).contains(&v) => buckets = Some(v),
+                _ => return Err(syn::Error::new(n.span(), "`buckets` is the number of partitions, from 2 to 1024 (it can never change once rows are stored)")),
+            }
+        } else {
+            return Err(m.error("expected `by = column` (the column whose value picks a row's partition) or `buckets = N`"));
+        }
+        Ok(())
+    })?;
+    match (by, buckets) {
+        (Some(by), Some(buckets)) => Ok(PartitionAttr { by, buckets, span }),
+        _ => Err(syn::Error::new(
+            span,
+            "`partition(...)` needs `by = column` and `buckets = N`: `#[rom(partition(by = id, buckets = 64))]`",
+        )),
+    }
 }
 
 /// A duration written `"<n><unit>"` (`ms`, `s`, `m`, `h`, `d`), in
@@ -439,14 +479,15 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
     let mut has_many = Vec::new();
     let mut has_one = Vec::new();
     let mut expires = None;
+    let mut partition = None;
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("rom")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("table") {
                 table = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("namespace") {
                 let ns: LitStr = meta.value()?.parse()?;
-                if ns.value().is_empty() || ns.value().contains(['{', '}']) {
-                    return Err(syn::Error::new(ns.span(), "a namespace must be non-empty and contain no `{` or `}`"));
+                if ns.value().is_empty() || ns.value().contains(['{', '}', '#']) {
+                    return Err(syn::Error::new(ns.span(), "a namespace must be non-empty and contain no `{`, `}` or `#`"));
                 }
                 namespace = Some(ns);
             } else if meta.path.is_ident("group") {
@@ -470,6 +511,8 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
                         }
                     })?;
                 }
+            } else if meta.path.is_ident("partition") {
+                partition = Some(partition_attr(&meta)?);
             } else if meta.path.is_ident("has_one") {
                 meta.parse_nested_meta(|m| {
                     has_one.push(m.path.clone());
@@ -494,7 +537,7 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
                 together.push((cols, ci, span));
             } else {
                 let what = meta.path.get_ident().map_or_else(String::new, |i| format!(" `{i}`"));
-                return Err(meta.error(format!("unknown rom attribute{what} on a model; expected `table = name`, `namespace = \"...\"`, `group = Group`, `unique_together(a, b)`, `hooks`, `has_many(children::column)`, `has_one(children::column)` or `expires(ttl = \"30m\")` (index attributes go on the fields)")));
+                return Err(meta.error(format!("unknown rom attribute{what} on a model; expected `table = name`, `namespace = \"...\"`, `group = Group`, `unique_together(a, b)`, `hooks`, `has_many(children::column)`, `has_one(children::column)`, `expires(ttl = \"30m\")` or `partition(by = column, buckets = N)` (index attributes go on the fields)")));
             }
             Ok(())
         })?;
@@ -508,5 +551,6 @@ pub(crate) fn model_attrs(input: &DeriveInput) -> syn::Result<ModelAttrs> {
         has_many,
         has_one,
         expires,
+        partition,
     })
 }

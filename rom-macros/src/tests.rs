@@ -172,6 +172,21 @@ fn expiring_model() {
     ));
 }
 
+#[test]
+fn partitioned_model() {
+    insta::assert_snapshot!(expand_str(
+        r#"
+        #[rom(table = carts, partition(by = id, buckets = 32))]
+        pub struct Cart {
+            #[rom(primary_key)]
+            id: u64,
+            #[rom(index(eq))]
+            owner: String,
+        }
+        "#
+    ));
+}
+
 fn model_of(n: usize, attr: &str) -> String {
     let cols: String = (0..n).map(|i| format!("{attr} c{i}: i64,\n")).collect();
     format!("struct Wide {{ #[rom(primary_key)] id: Option<u64>, {cols} }}")

@@ -12,7 +12,7 @@ use crate::dsl::query::Query;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::plans::query::Mode;
-use crate::plans::write::decode_row;
+use crate::plans::read::decode_row;
 use crate::record::Record;
 use crate::storage::model::{Key, Model};
 use crate::storage::relations::Reference;
@@ -304,7 +304,7 @@ impl<M: Model> Query<M> {
 /// The query of every child of `rows` (the second round trip when the
 /// child model lives apart).
 fn children_query<M: Model, C: Reference<Parent = M>>(rows: &[Record<M>]) -> Query<C::Model> {
-    let mut q = Query::<C::Model>::default();
+    let mut q = Query::<C::Model>::unscoped();
     let kids = rows
         .iter()
         .map(|r| crate::dsl::filter::reference_node::<C>(&r.key().to_member()))

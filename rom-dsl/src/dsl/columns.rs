@@ -305,8 +305,9 @@ pub trait LikeFilterable: Column {}
 /// }
 /// ```
 pub trait Table: Copy + Send + Sync + 'static {
-    /// The model the table holds.
-    type Model: Model;
+    /// The model the table holds (in one slot: a partitioned model's table
+    /// is a [`PartitionedTable`](crate::placement::PartitionedTable)).
+    type Model: crate::placement::Unpartitioned;
 }
 
 /// A value a query can compare with column `C`, whose values are `T`: any

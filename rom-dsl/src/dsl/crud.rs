@@ -7,7 +7,8 @@ use crate::connection::AsyncConnection;
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::plan::{Call, Plan};
-use crate::plans::write::{delete_plan, get_plan, save_plan};
+use crate::plans::read::get_plan;
+use crate::plans::write::{delete_plan, save_plan};
 use crate::record::{Record, Saved};
 use crate::storage::model::{IntoKey, Key, Model};
 use crate::wire::save::SaveMode as Mode;
@@ -39,6 +40,7 @@ pub trait Crud: Model {
     /// # use rom_dsl::{Crud, Model};
     /// # #[derive(Clone, Debug)] struct Tag;
     /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl rom_dsl::placement::Unpartitioned for Tag {}
     /// # impl Model for Tag {
     /// #     type Key = u64;
     /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
@@ -325,6 +327,7 @@ pub trait Crud: Model {
     /// # use rom_dsl::{Crud, Model};
     /// # #[derive(Clone, Debug)] struct Tag;
     /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl rom_dsl::placement::Unpartitioned for Tag {}
     /// # impl Model for Tag {
     /// #     type Key = u64;
     /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
@@ -423,6 +426,7 @@ pub trait Crud: Model {
     /// # use rom_dsl::{Crud, Model};
     /// # #[derive(Clone, Debug)] struct Tag;
     /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl rom_dsl::placement::Unpartitioned for Tag {}
     /// # impl Model for Tag {
     /// #     type Key = u64;
     /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
@@ -440,7 +444,8 @@ pub trait Crud: Model {
     /// assert!(p.explain().starts_with("EXISTS {tags}:row:7")); // a plain command
     /// ```
     fn exists_plan(key: &Self::Key) -> Plan<bool> {
-        let l = Self::layout();
+        let member = key.to_member();
+        let l = crate::storage::partition::layout_for::<Self>(&member);
         if Self::EXPIRES.is_some() {
             // a row that may have expired: the function `ttl` knows the
             // server's time (-2: no live row)
@@ -450,7 +455,7 @@ pub trait Crud: Model {
         }
         Plan::new(
             Call::Command("EXISTS"),
-            vec![l.row_key(&key.to_member())],
+            vec![l.row_key(&member)],
             vec![],
             |v| Ok(matches!(v, redis::Value::Int(1))),
         )
@@ -500,6 +505,7 @@ pub trait Crud: Model {
     /// # use rom_dsl::{Crud, Model};
     /// # #[derive(Clone, Debug)] struct Tag;
     /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl rom_dsl::placement::Unpartitioned for Tag {}
     /// # impl Model for Tag {
     /// #     type Key = u64;
     /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
@@ -648,7 +654,7 @@ fn batch<M: Model, C: Connection + ?Sized>(
 ) -> Result<Vec<Result<Record<M>>>> {
     let hooked: Vec<Result<()>> = rows.iter_mut().map(hooks::before_insert).collect();
     let (ok, plans, slots) = batch_plans(&rows, hooked, plan);
-    let results = crate::plan::run_all(plans, conn)?;
+    let results = crate::plans::fan::run_by_slot(plans, conn)?;
     Ok(batch_finish(rows, ok, results, slots))
 }
 
@@ -663,7 +669,7 @@ async fn batch_async<M: Model, C: AsyncConnection>(
         hooked.push(hooks::before_insert_async(r).await);
     }
     let (ok, plans, slots) = batch_plans(&rows, hooked, plan);
-    let results = crate::plan::run_all_async(plans, conn).await?;
+    let results = crate::plans::fan::run_by_slot_async(plans, conn).await?;
     Ok(batch_finish(rows, ok, results, slots))
 }
 

@@ -27,6 +27,7 @@ use super::record::with_key;
 /// # use rom_dsl::expiry::{Expiring, ExpiryMethods};
 /// # #[derive(Clone, Debug)] struct Tag;
 /// # impl rom_dsl::__private::Sealed for Tag {}
+/// # impl rom_dsl::placement::Unpartitioned for Tag {}
 /// # impl Model for Tag {
 /// #     type Key = u64;
 /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
@@ -132,6 +133,7 @@ pub trait ExpiryMethods: Expiring {
     /// # use rom_dsl::expiry::{Expiring, ExpiryMethods};
     /// # #[derive(Clone, Debug)] struct Tag;
     /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl rom_dsl::placement::Unpartitioned for Tag {}
     /// # impl Model for Tag {
     /// #     type Key = u64;
     /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
@@ -210,6 +212,7 @@ pub trait ExpiryMethods: Expiring {
     /// # use rom_dsl::expiry::{Expiring, ExpiryMethods};
     /// # #[derive(Clone, Debug)] struct Tag;
     /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl rom_dsl::placement::Unpartitioned for Tag {}
     /// # impl Model for Tag {
     /// #     type Key = u64;
     /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
@@ -377,6 +380,7 @@ pub trait ExpiryMethods: Expiring {
     /// # use rom_dsl::expiry::{Expiring, ExpiryMethods};
     /// # #[derive(Clone, Debug)] struct Tag;
     /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl rom_dsl::placement::Unpartitioned for Tag {}
     /// # impl Model for Tag {
     /// #     type Key = u64;
     /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {

@@ -68,6 +68,7 @@ pub type HookFuture<'a> =
 /// # use rom_dsl::hooks::{HookError, Hooks};
 /// # #[derive(Clone, Debug)] struct Tag { name: String }
 /// # impl rom_dsl::__private::Sealed for Tag {}
+/// # impl rom_dsl::placement::Unpartitioned for Tag {}
 /// # impl Model for Tag {
 /// #     type Key = u64;
 /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {

@@ -110,8 +110,10 @@ impl<C: Column> Add<C> {
         self
     }
 
-    /// The wire form: the column's field, numeric index and keyed slots.
-    pub(crate) fn wire(&self) -> Result<TxAdd> {
+    /// The wire form: the column's field, numeric index and keyed slots,
+    /// for the row whose member is `member` (its bucket's keys when the
+    /// model is partitioned).
+    pub(crate) fn wire(&self, member: &[u8]) -> Result<TxAdd> {
         let model = <C::Model as Model>::SCHEMA.name;
         let invalid = |reason: String| Error::Validation {
             model,
@@ -129,7 +131,7 @@ impl<C: Column> Add<C> {
                 "the column's rule `{rule}` cannot be checked by an increment: load the record, change it and save it"
             )));
         }
-        let l = <C::Model as Model>::layout();
+        let l = crate::storage::partition::layout_for::<C::Model>(member);
         let mut slots = Vec::new();
         for s in &l.slots {
             if !s.columns.contains(&C::INDEX) {
@@ -197,7 +199,7 @@ impl<C: Column> CounterMethods for C {}
 
 /// The increment of one row: its operation of `commit`.
 pub(crate) fn increment_op<M: Model>(member: Vec<u8>, adds: Vec<TxAdd>) -> TxOp {
-    let l = M::layout();
+    let l = crate::storage::partition::layout_for::<M>(&member);
     TxOp::Increment(TxIncrement {
         numeric_ids: M::Key::NUMERIC,
         ids: l.ids.clone(),
@@ -223,8 +225,12 @@ pub(crate) fn increment_plan<C: Column>(
 where
 {
     let shown = format!("{key:?}");
+    let member = key.to_member();
     let args = CommitArgs {
-        ops: vec![increment_op::<C::Model>(key.to_member(), vec![add.wire()?])],
+        ops: vec![increment_op::<C::Model>(
+            member.clone(),
+            vec![add.wire(&member)?],
+        )],
     };
     let name = <C::Model as Model>::SCHEMA.name;
     Ok(Plan::call(&args, move |v| match CommitReply::decode(v)? {
@@ -349,7 +355,10 @@ impl<M: Model> Record<M> {
     fn set_stored(&mut self, col: usize, bytes: Vec<u8>) -> Result<()> {
         let schema = M::SCHEMA;
         let mut row = RowData {
-            key: M::layout().row_key(&self.key.to_member()),
+            key: {
+                let member = self.key.to_member();
+                crate::storage::partition::layout_for::<M>(&member).row_key(&member)
+            },
             ..RowData::default()
         };
         for (def, cell) in schema.columns.iter().zip(self.value.cells()?) {

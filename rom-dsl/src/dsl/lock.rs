@@ -7,6 +7,7 @@ use crate::connection::Connection;
 use crate::error::{Error, Result, show};
 use crate::plan::Plan;
 use crate::storage::model::{IntoKey, Key, Model};
+use crate::storage::partition::layout_for;
 use crate::wire::lock::{LockArgs, LockMode, LockReply, UnlockArgs};
 use std::time::{Duration, Instant};
 
@@ -67,7 +68,8 @@ pub fn lease_millis(d: Duration) -> Result<u64> {
 }
 
 fn lock_key<M: Model>(key: &M::Key) -> Vec<u8> {
-    [&M::layout().lock_prefix[..], &key.to_member()].concat()
+    let member = key.to_member();
+    [&layout_for::<M>(&member).lock_prefix[..], &member].concat()
 }
 
 fn lock_plan<M: Model>(
@@ -78,7 +80,7 @@ fn lock_plan<M: Model>(
 ) -> Result<Plan<LockReply>> {
     let args = LockArgs {
         lock: lock_key::<M>(key),
-        seq: M::layout().lock_seq.clone(),
+        seq: layout_for::<M>(&key.to_member()).lock_seq.clone(),
         mode,
         token: token
             .map(|t| t.to_string().into_bytes())

@@ -16,6 +16,7 @@ pub(crate) mod increment;
 pub(crate) mod like;
 pub(crate) mod lock;
 pub(crate) mod page;
+pub(crate) mod partitioned;
 pub(crate) mod preload;
 pub(crate) mod query;
 pub(crate) mod query_dsl;

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::index::Column;
 use crate::plan::Plan;
 use crate::plans::query::Mode;
-use crate::plans::write::{decode_row, get_plan};
+use crate::plans::read::{decode_row, get_plan};
 use crate::record::Record;
 use crate::storage::model::{Key, Model};
 use crate::storage::relations::Reference;
@@ -226,7 +226,7 @@ impl<M: Model> Record<M> {
         C: Reference<Parent = M>,
     {
         let _ = column;
-        let mut q = Query::<C::Model>::default();
+        let mut q = Query::<C::Model>::unscoped();
         q.filters.push(crate::dsl::filter::reference_node::<C>(
             &self.key().to_member(),
         ));

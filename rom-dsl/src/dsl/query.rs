@@ -65,8 +65,18 @@ impl<M> std::fmt::Debug for Query<M> {
     }
 }
 
+/// The query of every row. (A partitioned model's table has no query
+/// methods; a query of one built here is refused when planned:
+/// [`Error::Validation`](crate::Error::Validation).)
 impl<M: Model> Default for Query<M> {
     fn default() -> Self {
+        Query::unscoped()
+    }
+}
+
+impl<M> Query<M> {
+    /// The query of every row of `M`'s one layout.
+    pub(crate) fn unscoped() -> Self {
         Query {
             filters: Vec::new(),
             order: None,
@@ -241,6 +251,7 @@ impl<M: Model, S: Selection<M>> Select<M, S> {
 /// # use rom_dsl::{Crud, Model, Query, QueryDsl};
 /// # #[derive(Clone, Debug)] struct Tag;
 /// # impl rom_dsl::__private::Sealed for Tag {}
+/// # impl rom_dsl::placement::Unpartitioned for Tag {}
 /// # impl Model for Tag {
 /// #     type Key = u64;
 /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {

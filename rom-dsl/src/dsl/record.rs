@@ -6,7 +6,8 @@ use crate::connection::AsyncConnection;
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
-use crate::plans::write::{delete_plan, get_plan, save_plan};
+use crate::plans::read::get_plan;
+use crate::plans::write::{delete_plan, save_plan};
 use crate::storage::model::Model;
 
 use super::hooks;
@@ -306,7 +307,7 @@ impl<M: Model> Record<M> {
             })
             .collect();
         let (mut out, plans, idx) = Self::plans_of(records, hooked);
-        let results = crate::plan::run_all(plans, conn)?;
+        let results = crate::plans::fan::run_by_slot(plans, conn)?;
         Self::apply_all(records, &mut out, results, idx);
         Ok(out)
     }
@@ -332,7 +333,7 @@ impl<M: Model> Record<M> {
             });
         }
         let (mut out, plans, idx) = Self::plans_of(records, hooked);
-        let results = crate::plan::run_all_async(plans, conn).await?;
+        let results = crate::plans::fan::run_by_slot_async(plans, conn).await?;
         Self::apply_all(records, &mut out, results, idx);
         Ok(out)
     }
@@ -391,6 +392,7 @@ impl<M: Model> Record<M> {
     /// # use rom_dsl::{Crud, Model, Query, QueryDsl};
     /// # #[derive(Clone, Debug)] struct Tag;
     /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl rom_dsl::placement::Unpartitioned for Tag {}
     /// # impl Model for Tag {
     /// #     type Key = u64;
     /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {

@@ -13,7 +13,7 @@ use crate::dsl::query::Query;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::plans::query::Mode;
-use crate::plans::write::decode_row;
+use crate::plans::read::decode_row;
 use crate::record::Record;
 use crate::storage::model::{Model, expiry_key};
 use crate::storage::relations::Reference;

@@ -62,6 +62,7 @@ pub const SWEEP_BATCH: u64 = 500;
 /// # use rom_dsl::expiry::{Expiring, sweep_plan};
 /// # #[derive(Clone, Debug)] struct Tag;
 /// # impl rom_dsl::__private::Sealed for Tag {}
+/// # impl rom_dsl::placement::Unpartitioned for Tag {}
 /// # impl Model for Tag {
 /// #     type Key = u64;
 /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {

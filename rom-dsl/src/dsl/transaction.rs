@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::index::Column;
 use crate::placement::PlacedIn;
 use crate::plans::commit::{Entry, Event, Fence, Read, State, TxRow, apply_reply, commit_plan};
-use crate::plans::write::get_plan;
+use crate::plans::read::get_plan;
 use crate::record::Record;
 use crate::storage::model::{IntoKey, Key, Model};
 use std::any::TypeId;
@@ -558,8 +558,8 @@ impl<P> Transaction<P> {
                 key: "(no key)".into(),
             });
         };
-        let wire = add.wire()?;
         let member = key.to_member();
+        let wire = add.wire(&member)?;
         let invalid = |reason: String| Error::Validation {
             model: <M<C> as Model>::SCHEMA.name,
             column: C::NAME.to_owned(),
@@ -637,6 +637,7 @@ impl<P> Transaction<P> {
     /// # use rom_dsl::transaction::Transaction;
     /// # #[derive(Clone, Debug)] struct Tag;
     /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl rom_dsl::placement::Unpartitioned for Tag {}
     /// # impl rom_dsl::placement::PlacedIn<Tag> for Tag {}
     /// # impl Model for Tag {
     /// #     type Key = u64;

@@ -223,6 +223,7 @@ enum Recover {
 /// # use rom_dsl::{Crud, Model};
 /// # #[derive(Clone, Debug)] struct Tag;
 /// # impl rom_dsl::__private::Sealed for Tag {}
+/// # impl rom_dsl::placement::Unpartitioned for Tag {}
 /// # impl Model for Tag {
 /// #     type Key = u64;
 /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {

@@ -4,8 +4,10 @@
 
 pub(crate) mod cascade;
 pub(crate) mod commit;
+pub(crate) mod fan;
 pub(crate) mod plan;
 pub(crate) mod query;
+pub(crate) mod read;
 pub(crate) mod steps;
 pub(crate) mod unique;
 pub(crate) mod write;

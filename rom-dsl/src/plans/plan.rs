@@ -35,6 +35,7 @@ pub(crate) enum Next<T> {
 /// # use rom_dsl::{Crud, Model};
 /// # #[derive(Clone, Debug)] struct Tag;
 /// # impl rom_dsl::__private::Sealed for Tag {}
+/// # impl rom_dsl::placement::Unpartitioned for Tag {}
 /// # impl Model for Tag {
 /// #     type Key = u64;
 /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
@@ -185,6 +186,7 @@ impl<T> Plan<T> {
     /// # use rom_dsl::{Crud, Model};
     /// # #[derive(Clone, Debug)] struct Tag;
     /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl rom_dsl::placement::Unpartitioned for Tag {}
     /// # impl Model for Tag {
     /// #     type Key = u64;
     /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
@@ -243,6 +245,30 @@ impl<T> Plan<T> {
                 Next::Done(t) => f(t).map(Next::Done),
                 Next::Again(p) => Ok(Next::Again(p.map(f))),
             }),
+            read_only: self.read_only,
+            raw_errors: self.raw_errors,
+            #[cfg(feature = "tracing")]
+            about: self.about,
+        }
+    }
+
+    /// Changes what the reply decodes to, continuations included: `f` gets
+    /// each step's outcome (a result, or the plan of the next call).
+    pub(crate) fn then<U>(
+        self,
+        f: impl FnOnce(Next<T>) -> Result<Next<U>> + Send + 'static,
+    ) -> Plan<U>
+    where
+        T: 'static,
+    {
+        let decode = self.decode;
+        Plan {
+            call: self.call,
+            keys: self.keys,
+            args: self.args,
+            steps: self.steps,
+            lazy_steps: self.lazy_steps,
+            decode: Box::new(move |v| f(decode(v)?)),
             read_only: self.read_only,
             raw_errors: self.raw_errors,
             #[cfg(feature = "tracing")]

@@ -8,7 +8,8 @@ use crate::error::{Error, Result, show};
 use crate::plan::{Call, Plan};
 use crate::plans::steps::{PageStep, count_steps, delete_steps, exists_steps};
 use crate::plans::unique::{unique_args, unique_plan};
-use crate::plans::write::{decode_row, numeric_keys};
+use crate::plans::read::decode_row;
+use crate::plans::write::numeric_keys;
 use crate::record::Record;
 use crate::storage::model::{Key, Model};
 use crate::wire::Args as _;
@@ -30,6 +31,7 @@ pub(crate) enum Mode<'a> {
 
 impl<M: Model> Query<M> {
     pub(crate) fn check(&self) -> Result<()> {
+        crate::storage::partition::one_slot::<M>("a query")?;
         if self.after.is_some() {
             return Err(crate::storage::model::invalid::<M>(
                 "(page token)",
@@ -227,6 +229,7 @@ impl<M: Model> Query<M> {
     /// # use rom_dsl::{Model, Query};
     /// # #[derive(Clone, Debug)] struct Tag;
     /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl rom_dsl::placement::Unpartitioned for Tag {}
     /// # impl Model for Tag {
     /// #     type Key = u64;
     /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
@@ -278,6 +281,7 @@ impl<M: Model> Query<M> {
     /// # use rom_dsl::{Model, Query};
     /// # #[derive(Clone, Debug)] struct Tag;
     /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl rom_dsl::placement::Unpartitioned for Tag {}
     /// # impl Model for Tag {
     /// #     type Key = u64;
     /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
@@ -312,6 +316,7 @@ impl<M: Model> Query<M> {
     /// # use rom_dsl::{Model, Query};
     /// # #[derive(Clone, Debug)] struct Tag;
     /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl rom_dsl::placement::Unpartitioned for Tag {}
     /// # impl Model for Tag {
     /// #     type Key = u64;
     /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
@@ -373,6 +378,7 @@ impl<M: Model> Query<M> {
     /// # use rom_dsl::{Model, Query};
     /// # #[derive(Clone, Debug)] struct Tag;
     /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl rom_dsl::placement::Unpartitioned for Tag {}
     /// # impl Model for Tag {
     /// #     type Key = u64;
     /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
@@ -405,6 +411,7 @@ impl<M: Model> Query<M> {
     /// # use rom_dsl::{Model, Query};
     /// # #[derive(Clone, Debug)] struct Tag;
     /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl rom_dsl::placement::Unpartitioned for Tag {}
     /// # impl Model for Tag {
     /// #     type Key = u64;
     /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
@@ -459,6 +466,7 @@ impl<M: Model> Query<M> {
     /// # use rom_dsl::{Model, Query, QueryDsl};
     /// # #[derive(Clone, Debug)] struct Tag;
     /// # impl rom_dsl::__private::Sealed for Tag {}
+    /// # impl rom_dsl::placement::Unpartitioned for Tag {}
     /// # impl Model for Tag {
     /// #     type Key = u64;
     /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {

@@ -3,13 +3,12 @@
 //! record, and the decoding of their replies and of stored rows.
 
 use crate::error::{Error, Result, show};
-use crate::plan::{Call, Plan};
-use crate::record::{Record, Saved};
-use crate::storage::model::{Key, Model, RowData};
+use crate::plan::Plan;
+use crate::record::Saved;
+use crate::storage::model::{Key, Layout, Model};
 use crate::storage::slots::slot_values;
 use crate::wire::delete::DeleteArgs;
 use crate::wire::expiry::{Deadline, RowExpiry};
-use crate::wire::get::{GetArgs, GetReply};
 use crate::wire::save::{Parent, SaveArgs, SaveMode as Mode, StructWrites, Touched, Write};
 use crate::wire::status::Status;
 use crate::wire::{Check, NumOp};
@@ -82,7 +81,6 @@ pub(crate) fn save_parts<M: Model>(
 ) -> Result<SaveParts> {
     value.validate()?;
     let schema = M::SCHEMA;
-    let l = M::layout();
     let cells = value.cells()?;
     let key = value.key();
     if key.is_none() && !schema.auto_key {
@@ -99,6 +97,8 @@ pub(crate) fn save_parts<M: Model>(
             "a natural primary key cannot be empty".into(),
         ));
     }
+    // a partitioned model's row lives in its key's bucket
+    let l = crate::storage::partition::layout_for::<M>(&member);
     // a new row has nothing to clear: its null columns are simply not
     // written; but an insert of a model whose rows expire may write over an
     // expired row, so it writes every column, as a put does
@@ -255,7 +255,11 @@ fn structure_checks<M: Model>(value: &M) -> Vec<Check> {
 /// The Redis type rom keeps at key `k` of model `M`, from the key layout
 /// (for the error of a key of another type).
 fn expected_type<M: Model>(k: &[u8]) -> &'static str {
-    let l = M::layout();
+    // a partitioned model's key: the layout of its bucket
+    let l = M::bucket_layouts()
+        .iter()
+        .find(|l| k.starts_with(&l.tag))
+        .unwrap_or_else(|| M::layout());
     if let Some(s) = l.structures.iter().find(|s| k.starts_with(&s.key_prefix)) {
         return s.def.kind.redis_type();
     }
@@ -402,128 +406,15 @@ pub(crate) fn status_error<M: Model>(status: Status) -> Error {
     }
 }
 
-/// Decodes one row reply (flat field/value pairs, a RESP3 map, or an error
-/// string) into a record; `Ok(None)` for an absent row.
-pub(crate) fn decode_row<M: Model>(
-    member: &[u8],
-    reply: redis::Value,
-) -> Result<Option<Record<M>>> {
-    let l = M::layout();
-    let key_bytes = l.row_key(member);
-    let mut row = RowData {
-        key: key_bytes.clone(),
-        ..RowData::default()
-    };
-    match reply {
-        redis::Value::Array(items) => {
-            let mut it = items.into_iter();
-            while let (Some(f), Some(v)) = (it.next(), it.next()) {
-                row.fields
-                    .insert(bulk(f, &key_bytes)?, bulk(v, &key_bytes)?);
-            }
-        }
-        redis::Value::Map(pairs) => {
-            for (f, v) in pairs {
-                row.fields
-                    .insert(bulk(f, &key_bytes)?, bulk(v, &key_bytes)?);
-            }
-        }
-        redis::Value::BulkString(e) => {
-            return Err(Error::decode(&key_bytes, None, show(&e)));
-        }
-        redis::Value::ServerError(e) => {
-            return Err(Error::decode(
-                &key_bytes,
-                None,
-                e.details()
-                    .map_or_else(|| e.code().to_owned(), |d| format!("{} {d}", e.code())),
-            ));
-        }
-        redis::Value::SimpleString(e) => {
-            return Err(Error::decode(&key_bytes, None, e));
-        }
-        other => {
-            return Err(Error::decode(
-                &key_bytes,
-                None,
-                format!("unexpected reply {other:?}"),
-            ));
-        }
-    }
-    if row.fields.is_empty() {
-        return Ok(None);
-    }
-    let key = M::Key::from_member(member)
-        .map_err(|e| Error::decode(&key_bytes, None, format!("bad key: {e}")))?;
-    let value = M::from_row(key.clone(), &row)?;
-    let snapshot = M::SCHEMA
-        .columns
-        .iter()
-        .map(|c| row.get(c.name).map(<[u8]>::to_vec))
-        .collect();
-    Ok(Some(Record::from_parts(value, key, snapshot)))
-}
-
-fn bulk(v: redis::Value, key: &[u8]) -> Result<Vec<u8>> {
-    match v {
-        redis::Value::BulkString(b) => Ok(b),
-        redis::Value::SimpleString(s) => Ok(s.into_bytes()),
-        other => Err(Error::decode(
-            key,
-            None,
-            format!("unexpected reply {other:?}"),
-        )),
-    }
-}
-
-pub(crate) fn get_plan<M: Model>(keys: &[M::Key]) -> Plan<Vec<Record<M>>> {
-    let l = M::layout();
-    if let ([key], None) = (keys, M::EXPIRES) {
-        // one row: a plain HGETALL, whose error reply (a key of another type)
-        // becomes a decode error naming the key (a row that may have expired
-        // is read by the function, which knows the server's time)
-        let member = key.to_member();
-        return Plan::new(
-            Call::Command("HGETALL"),
-            vec![l.row_key(&member)],
-            vec![],
-            move |v| Ok(decode_row::<M>(&member, v)?.into_iter().collect()),
-        )
-        .with_raw_errors()
-        .step(format!("HGETALL one row of {}", M::SCHEMA.name))
-        .about("get", M::SCHEMA.namespace);
-    }
-    let members: Vec<Vec<u8>> = keys.iter().map(Key::to_member).collect();
-    let expiry = crate::storage::model::expiry_key::<M>();
-    let args = GetArgs {
-        rows: members.iter().map(|m| l.row_key(m)).collect(),
-        members: if expiry.is_empty() {
-            Vec::new()
-        } else {
-            members.clone()
-        },
-        expiry,
-    };
-    let n = keys.len();
-    Plan::call(&args, move |v| {
-        let items = GetReply::decode(v)?.0;
-        let mut out = Vec::with_capacity(n);
-        for (m, r) in members.iter().zip(items) {
-            if let Some(rec) = decode_row::<M>(m, r)? {
-                out.push(rec);
-            }
-        }
-        Ok(out)
-    })
-    .step(format!("HGETALL {n} row(s) of {}", M::SCHEMA.name))
-    .about("get", M::SCHEMA.namespace)
-}
-
 /// Every numeric index of a model (a deleted row leaves each).
 /// The sorted sets a row's delete removes its member from: its numeric
 /// indexes, and its expiry set when the model's rows expire.
 pub(crate) fn numeric_keys<M: Model>() -> Vec<Vec<u8>> {
-    let l = M::layout();
+    numeric_keys_in::<M>(M::layout())
+}
+
+/// [`numeric_keys`] in layout `l` (a bucket of a partitioned model).
+fn numeric_keys_in<M: Model>(l: &Layout) -> Vec<Vec<u8>> {
     let mut keys: Vec<Vec<u8>> = l.numeric.iter().flatten().cloned().collect();
     if M::EXPIRES.is_some() {
         keys.push(l.expiry.clone());
@@ -535,7 +426,25 @@ pub(crate) fn delete_plan<M: Model>(keys: &[M::Key]) -> Plan<u64> {
     if crate::plans::cascade::has_rules::<M>() {
         return crate::plans::cascade::graph_delete_plan::<M>(keys);
     }
-    let l = M::layout();
+    let members: Vec<Vec<u8>> = keys.iter().map(Key::to_member).collect();
+    let mut groups = crate::storage::partition::group_by_layout::<M>(&members).into_iter();
+    let Some((l, first)) = groups.next() else {
+        return delete_part::<M>(M::layout(), Vec::new());
+    };
+    let pick = |idx: &[usize]| idx.iter().map(|&i| members[i].clone()).collect::<Vec<_>>();
+    let first_part = delete_part::<M>(l, pick(&first));
+    let parts: Vec<Plan<u64>> = groups
+        .map(|(l, idx)| delete_part::<M>(l, pick(&idx)))
+        .collect();
+    if parts.is_empty() {
+        return first_part;
+    }
+    // a partitioned model: one atomic delete per bucket
+    crate::plans::fan::serial(first_part, parts, |n| Ok(n.iter().sum()))
+}
+
+/// The delete of rows `members`, all in layout `l` (one slot).
+fn delete_part<M: Model>(l: &Layout, members: Vec<Vec<u8>>) -> Plan<u64> {
     // the numeric indexes it removes the rows from (the keyed entries are
     // found in each row's record, and read before anything is written)
     let args = DeleteArgs {
@@ -543,12 +452,12 @@ pub(crate) fn delete_plan<M: Model>(keys: &[M::Key]) -> Plan<u64> {
         numeric_ids: M::Key::NUMERIC,
         row_prefix: l.row_prefix.clone(),
         tag: l.tag.clone(),
-        numeric: numeric_keys::<M>(),
+        numeric: numeric_keys_in::<M>(l),
         checks: Vec::new(),
-        members: keys.iter().map(Key::to_member).collect(),
+        members,
         expiry: crate::storage::model::expiry_key::<M>(),
     };
-    let n = keys.len();
+    let n = args.members.len();
     Plan::call(&args, |v| {
         let n = script_reply::<M>(v)?;
         show(&n)

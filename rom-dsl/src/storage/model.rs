@@ -208,7 +208,7 @@ impl Layout {
         Self::with_prefix(s, format!("{{{group}}}/{}", s.namespace))
     }
 
-    fn with_prefix(s: &Schema, tag: String) -> Self {
+    pub(crate) fn with_prefix(s: &Schema, tag: String) -> Self {
         let k = |rest: &str| format!("{tag}:{rest}").into_bytes();
         let mut slots = Vec::new();
         for (i, c) in s.columns.iter().enumerate() {
@@ -561,6 +561,14 @@ pub trait Model: crate::__private::Sealed + Sized + Clone + Send + Sync + 'stati
     #[doc(hidden)]
     fn structures_mut(&mut self) -> Vec<&mut dyn crate::dsl::structures::AnyStructure> {
         Vec::new()
+    }
+    /// A partitioned model's number of buckets; 0 for a model in one slot.
+    #[doc(hidden)]
+    const BUCKETS: u16 = 0;
+    /// A partitioned model's layout per bucket (generated); empty otherwise.
+    #[doc(hidden)]
+    fn bucket_layouts() -> &'static [Layout] {
+        &[]
     }
 }
 

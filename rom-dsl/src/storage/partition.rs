@@ -3,7 +3,7 @@
 //!
 //! Both rules decide where rows are stored, so they can never change for a
 //! model with data: the test vectors below pin them. Nothing declares a
-//! partitioned model yet; the layouts that use these functions come next.
+//! partitioned model's keys in bucket `b` start with `{<namespace>#b.<salt>}`.
 //!
 //! - **Bucket of a value**: XXH64 (seed 0) of the value's bytes, modulo the
 //!   number of buckets. The bytes are the ones rom stores for the value (an
@@ -19,17 +19,11 @@
 //!   of the slot space: any cluster that splits the slots into equal ranges
 //!   then holds about n / masters buckets per node.
 
-// Used by the partitioned layouts (the next step of issue 10).
-#![allow(dead_code)]
-
+use crate::storage::model::{Layout, Model, Schema};
 use xxhash_rust::xxh64::xxh64;
 
 /// The number of Redis Cluster slots.
 pub(crate) const SLOTS: u32 = 16384;
-
-/// The most buckets a model may declare (the tag search costs about one
-/// CRC per bucket each, once per process).
-pub(crate) const MAX_BUCKETS: u16 = 1024;
 
 /// The bucket (0..buckets) of a partition value, from its stored bytes.
 /// `buckets` is at least 1.
@@ -72,6 +66,74 @@ pub(crate) fn bucket_tag(base: &str, b: u16, buckets: u16) -> String {
     // unreachable for any n <= 1 << 14: CRC16 takes every value over the
     // salts long before 1 << 22 of them
     prefix
+}
+
+impl Layout {
+    /// The layouts of a model partitioned into `buckets`, one per bucket:
+    /// bucket b's keys start with `{namespace#b.salt}` (see the module).
+    ///
+    /// ```
+    /// use rom_dsl::__private::{Layout, Schema};
+    /// let s = Schema { name: "User", namespace: "users", key_name: "id", auto_key: false, columns: &[], unique_together: &[] };
+    /// let l = Layout::partitioned(&s, 8);
+    /// assert_eq!(l.len(), 8);
+    /// assert_eq!(l[0].row_key(b"7"), b"{users#0.12}:row:7");
+    /// ```
+    pub fn partitioned(s: &Schema, buckets: u16) -> Vec<Layout> {
+        (0..buckets)
+            .map(|b| Layout::with_prefix(s, format!("{{{}}}", bucket_tag(s.namespace, b, buckets))))
+            .collect()
+    }
+}
+
+/// The bucket of the row whose member (encoded key) is `member`, for a
+/// partitioned model (`None` for a model in one slot).
+pub(crate) fn bucket_of<M: Model>(member: &[u8]) -> Option<u16> {
+    (M::BUCKETS > 0).then(|| bucket(member, M::BUCKETS))
+}
+
+/// The layout holding the row whose member is `member`: its bucket's for a
+/// partitioned model, the model's one layout otherwise.
+pub(crate) fn layout_for<M: Model>(member: &[u8]) -> &'static Layout {
+    match (bucket_of::<M>(member), M::bucket_layouts()) {
+        (Some(b), ls) if !ls.is_empty() => &ls[usize::from(b) % ls.len()],
+        _ => M::layout(),
+    }
+}
+
+/// Refuses `what` (a query, `verify`) for a partitioned model, whose rows
+/// are in many slots: a typed error instead of an answer from one slot.
+/// Its table has no query methods, so this is reached only through generic
+/// code (`Query::<M>::default()`, `verify::<M, _>`).
+pub(crate) fn one_slot<M: Model>(what: &str) -> crate::error::Result<()> {
+    if M::BUCKETS == 0 {
+        return Ok(());
+    }
+    Err(crate::error::Error::Validation {
+        model: M::SCHEMA.name,
+        column: M::SCHEMA.key_name.to_owned(),
+        reason: format!(
+            "`{}` is partitioned ({} buckets): {what} over all its partitions is not supported yet; read and write its rows by key",
+            M::SCHEMA.name,
+            M::BUCKETS
+        ),
+    })
+}
+
+/// Positions of `members` grouped by the layout holding their rows, in
+/// bucket order (one group, in order, for a model in one slot).
+pub(crate) fn group_by_layout<M: Model>(members: &[Vec<u8>]) -> Vec<(&'static Layout, Vec<usize>)> {
+    if M::BUCKETS == 0 {
+        return vec![(M::layout(), (0..members.len()).collect())];
+    }
+    let mut groups: std::collections::BTreeMap<u16, Vec<usize>> = Default::default();
+    for (i, m) in members.iter().enumerate() {
+        groups.entry(bucket(m, M::BUCKETS)).or_default().push(i);
+    }
+    groups
+        .into_values()
+        .map(|idx| (layout_for::<M>(&members[idx[0]]), idx))
+        .collect()
 }
 
 #[cfg(test)]

@@ -128,6 +128,10 @@ pub fn check_listed<P: HasChild<C>, C>() {}
 /// check: `C` is unique; that it references the model is `ChildRel::of`'s).
 pub fn check_has_one<C: crate::index::Unique>() {}
 
+/// Generated for every `belongs_to` column: the referenced model is not
+/// partitioned (a reference to a partitioned model is not supported yet).
+pub fn check_unpartitioned_parent<P: crate::placement::Unpartitioned>() {}
+
 /// The hash tag of a layout (the text between `{` and `}`).
 fn hash_tag(l: &Layout) -> &[u8] {
     let t = &l.tag[..];

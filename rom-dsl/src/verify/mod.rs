@@ -379,6 +379,7 @@ async fn drive_async<M: Model, C: AsyncConnection>(
 /// # let mut conn = server.connection()?;
 /// # #[derive(Clone)] struct Tag;
 /// # impl rom_dsl::__private::Sealed for Tag {}
+/// # impl rom_dsl::placement::Unpartitioned for Tag {}
 /// # impl Model for Tag {
 /// #     type Key = u64;
 /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
@@ -399,6 +400,7 @@ async fn drive_async<M: Model, C: AsyncConnection>(
 /// # Ok(()) }
 /// ```
 pub fn verify<M: Model, C: Connection + ?Sized>(conn: &mut C) -> Result<Report> {
+    crate::storage::partition::one_slot::<M>("verify")?;
     drive(conn, walk::Walk::<M>::new(None)).map(|r| r.found)
 }
 
@@ -410,6 +412,7 @@ pub fn verify<M: Model, C: Connection + ?Sized>(conn: &mut C) -> Result<Report> 
 /// # let server = rom_testing::RedisServer::start()?;
 /// # #[derive(Clone)] struct Tag;
 /// # impl rom_dsl::__private::Sealed for Tag {}
+/// # impl rom_dsl::placement::Unpartitioned for Tag {}
 /// # impl rom_dsl::Model for Tag {
 /// #     type Key = u64;
 /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
@@ -430,6 +433,7 @@ pub fn verify<M: Model, C: Connection + ?Sized>(conn: &mut C) -> Result<Report> 
 /// ```
 #[cfg(feature = "tokio")]
 pub async fn verify_async<M: Model, C: AsyncConnection>(conn: &mut C) -> Result<Report> {
+    crate::storage::partition::one_slot::<M>("verify")?;
     drive_async(conn, walk::Walk::<M>::new(None))
         .await
         .map(|r| r.found)
@@ -456,6 +460,7 @@ pub async fn verify_async<M: Model, C: AsyncConnection>(conn: &mut C) -> Result<
 /// # let mut conn = server.connection()?;
 /// # #[derive(Clone)] struct Tag;
 /// # impl rom_dsl::__private::Sealed for Tag {}
+/// # impl rom_dsl::placement::Unpartitioned for Tag {}
 /// # impl rom_dsl::Model for Tag {
 /// #     type Key = u64;
 /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
@@ -480,6 +485,7 @@ pub fn repair<M: Model, C: Connection + ?Sized>(
     conn: &mut C,
     mode: Repair,
 ) -> Result<RepairReport> {
+    crate::storage::partition::one_slot::<M>("repair")?;
     drive(conn, walk::Walk::<M>::new(Some(mode)))
 }
 
@@ -490,6 +496,7 @@ pub fn repair<M: Model, C: Connection + ?Sized>(
 /// # let server = rom_testing::RedisServer::start()?;
 /// # #[derive(Clone)] struct Tag;
 /// # impl rom_dsl::__private::Sealed for Tag {}
+/// # impl rom_dsl::placement::Unpartitioned for Tag {}
 /// # impl rom_dsl::Model for Tag {
 /// #     type Key = u64;
 /// #     const SCHEMA: &'static rom_dsl::__private::Schema = &rom_dsl::__private::Schema {
@@ -513,6 +520,7 @@ pub async fn repair_async<M: Model, C: AsyncConnection>(
     conn: &mut C,
     mode: Repair,
 ) -> Result<RepairReport> {
+    crate::storage::partition::one_slot::<M>("repair")?;
     drive_async(conn, walk::Walk::<M>::new(Some(mode))).await
 }
 

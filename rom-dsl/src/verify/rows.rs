@@ -123,7 +123,7 @@ pub(crate) fn decode_one<M: Model>(member: &[u8], item: RowReply) -> RowRead {
                     }
                 }
             }
-            match crate::plans::write::decode_row::<M>(member, fields_v) {
+            match crate::plans::read::decode_row::<M>(member, fields_v) {
                 Ok(Some(rec)) => match rec.cells() {
                     Ok(c) => RowState::Row(
                         c,

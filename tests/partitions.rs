@@ -1,0 +1,414 @@
+//! Partitioned models (`#[rom(partition(by = key, buckets = N))]`): every
+//! row and its index entries live under its bucket's hash tag, the key
+//! operations find them there, and a batch or a read of many keys spanning
+//! buckets works on a single server and on a real Redis Cluster (sync and
+//! async), with the results a model in one slot gives.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use rom::prelude::*;
+use rom::testing::{RedisCluster, RedisServer};
+use std::collections::BTreeMap;
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[rom(table = accounts, partition(by = id, buckets = 8))]
+struct Account {
+    #[rom(primary_key)]
+    id: u64,
+    #[rom(index(eq))]
+    tenant: String,
+    #[rom(index(numeric))]
+    balance: i64,
+    note: Option<String>,
+}
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[rom(table = skus, partition(by = code, buckets = 64))]
+struct Sku {
+    #[rom(primary_key)]
+    code: String,
+    #[rom(index(numeric))]
+    stock: i64,
+}
+
+/// A small deterministic generator (xorshift64*), seeded per run.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn seed() -> u64 {
+    std::env::var("ROM_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        })
+}
+
+fn account(id: u64, r: &mut Rng) -> Account {
+    Account {
+        id,
+        tenant: format!("t{}", r.below(3)),
+        balance: r.below(100) as i64 - 50,
+        note: (r.below(2) == 0).then(|| format!("n{}", r.below(10))),
+    }
+}
+
+fn keys(c: &mut redis::Connection) -> Vec<String> {
+    let mut k: Vec<String> = redis::cmd("KEYS").arg("*").query(c).unwrap();
+    k.sort();
+    k
+}
+
+/// The bucket (index into `bucket_layouts`) whose tag prefixes `key`.
+fn bucket_of_key<M: Model>(key: &[u8]) -> Option<usize> {
+    M::bucket_layouts()
+        .iter()
+        .position(|l| key.starts_with(&l.tag))
+}
+
+/// What must hold after every step: every key of the model carries one of
+/// its buckets' tags; each stored row sits in exactly one bucket, and that
+/// bucket's id list and indexes hold it and nothing of another bucket.
+fn check_placement(c: &mut redis::Connection, model: &BTreeMap<u64, Account>) {
+    let layouts = Account::bucket_layouts();
+    assert_eq!(layouts.len(), 8);
+    for k in keys(c) {
+        assert!(
+            bucket_of_key::<Account>(k.as_bytes()).is_some(),
+            "{k} carries no bucket tag"
+        );
+    }
+    let mut listed = 0;
+    for (b, l) in layouts.iter().enumerate() {
+        let ids: Vec<String> = redis::cmd("ZRANGE")
+            .arg(&l.ids)
+            .arg(0)
+            .arg(-1)
+            .query(c)
+            .unwrap();
+        listed += ids.len();
+        for m in &ids {
+            let id: u64 = m.parse().unwrap();
+            assert!(
+                model.contains_key(&id),
+                "bucket {b} lists {m}, which is gone"
+            );
+            let row: bool = redis::cmd("EXISTS")
+                .arg(l.row_key(m.as_bytes()))
+                .query(c)
+                .unwrap();
+            assert!(row, "bucket {b} lists {m} without its row there");
+            let bal: Option<f64> = redis::cmd("ZSCORE")
+                .arg(l.numeric[1].as_ref().unwrap())
+                .arg(m)
+                .query(c)
+                .unwrap();
+            assert_eq!(bal, Some(model[&id].balance as f64), "balance index of {m}");
+            let tenant = format!(
+                "{}{}",
+                String::from_utf8_lossy(&l.slots[0].key),
+                model[&id].tenant
+            );
+            let member: bool = redis::cmd("SISMEMBER").arg(tenant).arg(m).query(c).unwrap();
+            assert!(member, "tenant index of {m} in bucket {b}");
+        }
+    }
+    assert_eq!(listed, model.len(), "rows listed over all buckets");
+}
+
+#[test]
+fn key_operations_follow_each_rows_bucket() {
+    let seed = seed();
+    let mut r = Rng(seed);
+    let server = RedisServer::start().unwrap();
+    let mut c = server.connection().unwrap();
+    let mut model: BTreeMap<u64, Account> = BTreeMap::new();
+    let mut seen = [0u32; 8];
+    for step in 0..400 {
+        let id = r.below(40) + 1;
+        let ctx = format!("step {step}, seed {seed}");
+        match r.below(9) {
+            0 | 1 => {
+                let a = account(id, &mut r);
+                let got = a.clone().insert(&mut c);
+                if let std::collections::btree_map::Entry::Vacant(e) = model.entry(id) {
+                    assert_eq!(got.unwrap().into_inner(), a, "{ctx}");
+                    e.insert(a);
+                } else {
+                    assert!(
+                        matches!(got, Err(Error::UniqueViolation { .. })),
+                        "{ctx}: {got:?}"
+                    );
+                }
+            }
+            2 => {
+                let a = account(id, &mut r);
+                a.clone().upsert(&mut c).unwrap();
+                model.insert(id, a);
+            }
+            3 => {
+                // a loaded record, changed and saved (conflict-checked)
+                if let Some(mut rec) = Account::get(&mut c, id).unwrap() {
+                    rec.balance += 7;
+                    rec.tenant = format!("t{}", r.below(3));
+                    rec.save(&mut c).unwrap();
+                    model.insert(id, rec.into_inner());
+                }
+            }
+            4 => {
+                let got = Account::get(&mut c, id).unwrap().map(|r| r.into_inner());
+                assert_eq!(got.as_ref(), model.get(&id), "{ctx}");
+                assert_eq!(
+                    Account::exists(&mut c, id).unwrap(),
+                    model.contains_key(&id),
+                    "{ctx}"
+                );
+            }
+            5 => {
+                // many keys over several buckets, some absent, one repeated
+                let ks: Vec<u64> = (0..r.below(12)).map(|_| r.below(45) + 1).collect();
+                let got: Vec<Account> = Account::get_many(&mut c, &ks)
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.into_inner())
+                    .collect();
+                let want: Vec<Account> = ks.iter().filter_map(|k| model.get(k).cloned()).collect();
+                assert_eq!(got, want, "{ctx}: get_many {ks:?}");
+            }
+            6 => {
+                let ks: Vec<u64> = (0..r.below(6)).map(|_| r.below(45) + 1).collect();
+                let mut distinct = ks.clone();
+                distinct.sort_unstable();
+                distinct.dedup();
+                let want = distinct.iter().filter(|k| model.contains_key(k)).count() as u64;
+                assert_eq!(
+                    Account::delete_many(&mut c, &ks).unwrap(),
+                    want,
+                    "{ctx}: delete_many {ks:?}"
+                );
+                for k in &ks {
+                    model.remove(k);
+                }
+            }
+            7 => {
+                let got = Account::increment(&mut c, id, accounts::balance.add(3));
+                match model.get_mut(&id) {
+                    Some(a) => {
+                        a.balance += 3;
+                        assert_eq!(got.unwrap(), a.balance, "{ctx}");
+                    }
+                    None => assert!(matches!(got, Err(Error::NotFound { .. })), "{ctx}: {got:?}"),
+                }
+            }
+            _ => {
+                // a batch over several buckets: each row its own result
+                let rows: Vec<Account> = (0..r.below(6) + 1)
+                    .map(|_| {
+                        let id = r.below(45) + 1;
+                        account(id, &mut r)
+                    })
+                    .collect();
+                let got = Account::insert_all(&mut c, rows.clone()).unwrap();
+                for (a, g) in rows.into_iter().zip(got) {
+                    if let std::collections::btree_map::Entry::Vacant(e) = model.entry(a.id) {
+                        assert_eq!(g.unwrap().into_inner(), a, "{ctx}");
+                        e.insert(a);
+                    } else {
+                        assert!(
+                            matches!(g, Err(Error::UniqueViolation { .. })),
+                            "{ctx}: {g:?}"
+                        );
+                    }
+                }
+            }
+        }
+        check_placement(&mut c, &model);
+        for id in model.keys() {
+            let k = Account::bucket_layouts()
+                .iter()
+                .position(|l| {
+                    redis::cmd("EXISTS")
+                        .arg(l.row_key(id.to_string().as_bytes()))
+                        .query::<bool>(&mut c)
+                        .unwrap()
+                })
+                .unwrap();
+            seen[k] += 1;
+        }
+    }
+    // the rows spread over every bucket
+    assert!(seen.iter().all(|&n| n > 0), "buckets used: {seen:?}");
+}
+
+#[test]
+fn queries_and_verify_refuse_a_partitioned_model_with_a_typed_error() {
+    let server = RedisServer::start().unwrap();
+    let mut c = server.connection().unwrap();
+    let mut r = Rng(7);
+    account(1, &mut r).insert(&mut c).unwrap();
+    // the table has no query methods (a compile error, tests/ui); generic
+    // code can still build a query, which is refused before anything is sent
+    let q = rom::Query::<Account>::default();
+    let err = q.clone().load(&mut c).unwrap_err();
+    assert!(
+        matches!(&err, Error::Validation { model: "Account", reason, .. } if reason.contains("partitioned")),
+        "{err:?}"
+    );
+    assert!(matches!(q.count(&mut c), Err(Error::Validation { .. })));
+    assert!(matches!(
+        rom::verify::verify::<Account, _>(&mut c),
+        Err(Error::Validation { .. })
+    ));
+    assert!(matches!(
+        rom::verify::repair::<Account, _>(&mut c, rom::Repair::DryRun),
+        Err(Error::Validation { .. })
+    ));
+}
+
+#[test]
+fn explain_shows_one_call_per_bucket() {
+    let p = Account::get_plan(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    let text = p.explain();
+    assert!(text.contains("{accounts#"), "{text}");
+    assert!(text.contains("more call(s), one per partition"), "{text}");
+    // one key: one call, to its bucket
+    let one = Account::get_plan(&[1]).explain();
+    assert!(one.starts_with("HGETALL {accounts#"), "{one}");
+    assert!(!one.contains("more call"), "{one}");
+}
+
+/// Which master holds a key (by `CLUSTER KEYSLOT` and `CLUSTER SLOTS`).
+fn master_of(c: &mut redis::Connection, slots: &[(u16, u16, u16)], key: &str) -> u16 {
+    let slot: u16 = redis::cmd("CLUSTER")
+        .arg("KEYSLOT")
+        .arg(key)
+        .query(c)
+        .unwrap();
+    slots
+        .iter()
+        .find(|(lo, hi, _)| (*lo..=*hi).contains(&slot))
+        .unwrap()
+        .2
+}
+
+#[test]
+fn a_partitioned_model_spreads_over_a_cluster_and_reads_back() {
+    let cluster = RedisCluster::start(3).unwrap();
+    let mut c = cluster.connection().unwrap();
+    let mut node = redis::Client::open(cluster.urls()[0].as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let raw: Vec<(u16, u16, Vec<redis::Value>)> =
+        redis::cmd("CLUSTER").arg("SLOTS").query(&mut node).unwrap();
+    let slots: Vec<(u16, u16, u16)> = raw
+        .into_iter()
+        .map(|(lo, hi, master)| {
+            let port = match &master[1] {
+                redis::Value::Int(p) => *p as u16,
+                other => panic!("port {other:?}"),
+            };
+            (lo, hi, port)
+        })
+        .collect();
+    // 3,000 rows, inserted in batches (one pipeline per bucket)
+    let n = 3000;
+    let rows: Vec<Sku> = (0..n)
+        .map(|i| Sku {
+            code: format!("sku-{i}"),
+            stock: i % 17,
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        for r in Sku::insert_all(&mut c, chunk.to_vec()).unwrap() {
+            r.unwrap();
+        }
+    }
+    // rows per master: each within 10% of even (64 buckets over 3 masters)
+    let mut per: BTreeMap<u16, usize> = BTreeMap::new();
+    for r in &rows {
+        let l = &Sku::bucket_layouts()[bucket_of_rows_layout(&r.code)];
+        let key = String::from_utf8(l.row_key(r.code.as_bytes())).unwrap();
+        *per.entry(master_of(&mut node, &slots, &key)).or_default() += 1;
+    }
+    assert_eq!(per.len(), 3, "{per:?}");
+    for (&port, &k) in &per {
+        let share = k as f64 / (n as f64 / 3.0);
+        assert!(
+            (0.9..=1.1).contains(&share),
+            "master {port} holds {k} of {n} rows: {per:?}"
+        );
+    }
+    // every row reads back, one at a time and all at once
+    let codes: Vec<String> = rows.iter().map(|r| r.code.clone()).collect();
+    let got: Vec<Sku> = Sku::get_many(&mut c, &codes)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.into_inner())
+        .collect();
+    assert_eq!(got, rows);
+    assert_eq!(Sku::get(&mut c, "sku-42").unwrap().unwrap().stock, 42 % 17);
+    assert_eq!(
+        Sku::increment(&mut c, "sku-42", skus::stock.add(5)).unwrap(),
+        42 % 17 + 5
+    );
+    // deletes across buckets
+    assert_eq!(Sku::delete_many(&mut c, &codes[..1000]).unwrap(), 1000);
+    assert!(!Sku::exists(&mut c, "sku-1").unwrap());
+    assert!(Sku::exists(&mut c, "sku-1001").unwrap());
+
+    // async: the same through the async cluster connection
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut a = cluster
+            .client()
+            .unwrap()
+            .get_async_connection()
+            .await
+            .unwrap();
+        let again: Vec<Sku> = (0..200)
+            .map(|i| Sku {
+                code: format!("sku-{i}"),
+                stock: -1,
+            })
+            .collect();
+        for r in Sku::insert_all_async(&mut a, again.clone()).await.unwrap() {
+            r.unwrap();
+        }
+        let codes: Vec<String> = again.iter().map(|r| r.code.clone()).collect();
+        let got: Vec<Sku> = Sku::get_many_async(&mut a, &codes)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.into_inner())
+            .collect();
+        assert_eq!(got, again);
+        assert_eq!(Sku::delete_many_async(&mut a, &codes).await.unwrap(), 200);
+    });
+}
+
+/// The bucket of a `Sku` row: the one layout whose row key the row has on
+/// the server is found by the model itself; here, by trying each bucket's
+/// layout against the client's own routing (`get` of one key is one
+/// HGETALL whose key names the bucket).
+fn bucket_of_rows_layout(code: &str) -> usize {
+    let plan = Sku::get_plan(&[code.to_owned()]);
+    let key = plan.keys()[0].clone();
+    bucket_of_key::<Sku>(&key).unwrap()
+}
