@@ -26,6 +26,7 @@
 //! what a group costs: all its models share one slot, so on a cluster they
 //! live on one node together.
 
+pub use crate::dsl::across::Across;
 pub use crate::dsl::partitioned::{PartitionedQueries, PartitionedTable};
 
 /// A placement group: a name that becomes the hash tag `{name}` of every key
@@ -95,9 +96,9 @@ pub trait PlacedIn<P>: crate::Model {}
 /// fn one_slot<M: Unpartitioned>() {}
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is partitioned: its rows are read and written by key (`get`, `get_many`, `exists`, `insert`, `delete`); queries over all partitions are not supported yet",
+    message = "`{Self}` is partitioned: query all its partitions with `.across_partitions()`, or read its rows by key",
     label = "this needs a model in one slot",
-    note = "a partitioned model (`#[rom(partition(..))]`) spreads its rows over many hash tags; read them by key, or do not partition the model"
+    note = "a partitioned model (`#[rom(partition(..))]`) spreads its rows over many hash tags, so a query is one call per partition: `table.across_partitions().filter(..)` says so; `get`, `get_many`, `insert`, `delete` go to a row's partition"
 )]
 pub trait Unpartitioned: crate::Model {}
 

@@ -31,6 +31,32 @@ pub(crate) enum Node {
     Invalid(String, String),
 }
 
+/// `key` with its prefix `from` (a model's base tag) replaced by `to` (a
+/// bucket's tag); other keys unchanged.
+pub(crate) fn retag(key: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    match key.strip_prefix(from) {
+        Some(rest) => [to, rest].concat(),
+        None => key.to_vec(),
+    }
+}
+
+impl Node {
+    /// The node with every index key retagged (see [`retag`]).
+    pub(crate) fn retag(&self, from: &[u8], to: &[u8]) -> Node {
+        let k = |key: &[u8]| retag(key, from, to);
+        match self {
+            Node::And(kids) => Node::And(kids.iter().map(|n| n.retag(from, to)).collect()),
+            Node::Or(kids) => Node::Or(kids.iter().map(|n| n.retag(from, to)).collect()),
+            Node::Not(n) => Node::Not(Box::new(n.retag(from, to))),
+            Node::Set(key) => Node::Set(k(key)),
+            Node::Unique(key, f) => Node::Unique(k(key), f.clone()),
+            Node::Range(key, lo, hi) => Node::Range(k(key), lo.clone(), hi.clone()),
+            Node::Lex(key, lo, hi, g) => Node::Lex(k(key), lo.clone(), hi.clone(), g.clone()),
+            Node::All | Node::Empty | Node::Invalid(..) => self.clone(),
+        }
+    }
+}
+
 /// A condition on rows of model `M`: built from column methods (`eq`, `gt`...)
 /// and combined with [`Filter::and`], [`Filter::or`], [`Filter::not`] (or the
 /// `&`, `|`, `!` operators).

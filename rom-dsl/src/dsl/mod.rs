@@ -3,6 +3,7 @@
 //! CRUD operations. Everything here is checked at compile time; nothing here
 //! encodes arguments or talks to a server (the plans and execution do).
 
+pub(crate) mod across;
 pub(crate) mod budget;
 pub(crate) mod children;
 pub(crate) mod column_methods;

@@ -1,9 +1,11 @@
 //! The table of a partitioned model (`#[rom(partition(..))]`): it is not a
-//! [`Table`](crate::index::Table), so no query runs on it by accident. Its
-//! query methods exist only to turn a query written against it into one
-//! compile error that says why and what to do instead (the bound
-//! `Self::Model: Unpartitioned` never holds for it).
+//! [`Table`](crate::index::Table), so no query runs on it by accident; its
+//! queries start with `across_partitions()`. Its other query methods exist
+//! only to turn a query written against it into one compile error that
+//! says what to do instead (the bound `Self::Model: Unpartitioned` never
+//! holds for it).
 
+use crate::dsl::across::Across;
 use crate::dsl::filter::IntoFilter;
 use crate::dsl::query::Query;
 use crate::dsl::query_dsl::QueryDsl;
@@ -28,8 +30,10 @@ pub trait PartitionedTable: Copy + Send + Sync + 'static {
     type Model: crate::placement::Partitioned;
 }
 
-/// The query methods of a partitioned model's table, each a compile error:
-/// "`User` is partitioned: its rows are read and written by key ...".
+/// The query methods of a partitioned model's table: `across_partitions()`,
+/// and the usual ones, each a compile error ("`User` is partitioned: query
+/// all its partitions with `.across_partitions()`, or read its rows by
+/// key").
 /// In the prelude, so that the error is that one line rather than "no method
 /// named `filter`".
 ///
@@ -40,6 +44,18 @@ pub trait PartitionedTable: Copy + Send + Sync + 'static {
 /// # }
 /// ```
 pub trait PartitionedQueries: PartitionedTable {
+    /// A query over every partition of the model: one call per bucket,
+    /// merged into the order one slot would give (see [`Across`]).
+    ///
+    /// ```
+    /// # use rom_dsl::placement::{Across, PartitionedQueries};
+    /// fn everything<T: PartitionedQueries>(t: T) -> Across<T::Model> {
+    ///     t.across_partitions()
+    /// }
+    /// ```
+    fn across_partitions(self) -> Across<Self::Model> {
+        Across::default()
+    }
     /// Not available: see the trait.
     fn filter(self, f: impl IntoFilter<Self::Model>) -> Query<Self::Model>
     where

@@ -35,6 +35,10 @@ pub struct Query<M> {
     pub(crate) after: Option<PageToken>,
     /// Set by [`QueryDsl::budget`]; the process's default otherwise.
     pub(crate) budget: Option<super::budget::Budget>,
+    /// The bucket layout a partitioned model's query runs in (set only by
+    /// [`Across`](crate::placement::Across), with the filters' keys retagged
+    /// to it); `None`: the model's one layout.
+    pub(crate) layout: Option<&'static crate::storage::model::Layout>,
     pub(crate) _m: PhantomData<fn() -> M>,
 }
 
@@ -47,6 +51,7 @@ impl<M> Clone for Query<M> {
             limit: self.limit,
             after: self.after.clone(),
             budget: self.budget,
+            layout: self.layout,
             _m: PhantomData,
         }
     }
@@ -84,8 +89,21 @@ impl<M> Query<M> {
             limit: None,
             after: None,
             budget: None,
+            layout: None,
             _m: PhantomData,
         }
+    }
+
+    /// The query run in bucket layout `l` of a partitioned model whose one
+    /// (base) layout has the tag `base`: every index key retagged.
+    pub(crate) fn in_layout(&self, base: &[u8], l: &'static crate::storage::model::Layout) -> Self {
+        let mut q = self.clone();
+        q.filters = q.filters.iter().map(|n| n.retag(base, &l.tag)).collect();
+        if let Some(o) = &mut q.order {
+            o.0 = crate::dsl::filter::retag(&o.0, base, &l.tag);
+        }
+        q.layout = Some(l);
+        q
     }
 }
 

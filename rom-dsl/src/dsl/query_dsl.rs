@@ -720,12 +720,12 @@ pub trait QueryDsl: Sized {
 }
 
 /// The query of `first`: its first row, none under a limit of 0.
-fn at_most_one<M>(mut q: Query<M>) -> Query<M> {
+pub(crate) fn at_most_one<M>(mut q: Query<M>) -> Query<M> {
     q.limit = Some(q.limit.map_or(1, |l| l.min(1)));
     q
 }
 
-fn first_of<M: Model>(rows: Vec<Record<M>>) -> Result<Record<M>> {
+pub(crate) fn first_of<M: Model>(rows: Vec<Record<M>>) -> Result<Record<M>> {
     rows.into_iter().next().ok_or(Error::NotFound {
         model: M::SCHEMA.name,
         key: "(query)".into(),

@@ -9,9 +9,10 @@ use crate::plan::{Call, Plan};
 use crate::plans::read::decode_row;
 use crate::plans::steps::{PageStep, count_steps, delete_steps, exists_steps};
 use crate::plans::unique::{unique_args, unique_plan};
-use crate::plans::write::numeric_keys;
+use crate::plans::write::numeric_keys_in;
 use crate::record::Record;
-use crate::storage::model::{Key, Model};
+use crate::storage::model::{Key, Layout, Model};
+use crate::storage::partition::layout_for;
 use crate::wire::Args as _;
 use crate::wire::query::{
     Filter as WireFilter, Include, OrderBy, QueryArgs, QueryMode, QueryReply,
@@ -30,8 +31,16 @@ pub(crate) enum Mode<'a> {
 }
 
 impl<M: Model> Query<M> {
+    /// The layout the query runs in: its bucket's (a partitioned model's
+    /// query, pinned by `Across`), or the model's one layout.
+    pub(crate) fn layout(&self) -> &'static Layout {
+        self.layout.unwrap_or_else(M::layout)
+    }
+
     pub(crate) fn check(&self) -> Result<()> {
-        crate::storage::partition::one_slot::<M>("a query")?;
+        if self.layout.is_none() {
+            crate::storage::partition::one_slot::<M>("a query")?;
+        }
         if self.after.is_some() {
             return Err(crate::storage::model::invalid::<M>(
                 "(page token)",
@@ -57,7 +66,7 @@ impl<M: Model> Query<M> {
 
     fn args(&self, mode: Mode<'_>, cursor: Option<&Cursor>) -> Result<QueryArgs> {
         self.check()?;
-        let l = M::layout();
+        let l = self.layout();
         Ok(QueryArgs {
             ids: l.ids.clone(),
             row_prefix: l.row_prefix.clone(),
@@ -73,7 +82,7 @@ impl<M: Model> Query<M> {
                 Mode::Exists => QueryMode::Exists,
                 Mode::Delete => QueryMode::Delete {
                     tag: l.tag.clone(),
-                    numeric: numeric_keys::<M>(),
+                    numeric: numeric_keys_in::<M>(l),
                     graph: if crate::plans::cascade::has_rules::<M>() {
                         crate::plans::cascade::graph::<M>()
                     } else {
@@ -91,7 +100,7 @@ impl<M: Model> Query<M> {
             limit: self.limit,
             cursor: cursor.cloned().unwrap_or_default(),
             budget: self.budget.unwrap_or_default().wire(),
-            filter: wire_filter::<M>(&self.root()),
+            filter: wire_filter(&self.root(), l),
             expiry: crate::storage::model::expiry_key::<M>(),
         })
     }
@@ -264,7 +273,7 @@ impl<M: Model> Query<M> {
                     Some(rec) => rows.push(rec),
                     None => {
                         return Err(Error::decode(
-                            &M::layout().row_key(&m),
+                            &layout_for::<M>(&m).row_key(&m),
                             None,
                             "an index names this row but it does not exist (run verify)",
                         ));
@@ -352,7 +361,7 @@ impl<M: Model> Query<M> {
         // may have expired: only the function knows the server's time)
         let direct = match self.filters.as_slice() {
             _ if M::EXPIRES.is_some() => None,
-            [] => Some(("ZCARD", vec![M::layout().ids.clone()], vec![])),
+            [] => Some(("ZCARD", vec![self.layout().ids.clone()], vec![])),
             [Node::Range(k, lo, hi)] => Some((
                 "ZCOUNT",
                 vec![k.clone()],
@@ -442,7 +451,7 @@ impl<M: Model> Query<M> {
             let (_, items) = page(v, true)?;
             let mut out = Vec::new();
             for (m, r) in items {
-                let key = M::layout().row_key(&m);
+                let key = layout_for::<M>(&m).row_key(&m);
                 let vals = match r {
                     redis::Value::Array(vs) => vs
                         .into_iter()
@@ -520,11 +529,11 @@ fn whole_scans(n: &Node, out: &mut Vec<Vec<u8>>) {
 }
 
 /// The filter as the wire contract carries it.
-pub(crate) fn wire_filter<M: Model>(n: &Node) -> WireFilter {
+pub(crate) fn wire_filter(n: &Node, l: &Layout) -> WireFilter {
     match n {
-        Node::And(kids) => WireFilter::And(kids.iter().map(wire_filter::<M>).collect()),
-        Node::Or(kids) => WireFilter::Or(kids.iter().map(wire_filter::<M>).collect()),
-        Node::Not(k) => WireFilter::Not(Box::new(wire_filter::<M>(k))),
+        Node::And(kids) => WireFilter::And(kids.iter().map(|k| wire_filter(k, l)).collect()),
+        Node::Or(kids) => WireFilter::Or(kids.iter().map(|k| wire_filter(k, l)).collect()),
+        Node::Not(k) => WireFilter::Not(Box::new(wire_filter(k, l))),
         Node::Set(k) => WireFilter::Set(k.clone()),
         Node::Unique(k, v) => WireFilter::Unique(k.clone(), v.clone()),
         Node::Range(k, lo, hi) => {
@@ -532,7 +541,7 @@ pub(crate) fn wire_filter<M: Model>(n: &Node) -> WireFilter {
         }
         Node::Lex(k, lo, hi, g) => {
             // the slot its rows record their entries under
-            let slot = M::layout()
+            let slot = l
                 .slots
                 .iter()
                 .find(|s| &s.key == k)

@@ -414,7 +414,7 @@ pub(crate) fn numeric_keys<M: Model>() -> Vec<Vec<u8>> {
 }
 
 /// [`numeric_keys`] in layout `l` (a bucket of a partitioned model).
-fn numeric_keys_in<M: Model>(l: &Layout) -> Vec<Vec<u8>> {
+pub(crate) fn numeric_keys_in<M: Model>(l: &Layout) -> Vec<Vec<u8>> {
     let mut keys: Vec<Vec<u8>> = l.numeric.iter().flatten().cloned().collect();
     if M::EXPIRES.is_some() {
         keys.push(l.expiry.clone());

@@ -140,6 +140,9 @@ pub(crate) fn group_by_layout<M: Model>(members: &[Vec<u8>]) -> Vec<(&'static La
 mod tests {
     use super::*;
 
+    /// The most buckets a model may declare (`rom-macros` checks it).
+    const MAX_BUCKETS: u16 = 1024;
+
     fn hex(v: u64) -> String {
         format!("{v:016x}")
     }
