@@ -15,7 +15,7 @@
 use crate::connection::AsyncConnection;
 use crate::connection::Connection;
 use crate::error::Result;
-use crate::storage::model::{Key, Model};
+use crate::storage::model::{Key, Layout, Model};
 use rows::Checked;
 
 mod dangling;
@@ -27,6 +27,15 @@ mod walk;
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Problem {
+    /// A row of a partitioned model stored under another bucket's hash tag
+    /// than its key's (written by another program, or with another number
+    /// of buckets): no operation finds it there. Repair leaves it.
+    Misplaced {
+        /// Row key.
+        key: String,
+        /// Where its key puts it.
+        expected: String,
+    },
     /// A row could not be read as the model says (its [`crate::Error`] as text).
     Undecodable {
         /// Row key.
@@ -191,6 +200,29 @@ pub struct RepairReport {
 }
 
 impl RepairReport {
+    /// An empty report of a verify (`None`) or a repair.
+    fn of(repair: Option<Repair>) -> Self {
+        RepairReport {
+            mode: repair.unwrap_or_default(),
+            ..RepairReport::default()
+        }
+    }
+
+    /// Adds the report of another walk (a partitioned model's next bucket).
+    fn add(&mut self, o: RepairReport) {
+        self.found.rows += o.found.rows;
+        self.found.expired += o.found.expired;
+        self.found.problems.extend(o.found.problems);
+        self.reindexed += o.reindexed;
+        self.listed += o.listed;
+        self.unlisted += o.unlisted;
+        self.orphans_removed += o.orphans_removed;
+        self.entries_added += o.entries_added;
+        self.references_resolved += o.references_resolved;
+        self.skipped += o.skipped;
+        self.keys.extend(o.keys);
+    }
+
     /// The number of fixes (made, or to make in a dry run).
     pub fn fixes(&self) -> u64 {
         self.reindexed
@@ -207,8 +239,7 @@ impl RepairReport {
     }
 
     /// Counts a fix as done.
-    pub(crate) fn count<M: Model>(&mut self, f: &Fix) {
-        let l = M::layout();
+    pub(crate) fn count(&mut self, l: &Layout, f: &Fix) {
         let show = crate::error::show;
         match f {
             Fix::Reindex(c) => {
@@ -299,12 +330,11 @@ pub(crate) enum Fix {
 }
 
 impl Fix {
-    pub(crate) fn plan<M: Model>(&self) -> crate::plan::Plan<redis::Value> {
+    pub(crate) fn plan<M: Model>(&self, l: &Layout) -> crate::plan::Plan<redis::Value> {
         use crate::plan::{Call, Plan};
         use crate::wire::repair::{UnindexArgs, UnlistArgs};
-        let l = M::layout();
         match self {
-            Fix::Reindex(c) => rows::reindex_plan::<M>(c),
+            Fix::Reindex(c) => rows::reindex_plan::<M>(l, c),
             Fix::Unlist(m) => Plan::call(
                 &UnlistArgs {
                     ids: l.ids.clone(),
@@ -339,27 +369,46 @@ impl Fix {
     }
 }
 
+/// The layouts a walk covers: the model's, or each bucket's of a
+/// partitioned model (walked one after another, their reports added up).
+fn walked<M: Model>() -> Vec<&'static Layout> {
+    match M::bucket_layouts() {
+        [] => vec![M::layout()],
+        ls => ls.iter().collect(),
+    }
+}
+
 fn drive<M: Model, C: Connection + ?Sized>(
     conn: &mut C,
-    mut w: walk::Walk<M>,
+    repair: Option<Repair>,
 ) -> Result<RepairReport> {
-    while let Some(p) = w.next_plan() {
-        let v = p.run(conn)?;
-        w.feed(v)?;
+    let mut out = RepairReport::of(repair);
+    for l in walked::<M>() {
+        let mut w = walk::Walk::<M>::new(repair, l);
+        while let Some(p) = w.next_plan() {
+            let v = p.run(conn)?;
+            w.feed(v)?;
+        }
+        out.add(w.out);
     }
-    Ok(w.out)
+    Ok(out)
 }
 
 #[cfg(feature = "tokio")]
 async fn drive_async<M: Model, C: AsyncConnection>(
     conn: &mut C,
-    mut w: walk::Walk<M>,
+    repair: Option<Repair>,
 ) -> Result<RepairReport> {
-    while let Some(p) = w.next_plan() {
-        let v = p.run_async(conn).await?;
-        w.feed(v)?;
+    let mut out = RepairReport::of(repair);
+    for l in walked::<M>() {
+        let mut w = walk::Walk::<M>::new(repair, l);
+        while let Some(p) = w.next_plan() {
+            let v = p.run_async(conn).await?;
+            w.feed(v)?;
+        }
+        out.add(w.out);
     }
-    Ok(w.out)
+    Ok(out)
 }
 
 /// Walks every row and index of `M` and reports each orphan, missing or wrong
@@ -400,8 +449,7 @@ async fn drive_async<M: Model, C: AsyncConnection>(
 /// # Ok(()) }
 /// ```
 pub fn verify<M: Model, C: Connection + ?Sized>(conn: &mut C) -> Result<Report> {
-    crate::storage::partition::one_slot::<M>("verify")?;
-    drive(conn, walk::Walk::<M>::new(None)).map(|r| r.found)
+    drive::<M, _>(conn, None).map(|r| r.found)
 }
 
 /// [`verify`] on an async connection (`MultiplexedConnection`,
@@ -433,10 +481,7 @@ pub fn verify<M: Model, C: Connection + ?Sized>(conn: &mut C) -> Result<Report> 
 /// ```
 #[cfg(feature = "tokio")]
 pub async fn verify_async<M: Model, C: AsyncConnection>(conn: &mut C) -> Result<Report> {
-    crate::storage::partition::one_slot::<M>("verify")?;
-    drive_async(conn, walk::Walk::<M>::new(None))
-        .await
-        .map(|r| r.found)
+    drive_async::<M, _>(conn, None).await.map(|r| r.found)
 }
 
 /// Fixes everything [`verify`] reports, or with [`Repair::DryRun`] only counts
@@ -485,8 +530,7 @@ pub fn repair<M: Model, C: Connection + ?Sized>(
     conn: &mut C,
     mode: Repair,
 ) -> Result<RepairReport> {
-    crate::storage::partition::one_slot::<M>("repair")?;
-    drive(conn, walk::Walk::<M>::new(Some(mode)))
+    drive::<M, _>(conn, Some(mode))
 }
 
 /// [`repair`] on an async connection.
@@ -520,8 +564,7 @@ pub async fn repair_async<M: Model, C: AsyncConnection>(
     conn: &mut C,
     mode: Repair,
 ) -> Result<RepairReport> {
-    crate::storage::partition::one_slot::<M>("repair")?;
-    drive_async(conn, walk::Walk::<M>::new(Some(mode))).await
+    drive_async::<M, _>(conn, Some(mode)).await
 }
 
 /// Splits a lexicographic index member `value \0\0 key` (numeric keys are

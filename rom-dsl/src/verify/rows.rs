@@ -6,7 +6,7 @@ use super::walk::{Walk, bytes, index_name, score};
 use super::{DanglingFix, Fix, Problem};
 use crate::error::{Result, show};
 use crate::plan::Plan;
-use crate::storage::model::{Cell, Key, Model, SlotKind};
+use crate::storage::model::{Cell, Key, Layout, Model, SlotKind};
 use crate::storage::relations::{OnDelete, ParentRef};
 use crate::storage::slots::{entry_key, kind_of_id, lex_member, parse_record};
 use crate::storage::structures::{Recorded, is_structure_id};
@@ -88,9 +88,9 @@ impl Checked {
 
 /// `verify_rows` for the given members.
 pub(crate) fn rows_plan<'a, M: Model>(
+    l: &Layout,
     members: impl Iterator<Item = &'a Vec<u8>>,
 ) -> Plan<redis::Value> {
-    let l = M::layout();
     let args = RowsArgs {
         ids: l.ids.clone(),
         rows: members
@@ -153,7 +153,7 @@ pub(crate) fn read_rows<M: Model>(
     origin: Origin,
     reply: redis::Value,
 ) -> Result<Vec<Checked>> {
-    let l = M::layout();
+    let l = w.l;
     let mut out = Vec::new();
     let report = !matches!(origin, Origin::Retry(_));
     for (m, item) in members.iter().zip(RowsReply::decode(reply)?.0) {
@@ -163,6 +163,19 @@ pub(crate) fn read_rows<M: Model>(
             if origin == Origin::Ids && read.listed {
                 w.problem(Problem::ListedWithoutRow { member: show(m) });
                 w.fix(Fix::Unlist(m.clone()));
+            }
+            continue;
+        }
+        // a partitioned model's row under another bucket's tag than its
+        // key's: no operation finds it there
+        let home = crate::storage::partition::layout_for::<M>(m);
+        if !std::ptr::eq(home, l) {
+            if report {
+                w.problem(Problem::Misplaced {
+                    key,
+                    expected: show(&home.row_key(m)),
+                });
+                w.fix(Fix::Skip);
             }
             continue;
         }
@@ -249,8 +262,7 @@ pub(crate) fn read_rows<M: Model>(
 }
 
 /// `verify_probe` for every entry the rows call for (and every numeric score).
-pub(crate) fn probe_plan<M: Model>(checked: &[Checked]) -> Plan<redis::Value> {
-    let l = M::layout();
+pub(crate) fn probe_plan<M: Model>(l: &Layout, checked: &[Checked]) -> Plan<redis::Value> {
     let mut probes = Vec::new();
     let mut probe = |kind, key, item| probes.push(Probe { kind, key, item });
     for c in checked {
@@ -292,7 +304,7 @@ pub(crate) fn probed<M: Model>(
     checked: Vec<Checked>,
     reply: redis::Value,
 ) -> Result<()> {
-    let l = M::layout();
+    let l = w.l;
     let mut it = ProbeReply::decode(reply)?.0.into_iter();
     for mut c in checked {
         let report = c.reported();
@@ -321,7 +333,7 @@ pub(crate) fn probed<M: Model>(
                 SlotKind::Set | SlotKind::Lex => matches!(got, redis::Value::Int(1)),
             };
             if !present {
-                missing.push(index_name::<M>(super::walk::Index::Slot(*s), v));
+                missing.push(index_name(l, super::walk::Index::Slot(*s), v));
             }
         }
         need |= !missing.is_empty();
@@ -376,8 +388,7 @@ pub(crate) fn probed<M: Model>(
 }
 
 /// `repair_reindex` for a checked row.
-pub(crate) fn reindex_plan<M: Model>(c: &Checked) -> Plan<redis::Value> {
-    let l = M::layout();
+pub(crate) fn reindex_plan<M: Model>(l: &Layout, c: &Checked) -> Plan<redis::Value> {
     let m = &c.member;
     let mut declared = Keys::new(vec![l.ids.clone(), l.row_key(m)]);
     let numeric: Vec<NumOp> = l

@@ -25,7 +25,7 @@ use super::rows::{self, Checked, Origin, RowState};
 use super::{Fix, Problem, Repair, RepairReport};
 use crate::error::{Result, show};
 use crate::plan::{Call, Plan};
-use crate::storage::model::{Model, SlotKind};
+use crate::storage::model::{Layout, Model, SlotKind};
 use crate::wire::repair::{ReindexReply, Removed, Target};
 use crate::wire::verify::{RowsReply, ScanArgs, ScanReply};
 use std::collections::HashMap;
@@ -83,6 +83,9 @@ pub(crate) struct Walk<M> {
     /// `None` for verify.
     pub(crate) repair: Option<Repair>,
     pub(crate) out: RepairReport,
+    /// The layout walked: the model's, or one bucket's of a partitioned
+    /// model.
+    pub(crate) l: &'static Layout,
     _m: std::marker::PhantomData<fn() -> M>,
 }
 
@@ -133,8 +136,7 @@ fn glob_escape(b: &[u8]) -> Vec<u8> {
 }
 
 /// The name of an index entry in a problem.
-pub(crate) fn index_name<M: Model>(index: Index, value: &[u8]) -> String {
-    let l = M::layout();
+pub(crate) fn index_name(l: &Layout, index: Index, value: &[u8]) -> String {
     match index {
         Index::Num(i) => l.numeric[i].as_deref().map(show).unwrap_or_default(),
         Index::Slot(s) => {
@@ -148,8 +150,8 @@ pub(crate) fn index_name<M: Model>(index: Index, value: &[u8]) -> String {
 }
 
 impl<M: Model> Walk<M> {
-    pub(crate) fn new(repair: Option<Repair>) -> Self {
-        let l = M::layout();
+    /// The walk of layout `l` (the model's, or one of its buckets').
+    pub(crate) fn new(repair: Option<Repair>, l: &'static Layout) -> Self {
         let mut stack = Vec::new();
         // last pushed runs first: ids, then the keyspace, then each index
         for (s, slot) in l.slots.iter().enumerate().rev() {
@@ -180,6 +182,7 @@ impl<M: Model> Walk<M> {
                 mode: repair.unwrap_or_default(),
                 ..RepairReport::default()
             },
+            l,
             _m: std::marker::PhantomData,
         }
     }
@@ -198,14 +201,14 @@ impl<M: Model> Walk<M> {
             (None, _) => {}
             (Some(_), Fix::Skip) => self.out.skipped += 1,
             (Some(Repair::Apply), f) => self.stack.push(Task::Write(f)),
-            (Some(Repair::DryRun), f) => self.out.count::<M>(&f),
+            (Some(Repair::DryRun), f) => self.out.count(self.l, &f),
         }
     }
 
     /// The next call to make, or `None` when the walk is over.
     pub(crate) fn next_plan(&mut self) -> Option<Plan<redis::Value>> {
         let task = self.stack.pop()?;
-        let l = M::layout();
+        let l = self.l;
         let count = PAGE.to_string().into_bytes();
         let plan = match &task {
             Task::Ids(cursor) => Plan::new(
@@ -224,9 +227,9 @@ impl<M: Model> Walk<M> {
                 };
                 Plan::call(&args, raw)
             }
-            Task::Rows { members, .. } => rows::rows_plan::<M>(members.iter()),
-            Task::Probe(checked) => rows::probe_plan::<M>(checked),
-            Task::Write(f) => f.plan::<M>(),
+            Task::Rows { members, .. } => rows::rows_plan::<M>(l, members.iter()),
+            Task::Probe(checked) => rows::probe_plan::<M>(l, checked),
+            Task::Write(f) => f.plan::<M>(l),
             Task::Scan { index, key, cursor } => {
                 let cmd = match index {
                     Index::Num(_) => "ZSCAN",
@@ -249,7 +252,7 @@ impl<M: Model> Walk<M> {
                     .iter()
                     .map(|e| &e.member)
                     .filter(|m| seen.insert(m.as_slice()));
-                rows::rows_plan::<M>(members)
+                rows::rows_plan::<M>(l, members)
             }
             Task::St(t) => super::structures::plan::<M>(t),
         };
@@ -302,7 +305,7 @@ impl<M: Model> Walk<M> {
     }
 
     fn keys_page(&mut self, reply: redis::Value) -> Result<()> {
-        let l = M::layout();
+        let l = self.l;
         let (next, list) = page(reply)?;
         self.more(next, Task::Keys);
         let mut members = Vec::new();
@@ -346,7 +349,7 @@ impl<M: Model> Walk<M> {
     }
 
     fn index_page(&mut self, index: Index, key: Vec<u8>, reply: redis::Value) -> Result<()> {
-        let l = M::layout();
+        let l = self.l;
         let (next, list) = page(reply)?;
         {
             let (index, key) = (index, key.clone());
@@ -405,7 +408,7 @@ impl<M: Model> Walk<M> {
 
     /// Checks each entry against the row it names.
     fn entries(&mut self, entries: Vec<Entry>, reply: redis::Value) -> Result<()> {
-        let l = M::layout();
+        let l = self.l;
         // the reply holds one row per distinct member, in the order sent
         let mut seen = std::collections::HashSet::new();
         let members: Vec<Vec<u8>> = entries
@@ -444,7 +447,7 @@ impl<M: Model> Walk<M> {
         self.problem(Problem::Orphan {
             index: match e.malformed {
                 Some(_) => show(&e.key),
-                None => index_name::<M>(e.index, &e.value),
+                None => index_name(self.l, e.index, &e.value),
             },
             member,
         });
@@ -479,8 +482,8 @@ impl<M: Model> Walk<M> {
             }),
             (Index::Slot(s), _) => self.fix(Fix::Unindex {
                 target: Target::Slot(
-                    M::layout().slots[s].id.clone().into_bytes(),
-                    M::layout().slots[s].kind,
+                    self.l.slots[s].id.clone().into_bytes(),
+                    self.l.slots[s].kind,
                 ),
                 key: e.key,
                 value: e.value,
@@ -517,13 +520,13 @@ impl<M: Model> Walk<M> {
             // application wrote meanwhile): nothing left to fix
             _ => {
                 if Removed::decode(&reply).0 {
-                    self.out.count::<M>(&f);
+                    self.out.count(self.l, &f);
                 }
                 return Ok(());
             }
         };
         if ok {
-            self.out.count::<M>(&f);
+            self.out.count(self.l, &f);
         } else {
             self.out.skipped += 1;
         }
