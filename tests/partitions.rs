@@ -484,3 +484,139 @@ fn bucket_of_rows_layout(code: &str) -> usize {
     let key = plan.keys()[0].clone();
     bucket_of_key::<Sku>(&key).unwrap()
 }
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[rom(table = tickets, partition(by = id, buckets = 4))]
+struct Ticket {
+    #[rom(primary_key)]
+    id: Option<u64>,
+    #[rom(index(eq))]
+    queue: String,
+}
+
+/// The same model under another name: the test that moves between servers
+/// has a block of keys of its own (blocks are held per model, per process).
+#[derive(Model, Clone, Debug, PartialEq)]
+#[rom(table = chits, partition(by = id, buckets = 4))]
+struct Chit {
+    #[rom(primary_key)]
+    id: Option<u64>,
+    #[rom(index(eq))]
+    queue: String,
+}
+
+fn chit(q: &str) -> Chit {
+    Chit {
+        id: None,
+        queue: q.to_owned(),
+    }
+}
+
+fn ticket(q: &str) -> Ticket {
+    Ticket {
+        id: None,
+        queue: q.to_owned(),
+    }
+}
+
+#[test]
+fn auto_keys_come_in_blocks_and_never_repeat() {
+    let server = RedisServer::start().unwrap();
+    let mut c = rom::testing::CountingConnection::new(server.connection().unwrap());
+    // an explicit key ahead of the counter: the auto keys step over it
+    Ticket {
+        id: Some(5),
+        queue: "x".into(),
+    }
+    .insert(&mut c)
+    .unwrap();
+    c.reset();
+    let mut keys = std::collections::BTreeSet::new();
+    for i in 0..300 {
+        let t = ticket(if i % 2 == 0 { "a" } else { "b" })
+            .insert(&mut c)
+            .unwrap();
+        assert!(
+            keys.insert(t.id.unwrap()),
+            "key {:?} handed out twice",
+            t.id
+        );
+    }
+    assert!(!keys.contains(&5), "the explicit key was handed out again");
+    // a block per 64 keys at most (more keys per block while busy), plus
+    // the retry of the taken key
+    assert!(
+        c.round_trips() <= 300 + 300 / 64 + 2,
+        "{} round trips for 300 inserts",
+        c.round_trips()
+    );
+    // keys spread over the buckets, every row readable where it is
+    let rows = Ticket::get_many(&mut c, &keys.iter().copied().collect::<Vec<_>>()).unwrap();
+    assert_eq!(rows.len(), 300);
+    let n = tickets::table
+        .across_partitions()
+        .filter(tickets::queue.eq("a"))
+        .count(&mut c)
+        .unwrap();
+    assert_eq!(n, 150);
+    // a batch: one block for its keyless rows, explicit keys kept
+    let mut batch: Vec<Ticket> = (0..50).map(|_| ticket("c")).collect();
+    batch.push(Ticket {
+        id: Some(1_000_000),
+        queue: "c".into(),
+    });
+    let saved = Ticket::insert_all(&mut c, batch).unwrap();
+    let mut batch_keys = std::collections::BTreeSet::new();
+    for s in saved {
+        let id = s.unwrap().id.unwrap();
+        assert!(
+            !keys.contains(&id) && batch_keys.insert(id),
+            "key {id} repeated"
+        );
+    }
+    assert!(batch_keys.contains(&1_000_000));
+    let report = rom::verify::verify::<Ticket, _>(c.inner_mut()).unwrap();
+    assert!(report.is_clean(), "{:#?}", report.problems);
+    assert_eq!(report.rows, 352);
+}
+
+#[test]
+fn auto_keys_survive_a_flush_and_a_second_server() {
+    // the block is held by the process: after a FLUSHALL, or on another
+    // server, its keys may be taken there; the insert then takes a new block
+    let a = RedisServer::start().unwrap();
+    let b = RedisServer::start().unwrap();
+    let mut ca = a.connection().unwrap();
+    let mut cb = b.connection().unwrap();
+    for _ in 0..10 {
+        chit("a").insert(&mut ca).unwrap();
+    }
+    for _ in 0..100 {
+        chit("b").insert(&mut cb).unwrap();
+    }
+    for _ in 0..100 {
+        chit("a").insert(&mut ca).unwrap();
+    }
+    redis::cmd("FLUSHALL").exec(&mut cb).unwrap();
+    for _ in 0..200 {
+        chit("b").insert(&mut cb).unwrap();
+    }
+    assert_eq!(
+        chits::table.across_partitions().count(&mut ca).unwrap(),
+        110
+    );
+    assert_eq!(
+        chits::table.across_partitions().count(&mut cb).unwrap(),
+        200
+    );
+    // async, on the same pool
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut m = b.multiplexed().await.unwrap();
+        let t = chit("z").insert_async(&mut m).await.unwrap();
+        assert!(Chit::exists_async(&mut m, t.id.unwrap()).await.unwrap());
+    });
+}

@@ -440,7 +440,6 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
             &crate::check_partition::Declared {
                 name,
                 pk_ident,
-                auto,
                 cols: &cols,
                 structs: &structs,
                 together: &together,

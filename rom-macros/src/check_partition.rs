@@ -11,7 +11,6 @@ use syn::ext::IdentExt;
 pub(crate) struct Declared<'a, 'b> {
     pub(crate) name: &'a Ident,
     pub(crate) pk_ident: &'a Ident,
-    pub(crate) auto: bool,
     pub(crate) cols: &'b [Col<'a>],
     pub(crate) structs: &'b [StructField<'a>],
     pub(crate) together: &'b [(Vec<Ident>, Option<proc_macro2::Span>, proc_macro2::Span)],
@@ -39,14 +38,6 @@ pub(crate) fn check(p: &PartitionAttr, d: &Declared<'_, '_>) -> syn::Result<u16>
             syn::spanned::Spanned::span(g),
             format!(
                 "`{name}` is in a group and partitioned: partitioned groups are not supported yet; remove `group = ...` or `partition(...)`"
-            ),
-        );
-    }
-    if d.auto {
-        return err(
-            d.pk_ident.span(),
-            format!(
-                "`{pk}` is an auto-increment key, but `{name}` is partitioned: a partitioned model needs a natural key in this version (make it `u64`, `String` or `Uuid`, set by the application)"
             ),
         );
     }

@@ -5,7 +5,7 @@
 #[cfg(feature = "tokio")]
 use crate::connection::AsyncConnection;
 use crate::connection::Connection;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::plan::{Call, Plan};
 use crate::plans::read::get_plan;
 use crate::plans::write::{delete_plan, save_plan};
@@ -13,6 +13,9 @@ use crate::record::{Record, Saved};
 use crate::storage::model::{IntoKey, Key, Model};
 use crate::wire::save::SaveMode as Mode;
 
+use super::batch::batch;
+#[cfg(feature = "tokio")]
+use super::batch::batch_async;
 use super::hooks;
 use super::increment::increment_by_key;
 #[cfg(feature = "tokio")]
@@ -94,7 +97,7 @@ pub trait Crud: Model {
         Crud::upsert_plan(self)
     }
     /// Inserts a new row: allocates the auto-increment key, or fails with
-    /// [`Error::UniqueViolation`] on the primary key when a row with this natural
+    /// [`Error::UniqueViolation`](crate::Error::UniqueViolation) on the primary key when a row with this natural
     /// key exists. One round trip, atomic.
     ///
     /// ```
@@ -589,8 +592,8 @@ pub trait Crud: Model {
     /// one atomic call without reading the row first, and returns the new
     /// value; the column's indexes move with it (a unique value must be
     /// free). Concurrent increments add up: there is no conflict to retry.
-    /// Fails with [`Error::NotFound`] when there is no such row and with
-    /// [`Error::Validation`] when the new value would leave its bounds
+    /// Fails with [`Error::NotFound`](crate::Error::NotFound) when there is no such row and with
+    /// [`Error::Validation`](crate::Error::Validation) when the new value would leave its bounds
     /// ([`Add`]); nothing is written then.
     ///
     /// ```
@@ -644,81 +647,6 @@ pub trait Crud: Model {
 }
 
 impl<M: Model> Crud for M {}
-
-type PlanOf<M> = fn(&M) -> Result<Plan<Saved<<M as Model>::Key>>>;
-
-fn batch<M: Model, C: Connection + ?Sized>(
-    conn: &mut C,
-    mut rows: Vec<M>,
-    plan: PlanOf<M>,
-) -> Result<Vec<Result<Record<M>>>> {
-    let hooked: Vec<Result<()>> = rows.iter_mut().map(hooks::before_insert).collect();
-    let (ok, plans, slots) = batch_plans(&rows, hooked, plan);
-    let results = crate::plans::fan::run_by_slot(plans, conn)?;
-    Ok(batch_finish(rows, ok, results, slots))
-}
-
-#[cfg(feature = "tokio")]
-async fn batch_async<M: Model, C: AsyncConnection>(
-    conn: &mut C,
-    mut rows: Vec<M>,
-    plan: PlanOf<M>,
-) -> Result<Vec<Result<Record<M>>>> {
-    let mut hooked = Vec::with_capacity(rows.len());
-    for r in &mut rows {
-        hooked.push(hooks::before_insert_async(r).await);
-    }
-    let (ok, plans, slots) = batch_plans(&rows, hooked, plan);
-    let results = crate::plans::fan::run_by_slot_async(plans, conn).await?;
-    Ok(batch_finish(rows, ok, results, slots))
-}
-
-/// Plans every row; a row that a before-hook stopped (`hooked`) or that
-/// fails validation keeps its error and sends nothing.
-#[allow(clippy::type_complexity)]
-fn batch_plans<M: Model>(
-    rows: &[M],
-    hooked: Vec<Result<()>>,
-    plan: PlanOf<M>,
-) -> (Vec<Option<Error>>, Vec<Plan<Saved<M::Key>>>, Vec<usize>) {
-    let mut errs = Vec::with_capacity(rows.len());
-    let mut plans = Vec::new();
-    let mut slots = Vec::new();
-    for (i, (r, h)) in rows.iter().zip(hooked).enumerate() {
-        match h.and_then(|()| plan(r)) {
-            Ok(p) => {
-                plans.push(p);
-                slots.push(i);
-                errs.push(None);
-            }
-            Err(e) => errs.push(Some(e)),
-        }
-    }
-    (errs, plans, slots)
-}
-
-fn batch_finish<M: Model>(
-    rows: Vec<M>,
-    errs: Vec<Option<Error>>,
-    results: Vec<Result<Saved<M::Key>>>,
-    slots: Vec<usize>,
-) -> Vec<Result<Record<M>>> {
-    let mut by_row: Vec<Option<Result<Saved<M::Key>>>> = (0..rows.len()).map(|_| None).collect();
-    for (i, r) in slots.into_iter().zip(results) {
-        by_row[i] = Some(r);
-    }
-    rows.into_iter()
-        .zip(errs.into_iter().zip(by_row))
-        .map(|(row, (err, res))| match (err, res) {
-            (Some(e), _) => Err(e),
-            (None, Some(r)) => {
-                let key = row.key();
-                with_key(r, &key).map(|s| inserted(row, s))
-            }
-            (None, None) => Err(Error::decode(b"(batch)", None, "no reply for this row")),
-        })
-        .collect()
-}
 
 fn finish<M: Model>(mut value: M, s: Saved<M::Key>) -> Record<M> {
     value.set_key(s.key.clone());

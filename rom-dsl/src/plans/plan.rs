@@ -276,6 +276,30 @@ impl<T> Plan<T> {
         }
     }
 
+    /// Like [`Plan::then`], but `f` also gets the errors of the decoder
+    /// (a typed error from the reply), to recover from them.
+    pub(crate) fn then_result<U>(
+        self,
+        f: impl FnOnce(Result<Next<T>>) -> Result<Next<U>> + Send + 'static,
+    ) -> Plan<U>
+    where
+        T: 'static,
+    {
+        let decode = self.decode;
+        Plan {
+            call: self.call,
+            keys: self.keys,
+            args: self.args,
+            steps: self.steps,
+            lazy_steps: self.lazy_steps,
+            decode: Box::new(move |v| f(decode(v))),
+            read_only: self.read_only,
+            raw_errors: self.raw_errors,
+            #[cfg(feature = "tracing")]
+            about: self.about,
+        }
+    }
+
     /// The plan as text: the call, its keys and arguments (binary shown escaped),
     /// and the steps the server will take. Needs no server.
     pub fn explain(&self) -> String {

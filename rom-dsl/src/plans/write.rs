@@ -38,6 +38,10 @@ pub(crate) fn save_plan_with<M: Model>(
     force: bool,
     deadline: Option<Deadline>,
 ) -> Result<Plan<Saved<M::Key>>> {
+    // a partitioned model's new row without a key: a key from a block
+    if M::BUCKETS > 0 && mode != Mode::Update && value.key().is_none() {
+        return crate::plans::ids::auto_save_plan(value, mode, 0);
+    }
     let SaveParts {
         mut args,
         snapshot: snapshot_after,
