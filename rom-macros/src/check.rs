@@ -192,8 +192,10 @@ pub(crate) struct Checked<'a> {
     pub(crate) has_one: Vec<syn::Path>,
     /// `expires`: the default time to live in milliseconds (0: none).
     pub(crate) expires: Option<u64>,
-    /// `partition(..)`: the number of buckets (0: not partitioned).
+    /// `partition(..)`: the number of buckets (0: not partitioned), and the
+    /// partition column (`None`: the key).
     pub(crate) buckets: u16,
+    pub(crate) partition_by: Option<usize>,
 }
 
 /// Checks the derive input; the first error found, or the checked model.
@@ -434,12 +436,13 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
         }
         together_pos.push((pos, ci.is_some()));
     }
-    let buckets = match &partition {
+    let (buckets, partition_by) = match &partition {
         Some(p) => crate::check_partition::check(
             p,
             &crate::check_partition::Declared {
                 name,
                 pk_ident,
+                auto,
                 cols: &cols,
                 structs: &structs,
                 together: &together,
@@ -450,8 +453,9 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
                     .map(syn::spanned::Spanned::span),
                 expires: expires.is_some(),
             },
-        )?,
-        None => 0,
+        )
+        .map(|p| (p.buckets, p.by))?,
+        None => (0, None),
     };
     Ok(Checked {
         name,
@@ -470,5 +474,6 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
         has_one,
         expires,
         buckets,
+        partition_by,
     })
 }

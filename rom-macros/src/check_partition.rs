@@ -11,6 +11,8 @@ use syn::ext::IdentExt;
 pub(crate) struct Declared<'a, 'b> {
     pub(crate) name: &'a Ident,
     pub(crate) pk_ident: &'a Ident,
+    /// The key is auto-increment (`Option<u64>`).
+    pub(crate) auto: bool,
     pub(crate) cols: &'b [Col<'a>],
     pub(crate) structs: &'b [StructField<'a>],
     pub(crate) together: &'b [(Vec<Ident>, Option<proc_macro2::Span>, proc_macro2::Span)],
@@ -19,20 +21,58 @@ pub(crate) struct Declared<'a, 'b> {
     pub(crate) expires: bool,
 }
 
-/// Checks a partitioned model; the number of buckets when it passes.
-pub(crate) fn check(p: &PartitionAttr, d: &Declared<'_, '_>) -> syn::Result<u16> {
+/// A checked partition: the number of buckets, and the column (its
+/// position among the columns) whose value picks a row's bucket, `None`
+/// for the key.
+pub(crate) struct Partition {
+    pub(crate) buckets: u16,
+    pub(crate) by: Option<usize>,
+}
+
+/// Checks a partitioned model.
+pub(crate) fn check(p: &PartitionAttr, d: &Declared<'_, '_>) -> syn::Result<Partition> {
     let err = |span, msg: String| Err(syn::Error::new(span, msg));
     let (name, pk) = (d.name, d.pk_ident.unraw());
-    if p.by.unraw() != pk {
-        return err(
-            p.by.span(),
-            format!(
-                "`{}`: a model is partitioned by its primary key in this version; write `partition(by = {pk}, buckets = {})` (partitioning by another column comes with partitioned groups)",
-                p.by.unraw(),
-                p.buckets
-            ),
-        );
-    }
+    let by = if p.by.unraw() == pk {
+        None
+    } else {
+        let Some(i) = d.cols.iter().position(|c| c.ident.unraw() == p.by.unraw()) else {
+            return err(
+                p.by.span(),
+                format!(
+                    "`{}` is not a column of `{name}`: partition by the primary key (`by = {pk}`) or by a column with an exact `index(eq)`",
+                    p.by.unraw()
+                ),
+            );
+        };
+        let c = &d.cols[i];
+        let col = c.ident.unraw();
+        if c.attrs.eq != Some(false) {
+            return err(
+                p.by.span(),
+                format!(
+                    "`{col}` partitions `{name}`: give it an exact equality index, `#[rom(index(eq))]` (a query pinned to a partition filters on it)"
+                ),
+            );
+        }
+        if crate::util::option_inner(c.ty).is_some() {
+            return err(
+                p.by.span(),
+                format!(
+                    "`{col}` partitions `{name}`, so every row needs a value: make it a plain type, not an `Option`"
+                ),
+            );
+        }
+        if !d.auto {
+            return err(
+                d.pk_ident.span(),
+                format!(
+                    "`{name}` is partitioned by `{col}`, so rom picks each key in its row's partition: make the key auto-increment (`{pk}: Option<u64>`)"
+                ),
+            );
+        }
+        Some(i)
+    };
     if let Some(g) = d.group {
         return err(
             syn::spanned::Spanned::span(g),
@@ -94,5 +134,8 @@ pub(crate) fn check(p: &PartitionAttr, d: &Declared<'_, '_>) -> syn::Result<u16>
             ),
         );
     }
-    Ok(p.buckets)
+    Ok(Partition {
+        buckets: p.buckets,
+        by,
+    })
 }

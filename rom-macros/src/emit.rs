@@ -28,6 +28,7 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
         has_one,
         expires,
         buckets,
+        partition_by,
     } = m;
     let (name, vis, pk_ident, pk_ty, auto) = (*name, *vis, *pk_ident, *pk_ty, *auto);
     let ivis = inner_vis(vis);
@@ -386,7 +387,13 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
         impls: in_group,
         table_impl,
         model_items: partition_items,
-    } = placement(name, group.as_ref(), *buckets, &schema);
+    } = placement(
+        name,
+        group.as_ref(),
+        *buckets,
+        partition_by.map(|i| (i, cols[i].ident)),
+        &schema,
+    );
     Ok(quote! {
         #in_group
         #has_child

@@ -20,23 +20,36 @@ pub(crate) struct Placement {
 }
 
 /// The placement of model `name`: in `group`, partitioned into `buckets`
-/// (0: not partitioned), or alone; `schema` is the path of its schema.
+/// (0: not partitioned) by its key or by column `by` (its position and
+/// field), or alone; `schema` is the path of its schema.
 pub(crate) fn placement(
     name: &syn::Ident,
     group: Option<&syn::Path>,
     buckets: u16,
+    by: Option<(usize, &syn::Ident)>,
     schema: &TokenStream2,
 ) -> Placement {
     let with_structures = quote!(.with_structures(<Self as ::rom::__private::Model>::STRUCTURES));
     if buckets > 0 {
         // rows in `buckets` slots: no group, structures or queries (the
         // derive refused them); the base layout names the model's global keys
+        let (by_const, by_impl) = match by {
+            Some((i, col)) => (
+                quote!(const PARTITION_BY: ::core::option::Option<usize> = ::core::option::Option::Some(#i);),
+                quote!(impl ::rom::placement::PartitionedBy for table { type Column = #col; }),
+            ),
+            None => (TokenStream2::new(), TokenStream2::new()),
+        };
         return Placement {
             layout: quote!(::rom::__private::Layout::new(#schema)),
             impls: quote!(impl ::rom::placement::Partitioned for #name {}),
-            table_impl: quote!(impl ::rom::placement::PartitionedTable for table { type Model = super::#name; }),
+            table_impl: quote! {
+                impl ::rom::placement::PartitionedTable for table { type Model = super::#name; }
+                #by_impl
+            },
             model_items: quote! {
                 const BUCKETS: u16 = #buckets;
+                #by_const
                 fn bucket_layouts() -> &'static [::rom::__private::Layout] {
                     static LAYOUTS: ::rom::__private::OnceLock<::std::vec::Vec<::rom::__private::Layout>> = ::rom::__private::OnceLock::new();
                     LAYOUTS.get_or_init(|| ::rom::__private::Layout::partitioned(#schema, #buckets))

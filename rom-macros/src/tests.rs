@@ -187,6 +187,21 @@ fn partitioned_model() {
     ));
 }
 
+#[test]
+fn partitioned_by_a_column() {
+    insta::assert_snapshot!(expand_str(
+        r#"
+        #[rom(table = invoices, partition(by = tenant, buckets = 16))]
+        pub struct Invoice {
+            #[rom(primary_key)]
+            id: Option<u64>,
+            #[rom(index(eq))]
+            tenant: String,
+        }
+        "#
+    ));
+}
+
 fn model_of(n: usize, attr: &str) -> String {
     let cols: String = (0..n).map(|i| format!("{attr} c{i}: i64,\n")).collect();
     format!("struct Wide {{ #[rom(primary_key)] id: Option<u64>, {cols} }}")

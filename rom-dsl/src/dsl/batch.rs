@@ -24,10 +24,10 @@ pub(crate) fn batch<M: Model, C: Connection + ?Sized>(
     let hooked: Vec<Result<()>> = rows.iter_mut().map(hooks::before_insert).collect();
     // a partitioned model's rows without keys: one block of keys for all
     let keyless = keyless(&rows, &hooked);
-    if !keyless.is_empty() {
-        let first = crate::plans::ids::reserve_plan::<M>(keyless.len() as u64).run(conn)?;
-        give_keys(&mut rows, &keyless, first)?;
+    if let Some(fill) = crate::plans::ids::fill_plan::<M>(needs(&keyless)) {
+        fill.run(conn)?;
     }
+    give_keys(&mut rows, &keyless)?;
     let (ok, plans, slots) = batch_plans(&rows, hooked, plan);
     let results = crate::plans::fan::run_by_slot(plans, conn)?;
     let mut out = batch_finish(rows, ok, results, slots);
@@ -57,10 +57,25 @@ fn keyless<M: Model>(rows: &[M], hooked: &[Result<()>]) -> Vec<(usize, M)> {
         .collect()
 }
 
-/// Gives the keyless rows consecutive keys from `first`.
-fn give_keys<M: Model>(rows: &mut [M], keyless: &[(usize, M)], first: u64) -> Result<()> {
-    for (n, (i, _)) in keyless.iter().enumerate() {
-        rows[*i].set_key(crate::plans::ids::key_of::<M>(first + n as u64)?);
+/// The keys the keyless rows need: any, or one of their value's bucket.
+fn needs<M: Model>(keyless: &[(usize, M)]) -> Vec<Option<u16>> {
+    keyless
+        .iter()
+        .map(|(_, r)| {
+            r.cells()
+                .ok()
+                .and_then(|c| crate::storage::partition::value_bucket::<M>(&c))
+        })
+        .collect()
+}
+
+/// Gives the keyless rows keys from the pool (a row left without one, when
+/// another thread took them meanwhile, takes its own when planned).
+fn give_keys<M: Model>(rows: &mut [M], keyless: &[(usize, M)]) -> Result<()> {
+    for ((i, _), b) in keyless.iter().zip(needs(keyless)) {
+        if let Some(id) = crate::plans::ids::take::<M>(b) {
+            rows[*i].set_key(crate::plans::ids::key_of::<M>(id)?);
+        }
     }
     Ok(())
 }
@@ -81,12 +96,10 @@ pub(crate) async fn batch_async<M: Model, C: AsyncConnection>(
         hooked.push(hooks::before_insert_async(r).await);
     }
     let keyless = keyless(&rows, &hooked);
-    if !keyless.is_empty() {
-        let first = crate::plans::ids::reserve_plan::<M>(keyless.len() as u64)
-            .run_async(conn)
-            .await?;
-        give_keys(&mut rows, &keyless, first)?;
+    if let Some(fill) = crate::plans::ids::fill_plan::<M>(needs(&keyless)) {
+        fill.run_async(conn).await?;
     }
+    give_keys(&mut rows, &keyless)?;
     let (ok, plans, slots) = batch_plans(&rows, hooked, plan);
     let results = crate::plans::fan::run_by_slot_async(plans, conn).await?;
     let mut out = batch_finish(rows, ok, results, slots);

@@ -94,6 +94,29 @@ impl<M> Query<M> {
         }
     }
 
+    /// A filter node added to this query: its keys retagged to the query's
+    /// bucket when the query is pinned to one (`in_partition`).
+    pub(crate) fn pin(&self, n: Node) -> Node
+    where
+        M: crate::Model,
+    {
+        match self.layout {
+            Some(l) => n.retag(&M::layout().tag, &l.tag),
+            None => n,
+        }
+    }
+
+    /// An index key (an order's) added to this query, retagged likewise.
+    pub(crate) fn pin_key(&self, key: Vec<u8>) -> Vec<u8>
+    where
+        M: crate::Model,
+    {
+        match self.layout {
+            Some(l) => crate::dsl::filter::retag(&key, &M::layout().tag, &l.tag),
+            None => key,
+        }
+    }
+
     /// The query run in bucket layout `l` of a partitioned model whose one
     /// (base) layout has the tag `base`: every index key retagged.
     pub(crate) fn in_layout(&self, base: &[u8], l: &'static crate::storage::model::Layout) -> Self {

@@ -58,7 +58,7 @@ pub trait QueryDsl: Sized {
     /// ```
     fn filter(self, f: impl IntoFilter<Self::Model>) -> Query<Self::Model> {
         let mut q = self.into_query();
-        match f.into_filter().node {
+        match q.pin(f.into_filter().node) {
             Node::And(kids) => q.filters.extend(kids),
             n => q.filters.push(n),
         }
@@ -76,7 +76,8 @@ pub trait QueryDsl: Sized {
     fn order_by(self, o: impl IntoOrder<Self::Model>) -> Query<Self::Model> {
         let mut q = self.into_query();
         let o = o.into_order();
-        q.order = Some((o.key, o.desc, o.name, o.lex));
+        let key = q.pin_key(o.key);
+        q.order = Some((key, o.desc, o.name, o.lex));
         q
     }
     /// Returns at most `n` rows.

@@ -7,6 +7,11 @@
 //! insert checks that its key is free), not dense (a process that stops
 //! loses the rest of its block), and not ordered across processes.
 //!
+//! A model partitioned by a column needs more: a row's key must fall in the
+//! bucket of its partition value (so that `get` by key finds it). Each block
+//! is sorted into one queue per bucket (blocks are then at least 16 keys per
+//! bucket), and an insert takes from its value's queue.
+//!
 //! The blocks are held per model for the whole process. When a key turns
 //! out to be taken (a row inserted with an explicit key, or a block drawn
 //! from another server or before a flush), the insert drops the block,
@@ -38,6 +43,8 @@ struct Pool {
     /// second of each other, halved back after a quiet second.
     size: u64,
     last: Option<Instant>,
+    /// A model partitioned by a column: the keys of each bucket.
+    queues: HashMap<u16, std::collections::VecDeque<u64>>,
 }
 
 fn pools() -> &'static Mutex<HashMap<&'static str, Pool>> {
@@ -53,13 +60,22 @@ fn with_pool<M: Model, T>(f: impl FnOnce(&mut Pool) -> T) -> T {
     f(all.entry(M::SCHEMA.namespace).or_default())
 }
 
-/// A key from the block, if one is left.
-fn take<M: Model>() -> Option<u64> {
-    with_pool::<M, _>(|p| {
-        (p.next < p.end).then(|| {
+/// A key from the block, if one is left: any key, or one of `bucket`.
+pub(crate) fn take<M: Model>(bucket: Option<u16>) -> Option<u64> {
+    with_pool::<M, _>(|p| match bucket {
+        Some(b) => p.queues.get_mut(&b)?.pop_front(),
+        None => (p.next < p.end).then(|| {
             p.next += 1;
             p.next - 1
-        })
+        }),
+    })
+}
+
+/// How many keys the pool holds: any, or of `bucket`.
+fn held<M: Model>(bucket: Option<u16>) -> u64 {
+    with_pool::<M, _>(|p| match bucket {
+        Some(b) => p.queues.get(&b).map_or(0, |q| q.len() as u64),
+        None => p.end - p.next,
     })
 }
 
@@ -75,21 +91,72 @@ fn block_size<M: Model>() -> u64 {
             (s, Some(_)) => (s / 2).max(MIN_BLOCK),
         };
         p.last = Some(now);
+        // a block sorted into buckets: about 16 keys for each
         p.size
+            .max(16 * u64::from(M::BUCKETS) * u64::from(M::PARTITION_BY.is_some()))
     })
 }
 
-/// Keeps the block `[last - size + 1, last]` that `INCRBY` answered.
-fn refill<M: Model>(last: u64, size: u64) {
+/// Keeps the block `[first, first + size)` that `INCRBY` answered (sorted
+/// into its buckets' queues for a model partitioned by a column).
+fn refill<M: Model>(first: u64, size: u64) {
     with_pool::<M, _>(|p| {
-        p.next = last.saturating_sub(size) + 1;
-        p.end = last.saturating_add(1);
+        if M::PARTITION_BY.is_some() {
+            for id in first..first.saturating_add(size) {
+                let b = crate::storage::partition::bucket(id.to_string().as_bytes(), M::BUCKETS);
+                p.queues.entry(b).or_default().push_back(id);
+            }
+        } else {
+            p.next = first;
+            p.end = first.saturating_add(size);
+        }
     });
 }
 
-/// Forgets the block (a key of it was taken).
-fn drop_block<M: Model>() {
-    with_pool::<M, _>(|p| p.end = p.next);
+/// Forgets the keys held for `bucket` (a key of them was taken).
+fn drop_block<M: Model>(bucket: Option<u16>) {
+    with_pool::<M, _>(|p| match bucket {
+        Some(b) => {
+            p.queues.remove(&b);
+        }
+        None => p.end = p.next,
+    });
+}
+
+/// The plan that fills the pool until it holds a key for each of `needs`
+/// (one entry per row: any key, or a key of that bucket), one `INCRBY` per
+/// block; `None` when it holds them already. A batch runs it first, so its
+/// rows take their keys without a round trip each.
+pub(crate) fn fill_plan<M: Model>(needs: Vec<Option<u16>>) -> Option<Plan<()>> {
+    let mut short: HashMap<Option<u16>, u64> = HashMap::new();
+    for b in &needs {
+        *short.entry(*b).or_default() += 1;
+    }
+    let missing: u64 = short
+        .iter()
+        .map(|(b, n)| n.saturating_sub(held::<M>(*b)))
+        .max()
+        .unwrap_or(0);
+    if missing == 0 {
+        return None;
+    }
+    // a bucket's share of a block is about 1 / buckets of it
+    let per = if M::PARTITION_BY.is_some() {
+        u64::from(M::BUCKETS)
+    } else {
+        1
+    };
+    let size = (missing * per).max(block_size::<M>()).min(1 << 20);
+    Some(reserve_plan::<M>(size).then(move |r| match r {
+        Next::Done(first) => {
+            refill::<M>(first, size);
+            Ok(match fill_plan::<M>(needs) {
+                Some(p) => Next::Again(p),
+                None => Next::Done(()),
+            })
+        }
+        Next::Again(_) => Err(Error::decode(b"(reserve)", None, "unexpected continuation")),
+    }))
 }
 
 /// The plan that reserves `n` keys: `INCRBY {ns}:seq n`, decoded as the
@@ -130,16 +197,13 @@ pub(crate) fn auto_save_plan<M: Model>(
     mode: SaveMode,
     tries: u32,
 ) -> Result<Plan<Saved<M::Key>>> {
-    let Some(id) = take::<M>() else {
-        let size = block_size::<M>();
-        let value = value.clone();
-        return Ok(reserve_plan::<M>(size).then_result(move |r| match r? {
-            Next::Done(first) => {
-                refill::<M>(first + size - 1, size);
-                auto_save_plan(&value, mode, tries).map(Next::Again)
-            }
-            Next::Again(_) => Err(Error::decode(b"(reserve)", None, "unexpected continuation")),
-        }));
+    let bucket = crate::storage::partition::value_bucket::<M>(&value.cells()?);
+    let Some(id) = take::<M>(bucket) else {
+        return match fill_plan::<M>(vec![bucket]) {
+            Some(fill) => Ok(after_fill(fill, value.clone(), mode, tries)),
+            // another thread filled the pool meanwhile
+            None => auto_save_plan(value, mode, tries),
+        };
     };
     let mut row = value.clone();
     row.set_key(key_of::<M>(id)?);
@@ -149,9 +213,22 @@ pub(crate) fn auto_save_plan<M: Model>(
         Err(Error::UniqueViolation { column, .. })
             if column == M::SCHEMA.key_name && tries + 1 < TRIES =>
         {
-            drop_block::<M>();
+            drop_block::<M>(bucket);
             auto_save_plan(&value, mode, tries + 1).map(Next::Again)
         }
         other => other,
     }))
+}
+
+/// The pool's filling, then the insert of `value`.
+fn after_fill<M: Model>(
+    fill: Plan<()>,
+    value: M,
+    mode: SaveMode,
+    tries: u32,
+) -> Plan<Saved<M::Key>> {
+    fill.then_result(move |r| match r? {
+        Next::Done(()) => auto_save_plan(&value, mode, tries).map(Next::Again),
+        Next::Again(p) => Ok(Next::Again(after_fill(p, value, mode, tries))),
+    })
 }

@@ -102,7 +102,7 @@ pub(crate) fn save_parts<M: Model>(
         ));
     }
     // a partitioned model's row lives in its key's bucket
-    let l = crate::storage::partition::layout_for::<M>(&member);
+    let l = crate::storage::partition::layout_for_row::<M>(&member, &cells)?;
     // a new row has nothing to clear: its null columns are simply not
     // written; but an insert of a model whose rows expire may write over an
     // expired row, so it writes every column, as a put does

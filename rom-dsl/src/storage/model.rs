@@ -565,6 +565,9 @@ pub trait Model: crate::__private::Sealed + Sized + Clone + Send + Sync + 'stati
     /// A partitioned model's number of buckets; 0 for a model in one slot.
     #[doc(hidden)]
     const BUCKETS: u16 = 0;
+    /// The column whose value picks a row's bucket (`None`: the key).
+    #[doc(hidden)]
+    const PARTITION_BY: Option<usize> = None;
     /// A partitioned model's layout per bucket (generated); empty otherwise.
     #[doc(hidden)]
     fn bucket_layouts() -> &'static [Layout] {

@@ -101,6 +101,41 @@ pub(crate) fn layout_for<M: Model>(member: &[u8]) -> &'static Layout {
     }
 }
 
+/// The bucket a new row of a model partitioned by a column falls in: its
+/// value's (`None` for a model partitioned by its key, or not at all).
+pub(crate) fn value_bucket<M: Model>(cells: &[crate::storage::model::Cell]) -> Option<u16> {
+    let c = M::PARTITION_BY?;
+    let v = cells.get(c)?.exact.as_deref().unwrap_or_default();
+    Some(bucket(v, M::BUCKETS))
+}
+
+/// The layout a row is written to: its key's bucket; for a model
+/// partitioned by a column, that must also be its value's bucket (keys are
+/// chosen so), else the write is refused: a row cannot move between
+/// partitions.
+pub(crate) fn layout_for_row<M: Model>(
+    member: &[u8],
+    cells: &[crate::storage::model::Cell],
+) -> crate::error::Result<&'static Layout> {
+    let l = layout_for::<M>(member);
+    match (value_bucket::<M>(cells), bucket_of::<M>(member)) {
+        (Some(v), Some(k)) if v != k => {
+            let col = M::PARTITION_BY
+                .and_then(|c| M::SCHEMA.columns.get(c))
+                .map_or("?", |c| c.name);
+            Err(crate::error::Error::Validation {
+                model: M::SCHEMA.name,
+                column: col.to_owned(),
+                reason: format!(
+                    "its value falls in partition {v} and the key {} in partition {k}: a row cannot move between partitions (delete it and insert it again), and a new row's key is best left empty (rom picks one in its partition)",
+                    String::from_utf8_lossy(member)
+                ),
+            })
+        }
+        _ => Ok(l),
+    }
+}
+
 /// Refuses `what` (a query, `verify`) for a partitioned model, whose rows
 /// are in many slots: a typed error instead of an answer from one slot.
 /// Its table has no query methods, so this is reached only through generic

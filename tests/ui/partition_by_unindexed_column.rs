@@ -1,12 +1,11 @@
-// a partition by a column other than the primary key (not supported yet).
+// a partition column without an exact equality index.
 use rom::prelude::*;
 
 #[derive(Model, Clone, Debug, PartialEq)]
 #[rom(table = accounts, partition(by = tenant, buckets = 8))]
 pub struct Account {
     #[rom(primary_key)]
-    pub id: u64,
-    #[rom(index(eq))]
+    pub id: Option<u64>,
     pub tenant: String,
 }
 
