@@ -172,6 +172,19 @@ fn compare(c: &mut impl rom::Connection, r: &mut Rng, seed: u64, rounds: usize) 
             .exists(c)
             .unwrap();
         assert_eq!(got_e, want_e, "exists: {ctx}");
+        // pages across partitions: the same rows, in the same order
+        let size = r.below(9) + 1;
+        let mut pages = build!(parts_p::table.across_partitions(), parts_p, shape).pages(size);
+        let mut paged: Vec<Row> = Vec::new();
+        while let Some(rows) = pages.next_page(c).unwrap() {
+            assert!(
+                rows.len() as u64 <= size,
+                "page of {} rows, size {size}: {ctx}",
+                rows.len()
+            );
+            paged.extend(rows.iter().map(|r| p_row(r)));
+        }
+        assert_eq!(paged, want, "pages of {size}: {ctx}");
         let want_f = build!(parts_u::table.into_query(), parts_u, shape)
             .first(c)
             .ok()
@@ -255,6 +268,15 @@ fn across_partitions_answers_like_one_slot_on_a_cluster() {
             .await
             .unwrap();
         assert_eq!(got, want);
+        let mut pages = parts_p::table
+            .across_partitions()
+            .order_by(parts_p::name.asc())
+            .pages(6);
+        let mut n = 0;
+        while let Some(rows) = pages.next_page_async(&mut a).await.unwrap() {
+            n += rows.len() as u64;
+        }
+        assert_eq!(n, parts_u::table.count_async(&mut a).await.unwrap());
         assert_eq!(
             parts_p::table
                 .across_partitions()

@@ -27,6 +27,7 @@
 //! live on one node together.
 
 pub use crate::dsl::across::Across;
+pub use crate::dsl::across_pages::AcrossPages;
 pub use crate::dsl::partitioned::{PartitionedBy, PartitionedQueries, PartitionedTable};
 
 /// A placement group: a name that becomes the hash tag `{name}` of every key

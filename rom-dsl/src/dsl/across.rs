@@ -5,6 +5,7 @@
 //! type of its own, not a [`QueryDsl`](crate::QueryDsl), so that generic
 //! query code never fans out without saying so.
 
+use crate::dsl::across_pages::AcrossPages;
 use crate::dsl::filter::{IntoFilter, IntoOrder};
 use crate::dsl::query::Query;
 use crate::dsl::query_dsl::{QueryDsl, at_most_one, first_of};
@@ -475,6 +476,22 @@ impl<M: Partitioned> Across<M> {
     #[cfg(feature = "tokio")]
     pub async fn delete_async<C: AsyncConnection>(self, conn: &mut C) -> Result<u64> {
         self.delete_plan()?.run_async(conn).await
+    }
+
+    /// Pages through the matches, `page_size` rows per page, in the query's
+    /// order over every partition (see [`AcrossPages`]): the query's offset
+    /// and limit apply to the merged rows.
+    ///
+    /// ```
+    /// # use rom_dsl::placement::{Across, AcrossPages, Partitioned};
+    /// fn by_hundreds<M: Partitioned>(a: Across<M>) -> AcrossPages<M> {
+    ///     a.pages(100)
+    /// }
+    /// ```
+    pub fn pages(self, page_size: u64) -> AcrossPages<M> {
+        let by = By::of::<M>(&self.query.order);
+        let parts = self.parts(true);
+        AcrossPages::new(by, page_size, self.query.offset, self.query.limit, parts)
     }
 
     /// The plan of [`Across::load`] as text (no server needed): the first

@@ -4,6 +4,7 @@
 //! encodes arguments or talks to a server (the plans and execution do).
 
 pub(crate) mod across;
+pub(crate) mod across_pages;
 pub(crate) mod batch;
 pub(crate) mod budget;
 pub(crate) mod children;
