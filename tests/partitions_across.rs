@@ -320,3 +320,50 @@ fn explain_names_every_bucket() {
         "a key left in the base tag: {text}"
     );
 }
+
+#[test]
+fn on_one_server_a_query_across_partitions_is_one_round_trip() {
+    let server = RedisServer::start().unwrap();
+    let mut c = rom::testing::CountingConnection::new(server.connection().unwrap());
+    let mut r = Rng(3);
+    fill(&mut c, &mut r, 40);
+    c.reset();
+    let rows = parts_p::table
+        .across_partitions()
+        .order_by(parts_p::size.desc())
+        .limit(5)
+        .load(&mut c)
+        .unwrap();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(c.round_trips(), 1, "8 buckets, one pipeline");
+    c.reset();
+    assert_eq!(
+        parts_p::table.across_partitions().count(&mut c).unwrap(),
+        40
+    );
+    assert_eq!(c.round_trips(), 1);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut a = rom::testing::CountingAsyncConnection::new(server.multiplexed().await.unwrap());
+        let ids = parts_p::table
+            .across_partitions()
+            .filter(parts_p::size.ge(0))
+            .ids_async(&mut a)
+            .await
+            .unwrap();
+        let want = parts_u::table
+            .filter(parts_u::size.ge(0))
+            .ids_async(&mut a)
+            .await
+            .unwrap();
+        assert_eq!(ids, want);
+        assert_eq!(
+            a.round_trips(),
+            2,
+            "one pipeline across partitions, one call in one slot"
+        );
+    });
+}

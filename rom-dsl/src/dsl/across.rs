@@ -1,6 +1,7 @@
 //! A query across every partition of a partitioned model:
 //! `accounts::table.across_partitions()`. It runs the query in each bucket
-//! (one call per bucket, one after another) and merges the answers in the
+//! (one call per bucket: one pipeline on a single server, one call after
+//! another on a cluster) and merges the answers in the
 //! order one slot would give (see `plans/merge.rs` for the rules). It is a
 //! type of its own, not a [`QueryDsl`](crate::QueryDsl), so that generic
 //! query code never fans out without saying so.
@@ -15,7 +16,7 @@ use crate::exec::connection::AsyncConnection;
 use crate::exec::connection::Connection;
 use crate::placement::Partitioned;
 use crate::plan::Plan;
-use crate::plans::fan::serial;
+use crate::plans::fan::{self, Fan};
 use crate::plans::merge::{By, Place, merge};
 use crate::record::Record;
 use crate::storage::model::{Key, Model};
@@ -29,9 +30,12 @@ use crate::storage::model::{Key, Model};
 /// Each bucket answers its part in one call (`offset + limit` rows at most,
 /// in the query's order); the parts are merged with the rules of a query in
 /// one slot (ties by key ascending, nulls last, by key without an order),
-/// so the answer is the one the same rows would give unpartitioned. The
-/// calls go one after another: a query across `N` buckets is `N` round
-/// trips, and is not atomic across buckets (each bucket's part is).
+/// so the answer is the one the same rows would give unpartitioned. On a
+/// single server the `N` calls go as one pipeline (one round trip); on a
+/// cluster one after another (`N` round trips), since redis-rs routes a
+/// pipeline to one node. The answer is not atomic across buckets (each
+/// bucket's part is). The `_plan` methods give the calls as one plan that
+/// runs them one after another.
 ///
 /// ```
 /// use rom_dsl::placement::{Across, Partitioned};
@@ -165,23 +169,25 @@ impl<M: Partitioned> Across<M> {
             .collect()
     }
 
-    /// One plan per bucket, run one after another and merged by `done`.
+    /// One plan per bucket, merged by `done`.
     fn fan<P: Send + 'static, T: 'static>(
         &self,
         whole: bool,
         part: impl Fn(&Query<M>, &'static crate::storage::model::Layout) -> Result<Plan<P>>,
         done: impl FnOnce(Vec<P>) -> Result<T> + Send + 'static,
-    ) -> Result<Plan<T>> {
-        let mut plans = self
+    ) -> Result<Fan<P, T>> {
+        let parts = self
             .parts(whole)
             .iter()
             .map(|(q, l)| part(q, l))
-            .collect::<Result<Vec<_>>>()?
-            .into_iter();
-        let Some(first) = plans.next() else {
+            .collect::<Result<Vec<_>>>()?;
+        if parts.is_empty() {
             return Err(not_partitioned::<M>());
-        };
-        Ok(serial(first, plans.collect(), done))
+        }
+        Ok(Fan {
+            parts,
+            merge: Box::new(done),
+        })
     }
 
     /// The plan of [`Across::load`].
@@ -193,6 +199,10 @@ impl<M: Partitioned> Across<M> {
     /// }
     /// ```
     pub fn load_plan(&self) -> Result<Plan<Vec<Record<M>>>> {
+        self.load_fan()?.plan().ok_or_else(not_partitioned::<M>)
+    }
+
+    fn load_fan(&self) -> Result<Merged<Record<M>>> {
         let by = By::of::<M>(&self.query.order);
         let (offset, limit) = (self.query.offset, self.query.limit);
         self.fan(
@@ -218,7 +228,7 @@ impl<M: Partitioned> Across<M> {
     /// }
     /// ```
     pub fn load<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Vec<Record<M>>> {
-        self.load_plan()?.run(conn)
+        self.load_fan()?.run(conn)
     }
 
     /// [`Across::load`] on an async connection.
@@ -232,7 +242,7 @@ impl<M: Partitioned> Across<M> {
     /// ```
     #[cfg(feature = "tokio")]
     pub async fn load_async<C: AsyncConnection>(self, conn: &mut C) -> Result<Vec<Record<M>>> {
-        self.load_plan()?.run_async(conn).await
+        fan::run_async(|| self.load_fan(), conn).await
     }
 
     /// The first matching row in the query's order over all partitions;
@@ -246,7 +256,7 @@ impl<M: Partitioned> Across<M> {
     /// }
     /// ```
     pub fn first<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Record<M>> {
-        first_of(self.at_most_one().load_plan()?.run(conn)?)
+        first_of(self.at_most_one().load_fan()?.run(conn)?)
     }
 
     /// [`Across::first`] on an async connection.
@@ -260,7 +270,8 @@ impl<M: Partitioned> Across<M> {
     /// ```
     #[cfg(feature = "tokio")]
     pub async fn first_async<C: AsyncConnection>(self, conn: &mut C) -> Result<Record<M>> {
-        first_of(self.at_most_one().load_plan()?.run_async(conn).await?)
+        let one = self.at_most_one();
+        first_of(fan::run_async(|| one.load_fan(), conn).await?)
     }
 
     fn at_most_one(self) -> Self {
@@ -278,25 +289,33 @@ impl<M: Partitioned> Across<M> {
     /// }
     /// ```
     pub fn ids_plan(&self) -> Result<Plan<Vec<M::Key>>> {
-        if self.query.order.is_some() {
-            // the order values come with the rows
-            return Ok(self
-                .load_plan()?
-                .map(|rows| Ok(rows.iter().map(|r| r.key().clone()).collect())));
-        }
-        let by = By::of::<M>(&None);
+        self.ids_fan()?.plan().ok_or_else(not_partitioned::<M>)
+    }
+
+    fn ids_fan(&self) -> Result<Merged<M::Key>> {
+        let by = By::of::<M>(&self.query.order);
         let (offset, limit) = (self.query.offset, self.query.limit);
+        let ordered = self.query.order.is_some();
         self.fan(
             false,
-            move |q, _| {
+            move |q, l| {
+                if ordered {
+                    // the order values come with the rows
+                    return Ok(q.load_plan()?.map(move |rows| {
+                        rows.into_iter()
+                            .map(|r| Ok((by.place(&*r, r.key().to_member(), l)?, r.key().clone())))
+                            .collect::<Result<Vec<_>>>()
+                    }));
+                }
                 Ok(q.ids_plan()?.map(|ids| {
                     Ok(ids
                         .into_iter()
                         .map(|k| {
+                            let member = k.to_member();
                             (
                                 Place {
                                     value: None,
-                                    member: k.to_member(),
+                                    member,
                                 },
                                 k,
                             )
@@ -319,7 +338,7 @@ impl<M: Partitioned> Across<M> {
     /// }
     /// ```
     pub fn ids<C: Connection + ?Sized>(self, conn: &mut C) -> Result<Vec<M::Key>> {
-        self.ids_plan()?.run(conn)
+        self.ids_fan()?.run(conn)
     }
 
     /// [`Across::ids`] on an async connection.
@@ -333,7 +352,7 @@ impl<M: Partitioned> Across<M> {
     /// ```
     #[cfg(feature = "tokio")]
     pub async fn ids_async<C: AsyncConnection>(self, conn: &mut C) -> Result<Vec<M::Key>> {
-        self.ids_plan()?.run_async(conn).await
+        fan::run_async(|| self.ids_fan(), conn).await
     }
 
     /// The plan of [`Across::count`].
@@ -345,6 +364,10 @@ impl<M: Partitioned> Across<M> {
     /// }
     /// ```
     pub fn count_plan(&self) -> Result<Plan<u64>> {
+        self.count_fan()?.plan().ok_or_else(not_partitioned::<M>)
+    }
+
+    fn count_fan(&self) -> Result<Fan<u64, u64>> {
         let (offset, limit) = (self.query.offset, self.query.limit);
         self.fan(
             true,
@@ -366,7 +389,7 @@ impl<M: Partitioned> Across<M> {
     /// }
     /// ```
     pub fn count<C: Connection + ?Sized>(self, conn: &mut C) -> Result<u64> {
-        self.count_plan()?.run(conn)
+        self.count_fan()?.run(conn)
     }
 
     /// [`Across::count`] on an async connection.
@@ -379,7 +402,7 @@ impl<M: Partitioned> Across<M> {
     /// ```
     #[cfg(feature = "tokio")]
     pub async fn count_async<C: AsyncConnection>(self, conn: &mut C) -> Result<u64> {
-        self.count_plan()?.run_async(conn).await
+        fan::run_async(|| self.count_fan(), conn).await
     }
 
     /// The plan of [`Across::exists`].
@@ -391,13 +414,26 @@ impl<M: Partitioned> Across<M> {
     /// }
     /// ```
     pub fn exists_plan(&self) -> Result<Plan<bool>> {
-        if self.query.offset > 0 || self.query.limit == Some(0) {
-            return Ok(self.count_plan()?.map(|n| Ok(n > 0)));
+        self.exists_fan()?.plan().ok_or_else(not_partitioned::<M>)
+    }
+
+    fn exists_fan(&self) -> Result<Fan<u64, bool>> {
+        let (offset, limit) = (self.query.offset, self.query.limit);
+        if offset > 0 || limit == Some(0) {
+            // past an offset: how many match, against it
+            return self.fan(
+                true,
+                |q, _| q.count_plan(),
+                move |n| {
+                    let n = n.iter().sum::<u64>().saturating_sub(offset);
+                    Ok(limit.map_or(n, |l| n.min(l)) > 0)
+                },
+            );
         }
         self.fan(
             true,
-            |q, _| q.exists_plan(),
-            |found| Ok(found.into_iter().any(|b| b)),
+            |q, _| Ok(q.exists_plan()?.map(|b| Ok(u64::from(b)))),
+            |found| Ok(found.iter().any(|&b| b > 0)),
         )
     }
 
@@ -410,7 +446,7 @@ impl<M: Partitioned> Across<M> {
     /// }
     /// ```
     pub fn exists<C: Connection + ?Sized>(self, conn: &mut C) -> Result<bool> {
-        self.exists_plan()?.run(conn)
+        self.exists_fan()?.run(conn)
     }
 
     /// [`Across::exists`] on an async connection.
@@ -423,7 +459,7 @@ impl<M: Partitioned> Across<M> {
     /// ```
     #[cfg(feature = "tokio")]
     pub async fn exists_async<C: AsyncConnection>(self, conn: &mut C) -> Result<bool> {
-        self.exists_plan()?.run_async(conn).await
+        fan::run_async(|| self.exists_fan(), conn).await
     }
 
     /// The plan of [`Across::delete`].
@@ -435,6 +471,10 @@ impl<M: Partitioned> Across<M> {
     /// }
     /// ```
     pub fn delete_plan(&self) -> Result<Plan<u64>> {
+        self.delete_fan()?.plan().ok_or_else(not_partitioned::<M>)
+    }
+
+    fn delete_fan(&self) -> Result<Fan<(u64, u64), u64>> {
         if self.query.offset > 0 || self.query.limit.is_some() {
             return Err(Error::Validation {
                 model: M::SCHEMA.name,
@@ -462,7 +502,7 @@ impl<M: Partitioned> Across<M> {
     /// }
     /// ```
     pub fn delete<C: Connection + ?Sized>(self, conn: &mut C) -> Result<u64> {
-        self.delete_plan()?.run(conn)
+        self.delete_fan()?.run(conn)
     }
 
     /// [`Across::delete`] on an async connection.
@@ -475,7 +515,7 @@ impl<M: Partitioned> Across<M> {
     /// ```
     #[cfg(feature = "tokio")]
     pub async fn delete_async<C: AsyncConnection>(self, conn: &mut C) -> Result<u64> {
-        self.delete_plan()?.run_async(conn).await
+        fan::run_async(|| self.delete_fan(), conn).await
     }
 
     /// Pages through the matches, `page_size` rows per page, in the query's
@@ -510,6 +550,10 @@ impl<M: Partitioned> Across<M> {
         }
     }
 }
+
+/// The buckets' answers (each item with its place in the order), merged
+/// into one list in order.
+type Merged<T> = Fan<Vec<(Place, T)>, Vec<T>>;
 
 /// A model with no buckets given to `Across` (only generic code can).
 fn not_partitioned<M: Model>() -> Error {

@@ -1,16 +1,19 @@
 //! Plans over several slots (the buckets of a partitioned model): one plan
-//! per slot, run one after another, each one round trip (with its own
-//! continuations), their results merged at the end. Sequential on purpose in
-//! this version: a pipeline of calls to different slots is refused by an
-//! async cluster connection and bounced by a sync one, while a chain of
-//! single calls is routed correctly by every connection kind.
+//! per slot, their results merged at the end. As one [`Plan`] ([`serial`])
+//! the calls run one after another, each one round trip (with its own
+//! continuations): routed correctly by every connection kind. A [`Fan`]
+//! run by the terminals goes as one pipeline where the connection takes a
+//! pipeline across slots (a single server), and falls back to one call
+//! after another where it does not: a sync cluster connection says so
+//! (`supports_pipelining`), an async one refuses the pipeline before
+//! sending it.
 
 use crate::error::Result;
 use crate::plans::plan::{Next, Plan};
 use std::collections::VecDeque;
 
 /// The merge of a fan's part results.
-type Merge<P, T> = Box<dyn FnOnce(Vec<P>) -> Result<T> + Send>;
+pub(crate) type Merge<P, T> = Box<dyn FnOnce(Vec<P>) -> Result<T> + Send>;
 
 /// Runs `first`, then each of `rest`, and merges their results (in that
 /// order). Each part is one call to one slot; the plan's explanation is the
@@ -140,6 +143,98 @@ pub(crate) async fn run_by_slot_async<T, C: crate::connection::AsyncConnection>(
         }
     }
     Ok(out.into_iter().flatten().collect())
+}
+
+/// A plan per slot and the merge of their results: run as one pipeline on
+/// a connection that pipelines across slots (a single server: one round
+/// trip), or one call after another (a cluster), or as the serial chain of
+/// [`serial`] when given as a [`Plan`].
+pub(crate) struct Fan<P, T> {
+    pub(crate) parts: Vec<Plan<P>>,
+    pub(crate) merge: Merge<P, T>,
+}
+
+impl<P: Send + 'static, T: 'static> Fan<P, T> {
+    /// The fan as one plan: its parts one after another.
+    pub(crate) fn plan(self) -> Option<Plan<T>> {
+        let mut parts = self.parts.into_iter();
+        let first = parts.next()?;
+        Some(serial(first, parts.collect(), self.merge))
+    }
+
+    /// Runs the fan: one pipeline when the connection takes one (every
+    /// part's continuations follow on their own), else part by part.
+    pub(crate) fn run<C: crate::connection::Connection + ?Sized>(self, conn: &mut C) -> Result<T> {
+        let results = if conn.supports_pipelining() && self.parts.len() > 1 {
+            crate::plan::run_all(self.parts, conn)?
+                .into_iter()
+                .collect::<Result<Vec<P>>>()?
+        } else {
+            let mut out = Vec::with_capacity(self.parts.len());
+            for p in self.parts {
+                out.push(p.run(conn)?);
+            }
+            out
+        };
+        (self.merge)(results)
+    }
+
+    /// [`Fan::run`] on an async connection, as one pipeline.
+    #[cfg(feature = "tokio")]
+    async fn run_pipelined_async<C: crate::connection::AsyncConnection>(
+        self,
+        conn: &mut C,
+    ) -> Result<T> {
+        let results = crate::plan::run_all_async(self.parts, conn)
+            .await?
+            .into_iter()
+            .collect::<Result<Vec<P>>>()?;
+        (self.merge)(results)
+    }
+
+    /// [`Fan::run`] on an async connection, part by part.
+    #[cfg(feature = "tokio")]
+    async fn run_serial_async<C: crate::connection::AsyncConnection>(
+        self,
+        conn: &mut C,
+    ) -> Result<T> {
+        let mut out = Vec::with_capacity(self.parts.len());
+        for p in self.parts {
+            out.push(p.run_async(conn).await?);
+        }
+        (self.merge)(out)
+    }
+}
+
+/// Runs the fan `make` builds on an async connection: one pipeline, unless
+/// the connection refuses a pipeline across slots before sending anything
+/// (an async cluster connection does), then part by part (`make` builds the
+/// fan again: plans run once).
+#[cfg(feature = "tokio")]
+pub(crate) async fn run_async<
+    P: Send + 'static,
+    T: 'static,
+    C: crate::connection::AsyncConnection,
+>(
+    make: impl Fn() -> Result<Fan<P, T>>,
+    conn: &mut C,
+) -> Result<T> {
+    let fan = make()?;
+    if fan.parts.len() < 2 {
+        return fan.run_serial_async(conn).await;
+    }
+    match fan.run_pipelined_async(conn).await {
+        Err(crate::error::Error::Redis(e)) if refused_across_slots(&e) => {
+            make()?.run_serial_async(conn).await
+        }
+        r => r,
+    }
+}
+
+/// Whether redis-rs refused a pipeline across slots before sending it.
+#[cfg(feature = "tokio")]
+fn refused_across_slots(e: &redis::RedisError) -> bool {
+    e.to_string().contains("Received crossed slots in pipeline")
 }
 
 #[cfg(test)]
