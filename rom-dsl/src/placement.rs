@@ -47,6 +47,9 @@ pub use crate::dsl::partitioned::{PartitionedBy, PartitionedQueries, Partitioned
 pub trait Group: Copy + Send + Sync + 'static {
     /// The group's name: its models' keys start with `{NAME}/`.
     const NAME: &'static str;
+    /// A partitioned group's number of buckets (`partitions = N`), shared
+    /// by its models; 0 for a group in one slot.
+    const BUCKETS: u16 = 0;
 }
 
 /// Implemented by `#[derive(Model)]` for a model declared with
@@ -155,9 +158,22 @@ pub const fn valid_group_name(name: &str) -> bool {
 /// ```
 ///
 /// A name with `{`, `}`, `/` or `#`, or an empty one, does not compile.
+///
+/// A **partitioned group** (`partitions = N`, 2 to 1024) spreads its
+/// models' rows over `N` buckets, each with its own hash tag shared by all
+/// of them; each model says by which column (`#[rom(group = G,
+/// partition(by = column))]`), so rows with the same partition value (a
+/// customer's id, its orders' `customer`) share a bucket, and one
+/// transaction can write them together.
+///
+/// ```
+/// rom_dsl::group!(pub Shop = "shop", partitions = 64);
+/// use rom_dsl::placement::Group;
+/// assert_eq!(<Shop as Group>::BUCKETS, 64);
+/// ```
 #[macro_export]
 macro_rules! group {
-    ($(#[$meta:meta])* $vis:vis $name:ident = $tag:literal $(;)?) => {
+    ($(#[$meta:meta])* $vis:vis $name:ident = $tag:literal $(, partitions = $n:literal)? $(;)?) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
         $vis struct $name;
@@ -165,8 +181,13 @@ macro_rules! group {
             $crate::placement::valid_group_name($tag),
             "a rom group name must be non-empty and contain no `{{`, `}}`, `/` or `#`"
         );
+        $(const _: () = ::core::assert!(
+            $n >= 2 && $n <= 1024,
+            "a partitioned group has 2 to 1024 partitions (it can never change once rows are stored)"
+        );)?
         impl $crate::placement::Group for $name {
             const NAME: &'static str = $tag;
+            $(const BUCKETS: u16 = $n;)?
         }
     };
 }

@@ -192,10 +192,9 @@ pub(crate) struct Checked<'a> {
     pub(crate) has_one: Vec<syn::Path>,
     /// `expires`: the default time to live in milliseconds (0: none).
     pub(crate) expires: Option<u64>,
-    /// `partition(..)`: the number of buckets (0: not partitioned), and the
-    /// partition column (`None`: the key).
-    pub(crate) buckets: u16,
-    pub(crate) partition_by: Option<usize>,
+    /// `partition(..)`: the number of buckets (0 in a group: the group's),
+    /// and the partition column (`None`: the key); `None`: not partitioned.
+    pub(crate) partition: Option<crate::check_partition::Partition>,
 }
 
 /// Checks the derive input; the first error found, or the checked model.
@@ -436,7 +435,7 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
         }
         together_pos.push((pos, ci.is_some()));
     }
-    let (buckets, partition_by) = match &partition {
+    let partition = match &partition {
         Some(p) => crate::check_partition::check(
             p,
             &crate::check_partition::Declared {
@@ -454,8 +453,8 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
                 expires: expires.is_some(),
             },
         )
-        .map(|p| (p.buckets, p.by))?,
-        None => (0, None),
+        .map(Some)?,
+        None => None,
     };
     Ok(Checked {
         name,
@@ -473,7 +472,6 @@ pub(crate) fn model(input: &DeriveInput) -> syn::Result<Checked<'_>> {
         has_many,
         has_one,
         expires,
-        buckets,
-        partition_by,
+        partition,
     })
 }

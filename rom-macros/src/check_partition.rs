@@ -73,14 +73,27 @@ pub(crate) fn check(p: &PartitionAttr, d: &Declared<'_, '_>) -> syn::Result<Part
         }
         Some(i)
     };
-    if let Some(g) = d.group {
-        return err(
-            syn::spanned::Spanned::span(g),
-            format!(
-                "`{name}` is in a group and partitioned: partitioned groups are not supported yet; remove `group = ...` or `partition(...)`"
-            ),
-        );
-    }
+    let buckets = match (d.group, p.buckets) {
+        (Some(g), Some(_)) => {
+            return err(
+                syn::spanned::Spanned::span(g),
+                format!(
+                    "`{name}` is in a group: its number of buckets is the group's; remove `buckets = ...` and declare it on the group (`rom::group!(pub G = \"name\", partitions = N)`)"
+                ),
+            );
+        }
+        (Some(_), None) => 0,
+        (None, Some(n)) => n,
+        (None, None) => {
+            return err(
+                p.span,
+                format!(
+                    "`partition(...)` on `{name}` needs `buckets = N` (2 to 1024): `partition(by = {}, buckets = 64)`",
+                    p.by.unraw()
+                ),
+            );
+        }
+    };
     if let Some(c) = d.cols.iter().find(|c| c.attrs.unique.is_some()) {
         return err(
             c.ident.span(),
@@ -134,8 +147,5 @@ pub(crate) fn check(p: &PartitionAttr, d: &Declared<'_, '_>) -> syn::Result<Part
             ),
         );
     }
-    Ok(Partition {
-        buckets: p.buckets,
-        by,
-    })
+    Ok(Partition { buckets, by })
 }

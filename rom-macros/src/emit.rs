@@ -27,8 +27,7 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
         has_many,
         has_one,
         expires,
-        buckets,
-        partition_by,
+        partition,
     } = m;
     let (name, vis, pk_ident, pk_ty, auto) = (*name, *vis, *pk_ident, *pk_ty, *auto);
     let ivis = inner_vis(vis);
@@ -390,8 +389,9 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
     } = placement(
         name,
         group.as_ref(),
-        *buckets,
-        partition_by.map(|i| (i, cols[i].ident)),
+        partition
+            .as_ref()
+            .map(|p| (p.buckets, p.by.map(|i| (i, cols[i].ident)))),
         &schema,
     );
     Ok(quote! {

@@ -411,8 +411,8 @@ pub(crate) struct ModelAttrs {
 pub(crate) struct PartitionAttr {
     /// The column whose value picks a row's bucket.
     pub(crate) by: Ident,
-    /// The number of buckets, 2..=1024.
-    pub(crate) buckets: u16,
+    /// The number of buckets, 2..=1024 (`None` in a group: the group's).
+    pub(crate) buckets: Option<u16>,
     /// The attribute's path, for errors about the whole declaration.
     pub(crate) span: Span,
 }
@@ -435,11 +435,11 @@ fn partition_attr(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Partitio
         }
         Ok(())
     })?;
-    match (by, buckets) {
-        (Some(by), Some(buckets)) => Ok(PartitionAttr { by, buckets, span }),
-        _ => Err(syn::Error::new(
+    match by {
+        Some(by) => Ok(PartitionAttr { by, buckets, span }),
+        None => Err(syn::Error::new(
             span,
-            "`partition(...)` needs `by = column` and `buckets = N`: `#[rom(partition(by = id, buckets = 64))]`",
+            "`partition(...)` needs `by = column` (and `buckets = N` outside a partitioned group): `#[rom(partition(by = id, buckets = 64))]`",
         )),
     }
 }

@@ -689,6 +689,17 @@ impl<P> Transaction<P> {
         for (r, e) in self.rows.iter_mut().zip(&events) {
             r.before(*e)?;
         }
+        // new rows of a partitioned group take their keys first
+        for r in self.rows.iter_mut() {
+            let mut tries = 0;
+            while !r.take_key()? {
+                tries += 1;
+                match r.key_fill() {
+                    Some(fill) if tries <= crate::plans::ids::TRIES => fill.run(conn)?,
+                    _ => return Err(no_key(r.who().0)),
+                }
+            }
+        }
         if let Some((plan, op_of)) = commit_plan(&self.rows)? {
             let reply = plan.run(conn)?;
             apply_reply(&mut self.rows, &op_of, reply)?;
@@ -729,6 +740,16 @@ impl<P> Transaction<P> {
         for (r, e) in self.rows.iter_mut().zip(&events) {
             r.before_async(*e).await?;
         }
+        for r in self.rows.iter_mut() {
+            let mut tries = 0;
+            while !r.take_key()? {
+                tries += 1;
+                match r.key_fill() {
+                    Some(fill) if tries <= crate::plans::ids::TRIES => fill.run_async(conn).await?,
+                    _ => return Err(no_key(r.who().0)),
+                }
+            }
+        }
         if let Some((plan, op_of)) = commit_plan(&self.rows)? {
             let reply = plan.run_async(conn).await?;
             apply_reply(&mut self.rows, &op_of, reply)?;
@@ -753,4 +774,16 @@ impl<P> Transaction<P> {
     /// }
     /// ```
     pub fn rollback(self) {}
+}
+
+/// A new row of a partitioned model that found no key to take (other
+/// threads kept emptying the block).
+fn no_key(model: &'static str) -> Error {
+    Error::Validation {
+        model,
+        column: String::new(),
+        reason:
+            "no key could be reserved for a new row (the block of keys kept running out); try again"
+                .into(),
+    }
 }

@@ -6,7 +6,7 @@ use crate::dsl::hooks;
 use crate::dsl::increment::increment_op;
 use crate::error::{Error, Result, RowChange, RowConflict, show};
 use crate::plan::Plan;
-use crate::plans::write::{numeric_keys, save_parts, status_error};
+use crate::plans::write::{numeric_keys_in, save_parts, status_error};
 use crate::record::Record;
 use crate::storage::model::{Key, Model};
 use crate::wire::Check;
@@ -97,6 +97,17 @@ pub(crate) trait Entry: Send + Sync + 'static {
     fn event(&self) -> Result<Event> {
         Ok(Event::None)
     }
+    /// A new row of a partitioned model takes its key before the commit
+    /// (from the process's block, see `plans/ids.rs`): `true` once it has
+    /// one (or needs none), `false` when the block must be filled first
+    /// ([`Entry::key_fill`]).
+    fn take_key(&mut self) -> Result<bool> {
+        Ok(true)
+    }
+    /// The plan that fills the block of keys this row takes from.
+    fn key_fill(&self) -> Option<Plan<()>> {
+        None
+    }
     /// The row's before-hook.
     fn before(&mut self, event: Event) -> Result<()> {
         let _ = event;
@@ -136,10 +147,34 @@ impl<M: Model> Entry for TxRow<M> {
         self
     }
 
+    fn take_key(&mut self) -> Result<bool> {
+        let State::NewAuto(value) = &mut self.state else {
+            return Ok(true);
+        };
+        if M::BUCKETS == 0 || value.key().is_some() {
+            return Ok(true);
+        }
+        let bucket = crate::storage::partition::value_bucket::<M>(&value.cells()?);
+        let Some(id) = crate::plans::ids::take::<M>(bucket) else {
+            return Ok(false);
+        };
+        value.set_key(crate::plans::ids::key_of::<M>(id)?);
+        Ok(true)
+    }
+
+    fn key_fill(&self) -> Option<Plan<()>> {
+        let State::NewAuto(value) = &self.state else {
+            return None;
+        };
+        let bucket = crate::storage::partition::value_bucket::<M>(&value.cells().ok()?);
+        crate::plans::ids::fill_plan::<M>(vec![bucket])
+    }
+
     fn op(&self) -> Result<Option<(TxOp, String)>> {
-        let l = M::layout();
         let name = M::SCHEMA.name;
         let member = || self.member.clone().unwrap_or_default();
+        // a partitioned model's row: its bucket's keys
+        let l = crate::storage::partition::layout_for::<M>(&member());
         Ok(Some(match (&self.read, &self.state) {
             (Read::Present(snap), State::Row(rec)) => {
                 rec.check_key()?;
@@ -167,7 +202,7 @@ impl<M: Model> Entry for TxRow<M> {
                     ids: l.ids.clone(),
                     row_prefix: l.row_prefix.clone(),
                     tag: l.tag.clone(),
-                    numeric: numeric_keys::<M>(),
+                    numeric: numeric_keys_in::<M>(l),
                     checks: full_checks::<M>(snap),
                     must_exist: true,
                     member: member(),
@@ -191,7 +226,7 @@ impl<M: Model> Entry for TxRow<M> {
                     ids: l.ids.clone(),
                     row_prefix: l.row_prefix.clone(),
                     tag: l.tag.clone(),
-                    numeric: numeric_keys::<M>(),
+                    numeric: numeric_keys_in::<M>(l),
                     checks: Vec::new(),
                     must_exist: false,
                     member: member(),
@@ -448,7 +483,26 @@ pub(crate) fn commit_plan(rows: &[Box<dyn Entry>]) -> Result<Option<CommitPlan>>
     }
     let n = ops.len();
     let args = CommitArgs { ops };
-    let plan = Plan::call(&args, CommitReply::decode)
+    let plan = Plan::call(&args, CommitReply::decode);
+    // one call writes one slot: a partitioned group's rows of one bucket
+    let mut tags: Vec<&[u8]> = plan
+        .keys()
+        .iter()
+        .map(|k| crate::plans::fan::hash_tag(k))
+        .collect();
+    tags.sort_unstable();
+    tags.dedup();
+    if tags.len() > 1 {
+        return Err(Error::Validation {
+            model: "(transaction)",
+            column: String::new(),
+            reason: format!(
+                "a transaction writes rows of one partition; these rows are in {} partitions (rows whose partition values differ, e.g. two customers, cannot be committed together)",
+                tags.len()
+            ),
+        });
+    }
+    let plan = plan
         .step(format!(
             "commit {n} row(s) atomically: {}",
             steps.join("; ")

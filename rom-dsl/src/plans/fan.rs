@@ -88,7 +88,7 @@ pub(crate) fn by_slot<T>(plans: Vec<Plan<T>>) -> Vec<(Vec<usize>, Vec<Plan<T>>)>
 
 /// What Redis Cluster hashes of a key: the text between the first `{` and
 /// the first `}` after it when that is not empty, else the whole key.
-fn hash_tag(key: &[u8]) -> &[u8] {
+pub(crate) fn hash_tag(key: &[u8]) -> &[u8] {
     if let Some(open) = key.iter().position(|&b| b == b'{')
         && let Some(len) = key[open + 1..].iter().position(|&b| b == b'}')
         && len > 0

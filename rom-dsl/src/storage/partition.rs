@@ -80,8 +80,29 @@ impl Layout {
     /// assert_eq!(l[0].row_key(b"7"), b"{users#0.12}:row:7");
     /// ```
     pub fn partitioned(s: &Schema, buckets: u16) -> Vec<Layout> {
+        Layout::partitioned_in(s, None, buckets)
+    }
+
+    /// [`Layout::partitioned`] for a model alone (`group` `None`) or in a
+    /// partitioned group: bucket b's keys then start with
+    /// `{group#b.salt}/namespace`, the group's bucket tags, shared by its
+    /// models (so rows of one bucket of several models are in one slot).
+    ///
+    /// ```
+    /// use rom_dsl::__private::{Layout, Schema};
+    /// let s = Schema { name: "Order", namespace: "orders", key_name: "id", auto_key: true, columns: &[], unique_together: &[] };
+    /// let l = Layout::partitioned_in(&s, Some("shop"), 8);
+    /// assert_eq!(l[0].row_key(b"7"), b"{shop#0.2}/orders:row:7");
+    /// ```
+    pub fn partitioned_in(s: &Schema, group: Option<&str>, buckets: u16) -> Vec<Layout> {
         (0..buckets)
-            .map(|b| Layout::with_prefix(s, format!("{{{}}}", bucket_tag(s.namespace, b, buckets))))
+            .map(|b| {
+                let prefix = match group {
+                    Some(g) => format!("{{{}}}/{}", bucket_tag(g, b, buckets), s.namespace),
+                    None => format!("{{{}}}", bucket_tag(s.namespace, b, buckets)),
+                };
+                Layout::with_prefix(s, prefix)
+            })
             .collect()
     }
 }

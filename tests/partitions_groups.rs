@@ -1,0 +1,161 @@
+//! A partitioned group: customers partitioned by their key and their
+//! orders by `customer` share buckets, so a customer's row and its orders
+//! live in one slot and one transaction writes them together, atomically,
+//! on a single server and on a cluster; a transaction over two customers in
+//! different buckets is refused before anything is sent.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use rom::prelude::*;
+use rom::testing::{RedisCluster, RedisServer};
+use rom::transaction::Transaction;
+
+rom::group!(pub Shop = "shop", partitions = 16);
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[rom(table = customers, group = Shop, partition(by = id))]
+struct Customer {
+    #[rom(primary_key)]
+    id: Option<u64>,
+    name: String,
+    #[rom(index(numeric))]
+    balance: i64,
+}
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[rom(table = orders, group = Shop, partition(by = customer))]
+struct Order {
+    #[rom(primary_key)]
+    id: Option<u64>,
+    #[rom(index(eq))]
+    customer: u64,
+    #[rom(index(numeric))]
+    total: i64,
+}
+
+/// The hash tag of a plan's first key.
+fn tag(key: &[u8]) -> Vec<u8> {
+    let open = key.iter().position(|&b| b == b'{').unwrap();
+    let close = key.iter().position(|&b| b == b'}').unwrap();
+    key[open..=close].to_vec()
+}
+
+/// Buys: the customer pays `total` and gets an order, in one transaction;
+/// `Ok(false)` when the balance is short (nothing written).
+fn buy<C: rom::Connection>(c: &mut C, customer: u64, total: i64) -> rom::Result<bool> {
+    let mut tx = Transaction::<Shop>::new();
+    let Some(cust) = tx.get::<Customer, _>(c, customer)? else {
+        return Ok(false);
+    };
+    if cust.balance < total {
+        return Ok(false);
+    }
+    cust.balance -= total;
+    tx.insert(Order {
+        id: None,
+        customer,
+        total,
+    })?;
+    tx.commit(c)?;
+    Ok(true)
+}
+
+fn run(c: &mut impl rom::Connection) {
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let cust = Customer {
+            id: None,
+            name: format!("c{i}"),
+            balance: 100,
+        }
+        .insert(c)
+        .unwrap();
+        ids.push(cust.id.unwrap());
+    }
+    // each customer buys until the money runs out: 30 + 30 + 30, then no
+    for &id in &ids {
+        for _ in 0..4 {
+            buy(c, id, 30).unwrap();
+        }
+    }
+    for &id in &ids {
+        let cust = Customer::get(c, id).unwrap().unwrap();
+        assert_eq!(cust.balance, 10);
+        let orders = orders::table.in_partition(id).load(c).unwrap();
+        assert_eq!(orders.len(), 3, "customer {id}");
+        // the orders live in their customer's bucket: one slot
+        let home = tag(&Customer::get_plan(&[id]).keys()[0]);
+        for o in &orders {
+            assert_eq!(tag(&Order::get_plan(&[o.id.unwrap()]).keys()[0]), home);
+            assert_eq!(o.customer, id);
+        }
+    }
+    // two customers in different buckets: refused, nothing written
+    let (a, b) = ids
+        .iter()
+        .flat_map(|&a| ids.iter().map(move |&b| (a, b)))
+        .find(|(a, b)| {
+            tag(&Customer::get_plan(&[*a]).keys()[0]) != tag(&Customer::get_plan(&[*b]).keys()[0])
+        })
+        .expect("12 customers over 16 buckets share at most a few");
+    let mut tx = Transaction::<Shop>::new();
+    tx.get::<Customer, _>(c, a).unwrap().unwrap().balance += 1;
+    tx.get::<Customer, _>(c, b).unwrap().unwrap().balance += 1;
+    let err = tx.commit(c).unwrap_err();
+    assert!(matches!(err, Error::Validation { .. }), "{err:?}");
+    assert_eq!(Customer::get(c, a).unwrap().unwrap().balance, 10);
+    assert_eq!(Customer::get(c, b).unwrap().unwrap().balance, 10);
+    // every partition: 36 orders
+    assert_eq!(orders::table.across_partitions().count(c).unwrap(), 36);
+}
+
+#[test]
+fn a_customer_and_its_orders_commit_together() {
+    let server = RedisServer::start().unwrap();
+    let mut c = server.connection().unwrap();
+    run(&mut c);
+    for r in [
+        rom::verify::verify::<Customer, _>(&mut c).unwrap(),
+        rom::verify::verify::<Order, _>(&mut c).unwrap(),
+    ] {
+        assert!(r.is_clean(), "{:#?}", r.problems);
+    }
+}
+
+#[test]
+fn a_customer_and_its_orders_commit_together_on_a_cluster() {
+    let cluster = RedisCluster::start(3).unwrap();
+    let mut c = cluster.connection().unwrap();
+    run(&mut c);
+    let r = rom::verify::verify::<Order, _>(&mut c).unwrap();
+    assert!(r.is_clean(), "{:#?}", r.problems);
+}
+
+#[test]
+fn an_order_takes_a_key_in_its_customers_bucket_inside_a_transaction() {
+    let server = RedisServer::start().unwrap();
+    let mut c = server.connection().unwrap();
+    let cust = Customer {
+        id: None,
+        name: "x".into(),
+        balance: 5,
+    }
+    .insert(&mut c)
+    .unwrap();
+    let id = cust.id.unwrap();
+    let mut tx = Transaction::<Shop>::new();
+    let o = tx
+        .insert(Order {
+            id: None,
+            customer: id,
+            total: 1,
+        })
+        .unwrap();
+    let done = tx.commit(&mut c).unwrap();
+    let key = done.key(o);
+    let order = Order::get(&mut c, key).unwrap().unwrap();
+    assert_eq!(order.customer, id);
+    assert_eq!(
+        tag(&Order::get_plan(&[key]).keys()[0]),
+        tag(&Customer::get_plan(&[id]).keys()[0])
+    );
+}
