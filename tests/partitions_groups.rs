@@ -2,7 +2,9 @@
 //! orders by `customer` share buckets, so a customer's row and its orders
 //! live in one slot and one transaction writes them together, atomically,
 //! on a single server and on a cluster; a transaction over two customers in
-//! different buckets is refused before anything is sent.
+//! different buckets is refused before anything is sent. An order
+//! references its customer (`belongs_to`, cascade): the parent is checked
+//! and the cascade applied inside the bucket.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use rom::prelude::*;
@@ -12,7 +14,7 @@ use rom::transaction::Transaction;
 rom::group!(pub Shop = "shop", partitions = 16);
 
 #[derive(Model, Clone, Debug, PartialEq)]
-#[rom(table = customers, group = Shop, partition(by = id))]
+#[rom(table = customers, group = Shop, partition(by = id), has_many(orders::customer))]
 struct Customer {
     #[rom(primary_key)]
     id: Option<u64>,
@@ -26,7 +28,7 @@ struct Customer {
 struct Order {
     #[rom(primary_key)]
     id: Option<u64>,
-    #[rom(index(eq))]
+    #[rom(index(eq), belongs_to(Customer, on_delete = cascade))]
     customer: u64,
     #[rom(index(numeric))]
     total: i64,
@@ -158,4 +160,74 @@ fn an_order_takes_a_key_in_its_customers_bucket_inside_a_transaction() {
         tag(&Order::get_plan(&[key]).keys()[0]),
         tag(&Customer::get_plan(&[id]).keys()[0])
     );
+}
+
+#[test]
+fn references_and_cascades_stay_inside_the_bucket() {
+    let server = RedisServer::start().unwrap();
+    let mut c = server.connection().unwrap();
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let id = Customer {
+            id: None,
+            name: format!("c{i}"),
+            balance: 50,
+        }
+        .insert(&mut c)
+        .unwrap()
+        .id
+        .unwrap();
+        for t in 0..3 {
+            Order {
+                id: None,
+                customer: id,
+                total: t,
+            }
+            .insert(&mut c)
+            .unwrap();
+        }
+        ids.push(id);
+    }
+    // an order of a customer that does not exist: refused
+    let err = Order {
+        id: None,
+        customer: 999_999,
+        total: 1,
+    }
+    .insert(&mut c)
+    .unwrap_err();
+    assert!(matches!(err, Error::MissingParent { .. }), "{err:?}");
+    // deleting customers deletes their orders (each bucket's part atomic)
+    assert_eq!(Customer::delete_many(&mut c, &ids[..4]).unwrap(), 4);
+    assert_eq!(orders::table.across_partitions().count(&mut c).unwrap(), 18);
+    for &id in &ids[..4] {
+        assert_eq!(orders::table.in_partition(id).count(&mut c).unwrap(), 0);
+    }
+    // by query across partitions, and in a transaction
+    let n = customers::table
+        .across_partitions()
+        .filter(customers::balance.eq(50))
+        .limit(1000)
+        .ids(&mut c)
+        .unwrap();
+    assert_eq!(n.len(), 6);
+    let mut tx = Transaction::<Shop>::new();
+    tx.delete::<Customer>(ids[4]).unwrap();
+    tx.commit(&mut c).unwrap();
+    assert_eq!(orders::table.in_partition(ids[4]).count(&mut c).unwrap(), 0);
+    assert_eq!(
+        customers::table
+            .across_partitions()
+            .filter(customers::balance.eq(50))
+            .delete(&mut c)
+            .unwrap(),
+        5
+    );
+    assert_eq!(orders::table.across_partitions().count(&mut c).unwrap(), 0);
+    for r in [
+        rom::verify::verify::<Customer, _>(&mut c).unwrap(),
+        rom::verify::verify::<Order, _>(&mut c).unwrap(),
+    ] {
+        assert!(r.is_clean(), "{:#?}", r.problems);
+    }
 }

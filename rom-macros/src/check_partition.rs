@@ -122,20 +122,37 @@ pub(crate) fn check(p: &PartitionAttr, d: &Declared<'_, '_>) -> syn::Result<Part
             ),
         );
     }
-    if let Some(c) = d.cols.iter().find(|c| c.attrs.belongs_to.is_some()) {
-        return err(
-            c.ident.span(),
-            format!(
-                "`{}` references another model, but `{name}` is partitioned: relations of partitioned models are not supported yet; store the key as a plain column or do not partition",
-                c.ident.unraw()
-            ),
-        );
+    // relations stay inside a bucket: only in a partitioned group, and a
+    // reference is the partition column (its parent's key picks the bucket)
+    if let Some((i, c)) = d
+        .cols
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.attrs.belongs_to.is_some())
+    {
+        let col = c.ident.unraw();
+        if d.group.is_none() {
+            return err(
+                c.ident.span(),
+                format!(
+                    "`{col}` references another model, but `{name}` is partitioned alone: relations need both models in one partitioned group (`group = G`, with `rom::group!(pub G = \"name\", partitions = N)`), or store the key as a plain column"
+                ),
+            );
+        }
+        if by != Some(i) {
+            return err(
+                c.ident.span(),
+                format!(
+                    "`{col}` references another model, but `{name}` is partitioned by another column: in a partitioned group a reference must be the partition column (`partition(by = {col})`), so that the parent is in the row's partition"
+                ),
+            );
+        }
     }
-    if let Some(span) = d.has_relations {
+    if let (Some(span), None) = (d.has_relations, d.group) {
         return err(
             span,
             format!(
-                "`{name}` is partitioned: relations of partitioned models (`has_many`, `has_one`) are not supported yet; remove them or do not partition"
+                "`{name}` is partitioned alone: `has_many` and `has_one` need the models in one partitioned group (`group = G`), whose members referencing `{name}` are partitioned by that reference"
             ),
         );
     }

@@ -188,8 +188,15 @@ pub(crate) fn model(m: &Checked<'_>) -> syn::Result<TokenStream2> {
         checks.extend(rule_checks);
         let alias = format_ident!("__rom_{}_{}", name, i);
         let parent_alias = format_ident!("__rom_{}_{}_parent", name, i);
-        let (reference_impl, parent_push, relation_check) =
-            relation(c, name, table, group.as_ref(), &v, &parent_alias)?;
+        let (reference_impl, parent_push, relation_check) = relation(
+            c,
+            name,
+            table,
+            group.as_ref(),
+            partition.is_some(),
+            &v,
+            &parent_alias,
+        )?;
         if let Some(b) = &c.attrs.belongs_to {
             let parent = &b.parent;
             aliases.push(quote! {
@@ -530,6 +537,7 @@ fn relation(
     model: &syn::Ident,
     table: &syn::Ident,
     group: Option<&syn::Path>,
+    partitioned: bool,
     v: &syn::Ident,
     parent_alias: &syn::Ident,
 ) -> syn::Result<(TokenStream2, Option<TokenStream2>, Option<TokenStream2>)> {
@@ -580,9 +588,15 @@ fn relation(
             out.push(::rom::__private::ParentRef::of::<#table::#ident>(#v));
         }
     };
-    // a partitioned parent's rows are in many slots: no reference to it yet
-    let unpartitioned = quote_spanned!(parent.span()=>
-        ::rom::__private::check_unpartitioned_parent::<#parent>(););
+    // a partitioned parent's rows are in many slots: a reference to one
+    // only from a model of its partitioned group (partitioned by the
+    // reference, so the parent is in the row's bucket: the derive checked)
+    let unpartitioned = match (partitioned, group) {
+        (true, Some(g)) => quote_spanned!(parent.span()=>
+            ::rom::__private::check_colocated::<#parent, #g>();),
+        _ => quote_spanned!(parent.span()=>
+            ::rom::__private::check_unpartitioned_parent::<#parent>();),
+    };
     let check = if rule == "NoAction" {
         unpartitioned
     } else {

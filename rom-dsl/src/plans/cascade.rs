@@ -4,7 +4,7 @@
 
 use crate::plan::Plan;
 use crate::plans::write::status_error;
-use crate::storage::model::{Key, Model};
+use crate::storage::model::{Key, Layout, Model};
 use crate::storage::relations::{GraphModel, OnDelete};
 use crate::wire::cascade::{GraphArgs, GraphNode, GraphRel, GraphReply};
 
@@ -60,16 +60,65 @@ pub(crate) fn graph<M: Model>() -> Vec<GraphNode> {
     nodes
 }
 
+/// The graph of [`graph`] for the rows of layout `l` of `M` (a bucket of
+/// a partitioned group: every model of the graph is in the group, so each
+/// key moves from the group's tag to the bucket's).
+pub(crate) fn graph_in<M: Model>(l: &Layout) -> Vec<GraphNode> {
+    let mut nodes = graph::<M>();
+    let from = braced(&M::layout().tag);
+    let to = braced(&l.tag);
+    if from == to {
+        return nodes;
+    }
+    let k = |key: &mut Vec<u8>| *key = crate::dsl::filter::retag(key, &from, &to);
+    for n in &mut nodes {
+        k(&mut n.ids);
+        k(&mut n.row_prefix);
+        k(&mut n.tag);
+        k(&mut n.expiry);
+        n.numeric.iter_mut().for_each(k);
+        for r in &mut n.rels {
+            k(&mut r.eq_prefix);
+            r.numeric.iter_mut().for_each(k);
+        }
+    }
+    nodes
+}
+
+/// The `{...}` hash tag a key starts with.
+fn braced(key: &[u8]) -> Vec<u8> {
+    match key.iter().position(|&b| b == b'}') {
+        Some(end) if key.first() == Some(&b'{') => key[..=end].to_vec(),
+        _ => Vec::new(),
+    }
+}
+
 /// Deletes the rows with these keys and applies the rules of the rows
-/// referencing them; returns how many of the named rows existed.
+/// referencing them; returns how many of the named rows existed. A
+/// partitioned model's keys: one call per bucket (each atomic).
 pub(crate) fn graph_delete_plan<M: Model>(keys: &[M::Key]) -> Plan<u64> {
-    let nodes = graph::<M>();
-    let n = nodes.len();
-    let args = GraphArgs {
-        nodes,
-        members: keys.iter().map(Key::to_member).collect(),
+    let members: Vec<Vec<u8>> = keys.iter().map(Key::to_member).collect();
+    let mut groups = crate::storage::partition::group_by_layout::<M>(&members).into_iter();
+    let Some((l, first)) = groups.next() else {
+        return graph_delete_in::<M>(M::layout(), Vec::new());
     };
-    let count = keys.len();
+    let pick = |idx: &[usize]| idx.iter().map(|&i| members[i].clone()).collect::<Vec<_>>();
+    let first = graph_delete_in::<M>(l, pick(&first));
+    let rest: Vec<Plan<u64>> = groups
+        .map(|(l, idx)| graph_delete_in::<M>(l, pick(&idx)))
+        .collect();
+    if rest.is_empty() {
+        return first;
+    }
+    crate::plans::fan::serial(first, rest, |n| Ok(n.iter().sum()))
+}
+
+/// [`graph_delete_plan`] of rows all in layout `l`.
+fn graph_delete_in<M: Model>(l: &Layout, members: Vec<Vec<u8>>) -> Plan<u64> {
+    let nodes = graph_in::<M>(l);
+    let n = nodes.len();
+    let count = members.len();
+    let args = GraphArgs { nodes, members };
     Plan::call(&args, |v| match GraphReply::decode(v)? {
         Ok(r) => Ok(r.roots),
         Err(status) => Err(status_error::<M>(status)),

@@ -56,9 +56,11 @@ pub(crate) struct TxRow<M: Model> {
 }
 
 /// The graph of `M`'s on_delete rules, empty when none applies.
-fn rules_graph<M: Model>() -> Vec<crate::wire::cascade::GraphNode> {
+fn rules_graph<M: Model>(
+    l: &crate::storage::model::Layout,
+) -> Vec<crate::wire::cascade::GraphNode> {
     if crate::plans::cascade::has_rules::<M>() {
-        crate::plans::cascade::graph::<M>()
+        crate::plans::cascade::graph_in::<M>(l)
     } else {
         Vec::new()
     }
@@ -206,7 +208,7 @@ impl<M: Model> Entry for TxRow<M> {
                     checks: full_checks::<M>(snap),
                     must_exist: true,
                     member: member(),
-                    graph: rules_graph::<M>(),
+                    graph: rules_graph::<M>(l),
                     expiry: crate::storage::model::expiry_key::<M>(),
                 }),
                 format!("delete {name} {} as read", self.shown),
@@ -230,7 +232,7 @@ impl<M: Model> Entry for TxRow<M> {
                     checks: Vec::new(),
                     must_exist: false,
                     member: member(),
-                    graph: rules_graph::<M>(),
+                    graph: rules_graph::<M>(l),
                     expiry: crate::storage::model::expiry_key::<M>(),
                 }),
                 format!("delete {name} {} if present", self.shown),

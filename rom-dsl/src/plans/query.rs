@@ -84,7 +84,7 @@ impl<M: Model> Query<M> {
                     tag: l.tag.clone(),
                     numeric: numeric_keys_in::<M>(l),
                     graph: if crate::plans::cascade::has_rules::<M>() {
-                        crate::plans::cascade::graph::<M>()
+                        crate::plans::cascade::graph_in::<M>(l)
                     } else {
                         Vec::new()
                     },

@@ -197,9 +197,14 @@ pub(crate) fn save_parts<M: Model>(
     let nstruct: usize = structures.iter().map(|s| s.ops.len()).sum();
     let (nchecks, nwrites, nnums, ntouched) =
         (checks.len(), changed.len(), numeric.len(), touched.len());
+    // the counter is read only to allocate a key: a row with a key names
+    // the id list in its place, so that the call declares no key that may
+    // not exist (during a slot migration Redis answers TRYAGAIN to a call
+    // naming a missing key)
+    let seq = if member.is_empty() { &l.seq } else { &l.ids };
     let args = SaveArgs {
         ids: l.ids.clone(),
-        seq: l.seq.clone(),
+        seq: seq.clone(),
         mode,
         member,
         numeric_ids: M::Key::NUMERIC,

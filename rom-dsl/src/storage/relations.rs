@@ -170,14 +170,20 @@ pub struct ParentRef {
 impl ParentRef {
     /// The parent a value of column `C` names.
     pub fn of<C: Reference>(v: &C::Value) -> ParentRef {
-        let pl = <C::Parent as Model>::layout();
+        let member = C::parent_member(v);
+        // co-located: one group (a partitioned group's base tags are equal,
+        // and the parent's bucket is the row's: it is partitioned by this
+        // reference)
+        let colocated =
+            hash_tag(<C::Parent as Model>::layout()) == hash_tag(<C::Model as Model>::layout());
+        let pl = crate::storage::partition::layout_for::<C::Parent>(&member);
         ParentRef {
             column: C::NAME,
             index: C::INDEX,
-            row: pl.row_key(&C::parent_member(v)),
+            row: pl.row_key(&member),
             prefix: pl.row_prefix.clone(),
             expiry: crate::storage::model::expiry_key::<C::Parent>(),
-            colocated: hash_tag(pl) == hash_tag(<C::Model as Model>::layout()),
+            colocated,
             rule: C::ON_DELETE,
             default: C::default_stored(),
         }

@@ -5,8 +5,8 @@
 
 use super::DanglingFix;
 use crate::plan::Plan;
-use crate::plans::cascade::{graph, has_rules};
-use crate::plans::write::numeric_keys;
+use crate::plans::cascade::{graph_in, has_rules};
+use crate::plans::write::numeric_keys_in;
 use crate::storage::model::{Key, Model};
 use crate::storage::relations::OnDelete;
 use crate::wire::Check;
@@ -16,7 +16,8 @@ use crate::wire::save::{SaveArgs, SaveMode, Touched, Write};
 
 /// The call that applies the rule of a dangling reference.
 pub(crate) fn dangling_plan<M: Model>(d: &DanglingFix) -> Plan<redis::Value> {
-    let l = M::layout();
+    // a partitioned group's row: its bucket's keys, and its graph's
+    let l = crate::storage::partition::layout_for::<M>(&d.member);
     let p = &d.parent;
     let parent_member = p.row.get(p.prefix.len()..).unwrap_or_default().to_vec();
     let still_missing = TxOp::Check(TxCheck {
@@ -35,12 +36,12 @@ pub(crate) fn dangling_plan<M: Model>(d: &DanglingFix) -> Plan<redis::Value> {
             ids: l.ids.clone(),
             row_prefix: l.row_prefix.clone(),
             tag: l.tag.clone(),
-            numeric: numeric_keys::<M>(),
+            numeric: numeric_keys_in::<M>(l),
             checks: vec![unchanged],
             must_exist: true,
             member: d.member.clone(),
             graph: if has_rules::<M>() {
-                graph::<M>()
+                graph_in::<M>(l)
             } else {
                 Vec::new()
             },
