@@ -31,9 +31,11 @@ use crate::storage::model::{Key, Model};
 /// in the query's order); the parts are merged with the rules of a query in
 /// one slot (ties by key ascending, nulls last, by key without an order),
 /// so the answer is the one the same rows would give unpartitioned. On a
-/// single server the `N` calls go as one pipeline (one round trip); on a
-/// cluster one after another (`N` round trips), since redis-rs routes a
-/// pipeline to one node. The answer is not atomic across buckets (each
+/// single server the `N` calls go as one pipeline (one round trip); on an
+/// async cluster connection all at once, each on a clone of the connection
+/// (so the `_async` terminals take a `Clone` connection, as every redis-rs
+/// async connection is); on a sync cluster connection one after another
+/// (`N` round trips), since redis-rs sends a pipeline to one node. The answer is not atomic across buckets (each
 /// bucket's part is). The `_plan` methods give the calls as one plan that
 /// runs them one after another.
 ///
@@ -241,7 +243,10 @@ impl<M: Partitioned> Across<M> {
     /// }
     /// ```
     #[cfg(feature = "tokio")]
-    pub async fn load_async<C: AsyncConnection>(self, conn: &mut C) -> Result<Vec<Record<M>>> {
+    pub async fn load_async<C: AsyncConnection + Clone>(
+        self,
+        conn: &mut C,
+    ) -> Result<Vec<Record<M>>> {
         fan::run_async(|| self.load_fan(), conn).await
     }
 
@@ -269,7 +274,7 @@ impl<M: Partitioned> Across<M> {
     /// }
     /// ```
     #[cfg(feature = "tokio")]
-    pub async fn first_async<C: AsyncConnection>(self, conn: &mut C) -> Result<Record<M>> {
+    pub async fn first_async<C: AsyncConnection + Clone>(self, conn: &mut C) -> Result<Record<M>> {
         let one = self.at_most_one();
         first_of(fan::run_async(|| one.load_fan(), conn).await?)
     }
@@ -351,7 +356,7 @@ impl<M: Partitioned> Across<M> {
     /// }
     /// ```
     #[cfg(feature = "tokio")]
-    pub async fn ids_async<C: AsyncConnection>(self, conn: &mut C) -> Result<Vec<M::Key>> {
+    pub async fn ids_async<C: AsyncConnection + Clone>(self, conn: &mut C) -> Result<Vec<M::Key>> {
         fan::run_async(|| self.ids_fan(), conn).await
     }
 
@@ -401,7 +406,7 @@ impl<M: Partitioned> Across<M> {
     /// }
     /// ```
     #[cfg(feature = "tokio")]
-    pub async fn count_async<C: AsyncConnection>(self, conn: &mut C) -> Result<u64> {
+    pub async fn count_async<C: AsyncConnection + Clone>(self, conn: &mut C) -> Result<u64> {
         fan::run_async(|| self.count_fan(), conn).await
     }
 
@@ -458,7 +463,7 @@ impl<M: Partitioned> Across<M> {
     /// }
     /// ```
     #[cfg(feature = "tokio")]
-    pub async fn exists_async<C: AsyncConnection>(self, conn: &mut C) -> Result<bool> {
+    pub async fn exists_async<C: AsyncConnection + Clone>(self, conn: &mut C) -> Result<bool> {
         fan::run_async(|| self.exists_fan(), conn).await
     }
 
@@ -514,7 +519,7 @@ impl<M: Partitioned> Across<M> {
     /// }
     /// ```
     #[cfg(feature = "tokio")]
-    pub async fn delete_async<C: AsyncConnection>(self, conn: &mut C) -> Result<u64> {
+    pub async fn delete_async<C: AsyncConnection + Clone>(self, conn: &mut C) -> Result<u64> {
         fan::run_async(|| self.delete_fan(), conn).await
     }
 

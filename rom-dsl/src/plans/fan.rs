@@ -208,26 +208,45 @@ impl<P: Send + 'static, T: 'static> Fan<P, T> {
 
 /// Runs the fan `make` builds on an async connection: one pipeline, unless
 /// the connection refuses a pipeline across slots before sending anything
-/// (an async cluster connection does), then part by part (`make` builds the
-/// fan again: plans run once).
+/// (an async cluster connection does), then every part at once, each on a
+/// clone of the connection (the cluster connection routes each to its
+/// node; `make` builds the fan again: plans run once).
 #[cfg(feature = "tokio")]
-pub(crate) async fn run_async<
-    P: Send + 'static,
-    T: 'static,
-    C: crate::connection::AsyncConnection,
->(
+pub(crate) async fn run_async<P: Send + 'static, T: 'static, C>(
     make: impl Fn() -> Result<Fan<P, T>>,
     conn: &mut C,
-) -> Result<T> {
+) -> Result<T>
+where
+    C: crate::connection::AsyncConnection + Clone,
+{
     let fan = make()?;
     if fan.parts.len() < 2 {
         return fan.run_serial_async(conn).await;
     }
     match fan.run_pipelined_async(conn).await {
         Err(crate::error::Error::Redis(e)) if refused_across_slots(&e) => {
-            make()?.run_serial_async(conn).await
+            make()?.run_concurrent_async(conn).await
         }
         r => r,
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<P: Send + 'static, T: 'static> Fan<P, T> {
+    /// Every part at once, each on its own clone of the connection.
+    async fn run_concurrent_async<C>(self, conn: &C) -> Result<T>
+    where
+        C: crate::connection::AsyncConnection + Clone,
+    {
+        let calls = self.parts.into_iter().map(|p| {
+            let mut c = conn.clone();
+            async move { p.run_async(&mut c).await }
+        });
+        let out = futures_util::future::join_all(calls)
+            .await
+            .into_iter()
+            .collect::<Result<Vec<P>>>()?;
+        (self.merge)(out)
     }
 }
 
