@@ -2,7 +2,7 @@
 //! 3-master Redis Cluster: the model is declared twice, unpartitioned
 //! (`users_one`: one hash tag, so one slot on one master) and partitioned by
 //! its key into 64 buckets (`users_part`: 21 or 22 buckets per master). Each
-//! run (the cluster emptied first) times four phases, each for both models
+//! run (the cluster emptied first) times five phases, each for both models
 //! one after the other (the order alternates between runs):
 //!
 //! 1. inserts of `--n` rows from `--tasks` tokio tasks, each with its own
@@ -12,7 +12,14 @@
 //!    city (`filter(city.eq(..)).order_by(age.desc()).limit(20).load(..)`,
 //!    through `across_partitions()` for the partitioned model, which makes
 //!    one call per bucket, one after another): p50 and p99 latency;
-//! 4. `--queries` counts of a city, sync: p50 latency.
+//! 4. the same `--queries` queries on the async cluster connection, still
+//!    one after the other (each awaited before the next), with `load_async`
+//!    (through `across_partitions()` for the partitioned model, which sends
+//!    every bucket's call at once, each on a clone of the connection): p50
+//!    and p99 latency, and the same answers as phase 3 (its round trips
+//!    count, for the partitioned model, the one pipeline rom tries first,
+//!    which redis-rs refuses across slots before sending anything);
+//! 5. `--queries` counts of a city, sync: p50 latency.
 //!
 //! ```text
 //! cargo bench --features testing,tokio --bench partitions -- --bench [--n 20000] [--tasks 50] [--queries 500] [--runs 3]
@@ -73,6 +80,8 @@ trait Row: Model<Key = u64> {
     fn answer(&self) -> Answer;
     /// The 20 oldest of `city` (what is timed).
     fn query(c: &mut SyncConn, city: &str) -> Res<Vec<Record<Self>>>;
+    /// The same on the async connection (what is timed).
+    async fn query_async(c: &mut AsyncConn, city: &str) -> Res<Vec<Record<Self>>>;
     /// The rows of `city` (what is timed).
     fn count(c: &mut SyncConn, city: &str) -> Res<u64>;
 }
@@ -120,6 +129,15 @@ macro_rules! user {
                     .limit(LIMIT)
                     .load(c)?)
             }
+            async fn query_async(c: &mut AsyncConn, city: &str) -> Res<Vec<Record<Self>>> {
+                Ok($table::table
+                    .$start()
+                    .filter($table::city.eq(city))
+                    .order_by($table::age.desc())
+                    .limit(LIMIT)
+                    .load_async(c)
+                    .await?)
+            }
             fn count(c: &mut SyncConn, city: &str) -> Res<u64> {
                 Ok($table::table
                     .$start()
@@ -138,7 +156,13 @@ user!(
 );
 
 const MODELS: [&str; 2] = ["unpartitioned", "partitioned, 64 buckets"];
-const PHASES: [&str; 4] = ["insert", "get by key", "query, limit 20", "count of a city"];
+const PHASES: [&str; 5] = [
+    "insert",
+    "get by key",
+    "query, limit 20",
+    "query, limit 20 (async)",
+    "count of a city",
+];
 
 /// The bench's connections and sizes.
 struct Env {
@@ -306,6 +330,16 @@ fn expected(keys: &[u64]) -> Vec<Vec<Answer>> {
     by_city
 }
 
+/// Checks the answer of a query of `city` against `want`; the answer as
+/// (name, age, city) (its keys zeroed: they differ between the models).
+fn checked<M: Row>(city: &str, rows: &[Record<M>], want: &[Answer]) -> Res<Vec<Answer>> {
+    let got: Vec<Answer> = rows.iter().map(|r| r.answer()).collect();
+    if got != want {
+        return Err(format!("{}: query of {city}: {got:?}, not {want:?}", M::SCHEMA.name).into());
+    }
+    Ok(got.into_iter().map(|(_, n, a, c)| (0, n, a, c)).collect())
+}
+
 /// Phase 3: the queries, one after another; their latencies in µs and their
 /// answers as (name, age, city), each checked against the rows inserted.
 fn run_queries<M: Row>(env: &mut Env, keys: &[u64]) -> Res<(Vec<f64>, Vec<Vec<Answer>>)> {
@@ -317,22 +351,32 @@ fn run_queries<M: Row>(env: &mut Env, keys: &[u64]) -> Res<(Vec<f64>, Vec<Vec<An
         let t0 = Instant::now();
         let rows = M::query(&mut env.sync, city)?;
         lat.push(t0.elapsed().as_secs_f64() * 1e6);
-        let got: Vec<Answer> = rows.iter().map(|r| r.answer()).collect();
-        if got != want[q % CITIES.len()] {
-            return Err(format!(
-                "{}: query of {city}: {got:?}, not {:?}",
-                M::SCHEMA.name,
-                want[q % CITIES.len()]
-            )
-            .into());
-        }
-        // keys differ between the models: compare them without
-        answers.push(got.into_iter().map(|(_, n, a, c)| (0, n, a, c)).collect());
+        answers.push(checked(city, &rows, &want[q % CITIES.len()])?);
     }
     Ok((lat, answers))
 }
 
-/// Phase 4: the counts, one after another; their latencies in µs and the
+/// Phase 4: the same queries on the async connection, each awaited before
+/// the next; their latencies in µs and their answers, as in phase 3.
+async fn run_queries_async<M: Row>(
+    conn: &mut AsyncConn,
+    keys: &[u64],
+    queries: u64,
+) -> Res<(Vec<f64>, Vec<Vec<Answer>>)> {
+    let want = expected(keys);
+    let mut lat = Vec::with_capacity(queries as usize);
+    let mut answers = Vec::with_capacity(queries as usize);
+    for q in 0..queries as usize {
+        let city = CITIES[q % CITIES.len()];
+        let t0 = Instant::now();
+        let rows = M::query_async(conn, city).await?;
+        lat.push(t0.elapsed().as_secs_f64() * 1e6);
+        answers.push(checked(city, &rows, &want[q % CITIES.len()])?);
+    }
+    Ok((lat, answers))
+}
+
+/// Phase 5: the counts, one after another; their latencies in µs and the
 /// counts, each checked.
 fn run_counts<M: Row>(env: &mut Env) -> Res<(Vec<f64>, Vec<u64>)> {
     let mut lat = Vec::with_capacity(env.queries as usize);
@@ -376,6 +420,7 @@ fn per_master(runs: &[Vec<f64>]) -> Vec<f64> {
 struct RunOut {
     keys: Arc<Vec<u64>>,
     answers: Vec<Vec<Answer>>,
+    answers_async: Vec<Vec<Answer>>,
     counts: Vec<u64>,
 }
 
@@ -416,6 +461,16 @@ fn phase<M: Row>(
             stat.main.push(percentile(&lat, 0.5));
             stat.p99.push(percentile(&lat, 0.99));
             out.answers = answers;
+        }
+        3 => {
+            let keys = Arc::clone(&out.keys);
+            let (lat, answers) = measure(env, stat, queries, |env| {
+                env.rt
+                    .block_on(run_queries_async::<M>(&mut env.conn, &keys, queries))
+            })?;
+            stat.main.push(percentile(&lat, 0.5));
+            stat.p99.push(percentile(&lat, 0.99));
+            out.answers_async = answers;
         }
         _ => {
             let (lat, counts) = measure(env, stat, queries, run_counts::<M>)?;
@@ -472,7 +527,7 @@ fn main() -> Res<()> {
         tasks,
         queries,
     };
-    let mut stats: [[Stat; 2]; 4] = Default::default();
+    let mut stats: [[Stat; 2]; PHASES.len()] = Default::default();
     for run in 0..runs {
         for m in &mut env.masters {
             redis::cmd("FLUSHALL").exec(m)?;
@@ -493,12 +548,23 @@ fn main() -> Res<()> {
         if one.answers != part.answers || one.answers.len() != queries as usize {
             return Err(format!("run {run}: the two models' query answers differ").into());
         }
+        for (k, out) in outs.iter().enumerate() {
+            if out.answers_async != out.answers {
+                return Err(format!(
+                    "run {run}, {}: the async queries answer otherwise than the sync ones",
+                    MODELS[k]
+                )
+                .into());
+            }
+        }
         if one.counts != part.counts || one.counts.len() != queries as usize {
             return Err(format!("run {run}: the two models' counts differ").into());
         }
     }
     if smoke {
-        println!("partitions: smoke run passed (every get, query and count checked)");
+        println!(
+            "partitions: smoke run passed (every get, query (sync and async) and count checked)"
+        );
         return Ok(());
     }
 
@@ -507,10 +573,11 @@ fn main() -> Res<()> {
         "\nThe same model unpartitioned (users_one: one slot) and partitioned by key into {BUCKETS} buckets \
          (users_part), on one local {}-master Redis Cluster (masters on ports {}, in slot order); \
          {n} rows inserted and {} gets from {tasks} tasks (one async cluster connection, cloned per task), \
-         {queries} queries and {queries} counts one after another; medians of {runs} run(s).\n\
+         {queries} queries (sync, then async) and {queries} counts one after another; medians of {runs} run(s).\n\
          All {} masters run on this one machine ({} cores) and share its cores with the bench: \
          spreading the work over masters cannot raise throughput beyond what the machine has; \
-         the spread of the commands, and the cost of the fan-out (one call per bucket, one after another), are the point.\n",
+         the spread of the commands, and the cost of the fan-out (one call per bucket: one after another on the sync \
+         connection, all at once on the async one), are the point.\n",
         ports.len(),
         ports
             .iter()
@@ -531,7 +598,7 @@ fn main() -> Res<()> {
             let result = match p {
                 0 => format!("{main:.0} rows/s"),
                 1 => format!("{main:.0} gets/s"),
-                2 => format!("p50 {main:.0} µs, p99 {:.0} µs", median(s.p99.clone())),
+                2 | 3 => format!("p50 {main:.0} µs, p99 {:.0} µs", median(s.p99.clone())),
                 _ => format!("p50 {main:.0} µs"),
             };
             let vs = if k == 0 {
