@@ -16,7 +16,9 @@ use crate::exec::connection::AsyncConnection;
 use crate::exec::connection::Connection;
 use crate::placement::Partitioned;
 use crate::plan::Plan;
-use crate::plans::fan::{self, Fan};
+#[cfg(feature = "tokio")]
+use crate::plans::fan;
+use crate::plans::fan::Fan;
 use crate::plans::merge::{By, Place, merge};
 use crate::record::Record;
 use crate::storage::model::{Key, Model};

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::plan::Plan;
 use crate::plans::write::status_error;
 use crate::wire::expiry::{SweepArgs, SweepReply};
+#[cfg(feature = "tokio")]
 use std::time::Duration;
 
 use super::expiry::Expiring;
