@@ -231,3 +231,39 @@ fn references_and_cascades_stay_inside_the_bucket() {
         assert!(r.is_clean(), "{:#?}", r.problems);
     }
 }
+
+#[test]
+fn a_pinned_query_loads_each_order_with_its_customer_in_one_call() {
+    let server = RedisServer::start().unwrap();
+    let mut c = rom::testing::CountingConnection::new(server.connection().unwrap());
+    let id = Customer {
+        id: None,
+        name: "ann".into(),
+        balance: 9,
+    }
+    .insert(&mut c)
+    .unwrap()
+    .id
+    .unwrap();
+    for t in 0..3 {
+        Order {
+            id: None,
+            customer: id,
+            total: t,
+        }
+        .insert(&mut c)
+        .unwrap();
+    }
+    c.reset();
+    let rows = orders::table
+        .in_partition(id)
+        .order_by(orders::total.asc())
+        .load_with(&mut c, orders::customer)
+        .unwrap();
+    assert_eq!(c.round_trips(), 1);
+    assert_eq!(rows.len(), 3);
+    for (o, cust) in &rows {
+        assert_eq!(o.customer, id);
+        assert_eq!(cust.as_ref().unwrap().name, "ann");
+    }
+}

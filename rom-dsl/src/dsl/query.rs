@@ -101,7 +101,10 @@ impl<M> Query<M> {
         M: crate::Model,
     {
         match self.layout {
-            Some(l) => n.retag(&M::layout().tag, &l.tag),
+            Some(l) => {
+                use crate::storage::partition::braced;
+                n.retag(&braced(&M::layout().tag), &braced(&l.tag))
+            }
             None => n,
         }
     }
@@ -112,18 +115,24 @@ impl<M> Query<M> {
         M: crate::Model,
     {
         match self.layout {
-            Some(l) => crate::dsl::filter::retag(&key, &M::layout().tag, &l.tag),
+            Some(l) => {
+                use crate::storage::partition::braced;
+                crate::dsl::filter::retag(&key, &braced(&M::layout().tag), &braced(&l.tag))
+            }
             None => key,
         }
     }
 
     /// The query run in bucket layout `l` of a partitioned model whose one
-    /// (base) layout has the tag `base`: every index key retagged.
+    /// (base) layout has the tag `base`: every index key retagged (the hash
+    /// tag part: a group's models share it).
     pub(crate) fn in_layout(&self, base: &[u8], l: &'static crate::storage::model::Layout) -> Self {
+        use crate::storage::partition::braced;
+        let (from, to) = (braced(base), braced(&l.tag));
         let mut q = self.clone();
-        q.filters = q.filters.iter().map(|n| n.retag(base, &l.tag)).collect();
+        q.filters = q.filters.iter().map(|n| n.retag(&from, &to)).collect();
         if let Some(o) = &mut q.order {
-            o.0 = crate::dsl::filter::retag(&o.0, base, &l.tag);
+            o.0 = crate::dsl::filter::retag(&o.0, &from, &to);
         }
         q.layout = Some(l);
         q

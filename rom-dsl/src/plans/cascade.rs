@@ -65,8 +65,8 @@ pub(crate) fn graph<M: Model>() -> Vec<GraphNode> {
 /// key moves from the group's tag to the bucket's).
 pub(crate) fn graph_in<M: Model>(l: &Layout) -> Vec<GraphNode> {
     let mut nodes = graph::<M>();
-    let from = braced(&M::layout().tag);
-    let to = braced(&l.tag);
+    let from = crate::storage::partition::braced(&M::layout().tag);
+    let to = crate::storage::partition::braced(&l.tag);
     if from == to {
         return nodes;
     }
@@ -83,14 +83,6 @@ pub(crate) fn graph_in<M: Model>(l: &Layout) -> Vec<GraphNode> {
         }
     }
     nodes
-}
-
-/// The `{...}` hash tag a key starts with.
-fn braced(key: &[u8]) -> Vec<u8> {
-    match key.iter().position(|&b| b == b'}') {
-        Some(end) if key.first() == Some(&b'{') => key[..=end].to_vec(),
-        _ => Vec::new(),
-    }
 }
 
 /// Deletes the rows with these keys and applies the rules of the rows

@@ -37,6 +37,32 @@ impl<M: Model> Query<M> {
         self.layout.unwrap_or_else(M::layout)
     }
 
+    /// An include (related rows read with each row) of a query pinned to a
+    /// bucket: its keys retagged to the bucket, where a partitioned group's
+    /// related rows are.
+    fn pin_include(&self, i: &Include) -> Include {
+        match i.clone() {
+            Include::Parent {
+                field,
+                row_prefix,
+                expiry,
+            } => Include::Parent {
+                field,
+                row_prefix: self.pin_key(row_prefix),
+                expiry: self.pin_key(expiry),
+            },
+            Include::Children {
+                eq_prefix,
+                row_prefix,
+                expiry,
+            } => Include::Children {
+                eq_prefix: self.pin_key(eq_prefix),
+                row_prefix: self.pin_key(row_prefix),
+                expiry: self.pin_key(expiry),
+            },
+        }
+    }
+
     pub(crate) fn check(&self) -> Result<()> {
         if self.layout.is_none() {
             crate::storage::partition::one_slot::<M>("a query")?;
@@ -73,7 +99,9 @@ impl<M: Model> Query<M> {
             numeric_ids: M::Key::NUMERIC,
             mode: match mode {
                 Mode::Rows => QueryMode::Rows,
-                Mode::With(inc) => QueryMode::RowsWith(inc.to_vec()),
+                Mode::With(inc) => {
+                    QueryMode::RowsWith(inc.iter().map(|i| self.pin_include(i)).collect())
+                }
                 Mode::Ids => QueryMode::Ids,
                 Mode::Select(fields) => {
                     QueryMode::Select(fields.iter().map(|f| f.as_bytes().to_vec()).collect())

@@ -157,6 +157,16 @@ pub(crate) fn layout_for_row<M: Model>(
     }
 }
 
+/// The `{...}` hash tag a key starts with (empty when it starts with none).
+/// Retagging replaces it: a model's base tag (`{shop}`, shared by a
+/// group's models) by a bucket's (`{shop#3.1}`).
+pub(crate) fn braced(key: &[u8]) -> Vec<u8> {
+    match key.iter().position(|&b| b == b'}') {
+        Some(end) if key.first() == Some(&b'{') => key[..=end].to_vec(),
+        _ => Vec::new(),
+    }
+}
+
 /// Refuses `what` (a query, `verify`) for a partitioned model, whose rows
 /// are in many slots: a typed error instead of an answer from one slot.
 /// Its table has no query methods, so this is reached only through generic
