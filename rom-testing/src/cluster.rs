@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::ffi::OsString;
+use std::fmt::Write as _;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -14,10 +15,13 @@ use super::process::{
     spawn, wait_ready,
 };
 use super::supervisor::Supervised;
+
+mod failover;
 use super::{
     CLUSTER_BUS_OFFSET, CLUSTER_SLOTS, CLUSTER_TIMEOUT, NODE_START_ATTEMPTS, READY_TIMEOUT,
     TestingError, redis_server_binary,
 };
+use failover::parse_cluster_nodes;
 
 /// One node of a [`RedisCluster`].
 #[derive(Debug)]
@@ -41,6 +45,13 @@ struct ClusterNode {
 /// their directories; so does the end of the test process, however it ends
 /// (each node runs under a supervisor, see the [crate documentation](crate)).
 ///
+/// [`start_with_replicas`](Self::start_with_replicas) starts a cluster whose
+/// masters each have one replica, with a short `cluster-node-timeout`, for
+/// failover tests: [`slot_nodes`](Self::slot_nodes) tells which node serves a
+/// slot and which replicates it, [`kill_node`](Self::kill_node) crashes a
+/// node (`SIGKILL`), and [`wait_for_failover`](Self::wait_for_failover)
+/// waits until a replica has taken over the slot.
+///
 /// ```
 /// use rom_testing::RedisCluster;
 ///
@@ -61,6 +72,12 @@ pub struct RedisCluster {
 impl RedisCluster {
     /// The number of masters of [`start_default`](Self::start_default).
     pub const DEFAULT_MASTERS: usize = 3;
+
+    /// The `cluster-node-timeout` (milliseconds) of the nodes of
+    /// [`start_with_replicas`](Self::start_with_replicas): a master that does
+    /// not answer for this long is suspected, and soon after replaced by its
+    /// replica. ([`start`](Self::start) uses 5000.)
+    pub const FAILOVER_NODE_TIMEOUT_MS: u32 = 1000;
 
     /// Starts a cluster of [`DEFAULT_MASTERS`](Self::DEFAULT_MASTERS) masters.
     ///
@@ -93,15 +110,76 @@ impl RedisCluster {
         let mut used_ports = HashSet::new();
         let mut nodes = Vec::with_capacity(masters);
         for _ in 0..masters {
-            nodes.push(start_cluster_node(&binary, &mut used_ports)?);
+            nodes.push(start_cluster_node(
+                &binary,
+                &mut used_ports,
+                NODE_TIMEOUT_MS,
+            )?);
         }
         let cluster = Self { nodes };
-        cluster.form()?;
+        cluster.form(masters)?;
         Ok(cluster)
     }
 
-    fn form(&self) -> Result<(), TestingError> {
-        let n = self.nodes.len();
+    /// Starts a cluster of `masters` masters (at least 1), each with one
+    /// replica (`2 * masters` nodes), and waits (up to about 20 s) until it is
+    /// fully formed: every node knows every other, all slots are served, every
+    /// replica is linked to its master and every node knows who replicates
+    /// whom.
+    ///
+    /// The nodes run with a `cluster-node-timeout` of
+    /// [`FAILOVER_NODE_TIMEOUT_MS`](Self::FAILOVER_NODE_TIMEOUT_MS), so that
+    /// a replica takes over a few seconds after its master dies. Nothing is
+    /// persisted (no RDB, no AOF): what survives a failover is what reached
+    /// the replica, e.g. what `WAIT 1 <ms>` confirmed. [`ports`](Self::ports),
+    /// [`urls`](Self::urls) and [`pids`](Self::pids) list the masters first,
+    /// then the replicas (replica `i` replicates master `i`), but a failover
+    /// changes the roles: ask [`slot_nodes`](Self::slot_nodes).
+    ///
+    /// # Errors
+    ///
+    /// As for [`start`](Self::start).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut cluster = rom_testing::RedisCluster::start_with_replicas(3)?;
+    /// let (master, replicas) = cluster.slot_nodes(0)?;
+    /// assert_eq!(replicas.len(), 1);
+    /// cluster.kill_node(master)?;
+    /// let new_master = cluster.wait_for_failover(0, master)?;
+    /// assert_eq!(new_master, replicas[0]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn start_with_replicas(masters: usize) -> Result<Self, TestingError> {
+        if masters == 0 || masters > CLUSTER_SLOTS {
+            return Err(TestingError::StartFailed {
+                what: format!(
+                    "a cluster needs between 1 and {CLUSTER_SLOTS} masters, not {masters}"
+                ),
+                log_tail: String::new(),
+            });
+        }
+        let binary = redis_server_binary()?;
+        let mut used_ports = HashSet::new();
+        let mut nodes = Vec::with_capacity(2 * masters);
+        for _ in 0..2 * masters {
+            nodes.push(start_cluster_node(
+                &binary,
+                &mut used_ports,
+                Self::FAILOVER_NODE_TIMEOUT_MS,
+            )?);
+        }
+        let cluster = Self { nodes };
+        cluster.form(masters)?;
+        Ok(cluster)
+    }
+
+    /// Forms the cluster: the first `masters` nodes share the slots, the
+    /// others (if any) replicate them, node `masters + i` master `i`.
+    fn form(&self, masters: usize) -> Result<(), TestingError> {
+        let n = masters;
+        let total = self.nodes.len();
         let mut cons = self
             .nodes
             .iter()
@@ -114,6 +192,9 @@ impl RedisCluster {
                 .arg("SET-CONFIG-EPOCH")
                 .arg(i + 1)
                 .query(con);
+            if i >= n {
+                continue;
+            }
             let first = i * CLUSTER_SLOTS / n;
             let last = (i + 1) * CLUSTER_SLOTS / n - 1;
             let ranged: RedisResult<()> = redis::cmd("CLUSTER")
@@ -145,23 +226,41 @@ impl RedisCluster {
         }
 
         let deadline = Instant::now() + CLUSTER_TIMEOUT;
-        let expected_nodes = n.to_string();
+        if total > n {
+            self.attach_replicas(n, &mut cons, deadline)?;
+        }
+        let expected_nodes = total.to_string();
         let expected_slots = CLUSTER_SLOTS.to_string();
         loop {
-            let mut states = Vec::with_capacity(n);
-            for (node, con) in self.nodes.iter().zip(cons.iter_mut()) {
+            let mut states = Vec::with_capacity(total);
+            for (i, (node, con)) in self.nodes.iter().zip(cons.iter_mut()).enumerate() {
                 let info: String = redis::cmd("CLUSTER").arg("INFO").query(con)?;
                 let state = info_field(&info, "cluster_state").unwrap_or("?");
                 let known = info_field(&info, "cluster_known_nodes").unwrap_or("?");
                 let slots = info_field(&info, "cluster_slots_ok").unwrap_or("?");
-                let ok = state == "ok" && known == expected_nodes && slots == expected_slots;
-                states.push((
-                    ok,
-                    format!(
-                        "127.0.0.1:{}: cluster_state={state} known_nodes={known} slots_ok={slots}",
-                        node.port
-                    ),
-                ));
+                let mut ok = state == "ok" && known == expected_nodes && slots == expected_slots;
+                let mut line = format!(
+                    "127.0.0.1:{}: cluster_state={state} known_nodes={known} slots_ok={slots}",
+                    node.port
+                );
+                if total > n {
+                    // Every node must know every replica as such (the masters
+                    // vote in a failover), and each replica must be linked.
+                    let nodes: String = redis::cmd("CLUSTER").arg("NODES").query(con)?;
+                    let replicas = parse_cluster_nodes(&nodes)
+                        .iter()
+                        .filter(|entry| entry.has_flag("slave"))
+                        .count();
+                    ok &= replicas == total - n;
+                    let _ = write!(line, " replicas_known={replicas}");
+                    if i >= n {
+                        let info: String = redis::cmd("INFO").arg("replication").query(con)?;
+                        let link = info_field(&info, "master_link_status").unwrap_or("?");
+                        ok &= link == "up";
+                        let _ = write!(line, " master_link_status={link}");
+                    }
+                }
+                states.push((ok, line));
             }
             if states.iter().all(|(ok, _)| *ok) {
                 return Ok(());
@@ -170,7 +269,7 @@ impl RedisCluster {
                 let summary: Vec<String> = states.into_iter().map(|(_, s)| s).collect();
                 return Err(TestingError::StartFailed {
                     what: format!(
-                        "the {n}-node cluster did not converge within {CLUSTER_TIMEOUT:?}: {}",
+                        "the {total}-node cluster did not converge within {CLUSTER_TIMEOUT:?}: {}",
                         summary.join("; ")
                     ),
                     log_tail: self.log_tails(),
@@ -285,9 +384,12 @@ fn free_port_pair(used: &mut HashSet<u16>) -> Result<u16, TestingError> {
     })
 }
 
+const NODE_TIMEOUT_MS: u32 = 5000;
+
 fn start_cluster_node(
     binary: &Path,
     used_ports: &mut HashSet<u16>,
+    node_timeout_ms: u32,
 ) -> Result<ClusterNode, TestingError> {
     let mut failures = Vec::new();
     for _ in 0..NODE_START_ATTEMPTS {
@@ -304,7 +406,7 @@ fn start_cluster_node(
             "--cluster-config-file".into(),
             "nodes.conf".into(),
             "--cluster-node-timeout".into(),
-            "5000".into(),
+            node_timeout_ms.to_string().into(),
         ];
         args.extend(base_args(&dir_path, &log));
         let process = spawn(binary, &args, &dir_path)?;
