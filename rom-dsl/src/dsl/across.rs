@@ -136,6 +136,21 @@ impl<M: Partitioned> Across<M> {
         }
     }
 
+    /// Lets replicas answer the query's calls (see
+    /// [`QueryDsl::read_from_replicas`]).
+    ///
+    /// ```
+    /// # use rom_dsl::placement::{Across, Partitioned};
+    /// fn on_replicas<M: Partitioned>(a: Across<M>) -> Across<M> {
+    ///     a.read_from_replicas()
+    /// }
+    /// ```
+    pub fn read_from_replicas(self) -> Self {
+        Across {
+            query: self.query.read_from_replicas(),
+        }
+    }
+
     /// Sets how much work one call may do, in each bucket (see
     /// [`Budget`](crate::query::Budget)).
     ///

@@ -39,6 +39,9 @@ pub struct Query<M> {
     /// [`Across`](crate::placement::Across), with the filters' keys retagged
     /// to it); `None`: the model's one layout.
     pub(crate) layout: Option<&'static crate::storage::model::Layout>,
+    /// Set by [`QueryDsl::read_from_replicas`]: the calls are sent as read-only
+    /// (`FCALL_RO`), which a replica may answer.
+    pub(crate) replicas: bool,
     pub(crate) _m: PhantomData<fn() -> M>,
 }
 
@@ -52,6 +55,7 @@ impl<M> Clone for Query<M> {
             after: self.after.clone(),
             budget: self.budget,
             layout: self.layout,
+            replicas: self.replicas,
             _m: PhantomData,
         }
     }
@@ -90,6 +94,7 @@ impl<M> Query<M> {
             after: None,
             budget: None,
             layout: None,
+            replicas: false,
             _m: PhantomData,
         }
     }

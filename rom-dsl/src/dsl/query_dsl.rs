@@ -108,6 +108,25 @@ pub trait QueryDsl: Sized {
         q.budget = Some(b);
         q
     }
+    /// Lets a replica answer the query: its server calls are sent as
+    /// read-only (`FCALL_RO`), which a replica accepts: run it on a
+    /// connection to a replica (with `READONLY` in a cluster), or on a
+    /// cluster connection whose read routing sends reads to replicas
+    /// (redis-rs' `read_routing_strategy`). A replica may lag behind its
+    /// master: the rows read may not yet show the latest writes. Writes
+    /// (`delete`) are not affected: they go to the master.
+    ///
+    /// ```
+    /// # use rom_dsl::{Model, Query, QueryDsl};
+    /// fn on_replicas<M: Model>(q: Query<M>) -> String {
+    ///     q.read_from_replicas().explain() // FCALL_RO ...
+    /// }
+    /// ```
+    fn read_from_replicas(self) -> Query<Self::Model> {
+        let mut q = self.into_query();
+        q.replicas = true;
+        q
+    }
     /// Skips the first `n` rows.
     ///
     /// ```

@@ -174,7 +174,12 @@ impl<M: Model> Query<M> {
         let q = self.clone();
         // described only when explained: building the text costs more than
         // planning the query
-        Ok(call(args, summary).steps_with(move || q.steps(what)))
+        let plan = call(args, summary).steps_with(move || q.steps(what));
+        Ok(if self.replicas {
+            plan.read_only()
+        } else {
+            plan
+        })
     }
 
     /// The plan of a query returning rows (`mode` rows, ids, select or
@@ -203,7 +208,12 @@ impl<M: Model> Query<M> {
             && self.check().is_ok()
             && let Some(args) = unique_args(self, rows, cursor)
         {
-            return Ok(unique_plan::<M, X>(args, width, summary, decode));
+            let plan = unique_plan::<M, X>(args, width, summary, decode);
+            return Ok(if self.replicas {
+                plan.read_only()
+            } else {
+                plan
+            });
         }
         self.plan_with(mode, cursor, |args, summary| {
             let step = PageStep {
