@@ -35,6 +35,26 @@ pub enum Error {
         /// case-insensitive one), lossily shown as text.
         value: String,
     },
+    /// A unique value of a partitioned model, claimed across partitions
+    /// (see the book's placement chapter), is being claimed by another
+    /// write that has not finished, or that stopped less than the claim
+    /// lease ago: nothing was written. Try again after `retry_after_ms`;
+    /// by then the other write has finished (and the value is its row's, a
+    /// [`UniqueViolation`](Error::UniqueViolation)) or its claim can be
+    /// taken over.
+    #[error(
+        "{model}: another write is claiming {column} = {value:?}; nothing was written, try again in {retry_after_ms} ms"
+    )]
+    UniqueContended {
+        /// The model's name.
+        model: &'static str,
+        /// The unique column.
+        column: String,
+        /// The value as the constraint holds it, lossily shown as text.
+        value: String,
+        /// How long until the other write's claim may be taken over.
+        retry_after_ms: u64,
+    },
     /// The row changed (or was deleted) in Redis since it was loaded; nothing was
     /// written. Reload it with `refresh` and try again, or force the save.
     #[error("{model} {key}: {}", match column { Some(c) => format!("column {c} was changed by another writer since this row was loaded"), None => "the row was deleted by another writer since it was loaded".to_owned() })]

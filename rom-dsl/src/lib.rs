@@ -11,6 +11,11 @@
 // re-exports of the layers' items.
 mod dsl;
 mod exec;
+#[cfg(feature = "fail-points")]
+#[doc(hidden)]
+pub mod fail;
+#[cfg(not(feature = "fail-points"))]
+mod fail;
 mod plans;
 mod storage;
 mod wire;
@@ -79,6 +84,9 @@ pub mod prelude {
 /// Items used by the code `#[derive(Model)]` generates. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    /// Fail points for the crash tests (`fail-points` feature).
+    #[cfg(feature = "fail-points")]
+    pub use crate::fail::{Action, arm, fail_point};
     /// Implemented by `#[derive(Model)]` for the model and each of its column
     /// types: [`Model`] and [`Column`] require it, so that only the derive
     /// implements them (their contract with the storage layer is not a public

@@ -30,6 +30,31 @@ pub use crate::dsl::across::Across;
 pub use crate::dsl::across_pages::AcrossPages;
 pub use crate::dsl::partitioned::{PartitionedBy, PartitionedQueries, PartitionedTable};
 
+/// Sets how long a pending claim of a unique value across partitions is
+/// left to its writer before another writer may fence it and take the value
+/// over (default 5 seconds; the book's placement chapter, "Unique columns
+/// across partitions"). A writer that stalls longer than this between its
+/// reservation and its save gets its save refused and starts over; a
+/// shorter lease frees the values of crashed writers sooner. Set it once, at
+/// start-up, to the same value in every process.
+///
+/// ```
+/// rom_dsl::placement::set_claim_lease(std::time::Duration::from_secs(5));
+/// assert_eq!(rom_dsl::placement::claim_lease(), std::time::Duration::from_secs(5));
+/// ```
+pub fn set_claim_lease(lease: std::time::Duration) {
+    crate::plans::xuniq::set_lease(lease);
+}
+
+/// The lease set by [`set_claim_lease`].
+///
+/// ```
+/// assert!(rom_dsl::placement::claim_lease() > std::time::Duration::ZERO);
+/// ```
+pub fn claim_lease() -> std::time::Duration {
+    crate::plans::xuniq::lease()
+}
+
 /// A placement group: a name that becomes the hash tag `{name}` of every key
 /// of its models. Declared with [`group!`](crate::group), which checks the
 /// name at compile time (non-empty, no `{`, `}`, `/` or `#`).

@@ -94,24 +94,43 @@ pub(crate) fn check(p: &PartitionAttr, d: &Declared<'_, '_>) -> syn::Result<Part
             );
         }
     };
-    if let Some(c) = d.cols.iter().find(|c| c.attrs.unique.is_some()) {
+    // a unique on the partition column is local (its rows share a bucket);
+    // any other is claimed across partitions (remote), which a partitioned
+    // group's transactions cannot do atomically
+    if let Some((_, c)) = d
+        .cols
+        .iter()
+        .enumerate()
+        .find(|(i, c)| c.attrs.unique.is_some() && by != Some(*i) && d.group.is_some())
+    {
         return err(
             c.ident.span(),
             format!(
-                "`{}` is unique, but `{name}` is partitioned by `{pk}`: the owner of a value could be in any partition, and uniqueness across partitions is not supported yet; use `index(eq)` instead of `unique`, or do not partition",
+                "`{}` is unique, but `{name}` is a member of a partitioned group and is partitioned by another column: uniqueness across partitions is supported for a model partitioned alone, not in a group; partition `{name}` alone, use `index(eq)` instead of `unique`, or make `{}` the partition column",
+                c.ident.unraw(),
                 c.ident.unraw()
             ),
         );
     }
-    if let Some((cols, _, span)) = d.together.first() {
-        let names: Vec<String> = cols.iter().map(|c| c.unraw().to_string()).collect();
-        return err(
-            *span,
-            format!(
-                "`unique_together({})` on `{name}`, which is partitioned by `{pk}`: uniqueness across partitions is not supported yet; remove it or do not partition",
-                names.join(", ")
-            ),
-        );
+    for (cols, _, span) in d.together {
+        let local = by.is_some_and(|i| cols.iter().any(|c| c.unraw() == d.cols[i].ident.unraw()));
+        if !local {
+            let names: Vec<String> = cols.iter().map(|c| c.unraw().to_string()).collect();
+            let fix = match by {
+                Some(i) => format!(
+                    "include the partition column `{}` in it",
+                    d.cols[i].ident.unraw()
+                ),
+                None => "partition by one of its columns".to_owned(),
+            };
+            return err(
+                *span,
+                format!(
+                    "`unique_together({})` on `{name}`, which is partitioned: a composite unique is checked inside one partition, so it must include the partition column; {fix}, or do not partition",
+                    names.join(", ")
+                ),
+            );
+        }
     }
     if let Some(s) = d.structs.first() {
         return err(

@@ -1,13 +1,16 @@
-// a unique column on a partitioned model: its owner could be in any bucket.
+// a composite unique on a partitioned model that leaves out the partition
+// column: its rows could be in any bucket, and composites are checked in one.
 use rom::prelude::*;
 
 #[derive(Model, Clone, Debug, PartialEq)]
-#[rom(table = accounts, partition(by = id, buckets = 8))]
-pub struct Account {
+#[rom(table = seats, partition(by = venue, buckets = 8), unique_together(row, number))]
+pub struct Seat {
     #[rom(primary_key)]
-    pub id: u64,
-    #[rom(unique)]
-    pub email: String,
+    pub id: Option<u64>,
+    #[rom(index(eq))]
+    pub venue: String,
+    pub row: String,
+    pub number: u32,
 }
 
 fn main() {}

@@ -40,6 +40,8 @@ macro_rules! library_body {
             "\n",
             include_str!("../../lua/plain.lua"),
             "\n",
+            include_str!("../../lua/xuniq.lua"),
+            "\n",
             include_str!("../../lua/increment.lua"),
             "\n",
             include_str!("../../lua/cascade.lua"),
@@ -149,6 +151,23 @@ pub(crate) static STRUCTURE_READ: Script = function!(
 /// column's equality, without the interpreter.
 pub(crate) static UNIQUE_GET: Script =
     function!("unique_get", NoWrites, "#!lua flags=no-writes", "UQ.get");
+/// Reserves a unique value across partitions (`xuniq.lua`).
+pub(crate) static XUNIQ_RESERVE: Script = function!("xuniq_reserve", Write, "#!lua", "XU.reserve");
+/// Commits a reserved value (`xuniq.lua`).
+pub(crate) static XUNIQ_COMMIT: Script = function!("xuniq_commit", Write, "#!lua", "XU.commit");
+/// Releases a failed attempt's reservation (`xuniq.lua`).
+pub(crate) static XUNIQ_RELEASE: Script = function!(
+    "xuniq_release",
+    AllowOom,
+    "#!lua flags=allow-oom",
+    "XU.release"
+);
+/// Compare and set of a value's entry (`xuniq.lua`).
+pub(crate) static XUNIQ_SETTLE: Script = function!("xuniq_settle", Write, "#!lua", "XU.settle");
+/// Whether a row holds a value, after fencing an attempt (`xuniq.lua`).
+pub(crate) static XUNIQ_PROBE: Script = function!("xuniq_probe", Write, "#!lua", "XU.probe");
+/// A save refused when its attempt is fenced (`xuniq.lua`).
+pub(crate) static XSAVE: Script = function!("xsave", Write, "#!lua", "XU.save");
 /// The query interpreter, read-only modes (`query.lua`).
 pub static QUERY: Script = function!("query", NoWrites, "#!lua flags=no-writes", "query_main");
 /// The query interpreter in delete mode (`query.lua`).
@@ -207,7 +226,7 @@ pub(crate) static SWEEP: Script =
     function!("sweep", AllowOom, "#!lua flags=allow-oom", "sweep_main");
 
 /// Every function of the library (for tests and tools).
-pub static ALL: [&Script; 20] = [
+pub static ALL: [&Script; 26] = [
     &SAVE,
     &COMMIT,
     &DELETE_GRAPH,
@@ -228,6 +247,12 @@ pub static ALL: [&Script; 20] = [
     &SWEEP,
     &STRUCTURE_READ,
     &UNIQUE_GET,
+    &XUNIQ_RESERVE,
+    &XUNIQ_COMMIT,
+    &XUNIQ_RELEASE,
+    &XUNIQ_SETTLE,
+    &XUNIQ_PROBE,
+    &XSAVE,
 ];
 
 impl Script {

@@ -102,6 +102,7 @@ pub(crate) fn error_type(e: &Error) -> &str {
     match e {
         Error::NotFound { .. } => "not_found",
         Error::UniqueViolation { .. } => "unique_violation",
+        Error::UniqueContended { .. } => "unique_contended",
         Error::Conflict { .. } => "conflict",
         Error::TransactionConflict { .. } => "transaction_conflict",
         Error::Locked { .. } => "locked",

@@ -13,3 +13,4 @@ pub(crate) mod read;
 pub(crate) mod steps;
 pub(crate) mod unique;
 pub(crate) mod write;
+pub(crate) mod xuniq;

@@ -27,7 +27,8 @@ pub(crate) fn unique_args<M: Model>(
     if cursor.is_some() || q.order.is_some() || q.offset != 0 || q.limit == Some(0) {
         return None;
     }
-    let l = M::layout();
+    // a query pinned to a partition reads that bucket's rows
+    let l = q.layout.unwrap_or_else(M::layout);
     Some(UniqueGetArgs {
         key,
         row_prefix: l.row_prefix.clone(),

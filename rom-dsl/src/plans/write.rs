@@ -42,6 +42,22 @@ pub(crate) fn save_plan_with<M: Model>(
     if M::BUCKETS > 0 && mode != Mode::Update && value.key().is_none() {
         return crate::plans::ids::auto_save_plan(value, mode, 0);
     }
+    // a unique claimed across partitions: several calls (plans/xuniq.rs)
+    if crate::plans::xuniq::has_remote::<M>() {
+        return crate::plans::xuniq::save_plan(value, snapshot, mode, force);
+    }
+    keyed_save_plan(value, snapshot, mode, force, deadline)
+}
+
+/// [`save_plan_with`] of a row in one call: its key set, or a model in one
+/// slot.
+pub(crate) fn keyed_save_plan<M: Model>(
+    value: &M,
+    snapshot: Option<&[Option<Vec<u8>>]>,
+    mode: Mode,
+    force: bool,
+    deadline: Option<Deadline>,
+) -> Result<Plan<Saved<M::Key>>> {
     let SaveParts {
         mut args,
         snapshot: snapshot_after,
@@ -334,7 +350,7 @@ fn structure_writes<M: Model>(value: &M) -> Result<Vec<StructWrites>> {
 
 /// Turns the status reply of `save` and `delete` into the member (or the
 /// count) they report, or the typed error.
-fn script_reply<M: Model>(v: redis::Value) -> Result<Vec<u8>> {
+pub(crate) fn script_reply<M: Model>(v: redis::Value) -> Result<Vec<u8>> {
     match Status::decode(v)? {
         Status::Ok(what) => Ok(what),
         other => Err(status_error::<M>(other)),

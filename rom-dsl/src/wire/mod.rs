@@ -74,6 +74,7 @@ pub(crate) mod status;
 pub(crate) mod structure;
 pub(crate) mod unique;
 pub(crate) mod verify;
+pub(crate) mod xuniq;
 
 #[cfg(test)]
 mod echo;

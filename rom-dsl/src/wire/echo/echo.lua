@@ -175,6 +175,31 @@ local function echo_structure_read(keys, argv)
   return {d.key, d.expiry, d.absent, d.member, d.command, d.args}
 end
 
+local function echo_xuniq_reserve(keys, argv)
+  local d = XU.reserve_args(keys, argv)
+  return {d.claims, d.value, d.token, d.member, d.expect}
+end
+
+local function echo_xuniq_attempt(keys, argv)
+  local d = XU.attempt_args(keys, argv)
+  return {d.claims, d.value, d.token, d.member}
+end
+
+local function echo_xuniq_settle(keys, argv)
+  local d = XU.settle_args(keys, argv)
+  return {d.claims, d.value, d.expect, d.new}
+end
+
+local function echo_xuniq_probe(keys, argv)
+  local d = XU.probe_args(keys, argv)
+  return {d.unique, d.row, d.fences, d.value, d.member, d.fence}
+end
+
+local function echo_xsave(keys, argv)
+  local d = XU.save_args(keys, argv)
+  return {d.fences, d.token, save_fields(save_args(d.keys, d.argv))}
+end
+
 local function echo_unique_get(keys, argv)
   local d = UQ.args(keys, argv)
   return {d.key, d.row_prefix, flag(d.numeric_ids), d.expiry, d.rows and 'r' or 'i', d.value}
@@ -188,6 +213,7 @@ return {
   commit = echo_commit, query = echo_query, lock = echo_lock, unlock = echo_unlock,
   scan = echo_scan, rows = echo_rows, probe = echo_probe, reindex = echo_reindex,
   unindex = echo_unindex, unlist = echo_unlist, expire = echo_expire, ttl = echo_ttl,
-  sweep = echo_sweep,
+  sweep = echo_sweep, xuniq_reserve = echo_xuniq_reserve, xuniq_attempt = echo_xuniq_attempt,
+  xuniq_settle = echo_xuniq_settle, xuniq_probe = echo_xuniq_probe, xsave = echo_xsave,
 }
 end)()

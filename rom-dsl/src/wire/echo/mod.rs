@@ -154,6 +154,7 @@ mod structure;
 mod unique;
 mod verify;
 mod writes;
+mod xuniq;
 
 /// Every function the library registers has an echo test above.
 #[test]
@@ -179,6 +180,12 @@ fn every_function_has_a_contract() {
         "sweep",
         "structure_read",
         "unique_get",
+        "xuniq_reserve",
+        "xuniq_commit",
+        "xuniq_release",
+        "xuniq_settle",
+        "xuniq_probe",
+        "xsave",
     ];
     for s in crate::exec::script::ALL {
         assert!(covered.contains(&s.name()), "{} has no echo test", s.name());
