@@ -38,7 +38,7 @@
 --   reply {'ok'}: the attempt's pending entry is dropped, or restored to the
 --         row's committed entry it replaced; any other entry is left alone
 -- XU.settle (function `xuniq_settle`)
---   KEYS  X;  ARGV  value, expected entry, new entry ('' deletes)
+--   KEYS  X;  ARGV  value, expected entry ('' none), new entry ('' deletes)
 --   reply {'ok'} | {'moved', entry or ''}: compare and set
 -- XU.probe (function `xuniq_probe`)
 --   KEYS  the local unique hash of the owner's bucket, the owner's row, the
@@ -162,7 +162,7 @@ function XU.settle(keys, argv)
   local x, v, expect, new = d.claims, d.value, d.expect, d.new
   local cur, err = XU.read(x, v)
   if err then return err end
-  if cur ~= expect then return {'moved', cur or ''} end
+  if (cur or '') ~= expect then return {'moved', cur or ''} end
   if new == '' then redis.call('HDEL', x, v) else redis.call('HSET', x, v, new) end
   return {'ok'}
 end

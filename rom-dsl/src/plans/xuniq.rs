@@ -82,7 +82,7 @@ pub(crate) fn fences_key(l: &Layout) -> Vec<u8> {
 /// A new attempt's token: 128 bits, 32 hex digits, never the same twice
 /// (std's randomly seeded hasher over a process counter, the time and the
 /// process id).
-fn token() -> Vec<u8> {
+pub(crate) fn token() -> Vec<u8> {
     use std::hash::{BuildHasher, Hasher};
     static N: AtomicU64 = AtomicU64::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
@@ -292,16 +292,7 @@ fn probe<M: Model>(
     rounds: u32,
 ) -> Plan<Saved<M::Key>> {
     let c = &a.claims[i];
-    let owner = e.member().to_vec();
-    let l = crate::storage::partition::layout_for::<M>(&owner);
-    let args = ProbeArgs {
-        unique: entry_key(&l.tag, SlotKind::Unique, c.slot.id.as_bytes(), &c.value),
-        row: [&l.row_prefix[..], &owner].concat(),
-        fences: fences_key(l),
-        value: c.value.clone(),
-        member: owner,
-        fence: fence.clone(),
-    };
+    let args = probe_args::<M>(c.slot, &c.value, e.member(), &fence);
     Plan::call(&args, XReply::decode)
         .then(move |r| {
             let Next::Done(x) = r else {
@@ -346,6 +337,20 @@ fn probe<M: Model>(
             }
         })
         .about("probe unique", M::SCHEMA.namespace)
+}
+
+/// The probe of whether row `owner` holds value `v` of `slot` (in the
+/// row's bucket), after fencing attempt `fence` when not empty.
+pub(crate) fn probe_args<M: Model>(slot: &Slot, v: &[u8], owner: &[u8], fence: &[u8]) -> ProbeArgs {
+    let l = crate::storage::partition::layout_for::<M>(owner);
+    ProbeArgs {
+        unique: entry_key(&l.tag, SlotKind::Unique, slot.id.as_bytes(), v),
+        row: [&l.row_prefix[..], owner].concat(),
+        fences: fences_key(l),
+        value: v.to_vec(),
+        member: owner.to_vec(),
+        fence: fence.to_vec(),
+    }
 }
 
 fn violation<M: Model>(c: &Claim) -> Error {

@@ -18,6 +18,11 @@ use crate::error::Result;
 use crate::storage::model::{Key, Layout, Model};
 use rows::Checked;
 
+pub use claims::{ClaimsReport, repair_claims, verify_claims};
+#[cfg(feature = "tokio")]
+pub use claims::{repair_claims_async, verify_claims_async};
+
+mod claims;
 mod dangling;
 mod rows;
 mod structures;
