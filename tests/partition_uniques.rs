@@ -623,3 +623,55 @@ fn a_lost_claim_is_found_and_repaired() {
         assert!(r.is_clean() && r.checked == 1, "{r:?}");
     });
 }
+
+/// Auto keys, and a row per key of a partitioned model with a unique.
+#[derive(Model, Clone, Debug, PartialEq)]
+#[rom(table = handles, partition(by = id, buckets = 16))]
+struct Handle {
+    #[rom(primary_key)]
+    id: Option<u64>,
+    #[rom(unique)]
+    name: String,
+}
+
+fn h(name: &str) -> Handle {
+    Handle {
+        id: None,
+        name: name.into(),
+    }
+}
+
+#[test]
+fn batches_and_async_writes_claim_each_row() {
+    short_lease();
+    let server = RedisServer::start().unwrap();
+    let mut c = server.connection().unwrap();
+    h("taken").insert(&mut c).unwrap();
+    let rows: Vec<Handle> = ["a", "b", "taken", "c", "d"].iter().map(|n| h(n)).collect();
+    let out = Handle::insert_all(&mut c, rows).unwrap();
+    let ok: Vec<bool> = out.iter().map(Result::is_ok).collect();
+    assert_eq!(ok, [true, true, false, true, true]);
+    assert!(is_violation(out[2].as_ref().unwrap_err(), "name"));
+    let n = handles::table.across_partitions().count(&mut c).unwrap();
+    assert_eq!(n, 5);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut a = server.multiplexed().await.unwrap();
+        h("e").insert_async(&mut a).await.unwrap();
+        let e = h("a").insert_async(&mut a).await.unwrap_err();
+        assert!(is_violation(&e, "name"), "{e}");
+        let mut r = Handle::get_async(&mut a, out[0].as_ref().unwrap().id.unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        r.name = "a2".into();
+        r.save_async(&mut a).await.unwrap();
+        h("a").insert_async(&mut a).await.unwrap();
+    });
+    assert!(rom::verify::verify::<Handle, _>(&mut c).unwrap().is_clean());
+    let claims = rom::verify::verify_claims::<Handle, _>(&mut c).unwrap();
+    assert!(claims.is_clean() && claims.checked == 7, "{claims:?}");
+}
