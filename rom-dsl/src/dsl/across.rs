@@ -49,7 +49,7 @@ use crate::storage::model::{Key, Model};
 /// }
 /// ```
 pub struct Across<M> {
-    query: Query<M>,
+    pub(super) query: Query<M>,
 }
 
 impl<M> Clone for Across<M> {
@@ -578,7 +578,7 @@ impl<M: Partitioned> Across<M> {
 type Merged<T> = Fan<Vec<(Place, T)>, Vec<T>>;
 
 /// A model with no buckets given to `Across` (only generic code can).
-fn not_partitioned<M: Model>() -> Error {
+pub(super) fn not_partitioned<M: Model>() -> Error {
     Error::Validation {
         model: M::SCHEMA.name,
         column: M::SCHEMA.key_name.to_owned(),

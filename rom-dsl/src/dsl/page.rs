@@ -166,13 +166,13 @@ impl<'de> Deserialize<'de> for PageToken {
 }
 
 /// A position read back from a token.
-struct Position {
-    cursor: Cursor,
-    remaining: Option<u64>,
+pub(crate) struct Position {
+    pub(crate) cursor: Cursor,
+    pub(crate) remaining: Option<u64>,
 }
 
 impl PageToken {
-    fn seal(shape: u64, c: &Cursor, remaining: Option<u64>) -> PageToken {
+    pub(crate) fn seal(shape: u64, c: &Cursor, remaining: Option<u64>) -> PageToken {
         let mut b = vec![VERSION];
         b.extend_from_slice(&shape.to_be_bytes());
         b.extend_from_slice(&c.phase);
@@ -188,7 +188,7 @@ impl PageToken {
     }
 
     /// The position this token names in query `q` (whose shape is `shape`).
-    fn open<M: Model>(&self, q: &Query<M>, shape: u64) -> Result<Position> {
+    pub(crate) fn open<M: Model>(&self, q: &Query<M>, shape: u64) -> Result<Position> {
         let wrong = |reason: &str| Error::Validation {
             model: M::SCHEMA.name,
             column: "(page token)".into(),

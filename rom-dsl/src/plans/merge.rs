@@ -122,16 +122,53 @@ pub(crate) fn merge<T>(
     offset: u64,
     limit: Option<u64>,
 ) -> Vec<T> {
+    merge_placed(by, parts, offset, limit)
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect()
+}
+
+/// [`merge`], each item with its place.
+pub(crate) fn merge_placed<T>(
+    by: &By,
+    parts: Vec<Vec<(Place, T)>>,
+    offset: u64,
+    limit: Option<u64>,
+) -> Vec<(Place, T)> {
     let mut all: Vec<(Place, T)> = parts.into_iter().flatten().collect();
     // stable, and every place is distinct (keys are), so the order is total
     all.sort_by(|a, b| by.cmp(&a.0, &b.0));
     let skip = usize::try_from(offset).unwrap_or(usize::MAX);
     let take = limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
-    all.into_iter()
-        .skip(skip)
-        .take(take)
-        .map(|(_, t)| t)
-        .collect()
+    all.into_iter().skip(skip).take(take).collect()
+}
+
+impl Place {
+    /// The cursor query.lua would give after this row, in order `by`: in
+    /// value order (`v`) its score as a number or its sort text, among the
+    /// nulls (`n`) and in key order its score in the id list (the key for
+    /// `u64` keys, else 0). Every bucket resumes after it: the merged order
+    /// is one total order over (value, key).
+    pub(crate) fn cursor(&self, by: &By) -> crate::wire::query::Cursor {
+        let id_score = || {
+            if by.numeric_ids {
+                self.member.clone()
+            } else {
+                b"0".to_vec()
+            }
+        };
+        let (phase, score) = match (&self.value, by.column) {
+            (_, None) => (b"v".to_vec(), id_score()),
+            (Some(Value::Num(x)), Some(_)) => (b"v".to_vec(), format!("{x}").into_bytes()),
+            (Some(Value::Text(t)), Some(_)) => (b"v".to_vec(), t.clone()),
+            (None, Some(_)) => (b"n".to_vec(), id_score()),
+        };
+        crate::wire::query::Cursor {
+            phase,
+            score,
+            member: self.member.clone(),
+        }
+    }
 }
 
 #[cfg(test)]
