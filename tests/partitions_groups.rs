@@ -267,3 +267,73 @@ fn a_pinned_query_loads_each_order_with_its_customer_in_one_call() {
         assert_eq!(cust.as_ref().unwrap().name, "ann");
     }
 }
+
+/// Across partitions, every order with its customer and every customer
+/// with its orders, in the query's order: one call per bucket (one
+/// pipeline on a single server), the same rows as reading each partition.
+#[test]
+fn a_query_across_partitions_loads_related_rows() {
+    let server = RedisServer::start().unwrap();
+    let mut c = rom::testing::CountingConnection::new(server.connection().unwrap());
+    let mut ids = Vec::new();
+    for (i, name) in ["ann", "bob", "cy", "dee", "eve"].iter().enumerate() {
+        let id = Customer {
+            id: None,
+            name: (*name).into(),
+            balance: i as i64,
+        }
+        .insert(&mut c)
+        .unwrap()
+        .id
+        .unwrap();
+        for t in 0..=i as i64 {
+            Order {
+                id: None,
+                customer: id,
+                total: 10 * t + i as i64,
+            }
+            .insert(&mut c)
+            .unwrap();
+        }
+        ids.push(id);
+    }
+    c.reset();
+    let rows = orders::table
+        .across_partitions()
+        .order_by(orders::total.desc())
+        .limit(7)
+        .load_with(&mut c, orders::customer)
+        .unwrap();
+    assert_eq!(c.round_trips(), 1);
+    let totals: Vec<i64> = rows.iter().map(|(o, _)| o.total).collect();
+    let mut want: Vec<i64> = (0..5i64)
+        .flat_map(|i| (0..=i).map(move |t| 10 * t + i))
+        .collect();
+    want.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(totals, want[..7]);
+    for (o, cust) in &rows {
+        assert_eq!(cust.as_ref().unwrap().id, Some(o.customer));
+    }
+    let kids = customers::table
+        .across_partitions()
+        .order_by(customers::balance.asc())
+        .load_children(&mut c, orders::customer)
+        .unwrap();
+    let counts: Vec<(String, usize)> = kids
+        .iter()
+        .map(|(k, o)| (k.name.clone(), o.len()))
+        .collect();
+    assert_eq!(
+        counts,
+        [("ann", 1), ("bob", 2), ("cy", 3), ("dee", 4), ("eve", 5)].map(|(n, k)| (n.to_owned(), k))
+    );
+    for (k, os) in &kids {
+        assert!(os.iter().all(|o| Some(o.customer) == k.id));
+    }
+    let rel = customers::table
+        .across_partitions()
+        .filter(customers::balance.ge(3))
+        .load_related(&mut c, (rom::relations::children(orders::customer),))
+        .unwrap();
+    assert_eq!(rel.len(), 2);
+}

@@ -27,7 +27,9 @@ use crate::storage::model::{Key, Model};
 /// [`across_partitions`](crate::placement::PartitionedQueries::across_partitions):
 /// the builder methods of a query (`filter`, `order_by`, `offset`, `limit`,
 /// `budget`) and its terminals (`load`, `first`, `ids`, `count`, `exists`,
-/// `delete`, each with an `_async` twin and a `_plan`).
+/// `delete`, each with an `_async` twin and a `_plan`), pages (`pages`, and
+/// `load_page` with `after` for page tokens) and related rows (`load_with`,
+/// `load_children`, `load_related`).
 ///
 /// Each bucket answers its part in one call (`offset + limit` rows at most,
 /// in the query's order); the parts are merged with the rules of a query in
@@ -169,7 +171,10 @@ impl<M: Partitioned> Across<M> {
 
     /// The query of each bucket: every index key retagged to the bucket,
     /// asked for the first `offset + limit` rows.
-    fn parts(&self, whole: bool) -> Vec<(Query<M>, &'static crate::storage::model::Layout)> {
+    pub(super) fn parts(
+        &self,
+        whole: bool,
+    ) -> Vec<(Query<M>, &'static crate::storage::model::Layout)> {
         let base = M::layout().tag.clone();
         M::bucket_layouts()
             .iter()
@@ -189,7 +194,7 @@ impl<M: Partitioned> Across<M> {
     }
 
     /// One plan per bucket, merged by `done`.
-    fn fan<P: Send + 'static, T: 'static>(
+    pub(super) fn fan<P: Send + 'static, T: 'static>(
         &self,
         whole: bool,
         part: impl Fn(&Query<M>, &'static crate::storage::model::Layout) -> Result<Plan<P>>,
@@ -575,7 +580,7 @@ impl<M: Partitioned> Across<M> {
 
 /// The buckets' answers (each item with its place in the order), merged
 /// into one list in order.
-type Merged<T> = Fan<Vec<(Place, T)>, Vec<T>>;
+pub(super) type Merged<T> = Fan<Vec<(Place, T)>, Vec<T>>;
 
 /// A model with no buckets given to `Across` (only generic code can).
 pub(super) fn not_partitioned<M: Model>() -> Error {

@@ -5,6 +5,7 @@
 
 pub(crate) mod across;
 pub(crate) mod across_pages;
+pub(crate) mod across_related;
 pub(crate) mod across_tokens;
 pub(crate) mod batch;
 pub(crate) mod budget;
