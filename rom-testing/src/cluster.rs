@@ -259,6 +259,18 @@ impl RedisCluster {
                         ok &= link == "up";
                         let _ = write!(line, " master_link_status={link}");
                     }
+                    // `CLUSTER SLOTS` (which clients read their topology
+                    // from, once) lists a replica only after its master
+                    // heard a replication offset from it: until then a
+                    // client that reads from replicas would find none
+                    let ranges: Vec<redis::Value> =
+                        redis::cmd("CLUSTER").arg("SLOTS").query(con)?;
+                    let listed = ranges
+                        .iter()
+                        .filter(|r| matches!(r, redis::Value::Array(parts) if parts.len() > 3))
+                        .count();
+                    ok &= !ranges.is_empty() && listed == ranges.len();
+                    let _ = write!(line, " ranges_with_replicas={listed}/{}", ranges.len());
                 }
                 states.push((ok, line));
             }
