@@ -654,6 +654,11 @@ fn batches_and_async_writes_claim_each_row() {
     assert!(is_violation(out[2].as_ref().unwrap_err(), "name"));
     let n = handles::table.across_partitions().count(&mut c).unwrap();
     assert_eq!(n, 5);
+    // one value twice in a batch: the second row's violation, as in one slot
+    let out2 = Handle::insert_all(&mut c, vec![h("twice"), h("twice")]).unwrap();
+    assert!(out2[0].is_ok());
+    assert!(is_violation(out2[1].as_ref().unwrap_err(), "name"));
+    Handle::delete_many(&mut c, &[out2[0].as_ref().unwrap().id.unwrap()]).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

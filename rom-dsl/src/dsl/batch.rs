@@ -29,7 +29,7 @@ pub(crate) fn batch<M: Model, C: Connection + ?Sized>(
     }
     give_keys(&mut rows, &keyless)?;
     let (ok, plans, slots) = batch_plans(&rows, hooked, plan);
-    let results = crate::plans::fan::run_by_slot(plans, conn)?;
+    let results = crate::plans::fan::run_rows::<M, _, _>(plans, conn)?;
     let mut out = batch_finish(rows, ok, results, slots);
     // a key of the block that was taken (a row inserted with an explicit
     // key): that row again, with a key of its own
@@ -101,7 +101,7 @@ pub(crate) async fn batch_async<M: Model, C: AsyncConnection>(
     }
     give_keys(&mut rows, &keyless)?;
     let (ok, plans, slots) = batch_plans(&rows, hooked, plan);
-    let results = crate::plans::fan::run_by_slot_async(plans, conn).await?;
+    let results = crate::plans::fan::run_rows_async::<M, _, _>(plans, conn).await?;
     let mut out = batch_finish(rows, ok, results, slots);
     for (i, row) in keyless {
         if key_taken(&out[i]) {

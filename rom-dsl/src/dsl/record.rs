@@ -307,7 +307,7 @@ impl<M: Model> Record<M> {
             })
             .collect();
         let (mut out, plans, idx) = Self::plans_of(records, hooked);
-        let results = crate::plans::fan::run_by_slot(plans, conn)?;
+        let results = crate::plans::fan::run_rows::<M, _, _>(plans, conn)?;
         Self::apply_all(records, &mut out, results, idx);
         Ok(out)
     }
@@ -333,7 +333,7 @@ impl<M: Model> Record<M> {
             });
         }
         let (mut out, plans, idx) = Self::plans_of(records, hooked);
-        let results = crate::plans::fan::run_by_slot_async(plans, conn).await?;
+        let results = crate::plans::fan::run_rows_async::<M, _, _>(plans, conn).await?;
         Self::apply_all(records, &mut out, results, idx);
         Ok(out)
     }

@@ -126,6 +126,43 @@ pub(crate) fn run_by_slot<T, C: crate::connection::Connection + ?Sized>(
     Ok(out.into_iter().flatten().collect())
 }
 
+/// The plans of a batch's rows of model `M`: by slot ([`run_by_slot`]), or,
+/// for a model with uniques claimed across partitions (each row's save is
+/// several calls), one row after another, so that each row sees the claims
+/// of the rows before it (a value claimed twice in one batch is then a
+/// violation for the second row, as in one slot).
+pub(crate) fn run_rows<M: crate::storage::model::Model, T, C>(
+    plans: Vec<Plan<T>>,
+    conn: &mut C,
+) -> Result<Vec<Result<T>>>
+where
+    C: crate::connection::Connection + ?Sized,
+{
+    if crate::plans::xuniq::has_remote::<M>() {
+        return Ok(plans.into_iter().map(|p| p.run(conn)).collect());
+    }
+    run_by_slot(plans, conn)
+}
+
+/// [`run_rows`] on an async connection.
+#[cfg(feature = "tokio")]
+pub(crate) async fn run_rows_async<M: crate::storage::model::Model, T, C>(
+    plans: Vec<Plan<T>>,
+    conn: &mut C,
+) -> Result<Vec<Result<T>>>
+where
+    C: crate::connection::AsyncConnection,
+{
+    if crate::plans::xuniq::has_remote::<M>() {
+        let mut out = Vec::with_capacity(plans.len());
+        for p in plans {
+            out.push(p.run_async(conn).await);
+        }
+        return Ok(out);
+    }
+    run_by_slot_async(plans, conn).await
+}
+
 /// [`run_by_slot`] on an async connection.
 #[cfg(feature = "tokio")]
 pub(crate) async fn run_by_slot_async<T, C: crate::connection::AsyncConnection>(
