@@ -11,6 +11,8 @@
 //! holds it, and verify finds nothing wrong.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod random;
+use random::{Rng, seed};
 use rom::prelude::*;
 use rom::testing::{RedisCluster, RedisServer};
 use std::collections::BTreeMap;
@@ -40,33 +42,6 @@ const LEASE: Duration = Duration::from_millis(300);
 
 fn short_lease() {
     rom::placement::set_claim_lease(LEASE);
-}
-
-/// A small deterministic generator (xorshift64*), seeded per run.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn seed() -> u64 {
-    std::env::var("ROM_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        })
 }
 
 /// Every row, by key.

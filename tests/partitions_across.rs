@@ -6,6 +6,8 @@
 //! single server and on a real Redis Cluster.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod random;
+use random::{Rng, seed};
 use rom::prelude::*;
 use rom::testing::{RedisCluster, RedisServer};
 
@@ -34,33 +36,6 @@ fn p_row(r: &Part) -> Row {
 }
 fn u_row(r: &Twin) -> Row {
     (r.id, r.color.clone(), r.size, r.name.clone())
-}
-
-/// A small deterministic generator (xorshift64*), seeded per run.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn seed() -> u64 {
-    std::env::var("ROM_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        })
 }
 
 const COLORS: [&str; 3] = ["red", "green", "blue"];

@@ -11,6 +11,8 @@
 //! across-partition queries and reads by key always see all of them.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod random;
+use random::{Rng, seed};
 use rom::prelude::*;
 use rom::testing::RedisCluster;
 use std::collections::BTreeMap;
@@ -51,33 +53,6 @@ const SEED_PER_WRITER: u64 = 24;
 const RETRY_FOR: Duration = Duration::from_secs(30);
 const MAX_OPS: u64 = 1_000_000;
 const MAX_BATCHES: u32 = 10_000;
-
-/// A small deterministic generator (xorshift64*), seeded per run.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn seed() -> u64 {
-    std::env::var("ROM_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        })
-}
 
 /// The kinds of error a caller retries while a slot moves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -5,6 +5,8 @@
 //! with `verify` along the way, on a single server and on a cluster.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod random;
+use random::{Rng, seed};
 use rom::prelude::*;
 use rom::testing::{RedisCluster, RedisServer};
 
@@ -33,33 +35,6 @@ fn o_row(r: &Order) -> Row {
 }
 fn t_row(r: &Twin) -> Row {
     (r.tenant.clone(), r.total, r.status.clone())
-}
-
-/// A small deterministic generator (xorshift64*), seeded per run.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn seed() -> u64 {
-    std::env::var("ROM_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        })
 }
 
 const TENANTS: [&str; 6] = ["acme", "globex", "initech", "umbrella", "hooli", "Ωmega"];
