@@ -12,9 +12,11 @@
 local function register(prefix)
   local function fn(name, callback, flags)
     -- a function library's locals outlive a call: the server time read by
-    -- a call (rows.lua, now_ms) is forgotten before the next
+    -- a call (rows.lua, now_ms) and the key types it checked (typeok) are
+    -- forgotten before the next
     local function call(keys, args)
       NOWMS = nil
+      if next(TYPED) then TYPED = {} end
       return callback(keys, args)
     end
     redis.register_function{function_name = prefix .. name, callback = call, flags = flags}

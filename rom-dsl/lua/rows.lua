@@ -205,12 +205,22 @@ local function may_write(key, cmds)
 end
 
 
+-- The keys found absent or of the type wanted, in this call (reset for each
+-- call by register.lua): a key keeps its type within a call (rom writes
+-- each key with one type), so it is checked once however many rows name it.
+local TYPED = {}
+
 -- true when key is absent or of type t: checked before any write, so that a
 -- key of the wrong type (written by another program) fails the whole call
 -- before it changes anything
 local function typeok(key, t)
+  if TYPED[key] == t then return true end
   local k = rowtype(key)
-  return k == 'none' or k == t
+  if k == 'none' or k == t then
+    TYPED[key] = t
+    return true
+  end
+  return false
 end
 
 -- whether a row's column holds what the client expects: present with the
