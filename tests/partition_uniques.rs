@@ -306,13 +306,13 @@ fn racing_writers_never_share_a_value() {
 fn a_stalled_writer_is_fenced_and_loses_the_value() {
     short_lease();
     let server = RedisServer::start().unwrap();
-    // the first write to reach the point stalls there, past the lease
-    rom::__private::arm(Some((
-        "xuniq:reserved",
-        rom::__private::Action::Sleep(LEASE * 4),
-    )));
     let url = server.url();
     let stalled = std::thread::spawn(move || {
+        // this thread's write stalls after its reservation, past the lease
+        rom::__private::arm(Some((
+            "xuniq:reserved",
+            rom::__private::Action::Sleep(LEASE * 4),
+        )));
         let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
         m(1, "s@x").insert(&mut c).map(|_| ())
     });
@@ -654,4 +654,118 @@ fn batches_and_async_writes_claim_each_row() {
     assert!(rom::verify::verify::<Handle, _>(&mut c).unwrap().is_clean());
     let claims = rom::verify::verify_claims::<Handle, _>(&mut c).unwrap();
     assert!(claims.is_clean() && claims.checked == 7, "{claims:?}");
+}
+
+/// An increment of a unique column claimed across partitions would write a
+/// value without its claim: it is refused, and nothing changes.
+#[derive(Model, Clone, Debug, PartialEq)]
+#[rom(table = tickets, partition(by = id, buckets = 8))]
+struct Ticket {
+    #[rom(primary_key)]
+    id: u64,
+    #[rom(unique)]
+    seq: i64,
+    #[rom(index(numeric))]
+    uses: i64,
+}
+
+#[test]
+fn an_increment_of_a_unique_across_partitions_is_refused() {
+    short_lease();
+    let server = RedisServer::start().unwrap();
+    let mut c = server.connection().unwrap();
+    Ticket {
+        id: 1,
+        seq: 5,
+        uses: 0,
+    }
+    .insert(&mut c)
+    .unwrap();
+    Ticket {
+        id: 2,
+        seq: 4,
+        uses: 0,
+    }
+    .insert(&mut c)
+    .unwrap();
+    let e = Ticket::increment(&mut c, 2, tickets::seq.add(1)).unwrap_err();
+    assert!(
+        matches!(&e, rom::Error::Validation { column, .. } if column == "seq"),
+        "{e}"
+    );
+    assert_eq!(Ticket::get(&mut c, 2).unwrap().unwrap().seq, 4);
+    // another column of the model still increments in one call
+    assert_eq!(
+        Ticket::increment(&mut c, 2, tickets::uses.add(3)).unwrap(),
+        3
+    );
+}
+
+/// A write of a row whose own earlier attempt stopped after its
+/// reservation (a client that stalled, or failed between its calls): after
+/// the lease, the row's value is its own again, not a violation.
+#[test]
+fn a_rows_own_stopped_attempt_does_not_refuse_it() {
+    short_lease();
+    let server = RedisServer::start().unwrap();
+    let mut c = server.connection().unwrap();
+    m(1, "v@x").insert(&mut c).unwrap();
+    let url = server.url();
+    let first = std::thread::spawn(move || {
+        rom::__private::arm(Some((
+            "xuniq:reserved",
+            rom::__private::Action::Sleep(LEASE * 4),
+        )));
+        let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+        let mut r = m(1, "v@x");
+        r.handle = Some("one".into());
+        r.upsert(&mut c).map(|_| ())
+    });
+    std::thread::sleep(LEASE * 2);
+    let mut r = m(1, "v@x");
+    r.handle = Some("two".into());
+    r.upsert(&mut c).unwrap();
+    // the stalled attempt was fenced: it starts over, and its row's values
+    // are its own
+    first.join().unwrap().unwrap();
+    assert_eq!(holders(&mut c, "v@x"), vec![1]);
+    assert!(
+        rom::verify::verify_claims::<Member, _>(&mut c)
+            .unwrap()
+            .is_clean()
+    );
+}
+
+/// A save whose claim is taken over between its save and its commit (the
+/// row gave the value up meanwhile, and another row claimed it) was saved:
+/// it succeeds, and no value has two holders.
+#[test]
+fn a_save_overtaken_before_its_commit_still_succeeds() {
+    short_lease();
+    let server = RedisServer::start().unwrap();
+    let mut c = server.connection().unwrap();
+    let url = server.url();
+    let first = std::thread::spawn(move || {
+        rom::__private::arm(Some((
+            "xuniq:saved",
+            rom::__private::Action::Sleep(LEASE * 4),
+        )));
+        let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+        m(1, "w@x").insert(&mut c).map(|_| ())
+    });
+    std::thread::sleep(LEASE * 2);
+    // row 1 (saved, its claim still pending) gives the value up, and row 2
+    // takes it over after the lease
+    let mut r = Member::get(&mut c, 1).unwrap().unwrap();
+    r.email = "z@x".into();
+    r.save(&mut c).unwrap();
+    m(2, "w@x").insert(&mut c).unwrap();
+    first.join().unwrap().unwrap();
+    assert_eq!(holders(&mut c, "w@x"), vec![2]);
+    assert_eq!(holders(&mut c, "z@x"), vec![1]);
+    assert!(
+        rom::verify::verify_claims::<Member, _>(&mut c)
+            .unwrap()
+            .is_clean()
+    );
 }

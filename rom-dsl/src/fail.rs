@@ -4,16 +4,17 @@
 //! Compiled only with the `fail-points` feature (the `testing` feature of
 //! `rom` turns it on); without it [`fail_point`] is an empty inline function.
 //!
-//! A point fires when its name is the armed one: armed in the process with
-//! [`arm`], or for a child process by the environment, `ROM_FAIL_AT=<name>`
-//! with `ROM_FAIL_ACTION` one of `abort` (the default: the process dies on
-//! the spot, as in a crash), `pause:<file>` (creates the file, then sleeps
-//! for ever: the test kills the server, then the process) or `sleep:<ms>`
-//! (a stalled client that then goes on).
+//! A point fires when its name is the armed one: armed in a thread with
+//! [`arm`] (it fires once, in that thread only, so a test can stall one
+//! writer among many), or for a child process by the environment,
+//! `ROM_FAIL_AT=<name>` with `ROM_FAIL_ACTION` one of `abort` (the default:
+//! the process dies on the spot, as in a crash), `pause:<file>` (creates the
+//! file, then sleeps for ever: the test kills the server, then the process)
+//! or `sleep:<ms>` (a stalled client that then goes on).
 
 #[cfg(feature = "fail-points")]
 mod imp {
-    use std::sync::Mutex;
+    use std::cell::RefCell;
     use std::time::Duration;
 
     /// What a fail point does when it fires.
@@ -27,15 +28,14 @@ mod imp {
         Sleep(Duration),
     }
 
-    static ARMED: Mutex<Option<(String, Action)>> = Mutex::new(None);
+    thread_local! {
+        static ARMED: RefCell<Option<(String, Action)>> = const { RefCell::new(None) };
+    }
 
-    /// Arms the point `name` in this process, to fire once (`None`
-    /// disarms).
+    /// Arms the point `name` for the calling thread, to fire once there
+    /// (`None` disarms).
     pub fn arm(point: Option<(&str, Action)>) {
-        *ARMED
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) =
-            point.map(|(n, a)| (n.to_owned(), a));
+        ARMED.with(|a| *a.borrow_mut() = point.map(|(n, a)| (n.to_owned(), a)));
     }
 
     fn from_env(name: &str) -> Option<Action> {
@@ -54,17 +54,14 @@ mod imp {
 
     /// Fires the point `name` if it is armed.
     pub fn fail_point(name: &str) {
-        // a point armed in the process fires once
-        let armed = {
-            let mut g = ARMED
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let armed = ARMED.with(|a| {
+            let mut g = a.borrow_mut();
             if g.as_ref().is_some_and(|(n, _)| n == name) {
                 g.take().map(|(_, a)| a)
             } else {
                 None
             }
-        };
+        });
         match armed.or_else(|| from_env(name)) {
             None => {}
             Some(Action::Abort) => std::process::abort(),

@@ -131,6 +131,13 @@ impl<C: Column> Add<C> {
                 "the column's rule `{rule}` cannot be checked by an increment: load the record, change it and save it"
             )));
         }
+        // a unique claimed across partitions: a new value needs its claim
+        // (several calls), which an increment's one call cannot make
+        if crate::plans::xuniq::remote_slots::<C::Model>().any(|s| s.columns.contains(&C::INDEX)) {
+            return Err(invalid(
+                "the column is unique across partitions, so a new value is claimed in its own partition first, which an increment (one call) cannot do: load the record, change it and save it".into(),
+            ));
+        }
         let l = crate::storage::partition::layout_for::<C::Model>(member);
         let mut slots = Vec::new();
         for s in &l.slots {

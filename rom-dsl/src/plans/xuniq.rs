@@ -306,7 +306,10 @@ fn probe<M: Model>(
                     }
                     crate::fail::fail_point("xuniq:fenced");
                     // the fenced attempt's row holds the value: its entry
-                    // becomes committed for it
+                    // becomes committed for it; when that row is this
+                    // write's own (an earlier attempt of it that stopped),
+                    // the value is then reserved again, as the row's own
+                    let own = e.member() == a.member.as_slice();
                     let c = &a.claims[i];
                     let args = CompareSet {
                         claims: c.key.clone(),
@@ -314,9 +317,14 @@ fn probe<M: Model>(
                         new: e.committed(),
                         expect: raw,
                     };
-                    Ok(Next::Again(
-                        Plan::call(&args, XReply::decode).then(move |_| refuse(a, i, err)),
-                    ))
+                    Ok(Next::Again(Plan::call(&args, XReply::decode).then(
+                        move |_| {
+                            if own && rounds < TRIES {
+                                return Ok(Next::Again(reserve(a, i, Vec::new(), rounds + 1)));
+                            }
+                            refuse(a, i, err)
+                        },
+                    )))
                 }
                 XReply::Holds(false) => {
                     if !fence.is_empty() {
@@ -445,10 +453,14 @@ fn commit<M: Model>(a: Box<Attempt<M>>, i: usize, key: M::Key) -> Plan<Saved<M::
     };
     Plan::call(&args, XReply::decode)
         .then(move |r| match r {
-            Next::Done(XReply::Ok) if i + 1 < a.claims.len() => {
+            // `lost`: the claim was taken over after this save, which a
+            // writer does only once it has read that the row no longer
+            // holds the value (a later write of the row gave it up): the
+            // save happened, and was overwritten since
+            Next::Done(XReply::Ok | XReply::Lost(_)) if i + 1 < a.claims.len() => {
                 Ok(Next::Again(commit(a, i + 1, key)))
             }
-            Next::Done(XReply::Ok) => {
+            Next::Done(XReply::Ok | XReply::Lost(_)) => {
                 crate::fail::fail_point("xuniq:committed");
                 Ok(Next::Done(Saved {
                     key,
@@ -456,16 +468,7 @@ fn commit<M: Model>(a: Box<Attempt<M>>, i: usize, key: M::Key) -> Plan<Saved<M::
                 }))
             }
             Next::Done(XReply::WrongType(k)) => Err(wrongtype(&k)),
-            Next::Done(other) => {
-                let c = &a.claims[i];
-                Err(Error::decode(
-                    &c.key,
-                    Some(&show(&c.value)),
-                    format!(
-                        "the row was saved, but its claim was taken from it ({other:?}); run repair"
-                    ),
-                ))
-            }
+            Next::Done(_) => Err(Error::decode(b"(xuniq_commit)", None, "unexpected reply")),
             Next::Again(_) => Err(unexpected()),
         })
         .about("commit unique", M::SCHEMA.namespace)

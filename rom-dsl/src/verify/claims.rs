@@ -18,7 +18,11 @@
 //!    stopped (the next claimer takes it over after the claim lease).
 //!
 //! The whole walk is one plan of many calls (each a read or an atomic
-//! compare-and-set), so it runs on every connection, sync or async.
+//! compare-and-set), so it runs on every connection, sync or async. It is
+//! exact on data at rest; while writes go on, a value being claimed at that
+//! moment may be reported missing (its row's value was read before its
+//! claim): run it again. Repair stays safe meanwhile: each fix is a
+//! compare-and-set of the claim as read.
 
 use crate::error::{Error, Result, show};
 use crate::plan::{Call, Plan};
