@@ -300,6 +300,22 @@ fn a_user_missing_one_write_command_leaves_nothing_half_written() {
             .insert(&mut c)
             .map(drop);
         check("insert", &mut admin, r, before);
+        // a batch (one call for its rows): each refused row is as alone
+        let before = dump(&mut admin);
+        let rows = vec![
+            user("cy@example.com", "Cy", 41, 2.0),
+            user("dee@example.com", "Dee", 42, 2.0),
+        ];
+        for r in User::insert_all(&mut c, rows).unwrap() {
+            check("insert_all", &mut admin, r.map(drop), before.clone());
+        }
+        if missing != "+hset" && missing != "+zadd" && missing != "+sadd" && missing != "+set" {
+            // the batch wrote its rows: remove them for the next checks
+            users::table
+                .filter(users::age.gt(40))
+                .delete(&mut admin)
+                .unwrap();
+        }
         let before = dump(&mut admin);
         let mut ann = User::get(&mut admin, 1u64).unwrap().unwrap();
         ann.age = 99;

@@ -304,3 +304,103 @@ fn a_plain_save_writes_what_save_main_writes() {
         );
     }
 }
+
+/// What a write's result is, for comparing two ways of writing.
+fn outcome_of<T>(r: &rom::Result<T>) -> String {
+    match r {
+        Ok(_) => "ok".into(),
+        Err(rom::Error::UniqueViolation { column, value, .. }) => {
+            format!("unique {column} {value}")
+        }
+        Err(rom::Error::Decode { key, .. }) => format!("decode {key}"),
+        Err(e) => format!("{e}"),
+    }
+}
+
+/// A batch's saves go as one `save_many` call per slot (up to 64 each):
+/// every row's result and the keyspace are those of the same rows saved
+/// one call each, with duplicates inside the batch, taken keys and
+/// foreign keys of the wrong type.
+#[test]
+fn a_batch_in_one_call_writes_what_single_saves_write() {
+    let seed = std::env::var("ROM_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    let mut r = Rng(seed);
+    let sa = RedisServer::start().unwrap();
+    let sb = RedisServer::start().unwrap();
+    let mut a = sa.connection().unwrap();
+    let mut b = sb.connection().unwrap();
+    // rom's library is loaded (by a save, on both sides) before the calls
+    // are counted
+    for c in [&mut a, &mut b] {
+        Code {
+            code: "zz".into(),
+            label: "warm".into(),
+            rank: 0,
+        }
+        .insert(c)
+        .unwrap();
+    }
+    for round in 0..40 {
+        let damage: Option<Vec<&str>> = match r.below(8) {
+            0 => Some(vec!["SET", "{people}:text:name:ann", "foreign"]),
+            1 => Some(vec!["DEL", "{people}:text:name:ann"]),
+            2 => Some(vec!["SET", "{people}:num:age", "foreign"]),
+            3 => Some(vec!["DEL", "{people}:num:age"]),
+            _ => None,
+        };
+        if let Some(d) = damage {
+            raw(&mut a, &d);
+            raw(&mut b, &d);
+        }
+        let n = 1 + r.below(90);
+        let rows: Vec<Person> = (0..n)
+            .map(|_| {
+                let mut p = person(&mut r);
+                if r.below(4) == 0 {
+                    p.id = Some(r.below(40) + 1);
+                }
+                p
+            })
+            .collect();
+        let upsert = r.below(3) == 0;
+        sa.reset_stats().unwrap();
+        let got: Vec<String> = if upsert {
+            Person::upsert_all(&mut a, rows.clone())
+        } else {
+            Person::insert_all(&mut a, rows.clone())
+        }
+        .unwrap()
+        .iter()
+        .map(outcome_of)
+        .collect();
+        let want: Vec<String> = rows
+            .into_iter()
+            .map(|p| {
+                if upsert {
+                    outcome_of(&p.upsert(&mut b))
+                } else {
+                    outcome_of(&p.insert(&mut b))
+                }
+            })
+            .collect();
+        // one call per 64 rows (a single row: its own `save`)
+        let calls = sa.command_calls().unwrap();
+        let fcalls = calls.get("fcall").copied().unwrap_or(0);
+        assert_eq!(fcalls, n.div_ceil(64), "round {round}: {calls:?}");
+        assert_eq!(got, want, "round {round}, seed {seed}");
+        assert_eq!(
+            dump(&mut a),
+            dump(&mut b),
+            "round {round}, seed {seed}: keyspaces differ"
+        );
+    }
+}

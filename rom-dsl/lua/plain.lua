@@ -60,82 +60,8 @@ function PS.numeric(argv, np, nn, m)
   end
 end
 
--- The first index key a new row is added to that holds another type, in
--- save_main's check order (the id list, the numeric indexes, the touched
--- slots' set and lex keys), or nil.
-function PS.wrongtype(ids, argv, np, nn, tp, nt)
-  if not typeok(ids, 'zset') then return ids end
-  for i = np, np + 3 * nn - 3, 3 do
-    if not typeok(argv[i], 'zset') then return argv[i] end
-  end
-  local q = tp
-  for _ = 1, nt do
-    local id, kind, n = argv[q], argv[q + 1], tonumber(argv[q + 2])
-    if kind ~= 'u' then
-      for j = q + 3, q + 2 + n do
-        local key = slotkey(kind, id, argv[j])
-        if not typeok(key, WANT[kind]) then return key end
-      end
-    end
-    q = q + 3 + n
-  end
-  return nil
-end
-
--- Adds row m to its index entries (the id list, numeric indexes, set and
--- lex keys), in PS.wrongtype's order, each add also checking its key's
--- type: a key of another type stops it, and the entries it added are
--- removed again, so nothing is left (this costs one command per key, where
--- a TYPE first would cost two). Only entries it created are removed: an
--- entry that was there already (damage) is left as it was, and its score
--- set afterwards (`fix`). nil, or {'wrongtype', key}.
-function PS.add_entries(ids, argv, np, nn, tp, nt, m)
-  local added, fix = {}, {}
-  local function add(cmd, key, score, member)
-    local r
-    if cmd == 'SADD' then r = redis.pcall('SADD', key, member)
-    else r = redis.pcall('ZADD', key, 'NX', score, member) end
-    if type(r) == 'table' and r.err then
-      for i = #added, 1, -1 do
-        local e = added[i]
-        redis.call(e[1] == 'SADD' and 'SREM' or 'ZREM', e[2], e[3])
-      end
-      if string.find(r.err, 'WRONGTYPE', 1, true) then return {'wrongtype', key} end
-      error(r)
-    end
-    if r == 1 then added[#added + 1] = {cmd, key, member}
-    elseif cmd == 'ZADD' then fix[#fix + 1] = {key, score, member} end
-    return nil
-  end
-  local err = add('ZADD', ids, NUMIDS and m or 0, m)
-  if err then return err end
-  for i = np, np + 3 * nn - 3, 3 do
-    if argv[i + 1] == 'a' then
-      err = add('ZADD', argv[i], argv[i + 2], m)
-      if err then return err end
-    end
-  end
-  local q = tp
-  for _ = 1, nt do
-    local id, kind, n = argv[q], argv[q + 1], tonumber(argv[q + 2])
-    for j = q + 3, q + 2 + n do
-      if kind == 's' then err = add('SADD', slotkey(kind, id, argv[j]), nil, m)
-      elseif kind == 'l' then err = add('ZADD', slotkey(kind, id, argv[j]), 0, lexmember(argv[j], m)) end
-      if err then return err end
-    end
-    q = q + 3 + n
-  end
-  for _, f in ipairs(fix) do redis.call('ZADD', f[1], f[2], f[3]) end
-  return nil
-end
-
 -- A plain insert (PS.shape's positions): the phases of save.lua for a new
--- row, with the same replies in the same order. The reply, or nil when a
--- put finds its row (save_main updates it). Its index keys' types are
--- checked by adding to them (PS.add_entries) after the reads; when a read
--- fails first (the counter, a unique value, the user's rights), the types
--- are checked as save_main does, so that a key of another type is still
--- the reply it gives.
+-- row. The reply, or nil when a put finds its row (save_main updates it).
 function PS.insert(keys, argv, wp, nw, np, nn, tp, nt)
   local ids, seqk = keys[1], keys[2]
   local m, rowp = argv[2], argv[4]
@@ -151,27 +77,22 @@ function PS.insert(keys, argv, wp, nw, np, nn, tp, nt)
     end
     if t ~= 'none' then return {'wrongtype', row} end
   end
-  -- a numeric index a null column leaves (a put) is checked first, as in
-  -- save_main, since its removal cannot be undone
-  local removes = false
-  for i = np + 1, np + 3 * nn - 2, 3 do
-    if argv[i] ~= 'a' then removes = true end
-  end
-  local function typed(reply)
-    local key = PS.wrongtype(ids, argv, np, nn, tp, nt)
-    if key then return {'wrongtype', key} end
-    return reply
-  end
-  if removes then
-    local key = PS.wrongtype(ids, argv, np, nn, tp, nt)
-    if key then return {'wrongtype', key} end
-  end
-  -- save_prepare: the user's rights to every write command it runs
+  -- save_prepare: the type of every key it writes, the user's rights
+  if not typeok(ids, 'zset') then return {'wrongtype', ids} end
   local need = {HSET = true, ZADD = true}
-  if removes then need.ZREM = true end
+  for i = np, np + 3 * nn - 3, 3 do
+    if not typeok(argv[i], 'zset') then return {'wrongtype', argv[i]} end
+    if argv[i + 1] ~= 'a' then need.ZREM = true end
+  end
   local q = tp
   for _ = 1, nt do
-    local kind, n = argv[q + 1], tonumber(argv[q + 2])
+    local id, kind, n = argv[q], argv[q + 1], tonumber(argv[q + 2])
+    if kind ~= 'u' then
+      for j = q + 3, q + 2 + n do
+        local key = slotkey(kind, id, argv[j])
+        if not typeok(key, WANT[kind]) then return {'wrongtype', key} end
+      end
+    end
     for _, c in ipairs(KIND_WRITES[kind]) do need[c] = true end
     q = q + 3 + n
   end
@@ -179,19 +100,12 @@ function PS.insert(keys, argv, wp, nw, np, nn, tp, nt)
   for i = wp + 1, wp + 3 * nw - 2, 3 do
     if argv[i] ~= 's' then need.HDEL = true end
   end
-  for cmd in pairs(need) do
-    if not redis.acl_check_cmd(cmd, row or rowp, unpack(ACL_ARGS[cmd])) then
-      -- refused (NOPERM, by may_write), unless a key's type fails first
-      local wrong = typed(nil)
-      if wrong then return wrong end
-      may_write(row or rowp, need)
-    end
-  end
+  may_write(row or rowp, need)
   -- save_allocate
   local allocated = m == ''
   if allocated then
     m, row = next_key(seqk, rowp)
-    if not row then return typed(m) end
+    if not row then return m end
   end
   -- save_claims
   q = tp
@@ -201,16 +115,14 @@ function PS.insert(keys, argv, wp, nw, np, nn, tp, nt)
       local key = slotkey(kind, id, '')
       for j = q + 3, q + 2 + n do
         local held = unique_held(key, argv[j], m, rowp, '', nil)
-        if held == true then return typed({'unique', id, argv[j]}) end
-        if held then return typed(held) end
+        if held == true then return {'unique', id, argv[j]} end
+        if held then return held end
       end
     end
     q = q + 3 + n
   end
-  -- save_apply: the index entries (which check their keys), the counter,
-  -- the unique entries and the record, the row, the numeric removals
-  local err = PS.add_entries(ids, argv, np, nn, tp, nt, m)
-  if err then return err end
+  -- save_apply: the counter, the index entries and the record, the row, its
+  -- listing, its numeric entries
   if allocated then redis.call('SET', seqk, m) end
   local hset, rec = {row}, {}
   for i = wp, wp + 3 * nw - 3, 3 do
@@ -220,7 +132,7 @@ function PS.insert(keys, argv, wp, nw, np, nn, tp, nt)
   for _ = 1, nt do
     local id, kind, n = argv[q], argv[q + 1], tonumber(argv[q + 2])
     for j = q + 3, q + 2 + n do
-      if kind == 'u' then index(kind, id, argv[j], m) end
+      index(kind, id, argv[j], m)
       rec[#rec + 1] = rec_entry(id, argv[j])
     end
     q = q + 3 + n
@@ -228,9 +140,8 @@ function PS.insert(keys, argv, wp, nw, np, nn, tp, nt)
   hset[#hset + 1] = '#i'
   hset[#hset + 1] = table.concat(rec)
   redis.call('HSET', unpack(hset))
-  for i = np, np + 3 * nn - 3, 3 do
-    if argv[i + 1] ~= 'a' then redis.call('ZREM', argv[i], m) end
-  end
+  redis.call('ZADD', ids, NUMIDS and m or 0, m)
+  PS.numeric(argv, np, nn, m)
   return {'ok', m}
 end
 
@@ -269,6 +180,43 @@ function PS.update(argv, cp, nc, wp, nw, np, nn)
   if #hdel > 1 then redis.call('HSETNX', row, '#i', '') end
   PS.numeric(argv, np, nn, m)
   return {'ok', m}
+end
+
+-- PS.many (function `save_many`): several saves of one slot in one call,
+-- each done as the function `save` does it alone, one after another (a
+-- batch's rows: the call's checks of key types, the server time and the
+-- entry overhead are shared). A save that fails, by its reply or by an
+-- error raised before its first write, does not stop the others. Its
+-- arguments are the contract SaveManyArgs (rom-dsl/src/wire/save_many.rs),
+-- read by PS.many_args:
+--   KEYS  every key of every save (declared for cluster routing)
+--   ARGV  the number of saves, then per save its KEYS and its ARGV, each a
+--         counted list
+--   reply one reply per save: `save`'s reply, or {'error', message}
+function PS.many_args(keys, argv)
+  local saves, p = {}, 2
+  for i = 1, tonumber(argv[1]) do
+    local k, a = {}, {}
+    local nk = tonumber(argv[p])
+    for j = 1, nk do k[j] = argv[p + j] end
+    p = p + nk + 1
+    local na = tonumber(argv[p])
+    for j = 1, na do a[j] = argv[p + j] end
+    p = p + na + 1
+    saves[i] = {keys = k, argv = a}
+  end
+  return {keys = keys, saves = saves}
+end
+
+function PS.many(keys, argv)
+  local out = {}
+  for i, sv in ipairs(PS.many_args(keys, argv).saves) do
+    local ok, r = pcall(PS.save, sv.keys, sv.argv)
+    if ok then out[i] = r
+    elseif type(r) == 'table' and r.err then out[i] = {'error', r.err}
+    else out[i] = {'error', tostring(r)} end
+  end
+  return out
 end
 
 function PS.save(keys, argv)
