@@ -300,7 +300,7 @@ fn a_user_missing_one_write_command_leaves_nothing_half_written() {
             .insert(&mut c)
             .map(drop);
         check("insert", &mut admin, r, before);
-        // a batch (one call for its rows): each refused row is as alone
+        // a batch (one pipeline): each refused row is as alone
         let before = dump(&mut admin);
         let rows = vec![
             user("cy@example.com", "Cy", 41, 2.0),

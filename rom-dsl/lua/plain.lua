@@ -182,43 +182,6 @@ function PS.update(argv, cp, nc, wp, nw, np, nn)
   return {'ok', m}
 end
 
--- PS.many (function `save_many`): several saves of one slot in one call,
--- each done as the function `save` does it alone, one after another (a
--- batch's rows: the call's checks of key types, the server time and the
--- entry overhead are shared). A save that fails, by its reply or by an
--- error raised before its first write, does not stop the others. Its
--- arguments are the contract SaveManyArgs (rom-dsl/src/wire/save_many.rs),
--- read by PS.many_args:
---   KEYS  every key of every save (declared for cluster routing)
---   ARGV  the number of saves, then per save its KEYS and its ARGV, each a
---         counted list
---   reply one reply per save: `save`'s reply, or {'error', message}
-function PS.many_args(keys, argv)
-  local saves, p = {}, 2
-  for i = 1, tonumber(argv[1]) do
-    local k, a = {}, {}
-    local nk = tonumber(argv[p])
-    for j = 1, nk do k[j] = argv[p + j] end
-    p = p + nk + 1
-    local na = tonumber(argv[p])
-    for j = 1, na do a[j] = argv[p + j] end
-    p = p + na + 1
-    saves[i] = {keys = k, argv = a}
-  end
-  return {keys = keys, saves = saves}
-end
-
-function PS.many(keys, argv)
-  local out = {}
-  for i, sv in ipairs(PS.many_args(keys, argv).saves) do
-    local ok, r = pcall(PS.save, sv.keys, sv.argv)
-    if ok then out[i] = r
-    elseif type(r) == 'table' and r.err then out[i] = {'error', r.err}
-    else out[i] = {'error', tostring(r)} end
-  end
-  return out
-end
-
 function PS.save(keys, argv)
   local cp, nc, wp, nw, np, nn, tp, nt = PS.shape(argv)
   if cp then

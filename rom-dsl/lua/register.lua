@@ -22,7 +22,6 @@ local function register(prefix)
     redis.register_function{function_name = prefix .. name, callback = call, flags = flags}
   end
   fn('save', PS.save, {})
-  fn('save_many', PS.many, {})
   fn('commit', commit_main, {})
   fn('delete_graph', delete_graph, {})
   fn('lock', lock_main, {})

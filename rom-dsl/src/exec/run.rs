@@ -102,11 +102,7 @@ impl<T> Plan<T> {
     }
 
     /// [`Plan::run`], counting the error replies in `tries`.
-    pub(crate) fn run_counted<C: Connection + ?Sized>(
-        self,
-        conn: &mut C,
-        tries: &mut u32,
-    ) -> Result<T> {
+    fn run_counted<C: Connection + ?Sized>(self, conn: &mut C, tries: &mut u32) -> Result<T> {
         let mut plan = self;
         let mut cmd = plan.first_cmd();
         loop {
@@ -163,7 +159,7 @@ impl<T> Plan<T> {
 
     /// [`Plan::run_async`], counting the error replies in `tries`.
     #[cfg(feature = "tokio")]
-    pub(crate) async fn run_async_counted<C: AsyncConnection>(
+    async fn run_async_counted<C: AsyncConnection>(
         self,
         conn: &mut C,
         tries: &mut u32,
@@ -269,7 +265,7 @@ pub fn run_all<T, C: Connection + ?Sized>(
 }
 
 /// [`run_all`], counting the calls sent again in `resent`.
-pub(crate) fn run_all_counted<T, C: Connection + ?Sized>(
+fn run_all_counted<T, C: Connection + ?Sized>(
     plans: Vec<Plan<T>>,
     conn: &mut C,
     resent: &mut u32,
@@ -339,7 +335,7 @@ pub async fn run_all_async<T, C: AsyncConnection>(
 
 /// [`run_all_async`], counting the calls sent again in `resent`.
 #[cfg(feature = "tokio")]
-pub(crate) async fn run_all_async_counted<T, C: AsyncConnection>(
+async fn run_all_async_counted<T, C: AsyncConnection>(
     plans: Vec<Plan<T>>,
     conn: &mut C,
     resent: &mut u32,

@@ -126,8 +126,6 @@ macro_rules! function {
 
 /// Inserts or updates one row (`save.lua`; a plain insert or update: `plain.lua`).
 pub static SAVE: Script = function!("save", Write, "#!lua", "PS.save");
-/// Several saves of one slot in one call (`plain.lua`, `PS.many`).
-pub(crate) static SAVE_MANY: Script = function!("save_many", Write, "#!lua", "PS.many");
 /// Writes a transaction's rows together (`commit.lua`).
 pub(crate) static COMMIT: Script = function!("commit", Write, "#!lua", "commit_main");
 /// Deletes rows with the on_delete rules of the rows referencing them
@@ -228,9 +226,8 @@ pub(crate) static SWEEP: Script =
     function!("sweep", AllowOom, "#!lua flags=allow-oom", "sweep_main");
 
 /// Every function of the library (for tests and tools).
-pub static ALL: [&Script; 27] = [
+pub static ALL: [&Script; 26] = [
     &SAVE,
-    &SAVE_MANY,
     &COMMIT,
     &DELETE_GRAPH,
     &LOCK,

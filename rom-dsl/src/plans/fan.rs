@@ -111,17 +111,15 @@ pub(crate) fn run_by_slot<T, C: crate::connection::Connection + ?Sized>(
     // the first call of each slot goes alone (loading the library when
     // needed), the rest as one pipeline
     let alone_first = !conn.supports_pipelining();
-    for (idx, group) in by_slot(plans) {
-        // a slot's saves go as one call (plans/many.rs), else a pipeline
-        let results = crate::plans::many::run(group, conn, alone_first, |mut group, conn| {
-            let mut out = Vec::with_capacity(group.len());
-            if alone_first && !group.is_empty() {
-                out.push(group.remove(0).run(conn));
+    for (idx, mut group) in by_slot(plans) {
+        let mut idx = idx.into_iter();
+        if alone_first && !group.is_empty() {
+            let first = group.remove(0);
+            if let Some(i) = idx.next() {
+                out[i] = Some(first.run(conn));
             }
-            out.extend(crate::plan::run_all(group, conn)?);
-            Ok(out)
-        })?;
-        for (i, r) in idx.into_iter().zip(results) {
+        }
+        for (i, r) in idx.zip(crate::plan::run_all(group, conn)?) {
             out[i] = Some(r);
         }
     }
@@ -176,7 +174,7 @@ pub(crate) async fn run_by_slot_async<T, C: crate::connection::AsyncConnection>(
     for (idx, group) in by_slot(plans) {
         for (i, r) in idx
             .into_iter()
-            .zip(crate::plans::many::run_async(group, conn).await?)
+            .zip(crate::plan::run_all_async(group, conn).await?)
         {
             out[i] = Some(r);
         }

@@ -6,7 +6,6 @@ pub(crate) mod cascade;
 pub(crate) mod commit;
 pub(crate) mod fan;
 pub(crate) mod ids;
-pub(crate) mod many;
 pub(crate) mod merge;
 pub(crate) mod plan;
 pub(crate) mod query;

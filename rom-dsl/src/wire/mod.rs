@@ -70,7 +70,6 @@ pub(crate) mod lock;
 pub(crate) mod query;
 pub(crate) mod repair;
 pub(crate) mod save;
-pub(crate) mod save_many;
 pub(crate) mod status;
 pub(crate) mod structure;
 pub(crate) mod unique;

@@ -195,10 +195,6 @@ local function echo_xuniq_probe(keys, argv)
   return {d.unique, d.row, d.fences, d.value, d.member, d.fence}
 end
 
-local function echo_save_many(keys, argv)
-  return list(PS.many_args(keys, argv).saves, function(sv) return {sv.keys, sv.argv} end)
-end
-
 local function echo_xsave(keys, argv)
   local d = XU.save_args(keys, argv)
   return {d.fences, d.token, save_fields(save_args(d.keys, d.argv))}
@@ -219,6 +215,5 @@ return {
   unindex = echo_unindex, unlist = echo_unlist, expire = echo_expire, ttl = echo_ttl,
   sweep = echo_sweep, xuniq_reserve = echo_xuniq_reserve, xuniq_attempt = echo_xuniq_attempt,
   xuniq_settle = echo_xuniq_settle, xuniq_probe = echo_xuniq_probe, xsave = echo_xsave,
-  save_many = echo_save_many,
 }
 end)()

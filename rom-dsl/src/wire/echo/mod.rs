@@ -150,7 +150,6 @@ mod expiry;
 mod lock;
 mod query;
 mod record;
-mod save_many;
 mod structure;
 mod unique;
 mod verify;
@@ -187,7 +186,6 @@ fn every_function_has_a_contract() {
         "xuniq_settle",
         "xuniq_probe",
         "xsave",
-        "save_many",
     ];
     for s in crate::exec::script::ALL {
         assert!(covered.contains(&s.name()), "{} has no echo test", s.name());
