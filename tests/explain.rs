@@ -63,4 +63,33 @@ fn plans_of_representative_queries() {
     u.id = Some(7);
     check("put", rom::Crud::upsert_plan(&u).expect("plan").explain());
     check("get_many", User::get_plan(&[1, 2, 3]).explain());
+    // a unique claimed across partitions: the reservation is the first
+    // call, and the steps name the protocol's calls
+    let m = Member {
+        id: 7,
+        email: "Ann@Example.com".into(),
+    };
+    // (the attempt's token is random: shown as <token>)
+    let text = rom::Crud::insert_plan(&m).expect("plan").explain();
+    let text = text
+        .split(' ')
+        .map(|w| {
+            if w.len() == 32 && w.bytes().all(|b| b.is_ascii_hexdigit()) {
+                "<token>"
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    check("claimed_insert", text);
+}
+
+#[derive(Model, Clone, Debug, PartialEq)]
+#[rom(table = members, partition(by = id, buckets = 8))]
+struct Member {
+    #[rom(primary_key)]
+    id: u64,
+    #[rom(unique(case_insensitive))]
+    email: String,
 }
