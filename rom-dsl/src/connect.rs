@@ -32,6 +32,10 @@
 //! - [`cluster`] and [`cluster_async`]: cluster connections, which follow
 //!   `MOVED`/`ASK` redirections and reconnect to nodes by themselves.
 //!
+//! Any of them can be wrapped in [`Durable`], whose writes each wait until
+//! replicas have them (`WAIT`), so that a failover keeps every write that
+//! returned `Ok`.
+//!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let server = rom_testing::RedisServer::start()?;
@@ -44,6 +48,7 @@
 //! ```
 
 pub use crate::exec::connect::*;
+pub use crate::exec::durable::Durable;
 #[cfg(all(feature = "sentinel", feature = "tokio"))]
 pub use crate::exec::sentinel::{AsyncSentinelConnection, sentinel_async};
 #[cfg(feature = "sentinel")]

@@ -4,6 +4,7 @@
 
 pub(crate) mod connect;
 pub(crate) mod connection;
+pub(crate) mod durable;
 pub(crate) mod reconnecting;
 pub(crate) mod run;
 pub(crate) mod script;
