@@ -595,3 +595,56 @@ fn auto_keys_survive_a_flush_and_a_second_server() {
         assert!(Chit::exists_async(&mut m, t.id.unwrap()).await.unwrap());
     });
 }
+
+/// The same model's data, declared again with another number of buckets:
+/// its first block of keys finds the marker of the old number and refuses
+/// (every key's name depends on the number), instead of writing rows where
+/// the old ones cannot be found.
+mod renumbered {
+    use rom::prelude::*;
+
+    #[derive(Model, Clone, Debug, PartialEq)]
+    #[rom(table = tags8, namespace = "renumbered", partition(by = id, buckets = 8))]
+    pub(super) struct Tag8 {
+        #[rom(primary_key)]
+        pub(super) id: Option<u64>,
+        pub(super) name: String,
+    }
+
+    #[derive(Model, Clone, Debug, PartialEq)]
+    #[rom(table = tags16, namespace = "renumbered", partition(by = id, buckets = 16))]
+    pub(super) struct Tag16 {
+        #[rom(primary_key)]
+        pub(super) id: Option<u64>,
+        pub(super) name: String,
+    }
+}
+
+#[test]
+fn a_changed_number_of_buckets_is_refused() {
+    use renumbered::{Tag8, Tag16};
+    let server = RedisServer::start().unwrap();
+    let mut c = server.connection().unwrap();
+    Tag8 {
+        id: None,
+        name: "a".into(),
+    }
+    .insert(&mut c)
+    .unwrap();
+    let e = Tag16 {
+        id: None,
+        name: "b".into(),
+    }
+    .insert(&mut c)
+    .unwrap_err();
+    assert!(
+        matches!(&e, rom::Error::Validation { column, reason, .. }
+            if column == "(partitions)" && reason.contains("written with 8 buckets")),
+        "{e}"
+    );
+    let stored: String = redis::cmd("GET")
+        .arg("{renumbered}:partitions")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(stored, "8");
+}

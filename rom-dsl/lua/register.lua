@@ -47,4 +47,5 @@ local function register(prefix)
   fn('xuniq_settle', XU.settle, {})
   fn('xuniq_probe', XU.probe, {})
   fn('xsave', XU.save, {})
+  fn('id_block', IB.block, {})
 end

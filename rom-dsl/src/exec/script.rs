@@ -42,6 +42,8 @@ macro_rules! library_body {
             "\n",
             include_str!("../../lua/xuniq.lua"),
             "\n",
+            include_str!("../../lua/ids.lua"),
+            "\n",
             include_str!("../../lua/increment.lua"),
             "\n",
             include_str!("../../lua/cascade.lua"),
@@ -151,6 +153,9 @@ pub(crate) static STRUCTURE_READ: Script = function!(
 /// column's equality, without the interpreter.
 pub(crate) static UNIQUE_GET: Script =
     function!("unique_get", NoWrites, "#!lua flags=no-writes", "UQ.get");
+/// Reserves a block of auto-increment keys, checking the number of
+/// buckets (`ids.lua`).
+pub(crate) static ID_BLOCK: Script = function!("id_block", Write, "#!lua", "IB.block");
 /// Reserves a unique value across partitions (`xuniq.lua`).
 pub(crate) static XUNIQ_RESERVE: Script = function!("xuniq_reserve", Write, "#!lua", "XU.reserve");
 /// Commits a reserved value (`xuniq.lua`).
@@ -226,7 +231,7 @@ pub(crate) static SWEEP: Script =
     function!("sweep", AllowOom, "#!lua flags=allow-oom", "sweep_main");
 
 /// Every function of the library (for tests and tools).
-pub static ALL: [&Script; 26] = [
+pub static ALL: [&Script; 27] = [
     &SAVE,
     &COMMIT,
     &DELETE_GRAPH,
@@ -253,6 +258,7 @@ pub static ALL: [&Script; 26] = [
     &XUNIQ_SETTLE,
     &XUNIQ_PROBE,
     &XSAVE,
+    &ID_BLOCK,
 ];
 
 impl Script {

@@ -18,7 +18,7 @@
 //! reserves a new one and tries again, up to [`TRIES`] times.
 
 use crate::error::{Error, Result};
-use crate::plan::{Call, Plan};
+use crate::plan::Plan;
 use crate::plans::plan::Next;
 use crate::record::Saved;
 use crate::storage::model::{Key, Model};
@@ -47,9 +47,12 @@ struct Pool {
     queues: HashMap<u16, std::collections::VecDeque<u64>>,
 }
 
-fn pools() -> &'static Mutex<HashMap<&'static str, Pool>> {
-    static POOLS: std::sync::OnceLock<Mutex<HashMap<&'static str, Pool>>> =
-        std::sync::OnceLock::new();
+/// The pools, by namespace and number of buckets (a block is good for the
+/// bucket count it was reserved under only).
+type Pools = Mutex<HashMap<(&'static str, u16), Pool>>;
+
+fn pools() -> &'static Pools {
+    static POOLS: std::sync::OnceLock<Pools> = std::sync::OnceLock::new();
     POOLS.get_or_init(Default::default)
 }
 
@@ -57,7 +60,7 @@ fn with_pool<M: Model, T>(f: impl FnOnce(&mut Pool) -> T) -> T {
     let mut all = pools()
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    f(all.entry(M::SCHEMA.namespace).or_default())
+    f(all.entry((M::SCHEMA.namespace, M::BUCKETS)).or_default())
 }
 
 /// A key from the block, if one is left: any key, or one of `bucket`.
@@ -159,25 +162,46 @@ pub(crate) fn fill_plan<M: Model>(needs: Vec<Option<u16>>) -> Option<Plan<()>> {
     }))
 }
 
-/// The plan that reserves `n` keys: `INCRBY {ns}:seq n`, decoded as the
-/// first key of the block.
+/// The plan that reserves `n` keys: the function `id_block` (`INCRBY
+/// {ns}:seq n`, after checking that the model's data was written with its
+/// declared number of buckets: the marker `{ns}:partitions`), decoded as
+/// the first key of the block.
 pub(crate) fn reserve_plan<M: Model>(n: u64) -> Plan<u64> {
-    Plan::new(
-        Call::Command("INCRBY"),
-        vec![M::layout().seq.clone()],
-        vec![n.to_string().into_bytes()],
-        move |v| match v {
-            redis::Value::Int(last) if last >= 0 && (last as u64) >= n => Ok(last as u64 - n + 1),
-            other => Err(Error::decode(
-                &M::layout().seq,
+    let args = crate::wire::ids::IdBlockArgs {
+        seq: M::layout().seq.clone(),
+        marker: crate::storage::partition::marker::<M>(),
+        size: n,
+        buckets: M::BUCKETS,
+    };
+    Plan::call(&args, move |v| {
+        let parts = crate::wire::reply_strings(v)?;
+        let word = parts.first().map(Vec::as_slice);
+        let arg = parts.get(1).map(|a| String::from_utf8_lossy(a).into_owned());
+        match (word, arg) {
+            (Some(b"ok"), Some(last)) => match last.parse::<u64>() {
+                Ok(last) if last >= n => Ok(last - n + 1),
+                _ => Err(Error::decode(&M::layout().seq, None, format!("not a counter: {last}"))),
+            },
+            (Some(b"partitions"), Some(stored)) => Err(Error::Validation {
+                model: M::SCHEMA.name,
+                column: "(partitions)".into(),
+                reason: format!(
+                    "its data was written with {stored} buckets and it now declares {}: every key's name depends on the number, so the rows written before are not where rom looks; declare `buckets = {stored}` again (changing the number of a model with data is not supported)",
+                    M::BUCKETS
+                ),
+            }),
+            (Some(b"wrongtype"), Some(key)) => Err(Error::decode(
+                key.as_bytes(),
                 None,
-                format!("not a counter: {other:?}"),
+                "the key is not a string, as rom expects",
             )),
-        },
-    )
+            _ => Err(Error::decode(b"(id_block)", None, "unexpected reply")),
+        }
+    })
     .step(format!(
-        "reserve {n} key(s) of {} (partitioned: keys come in blocks)",
-        M::SCHEMA.name
+        "reserve {n} key(s) of {} (partitioned: keys come in blocks; checks its {} buckets)",
+        M::SCHEMA.name,
+        M::BUCKETS
     ))
     .about("reserve keys", M::SCHEMA.namespace)
 }

@@ -157,6 +157,13 @@ pub(crate) fn layout_for_row<M: Model>(
     }
 }
 
+/// The partitions marker of a partitioned model (`{ns}:partitions`, under
+/// its base tag): the number of buckets its keys were made for, set by its
+/// first block of keys (`ids.lua`).
+pub(crate) fn marker<M: Model>() -> Vec<u8> {
+    [&M::layout().tag[..], b":partitions"].concat()
+}
+
 /// The `{...}` hash tag a key starts with (empty when it starts with none).
 /// Retagging replaces it: a model's base tag (`{shop}`, shared by a
 /// group's models) by a bucket's (`{shop#3.1}`).

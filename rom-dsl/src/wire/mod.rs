@@ -66,6 +66,7 @@ pub(crate) mod commit;
 pub(crate) mod delete;
 pub(crate) mod expiry;
 pub(crate) mod get;
+pub(crate) mod ids;
 pub(crate) mod lock;
 pub(crate) mod query;
 pub(crate) mod repair;

@@ -195,6 +195,11 @@ local function echo_xuniq_probe(keys, argv)
   return {d.unique, d.row, d.fences, d.value, d.member, d.fence}
 end
 
+local function echo_id_block(keys, argv)
+  local d = IB.args(keys, argv)
+  return {d.seq, d.marker, d.size, d.buckets}
+end
+
 local function echo_xsave(keys, argv)
   local d = XU.save_args(keys, argv)
   return {d.fences, d.token, save_fields(save_args(d.keys, d.argv))}
@@ -215,5 +220,6 @@ return {
   unindex = echo_unindex, unlist = echo_unlist, expire = echo_expire, ttl = echo_ttl,
   sweep = echo_sweep, xuniq_reserve = echo_xuniq_reserve, xuniq_attempt = echo_xuniq_attempt,
   xuniq_settle = echo_xuniq_settle, xuniq_probe = echo_xuniq_probe, xsave = echo_xsave,
+  id_block = echo_id_block,
 }
 end)()

@@ -147,6 +147,7 @@ pub(super) fn odd(i: usize) -> Vec<u8> {
 mod cascade;
 mod commit;
 mod expiry;
+mod ids;
 mod lock;
 mod query;
 mod record;
@@ -186,6 +187,7 @@ fn every_function_has_a_contract() {
         "xuniq_settle",
         "xuniq_probe",
         "xsave",
+        "id_block",
     ];
     for s in crate::exec::script::ALL {
         assert!(covered.contains(&s.name()), "{} has no echo test", s.name());
