@@ -311,7 +311,7 @@ fn a_stalled_writer_is_fenced_and_loses_the_value() {
         // this thread's write stalls after its reservation, past the lease
         rom::__private::arm(Some((
             "xuniq:reserved",
-            rom::__private::Action::Sleep(LEASE * 4),
+            rom::__private::Action::Sleep(LEASE * 8),
         )));
         let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
         m(1, "s@x").insert(&mut c).map(|_| ())
@@ -714,7 +714,7 @@ fn a_rows_own_stopped_attempt_does_not_refuse_it() {
     let first = std::thread::spawn(move || {
         rom::__private::arm(Some((
             "xuniq:reserved",
-            rom::__private::Action::Sleep(LEASE * 4),
+            rom::__private::Action::Sleep(LEASE * 8),
         )));
         let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
         let mut r = m(1, "v@x");
@@ -748,7 +748,7 @@ fn a_save_overtaken_before_its_commit_still_succeeds() {
     let first = std::thread::spawn(move || {
         rom::__private::arm(Some((
             "xuniq:saved",
-            rom::__private::Action::Sleep(LEASE * 4),
+            rom::__private::Action::Sleep(LEASE * 8),
         )));
         let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
         m(1, "w@x").insert(&mut c).map(|_| ())
