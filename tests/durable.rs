@@ -132,3 +132,20 @@ fn async_writes_wait_too() {
         assert!(e.to_string().contains("not confirmed"), "{e}");
     });
 }
+
+/// On a cluster connection `WAIT` goes to every master (redis-rs routes it
+/// so, keeping the smallest answer): with one replica per master, a write
+/// confirmed by one returns; asking two is an error.
+#[test]
+fn a_cluster_connection_waits_on_its_masters() {
+    let cluster = rom::testing::RedisCluster::start_with_replicas(3).unwrap();
+    let mut c = Durable::new(cluster.connection().unwrap(), 1, Duration::from_secs(5));
+    for i in 0..5 {
+        user(&format!("c{i}@x.io"), "Cy", 30, 1.0)
+            .insert(&mut c)
+            .unwrap();
+    }
+    let mut two = Durable::new(cluster.connection().unwrap(), 2, Duration::from_millis(50));
+    let e = user("d@x.io", "Dee", 30, 1.0).insert(&mut two).unwrap_err();
+    assert!(e.to_string().contains("not confirmed"), "{e}");
+}
