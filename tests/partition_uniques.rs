@@ -769,3 +769,55 @@ fn a_save_overtaken_before_its_commit_still_succeeds() {
             .is_clean()
     );
 }
+
+/// On an async cluster connection: each call of a claiming write goes to
+/// its own slot's node, and the results are those of one server.
+#[test]
+fn claims_work_on_an_async_cluster_connection() {
+    short_lease();
+    let cluster = RedisCluster::start(3).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut a = cluster
+            .client()
+            .unwrap()
+            .get_async_connection()
+            .await
+            .unwrap();
+        for i in 0..20u64 {
+            m(i, &format!("a{i}@x")).insert_async(&mut a).await.unwrap();
+        }
+        for i in 0..20u64 {
+            let e = m(100 + i, &format!("a{i}@x"))
+                .insert_async(&mut a)
+                .await
+                .unwrap_err();
+            assert!(is_violation(&e, "email"), "{e}");
+        }
+        let mut r = Member::get_async(&mut a, 3).await.unwrap().unwrap();
+        r.email = "moved@x".into();
+        r.save_async(&mut a).await.unwrap();
+        m(103, "a3@x").insert_async(&mut a).await.unwrap();
+        let page = members::table
+            .across_partitions()
+            .filter(members::email.eq("a3@x"))
+            .load_page_async(10, &mut a)
+            .await
+            .unwrap();
+        assert_eq!(
+            page.rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+            vec![103]
+        );
+        assert!(page.next.is_none());
+    });
+    let mut c = cluster.connection().unwrap();
+    assert_eq!(all_rows(&mut c).len(), 21);
+    assert!(
+        rom::verify::verify_claims::<Member, _>(&mut c)
+            .unwrap()
+            .is_clean()
+    );
+}
