@@ -161,10 +161,14 @@ struct Config {
     /// `--compare`: also a table of rom against the hand-written program in
     /// server CPU and server commands per operation.
     compare: bool,
+    /// `--instructions <file>`: the server runs under valgrind's callgrind
+    /// with that `--callgrind-out-file` (scripts/server-instructions.sh);
+    /// each timed phase is counted alone, in instructions per operation.
+    instructions: Option<PathBuf>,
 }
 
 const USAGE: &str = "usage: cargo bench --bench workload -- [--n 10000] [--m 1000] \
-[--phases a,b,c,c2,d,e,f,g,h] [--impls rom,async,hand] [--runs 1] [--url redis://...] [--data users.jsonl] [--compare]";
+[--phases a,b,c,c2,d,e,f,g,h] [--impls rom,async,hand] [--runs 1] [--url redis://...] [--data users.jsonl] [--compare] [--instructions callgrind.out]";
 
 fn default_data() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/data/users-10k.jsonl")
@@ -184,6 +188,7 @@ fn parse_args() -> Res<Config> {
         runs: 1,
         smoke,
         compare: false,
+        instructions: None,
     };
     if smoke {
         // test mode: a quick smoke of every phase; the arguments are the test
@@ -207,6 +212,7 @@ fn parse_args() -> Res<Config> {
         match flag.as_str() {
             "--bench" => {}
             "--compare" => c.compare = true,
+            "--instructions" => c.instructions = Some(PathBuf::from(value()?)),
             "--n" => c.n = value()?.parse()?,
             "--m" => c.m = value()?.parse()?,
             "--runs" => c.runs = value()?.parse()?,
@@ -437,6 +443,8 @@ struct Stats {
     /// Their number per operation (commands run inside a script or a
     /// MULTI count, and so do FCALL, MULTI and EXEC themselves).
     commands_n: Option<f64>,
+    /// Instructions the server ran per operation (`--instructions`).
+    instructions: Option<f64>,
 }
 
 /// CPU time of the calling thread, in ns (Linux).
@@ -471,6 +479,7 @@ fn stats(t: Timer, round_trips: u64) -> Stats {
         server_us: None,
         commands: String::new(),
         commands_n: None,
+        instructions: None,
     }
 }
 
@@ -1547,6 +1556,10 @@ fn run() -> Res<bool> {
                     } else {
                         0
                     };
+                    if cfg.instructions.is_some() {
+                        callgrind(&["-z"])?;
+                        callgrind(&["-i", "on"])?;
+                    }
                     let scpu0 = server_cpu(dbconn)?;
                     let rt0 = imp.round_trips();
                     let mut t = Timer::start(n);
@@ -1656,6 +1669,10 @@ fn run() -> Res<bool> {
                     let scpu = server_cpu(dbconn)? - scpu0;
                     let mut s = stats(t, rt);
                     let ops = s.ops.max(1) as f64;
+                    if let Some(out) = &cfg.instructions {
+                        callgrind(&["-i", "off"])?;
+                        s.instructions = Some(callgrind_total(out)? as f64 / ops);
+                    }
                     s.client_us = ccpu.map(|c| c as f64 / 1000.0 / ops);
                     s.server_us = Some(scpu * 1e6 / ops);
                     if let Some(srv) = &server {
@@ -1718,6 +1735,9 @@ fn run() -> Res<bool> {
                     if !s.commands.is_empty() {
                         println!("{:<16} {:<10} server ran per op: {}", "", "", s.commands);
                     }
+                    if let Some(i) = s.instructions {
+                        println!("{:<16} {:<10} server instructions per op: {i:.0}", "", "");
+                    }
                     lines.push(Line {
                         phase,
                         imp: name,
@@ -1732,6 +1752,9 @@ fn run() -> Res<bool> {
     if cfg.compare {
         print!("{}", compare_table(&lines));
     }
+    if cfg.instructions.is_some() {
+        print!("{}", instructions_table(&lines));
+    }
     if failures.is_empty() {
         println!("\nall answers checked: OK");
         Ok(true)
@@ -1742,6 +1765,91 @@ fn run() -> Res<bool> {
         }
         Ok(false)
     }
+}
+
+/// Runs `callgrind_control` with `args` (on the one valgrind process running).
+fn callgrind(args: &[&str]) -> Res<()> {
+    let out = std::process::Command::new("callgrind_control")
+        .args(args)
+        .output()?;
+    if !out.status.success() {
+        return Err(format!("callgrind_control {args:?} failed: {out:?}").into());
+    }
+    Ok(())
+}
+
+/// Dumps callgrind's counts since the last zeroing and returns their total
+/// (the `totals:` line of the newest `<out>.<n>` file).
+fn callgrind_total(out: &std::path::Path) -> Res<u64> {
+    callgrind(&["-d"])?;
+    let dir = out.parent().unwrap_or(std::path::Path::new("."));
+    let stem = out
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or("--instructions needs a file name")?;
+    // the dumps are <out>.1, <out>.2, ...: the highest number is the newest
+    let mut newest: Option<(u64, PathBuf)> = None;
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let name = e.file_name();
+        let Some(n) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(stem))
+            .and_then(|n| n.strip_prefix('.'))
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        if newest.as_ref().is_none_or(|(m, _)| n > *m) {
+            newest = Some((n, e.path()));
+        }
+    }
+    let (_, path) = newest.ok_or("no callgrind dump found")?;
+    let text = std::fs::read_to_string(&path)?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("totals:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| format!("{}: no totals line", path.display()).into())
+}
+
+/// Server instructions per operation, rom against the hand-written program.
+fn instructions_table(lines: &[Line]) -> String {
+    let pick = |ph: Phase, imp: &str| -> Option<f64> {
+        let xs: Vec<f64> = lines
+            .iter()
+            .filter(|l| l.phase == ph && l.imp == imp)
+            .filter_map(|l| l.stats.as_ref().and_then(|s| s.instructions))
+            .collect();
+        (!xs.is_empty()).then(|| median(xs))
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n| phase | server instructions/op rom | hand | rom / hand |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|");
+    let mut seen: Vec<Phase> = Vec::new();
+    for l in lines {
+        if seen.contains(&l.phase) {
+            continue;
+        }
+        seen.push(l.phase);
+        let (r, h) = (pick(l.phase, "rom"), pick(l.phase, "hand"));
+        let show = |x: Option<f64>| x.map_or("?".to_owned(), |x| format!("{x:.0}"));
+        let ratio = match (r, h) {
+            (Some(r), Some(h)) if h > 0.0 => format!("{:.2}x", r / h),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            l.phase.label(),
+            show(r),
+            show(h),
+            ratio
+        );
+    }
+    out
 }
 
 /// A per-operation count, short: `1`, `0.5`, `57.3`.
