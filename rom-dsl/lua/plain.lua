@@ -44,7 +44,8 @@ function PS.shape(argv)
   p = tp
   for _ = 1, nt do p = p + 3 + tonumber(argv[p + 2]) end
   -- parents, the expiry set, then (after the deadline and the reclaim keys)
-  -- the structures
+  -- the structures; or nothing (the tail left out: it says nothing)
+  if argv[p] == nil then return cp, nc, wp, nw, np, nn, tp, nt end
   if argv[p] ~= '0' or argv[p + 1] ~= '' or argv[p + 5 + tonumber(argv[p + 4])] ~= '0' then
     return nil
   end

@@ -14,6 +14,9 @@
 --         writes   (field, 's' set / 'd' delete, value)
 --         numeric  (index key, 'a' add / 'r' remove, score)
 --         touched  (slot id, kind 'u'/'s'/'l', counted list of the values)
+--         (the rest, the tail, is left out when it says nothing in a call
+--         of one save: the end of ARGV reads as no parents, no expiry and
+--         no structures)
 --         parents  (field, parent row key, the parent model's expiry set or
 --                  '', parent member): rows this row references, which must
 --                  exist and be live (or be saved by the same call, and not
@@ -73,6 +76,13 @@ local function take_save(op)
   op.writes = take_list(take_write)
   op.numeric = take_list(take_numop)
   op.touched = take_list(take_touched)
+  if WA[WP] == nil then
+    -- the tail left out (a save alone in its call): no parents, no expiry,
+    -- no structures
+    op.parents, op.structs = {}, {}
+    op.expiry = {key = '', how = 'k', n = '', reclaim = {}}
+    return op
+  end
   op.parents = take_list(take_parent)
   op.expiry = take_expiry()
   op.structs = take_list(ST.take)

@@ -109,8 +109,9 @@ impl Args for CommitArgs {
         for op in &self.ops {
             match op {
                 TxOp::Save(s) => {
-                    // the save's own encoding: KEYS ids, seq, ...; ARGV from the mode on
-                    let (k, argv) = s.encode();
+                    // the save's own encoding: KEYS ids, seq, ...; ARGV from the
+                    // mode on, whole (more follows it)
+                    let (k, argv) = s.encode_in(true);
                     for key in k {
                         keys.add(key);
                     }

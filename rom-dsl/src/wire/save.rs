@@ -9,7 +9,10 @@
 //! ([`Write`]), numeric ops ([`NumOp`]), touched slots ([`Touched`]),
 //! then the referenced parents ([`Parent`]), then the row's expiry
 //! ([`RowExpiry`](super::expiry::RowExpiry)), then the structures
-//! ([`StructWrites`], one per structure field).
+//! ([`StructWrites`], one per structure field). That tail (parents,
+//! expiry, structures) is left out when it says nothing (no parents, rows
+//! that never expire, no structures), except inside a transaction's ARGV
+//! ([`SaveArgs::encode_in`]).
 //! Reply: [`Status`](super::status::Status), `Ok` carrying the member.
 
 use super::expiry::RowExpiry;
@@ -105,6 +108,22 @@ impl Args for SaveArgs {
     }
 
     fn encode(&self) -> Encoded {
+        self.encode_in(false)
+    }
+}
+
+impl SaveArgs {
+    /// Whether the save's tail (its parents, its expiry, its structures) says
+    /// nothing: no parents, a model whose rows never expire, no structures.
+    fn empty_tail(&self) -> bool {
+        self.parents.is_empty() && self.expiry == RowExpiry::default() && self.structures.is_empty()
+    }
+
+    /// The save's KEYS and ARGV. An empty tail is left out (the reader takes
+    /// the end of ARGV for it: every argument costs the server about a
+    /// thousand instructions to receive and hand to Lua), unless `whole`: a
+    /// save inside a transaction's ARGV, where more follows, is written whole.
+    pub(crate) fn encode_in(&self, whole: bool) -> Encoded {
         let mut keys = vec![self.ids.clone(), self.seq.clone()];
         if !self.member.is_empty() {
             keys.push([&self.row_prefix[..], &self.member].concat());
@@ -151,8 +170,11 @@ impl Args for SaveArgs {
                 .list(&t.values, |a, v| {
                     a.one(v.clone());
                 });
-        })
-        .list(&self.parents, |a, p| {
+        });
+        if !whole && self.empty_tail() {
+            return (entries.into_vec(), a.0);
+        }
+        a.list(&self.parents, |a, p| {
             a.one(p.field.clone())
                 .one(p.row.clone())
                 .one(p.expiry.clone())
