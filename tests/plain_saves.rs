@@ -6,7 +6,8 @@
 //! removed or changed from outside, keys of the wrong type), run on two
 //! servers, one through the function `save`'s entry and one through
 //! save.lua's `save_main` directly, and after every step the replies and the
-//! whole keyspaces must be equal.
+//! whole keyspaces must be equal. Single-row deletes are compared the same
+//! way with the checked delete (`delete_check` before any removal).
 #![allow(clippy::unwrap_used, missing_docs)]
 mod common;
 use common::*;
@@ -395,6 +396,169 @@ fn a_batch_in_one_call_writes_what_single_saves_write() {
             dump(&mut a),
             dump(&mut b),
             "round {round}, seed {seed}: keyspaces differ"
+        );
+    }
+}
+
+/// A delete of one row (a record's delete) is done by `delete.lua`'s `DL.one`,
+/// whose removals are their own keys' type checks (put back on a key of
+/// another type); any other delete checks every key first (`delete_check`).
+/// Both must be one behaviour: the same random single-row deletes, against
+/// the same damage (index keys, the id list or a row of another type, entries
+/// and records removed from outside, a stale unique owner), run on two
+/// servers, one through `delete_main` and one with `DL.one` switched off, and
+/// after every step the replies and the whole keyspaces must be equal.
+#[test]
+fn a_single_row_delete_writes_what_the_checked_delete_writes() {
+    let seed = std::env::var("ROM_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    let mut r = Rng(seed);
+    let sa = RedisServer::start().unwrap();
+    let sb = RedisServer::start().unwrap();
+    let mut a = sa.connection().unwrap();
+    let mut b = sb.connection().unwrap();
+    let checked =
+        "(function(k, a) DL.one = function() return nil end; return delete_main(k, a) end)";
+    let mut kinds = BTreeMap::<String, usize>::new();
+    // the keys inserted so far, the latest last
+    let mut live: Vec<u64> = Vec::new();
+    for step in 0..800 {
+        // rows to delete, the same on both sides
+        for _ in 0..r.below(3) {
+            let plan = person(&mut r).insert_plan().unwrap();
+            let ra = run(&mut a, plan.keys(), plan.args(), "PS.save");
+            let rb = run(&mut b, plan.keys(), plan.args(), "PS.save");
+            assert_eq!(format!("{ra:?}"), format!("{rb:?}"), "seed {seed}");
+            if let Value::Array(items) = &ra
+                && let [Value::BulkString(ok), Value::BulkString(m)] = &items[..]
+                && ok == b"ok"
+            {
+                live.push(String::from_utf8_lossy(m).parse().unwrap());
+            }
+        }
+        // one of the latest rows, or (1 in 5) a key that may name none
+        let key = match live.len() {
+            n if n > 0 && r.below(5) > 0 => live.remove(n - 1 - r.below(n.min(6) as u64) as usize),
+            _ => r.below(40) + 1,
+        };
+        let id = key.to_string();
+        let damage: Option<Vec<String>> = match r.below(30) {
+            0 => Some(vec![
+                "SET".into(),
+                "{people}:text:name:ann".into(),
+                "foreign".into(),
+            ]),
+            1 => Some(vec![
+                "SET".into(),
+                "{people}:uniq:email".into(),
+                "foreign".into(),
+            ]),
+            2 => Some(vec![
+                "SET".into(),
+                "{people}:pre:title".into(),
+                "foreign".into(),
+            ]),
+            3 => Some(vec![
+                "SET".into(),
+                "{people}:num:age".into(),
+                "foreign".into(),
+            ]),
+            4 => Some(vec!["SET".into(), "{people}:ids".into(), "foreign".into()]),
+            5 => Some(vec![
+                "SET".into(),
+                "{people}:sort:nick".into(),
+                "foreign".into(),
+            ]),
+            6 => Some(vec![
+                "HDEL".into(),
+                format!("{{people}}:row:{id}"),
+                "#i".into(),
+            ]),
+            7 => Some(vec![
+                "HSET".into(),
+                format!("{{people}}:row:{id}"),
+                "#i".into(),
+                "bad".into(),
+            ]),
+            8 => Some(vec![
+                "SET".into(),
+                format!("{{people}}:row:{id}"),
+                "foreign".into(),
+            ]),
+            9 => Some(vec![
+                "SREM".into(),
+                "{people}:text:name:ann".into(),
+                id.clone(),
+            ]),
+            10 => Some(vec![
+                "HSET".into(),
+                "{people}:uniq:email".into(),
+                "a@x.io".into(),
+                "999".into(),
+            ]),
+            11 => Some(vec!["ZREM".into(), "{people}:ids".into(), id.clone()]),
+            // a damaged key is sometimes dropped again, so rows keep coming
+            12..=17 => Some(vec![
+                "DEL".into(),
+                r.pick(&[
+                    "{people}:text:name:ann",
+                    "{people}:uniq:email",
+                    "{people}:pre:title",
+                    "{people}:num:age",
+                    "{people}:ids",
+                    "{people}:sort:nick",
+                ])
+                .into(),
+            ]),
+            _ => None,
+        };
+        if let Some(d) = damage {
+            // (an entry's removal from a key of another type fails alike)
+            for c in [&mut a, &mut b] {
+                let mut cmd = redis::cmd(&d[0]);
+                cmd.arg(&d[1..]);
+                let _: redis::RedisResult<Value> = cmd.query(c);
+            }
+        }
+        let plan = Person::delete_plan(&[key]);
+        let ra = run(&mut a, plan.keys(), plan.args(), "delete_main");
+        let rb = run(&mut b, plan.keys(), plan.args(), checked);
+        assert_eq!(
+            format!("{ra:?}"),
+            format!("{rb:?}"),
+            "step {step}, seed {seed}: replies differ"
+        );
+        let o = match &ra {
+            Value::Array(items) => match (items.first(), items.get(1)) {
+                (Some(Value::BulkString(k)), Some(Value::BulkString(n))) => format!(
+                    "{} {}",
+                    String::from_utf8_lossy(k),
+                    String::from_utf8_lossy(n)
+                ),
+                _ => outcome(&ra),
+            },
+            _ => outcome(&ra),
+        };
+        *kinds.entry(o).or_default() += 1;
+        assert_eq!(
+            dump(&mut a),
+            dump(&mut b),
+            "step {step}, seed {seed}: keyspaces differ"
+        );
+    }
+    // the run reached every outcome (else it would prove little)
+    for k in ["ok 1", "ok 0", "wrongtype", "badrecord"] {
+        assert!(
+            kinds.keys().any(|o| o.starts_with(k)),
+            "no {k} reply in {kinds:?} (seed {seed})"
         );
     }
 }
