@@ -77,31 +77,37 @@ local function rowtype(row)
 end
 
 -- the kind of a recorded entry's slot, from its id: nil for an unknown prefix
+local SLOT_PREFIX = {uniq = 'u', eq = 's', text = 's', pre = 'l', suf = 'l', sort = 'l', st = 'k'}
+
+-- slotkind's answers so far, by id (false: unknown): a model has a few ids,
+-- read in every record; at most 256 are kept (a record written from outside
+-- may name any), then the table starts again
+local SLOT_KINDS, SLOT_KINDS_N = {}, 0
+
 local function slotkind(id)
-  local p = string.match(id, '^(%a+):')
-  if p == 'uniq' then return 'u' end
-  if p == 'eq' or p == 'text' then return 's' end
-  if p == 'pre' or p == 'suf' or p == 'sort' then return 'l' end
-  if p == 'st' then return 'k' end
-  return nil
+  local k = SLOT_KINDS[id]
+  if k == nil then
+    k = SLOT_PREFIX[string.match(id, '^(%a+):')] or false
+    if SLOT_KINDS_N >= 256 then SLOT_KINDS, SLOT_KINDS_N = {}, 0 end
+    SLOT_KINDS[id], SLOT_KINDS_N = k, SLOT_KINDS_N + 1
+  end
+  return k or nil
 end
 
 -- the entries of a record, {{slot id, value, kind}, ...} (the kind from the
--- id: nil for an unknown id); nil when the record is unreadable
+-- id: nil for an unknown id); nil when the record is unreadable. Each entry
+-- is read by one match (id, NUL, length, ':') and one sub (the value).
 local function parse_rec(s)
   local out = {}
   if not s then return out end
-  local pos = 1
-  while pos <= #s do
-    local z = string.find(s, '\0', pos, true)
-    if not z then return nil end
-    local a, b, len = string.find(s, '^(%d+):', z + 1)
-    if not a then return nil end
+  local pos, n = 1, #s
+  while pos <= n do
+    local id, len, p = string.match(s, '^([^%z]*)%z(%d+):()', pos)
+    if not id then return nil end
     len = tonumber(len)
-    if b + len > #s then return nil end
-    local id = string.sub(s, pos, z - 1)
-    out[#out + 1] = {id, string.sub(s, b + 1, b + len), slotkind(id)}
-    pos = b + len + 1
+    if p + len - 1 > n then return nil end
+    out[#out + 1] = {id, string.sub(s, p, p + len - 1), slotkind(id)}
+    pos = p + len
   end
   return out
 end
