@@ -97,23 +97,26 @@ end
 -- a refusal, a key of another type is the reply, else may_write stops the
 -- call with save_prepare's NOPERM error. nil when every command is allowed.
 function PS.rights(key, ids, argv, wp, nw, np, nn, tp, nt, allocate)
-  local ok = redis.acl_check_cmd('HSET', key, 'f', 'v')
-    and redis.acl_check_cmd('ZADD', key, '0', 'm')
+  -- which commands: flags first, so that each is asked once
+  local zrem, hdel, sets = false, false, false
   for i = np + 1, np + 3 * nn - 2, 3 do
-    if ok and argv[i] ~= 'a' then ok = redis.acl_check_cmd('ZREM', key, 'm') end
+    if argv[i] ~= 'a' then zrem = true end
   end
   local q = tp
   for _ = 1, nt do
     local kind = argv[q + 1]
-    for _, c in ipairs(KIND_WRITES[kind]) do
-      if ok and c ~= 'HSET' and c ~= 'ZADD' then ok = redis.acl_check_cmd(c, key, unpack(ACL_ARGS[c])) end
-    end
+    if kind == 'u' then hdel = true elseif kind == 's' then sets = true else zrem = true end
     q = q + 3 + tonumber(argv[q + 2])
   end
-  if ok and allocate then ok = redis.acl_check_cmd('SET', key, 'v') end
   for i = wp + 1, wp + 3 * nw - 2, 3 do
-    if ok and argv[i] ~= 's' then ok = redis.acl_check_cmd('HDEL', key, 'f') end
+    if argv[i] ~= 's' then hdel = true end
   end
+  local ok = redis.acl_check_cmd('HSET', key, 'f', 'v')
+    and redis.acl_check_cmd('ZADD', key, '0', 'm')
+    and (not zrem or redis.acl_check_cmd('ZREM', key, 'm'))
+    and (not hdel or redis.acl_check_cmd('HDEL', key, 'f'))
+    and (not sets or (redis.acl_check_cmd('SADD', key, 'm') and redis.acl_check_cmd('SREM', key, 'm')))
+    and (not allocate or redis.acl_check_cmd('SET', key, 'v'))
   if ok then return nil end
   local wrong = PS.typed(nil, ids, argv, np, nn, tp, nt)
   if wrong then return wrong end
