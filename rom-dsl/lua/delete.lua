@@ -137,9 +137,7 @@ function DL.one(d, m)
   local rec = parse_rec(s)
   if not rec then return nil end
   for _, z in ipairs(NUMKEYS) do if not typeok(z, 'zset') then return nil end end
-  for c, a in pairs(DL.RIGHTS) do
-    if not redis.acl_check_cmd(c, row, unpack(a)) then return nil end
-  end
+  if not DL.rights(row) then return nil end
   local live = not expired(d.expiry, m)
   local kept = nil
   for i, e in ipairs(rec) do
@@ -159,11 +157,14 @@ function DL.one(d, m)
   return {'ok', live and '1' or '0'}
 end
 
--- the rights DL.one needs: delete_main's, and those to put entries back
-DL.RIGHTS = {
-  DEL = {}, ZREM = {'m'}, HDEL = {'f'}, SREM = {'m'},
-  HSET = {'f', 'v'}, SADD = {'m'}, ZADD = {'0', 'm'},
-}
+-- whether the user has the rights DL.one needs: delete_main's
+-- (DELETE_WRITES), and those to put entries back
+function DL.rights(row)
+  return redis.acl_check_cmd('DEL', row) and redis.acl_check_cmd('ZREM', row, 'm')
+    and redis.acl_check_cmd('HDEL', row, 'f') and redis.acl_check_cmd('SREM', row, 'm')
+    and redis.acl_check_cmd('HSET', row, 'f', 'v') and redis.acl_check_cmd('SADD', row, 'm')
+    and redis.acl_check_cmd('ZADD', row, '0', 'm')
+end
 
 local function delete_main(keys, argv)
   local d = delete_args(keys, argv)
