@@ -206,7 +206,7 @@ fn a_plain_save_writes_what_save_main_writes() {
                     rec.name = r.pick(WORDS).to_owned();
                 }
                 // changed or removed from outside after the read
-                let outside: Option<Vec<String>> = match r.below(9) {
+                let outside: Option<Vec<String>> = match r.below(10) {
                     0 => Some(vec![
                         "HSET".into(),
                         format!("{{people}}:row:{id}"),
@@ -229,6 +229,11 @@ fn a_plain_save_writes_what_save_main_writes() {
                         "HDEL".into(),
                         format!("{{people}}:row:{id}"),
                         "#i".into(),
+                    ]),
+                    5 => Some(vec![
+                        "SET".into(),
+                        format!("{{people}}:row:{id}"),
+                        "foreign".into(),
                     ]),
                     _ => None,
                 };

@@ -324,12 +324,19 @@ end
 function PS.update(argv, cp, nc, wp, nw, np, nn)
   local m, rowp = argv[2], argv[4]
   NUMIDS, TAG = argv[3] == '1', argv[5]
-  -- save_find, save_expect
+  -- save_find, save_expect: a first check that finds its expected value
+  -- shows the row is there and a hash (the common case: no TYPE); any
+  -- other answer goes the way save_main goes, by the row's type first
   local row = rowp .. m
-  local t = rowtype(row)
-  if t ~= 'none' and t ~= 'hash' then return {'wrongtype', row} end
-  if t == 'none' then return {'gone'} end
-  for i = cp, cp + 3 * nc - 3, 3 do
+  local from = cp
+  if nc > 0 and argv[cp + 1] == '1' and redis.pcall('HGET', row, argv[cp]) == argv[cp + 2] then
+    from = cp + 3
+  else
+    local t = rowtype(row)
+    if t ~= 'none' and t ~= 'hash' then return {'wrongtype', row} end
+    if t == 'none' then return {'gone'} end
+  end
+  for i = from, cp + 3 * nc - 3, 3 do
     if not field_holds(row, argv[i], argv[i + 1] == '1', argv[i + 2]) then
       return {'conflict', argv[i]}
     end
