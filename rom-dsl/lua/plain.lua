@@ -24,7 +24,7 @@ local PS = {}
 -- insert or put with checks, an update that moves keyed index entries).
 function PS.shape(argv)
   local mode = argv[1]
-  local nc = tonumber(argv[6])
+  local nc = wcount(argv[6])
   if mode == 'u' then
     if argv[2] == '' then return nil end
   elseif (mode ~= 'i' and mode ~= 'p') or nc ~= 0 then
@@ -32,21 +32,21 @@ function PS.shape(argv)
   end
   local cp = 7
   local p = cp + 3 * nc
-  local nw = tonumber(argv[p])
+  local nw = wcount(argv[p])
   local wp = p + 1
   p = wp + 3 * nw
-  local nn = tonumber(argv[p])
+  local nn = wcount(argv[p])
   local np = p + 1
   p = np + 3 * nn
-  local nt = tonumber(argv[p])
+  local nt = wcount(argv[p])
   if mode == 'u' and nt ~= 0 then return nil end
   local tp = p + 1
   p = tp
-  for _ = 1, nt do p = p + 3 + tonumber(argv[p + 2]) end
+  for _ = 1, nt do p = p + 3 + wcount(argv[p + 2]) end
   -- parents, the expiry set, then (after the deadline and the reclaim keys)
   -- the structures; or nothing (the tail left out: it says nothing)
   if argv[p] == nil then return cp, nc, wp, nw, np, nn, tp, nt end
-  if argv[p] ~= '0' or argv[p + 1] ~= '' or argv[p + 5 + tonumber(argv[p + 4])] ~= '0' then
+  if argv[p] ~= '0' or argv[p + 1] ~= '' or argv[p + 5 + wcount(argv[p + 4])] ~= '0' then
     return nil
   end
   return cp, nc, wp, nw, np, nn, tp, nt
@@ -71,7 +71,7 @@ function PS.wrongtype(ids, argv, np, nn, tp, nt)
   end
   local q = tp
   for _ = 1, nt do
-    local id, kind, n = argv[q], argv[q + 1], tonumber(argv[q + 2])
+    local id, kind, n = argv[q], argv[q + 1], wcount(argv[q + 2])
     if kind ~= 'u' then
       for j = q + 3, q + 2 + n do
         local key = slotkey(kind, id, argv[j])
@@ -106,7 +106,7 @@ function PS.rights(key, ids, argv, wp, nw, np, nn, tp, nt, allocate)
   for _ = 1, nt do
     local kind = argv[q + 1]
     if kind == 'u' then hdel = true elseif kind == 's' then sets = true else zrem = true end
-    q = q + 3 + tonumber(argv[q + 2])
+    q = q + 3 + wcount(argv[q + 2])
   end
   for i = wp + 1, wp + 3 * nw - 2, 3 do
     if argv[i] ~= 's' then hdel = true end
@@ -128,7 +128,7 @@ function PS.rights(key, ids, argv, wp, nw, np, nn, tp, nt, allocate)
   q = tp
   for _ = 1, nt do
     for _, c in ipairs(KIND_WRITES[argv[q + 1]]) do need[c] = true end
-    q = q + 3 + tonumber(argv[q + 2])
+    q = q + 3 + wcount(argv[q + 2])
   end
   if allocate then need.SET = true end
   for i = wp + 1, wp + 3 * nw - 2, 3 do
@@ -161,7 +161,7 @@ function PS.undo(ids, argv, np, nn, tp, nt, m, upto, pre, err, key)
   end
   local q = tp
   for _ = 1, nt do
-    local id, kind, n = argv[q], argv[q + 1], tonumber(argv[q + 2])
+    local id, kind, n = argv[q], argv[q + 1], wcount(argv[q + 2])
     for j = q + 3, q + 2 + n do
       if kind == 's' then undo('SREM', slotkey(kind, id, argv[j]), m)
       elseif kind == 'l' then undo('ZREM', slotkey(kind, id, argv[j]), lexmember(argv[j], m)) end
@@ -203,7 +203,7 @@ function PS.add_entries(ids, argv, np, nn, tp, nt, m)
   end
   local q = tp
   for _ = 1, nt do
-    local id, kind, n = argv[q], argv[q + 1], tonumber(argv[q + 2])
+    local id, kind, n = argv[q], argv[q + 1], wcount(argv[q + 2])
     if kind ~= 'u' then
       for j = q + 3, q + 2 + n do
         k = k + 1
@@ -267,7 +267,7 @@ function PS.insert(keys, argv, wp, nw, np, nn, tp, nt)
   -- save_claims
   local q = tp
   for _ = 1, nt do
-    local id, kind, n = argv[q], argv[q + 1], tonumber(argv[q + 2])
+    local id, kind, n = argv[q], argv[q + 1], wcount(argv[q + 2])
     if kind == 'u' then
       local key = slotkey(kind, id, '')
       for j = q + 3, q + 2 + n do
@@ -290,7 +290,7 @@ function PS.insert(keys, argv, wp, nw, np, nn, tp, nt)
   end
   q = tp
   for _ = 1, nt do
-    local id, kind, n = argv[q], argv[q + 1], tonumber(argv[q + 2])
+    local id, kind, n = argv[q], argv[q + 1], wcount(argv[q + 2])
     for j = q + 3, q + 2 + n do
       if kind == 'u' then index(kind, id, argv[j], m) end
       rec[#rec + 1] = rec_entry(id, argv[j])

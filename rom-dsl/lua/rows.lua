@@ -21,6 +21,17 @@
 
 local TAG, NUMIDS = '', false
 
+-- A count, position or length (a decimal number, no sign, no leading zero)
+-- in the arguments or a record: the small ones from a table, where
+-- tonumber would parse them as floats (about as costly as a key lookup in
+-- Redis; counts are read on every call, several times over in plain.lua).
+local wcount
+do
+  local counts = {}
+  for i = 0, 255 do counts['' .. i] = i end
+  wcount = function(s) return counts[s] or tonumber(s) end
+end
+
 -- Expiry (models declared `expires`): a row's deadline is its score in the
 -- model's expiry set (a ZSET of members, Unix milliseconds of the server's
 -- clock). A row whose deadline is at or before the server's time is
@@ -104,7 +115,7 @@ local function parse_rec(s)
   while pos <= n do
     local id, len, p = string.match(s, '^([^%z]*)%z(%d+):()', pos)
     if not id then return nil end
-    len = tonumber(len)
+    len = wcount(len)
     if p + len - 1 > n then return nil end
     out[#out + 1] = {id, string.sub(s, p, p + len - 1), slotkind(id)}
     pos = p + len

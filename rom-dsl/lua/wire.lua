@@ -37,14 +37,14 @@ end
 
 -- a counted list: the count, then each item read by item()
 local function take_list(item)
-  local n, out = tonumber(take()), {}
+  local n, out = wcount(take()), {}
   for i = 1, n do out[i] = item() end
   return out
 end
 
 -- a counted list of plain arguments
 local function take_strings()
-  local n = tonumber(WA[WP])
+  local n = wcount(WA[WP])
   local out = {}
   for i = 1, n do out[i] = WA[WP + i] end
   WP = WP + n + 1

@@ -1,7 +1,9 @@
 -- Unit tests of the library's pure functions, run by tests/lua.rs as one
 -- EVAL: the library's source, then this file, in one chunk (so the library's
 -- local functions are in scope). KEYS[1] is a scratch sorted set.
--- Returns 'ok', or raises an error naming the first failed check.
+-- Returns 'ok', or raises an error naming the first failed check. Each
+-- section is a do-block, so that its locals do not add up with the
+-- library's (a chunk holds at most 200).
 
 local function check(cond, what)
   if not cond then error('lua unit test failed: ' .. what) end
@@ -24,6 +26,7 @@ check(idlt('Z', 'a'), 'text: bytes, not locale')
 check(idlt('\127', '\128'), 'text: bytes above 127 after')
 
 -- the #i record: round trip, and unreadable records
+do
 local rec = {{'uniq:email', 'a@x'}, {'eq:name:', ''}, {'pre:t', 'x\0y:z'}}
 local back = parse_rec(show_rec(rec))
 check(#back == 3, 'record: three entries back')
@@ -41,6 +44,7 @@ check(#parse_rec('\0' .. '0:') == 1 and parse_rec('\0' .. '0:')[1][1] == '', 're
 check(parse_rec('eq:a:\0' .. '2:ab' .. 'eq:b:\0' .. '0:')[2][2] == '', 'record: an empty last value')
 check(claims(rec, 'eq:name:', ''), 'claims: present')
 check(not claims(rec, 'eq:name:', 'x'), 'claims: absent')
+end
 
 -- slot kinds and keys
 TAG = '{t}'
@@ -56,11 +60,14 @@ check(slotkey('l', 'pre:name', 'x') == '{t}:pre:name', 'lex key does not')
 check(parse_rec('eq:a:\0' .. '1:x')[1][3] == 's', 'a recorded entry knows its kind')
 NUMIDS = true
 check(lexmember('v', '12') == 'v\0\0\2' .. '12', 'numeric lex member has a length byte')
-local v, m = splitlex(lexmember('v\0\254w', '12'))
-check(v == 'v\0\254w' and m == '12', 'splitlex undoes lexmember')
+do
+  local v, m = splitlex(lexmember('v\0\254w', '12'))
+  check(v == 'v\0\254w' and m == '12', 'splitlex undoes lexmember')
+end
 NUMIDS = false
 
 -- globs: '*' any run, '?' one character (UTF-8, escaped NUL), literals
+do
 local function glob(p)
   local toks = {}
   local i = 1
@@ -87,8 +94,10 @@ local cases = {
 for _, c in ipairs(cases) do
   check(glob_match(glob(c[1]), c[2]) == c[3], 'glob ' .. c[1] .. ' on ' .. c[2])
 end
+end
 
 -- the walk: scores in order, ties by key (numerically), across chunks of 64
+do
 local z = KEYS[1]
 redis.call('DEL', z)
 for i = 1, 150 do redis.call('ZADD', z, i % 3, tostring(i)) end
@@ -113,5 +122,7 @@ walk(z, true, nil, nil, function(member, score) desc[#desc + 1] = tonumber(score
 check(#desc == 60 and desc[1] == 2 and desc[60] == 1, 'walk descends and stops when asked')
 redis.call('DEL', z)
 NUMIDS = false
+end
+check(wcount('0') == 0 and wcount('255') == 255 and wcount('256') == 256 and wcount('07') == 7, 'counts')
 check(same({1, 2}, {1, 2}), 'the harness itself')
 return 'ok'
