@@ -10,7 +10,9 @@
 //! way with the checked delete (`delete_check` before any removal).
 #![allow(clippy::unwrap_used, missing_docs)]
 mod common;
+mod random;
 use common::*;
+use random::Rng;
 use redis::Value;
 use std::collections::BTreeMap;
 
@@ -49,18 +51,13 @@ pub struct Code {
     rank: i64,
 }
 
-/// A small deterministic generator (xorshift64*), seeded per run.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
+/// Picks from the seeded generator (`tests/random`).
+trait Pick {
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str;
+    fn maybe(&mut self, xs: &[&str]) -> Option<String>;
+}
+
+impl Pick for Rng {
     fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
         xs[self.below(xs.len() as u64) as usize]
     }
@@ -160,16 +157,7 @@ fn raw(c: &mut redis::Connection, args: &[&str]) {
 
 #[test]
 fn a_plain_save_writes_what_save_main_writes() {
-    let seed = std::env::var("ROM_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
+    let seed = random::seed();
     let mut r = Rng(seed);
     let sa = RedisServer::start().unwrap();
     let sb = RedisServer::start().unwrap();
@@ -329,16 +317,7 @@ fn outcome_of<T>(r: &rom::Result<T>) -> String {
 /// type.
 #[test]
 fn a_batch_in_one_call_writes_what_single_saves_write() {
-    let seed = std::env::var("ROM_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
+    let seed = random::seed();
     let mut r = Rng(seed);
     let sa = RedisServer::start().unwrap();
     let sb = RedisServer::start().unwrap();
@@ -415,16 +394,7 @@ fn a_batch_in_one_call_writes_what_single_saves_write() {
 /// after every step the replies and the whole keyspaces must be equal.
 #[test]
 fn a_single_row_delete_writes_what_the_checked_delete_writes() {
-    let seed = std::env::var("ROM_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
+    let seed = random::seed();
     let mut r = Rng(seed);
     let sa = RedisServer::start().unwrap();
     let sb = RedisServer::start().unwrap();
