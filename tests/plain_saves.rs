@@ -384,6 +384,11 @@ fn a_batch_in_one_call_writes_what_single_saves_write() {
     }
 }
 
+/// `SET key foreign`: a key of another type, written by another program.
+fn foreign(key: &str) -> Option<Vec<&str>> {
+    Some(vec!["SET", key, "foreign"])
+}
+
 /// A delete of one row (a record's delete) is done by `delete.lua`'s `DL.one`,
 /// whose removals are their own keys' type checks (put back on a key of
 /// another type); any other delete checks every key first (`delete_check`).
@@ -425,64 +430,23 @@ fn a_single_row_delete_writes_what_the_checked_delete_writes() {
             _ => r.below(40) + 1,
         };
         let id = key.to_string();
-        let damage: Option<Vec<String>> = match r.below(30) {
-            0 => Some(vec![
-                "SET".into(),
-                "{people}:text:name:ann".into(),
-                "foreign".into(),
-            ]),
-            1 => Some(vec![
-                "SET".into(),
-                "{people}:uniq:email".into(),
-                "foreign".into(),
-            ]),
-            2 => Some(vec![
-                "SET".into(),
-                "{people}:pre:title".into(),
-                "foreign".into(),
-            ]),
-            3 => Some(vec![
-                "SET".into(),
-                "{people}:num:age".into(),
-                "foreign".into(),
-            ]),
-            4 => Some(vec!["SET".into(), "{people}:ids".into(), "foreign".into()]),
-            5 => Some(vec![
-                "SET".into(),
-                "{people}:sort:nick".into(),
-                "foreign".into(),
-            ]),
-            6 => Some(vec![
-                "HDEL".into(),
-                format!("{{people}}:row:{id}"),
-                "#i".into(),
-            ]),
-            7 => Some(vec![
-                "HSET".into(),
-                format!("{{people}}:row:{id}"),
-                "#i".into(),
-                "bad".into(),
-            ]),
-            8 => Some(vec![
-                "SET".into(),
-                format!("{{people}}:row:{id}"),
-                "foreign".into(),
-            ]),
-            9 => Some(vec![
-                "SREM".into(),
-                "{people}:text:name:ann".into(),
-                id.clone(),
-            ]),
-            10 => Some(vec![
-                "HSET".into(),
-                "{people}:uniq:email".into(),
-                "a@x.io".into(),
-                "999".into(),
-            ]),
-            11 => Some(vec!["ZREM".into(), "{people}:ids".into(), id.clone()]),
+        let row = format!("{{people}}:row:{id}");
+        let damage: Option<Vec<&str>> = match r.below(30) {
+            0 => foreign("{people}:text:name:ann"),
+            1 => foreign("{people}:uniq:email"),
+            2 => foreign("{people}:pre:title"),
+            3 => foreign("{people}:num:age"),
+            4 => foreign("{people}:ids"),
+            5 => foreign("{people}:sort:nick"),
+            6 => Some(vec!["HDEL", &row, "#i"]),
+            7 => Some(vec!["HSET", &row, "#i", "bad"]),
+            8 => foreign(&row),
+            9 => Some(vec!["SREM", "{people}:text:name:ann", &id]),
+            10 => Some(vec!["HSET", "{people}:uniq:email", "a@x.io", "999"]),
+            11 => Some(vec!["ZREM", "{people}:ids", &id]),
             // a damaged key is sometimes dropped again, so rows keep coming
             12..=17 => Some(vec![
-                "DEL".into(),
+                "DEL",
                 r.pick(&[
                     "{people}:text:name:ann",
                     "{people}:uniq:email",
@@ -490,15 +454,14 @@ fn a_single_row_delete_writes_what_the_checked_delete_writes() {
                     "{people}:num:age",
                     "{people}:ids",
                     "{people}:sort:nick",
-                ])
-                .into(),
+                ]),
             ]),
             _ => None,
         };
         if let Some(d) = damage {
             // (an entry's removal from a key of another type fails alike)
             for c in [&mut a, &mut b] {
-                let mut cmd = redis::cmd(&d[0]);
+                let mut cmd = redis::cmd(d[0]);
                 cmd.arg(&d[1..]);
                 let _: redis::RedisResult<Value> = cmd.query(c);
             }
