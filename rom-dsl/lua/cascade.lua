@@ -131,7 +131,7 @@ local function graph_collect(models, members, tx)
     for _, x in ipairs(recs[i] or {}) do
       if x[3] == 'u' then tx.released[slotkey('u', x[1], x[2]) .. '\0' .. x[2]] = m end
     end
-    may_write(node.row_prefix .. m, DELETE_WRITES)
+    may_write(node.row_prefix .. m, DL.WRITES)
   end
   -- the rows to change (unless deleted too): as saves of those columns
   local saves = {}

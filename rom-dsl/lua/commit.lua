@@ -118,7 +118,7 @@ local function delete_prepare(op, tx)
   for _, e in ipairs(op.rec) do
     if e[3] == 'u' then tx.released[slotkey('u', e[1], e[2]) .. '\0' .. e[2]] = op.member end
   end
-  may_write(op.row, DELETE_WRITES)
+  may_write(op.row, DL.WRITES)
   return nil
 end
 

@@ -33,9 +33,13 @@ local function delete_args(keys, argv)
   return d
 end
 
+-- Every new name here is a field of DL (the library's chunk has a bounded
+-- number of locals).
+local DL = {}
+
 -- the write commands deleting a row may run (the row, its listing, its
 -- numeric entries and its keyed entries of every kind)
-local DELETE_WRITES = {DEL = true, ZREM = true, HDEL = true, SREM = true}
+DL.WRITES = {DEL = true, ZREM = true, HDEL = true, SREM = true}
 
 -- the numeric index keys of the model (set by the entry function)
 local NUMKEYS = {}
@@ -85,9 +89,7 @@ end
 -- where nothing can fail. The user must also be allowed to put entries back
 -- (HSET, SADD, ZADD); without those rights, or when anything fails before
 -- the removals, the row goes through delete_check's order instead, so the
--- replies are the same. Every name here is a field of DL (the library's
--- chunk has a bounded number of locals).
-local DL = {}
+-- replies are the same.
 
 -- the kinds whose removal DL.one puts back on a failure
 DL.UNDO = {u = true, s = true, l = true}
@@ -158,7 +160,7 @@ function DL.one(d, m)
 end
 
 -- whether the user has the rights DL.one needs: delete_main's
--- (DELETE_WRITES), and those to put entries back
+-- (DL.WRITES), and those to put entries back
 function DL.rights(row)
   return redis.acl_check_cmd('DEL', row) and redis.acl_check_cmd('ZREM', row, 'm')
     and redis.acl_check_cmd('HDEL', row, 'f') and redis.acl_check_cmd('SREM', row, 'm')
@@ -187,7 +189,7 @@ local function delete_main(keys, argv)
     local err = delete_check(rowp, d.ids, m)
     if err then return err end
   end
-  if #d.members > 0 then may_write(rowp .. d.members[1], DELETE_WRITES) end
+  if #d.members > 0 then may_write(rowp .. d.members[1], DL.WRITES) end
   local deleted = 0
   for _, m in ipairs(d.members) do
     local live = not expired(d.expiry, m)

@@ -594,7 +594,7 @@ local function query_main(keys, argv)
       local err = delete_check(rowp, ids, m)
       if err then return err end
     end
-    if #found > 0 then may_write(rowp .. found[1], DELETE_WRITES) end
+    if #found > 0 then may_write(rowp .. found[1], DL.WRITES) end
     local deleted = 0
     for _, m in ipairs(found) do
       if delete_row(rowp, ids, m) == 1 then deleted = deleted + 1 end

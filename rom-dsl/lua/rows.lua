@@ -87,22 +87,24 @@ local function rowtype(row)
   return pread('TYPE', row)['ok']
 end
 
--- the kind of a recorded entry's slot, from its id: nil for an unknown prefix
-local SLOT_PREFIX = {uniq = 'u', eq = 's', text = 's', pre = 'l', suf = 'l', sort = 'l', st = 'k'}
-
--- slotkind's answers so far, by id (false: unknown): a model has a few ids,
--- read in every record; at most 256 are kept (a record written from outside
--- may name any), then the table starts again
-local SLOT_KINDS, SLOT_KINDS_N = {}, 0
-
-local function slotkind(id)
-  local k = SLOT_KINDS[id]
-  if k == nil then
-    k = SLOT_PREFIX[string.match(id, '^(%a+):')] or false
-    if SLOT_KINDS_N >= 256 then SLOT_KINDS, SLOT_KINDS_N = {}, 0 end
-    SLOT_KINDS[id], SLOT_KINDS_N = k, SLOT_KINDS_N + 1
+-- the kind of a recorded entry's slot, from its id: nil for an unknown
+-- prefix. The answers so far are kept by id (false: unknown): a model has a
+-- few ids, read in every record; at most 256 are kept (a record written
+-- from outside may name any), then the table starts again. (Its state is in
+-- a block: the library's chunk has a bounded number of locals.)
+local slotkind
+do
+  local prefix = {uniq = 'u', eq = 's', text = 's', pre = 'l', suf = 'l', sort = 'l', st = 'k'}
+  local known, n = {}, 0
+  slotkind = function(id)
+    local k = known[id]
+    if k == nil then
+      k = prefix[string.match(id, '^(%a+):')] or false
+      if n >= 256 then known, n = {}, 0 end
+      known[id], n = k, n + 1
+    end
+    return k or nil
   end
-  return k or nil
 end
 
 -- the entries of a record, {{slot id, value, kind}, ...} (the kind from the
@@ -202,25 +204,28 @@ end
 -- may_write(key, cmds) checks each write command a call will run, with key,
 -- before its first write, and stops it with NOPERM (nothing written).
 
--- the arguments acl_check_cmd needs after the key, per write command
-local ACL_ARGS = {
-  HSET = {'f', 'v'}, HSETNX = {'f', 'v'}, HDEL = {'f'}, ZADD = {'0', 'm'},
-  ZREM = {'m'}, SADD = {'m'}, SREM = {'m'}, SET = {'v'}, DEL = {},
-  INCR = {}, PEXPIRE = {'1'}, RPUSH = {'v'}, LPUSH = {'v'}, LREM = {'0', 'v'},
-  LTRIM = {'0', '1'}, ZINCRBY = {'1', 'm'}, HINCRBY = {'f', '1'},
-}
 -- the write commands that add and remove an entry of each slot kind
 local KIND_WRITES = {u = {'HSET', 'HDEL'}, s = {'SADD', 'SREM'}, l = {'ZADD', 'ZREM'}}
 
-local function may_write(key, cmds)
-  for cmd in pairs(cmds) do
-    if not redis.acl_check_cmd(cmd, key, unpack(ACL_ARGS[cmd])) then
-      error(redis.error_reply('NOPERM rom: this user may not run ' .. cmd .. ' on ' .. key
-        .. ', which this write needs; nothing was written'))
+-- (the arguments acl_check_cmd needs after the key, per write command, are
+-- in may_write's block: the library's chunk has a bounded number of locals)
+local may_write
+do
+  local args = {
+    HSET = {'f', 'v'}, HSETNX = {'f', 'v'}, HDEL = {'f'}, ZADD = {'0', 'm'},
+    ZREM = {'m'}, SADD = {'m'}, SREM = {'m'}, SET = {'v'}, DEL = {},
+    INCR = {}, PEXPIRE = {'1'}, RPUSH = {'v'}, LPUSH = {'v'}, LREM = {'0', 'v'},
+    LTRIM = {'0', '1'}, ZINCRBY = {'1', 'm'}, HINCRBY = {'f', '1'},
+  }
+  may_write = function(key, cmds)
+    for cmd in pairs(cmds) do
+      if not redis.acl_check_cmd(cmd, key, unpack(args[cmd])) then
+        error(redis.error_reply('NOPERM rom: this user may not run ' .. cmd .. ' on ' .. key
+          .. ', which this write needs; nothing was written'))
+      end
     end
   end
 end
-
 
 -- The keys found absent or of the type wanted, in this call (reset for each
 -- call by register.lua): a key keeps its type within a call (rom writes
@@ -232,12 +237,10 @@ local TYPED = {}
 -- before it changes anything. For a set or a sorted set it asks the key's cardinality (SCARD, ZCARD): an
 -- integer for an absent key or one of that type, WRONGTYPE for any other,
 -- and cheaper than TYPE, whose status reply becomes a table in Lua.
-local CARD = {set = 'SCARD', zset = 'ZCARD'}
-
 local function typeok(key, t)
   if TYPED[key] == t then return true end
   local ok
-  local card = CARD[t]
+  local card = (t == 'zset' and 'ZCARD') or (t == 'set' and 'SCARD') or nil
   if card then
     ok = type(pread(card, key)) == 'number'
   else

@@ -314,7 +314,7 @@ local function reclaim_find(op)
       out[#out + 1] = m
     end
   end
-  if #out > 0 then may_write(op.row_prefix .. out[1], DELETE_WRITES) end
+  if #out > 0 then may_write(op.row_prefix .. out[1], DL.WRITES) end
   return out
 end
 local function reclaim_apply(op, due)
